@@ -1,0 +1,339 @@
+"""Reverse-mode traversal: the general form of backpropagation.
+
+``backward`` orders the graph (iteratively, so depth is unlimited), then walks it from the output
+to the leaves. Each node's gradient is complete once every consumer has contributed (fan-out
+accumulates); the node's op turns it into gradients for its inputs (vector-Jacobian products);
+a gradient whose shape differs from its input's is summed back to that shape here, in one place
+(undoing broadcasting). Leaves receive ``.grad`` only after the whole pass has succeeded, so a
+failing hook or vjp leaves every ``.grad`` as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.errors import (
+    BackwardError,
+    GraphReleasedError,
+    InvalidGradientError,
+    NonScalarBackwardError,
+)
+from autograd_lite.function import _check_finite, opaque_gradient
+from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.tensor import Tensor, as_array
+
+__all__ = ["backward", "gradients", "sum_to"]
+
+
+def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0) -> Any:
+    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to grad's shape.
+
+    Works on ndarrays and on Tensors (then it is recorded, for higher-order gradients).
+    """
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(n != 1 and n != gshape[lead + i] for i, n in enumerate(shape)):
+        raise InvalidGradientError(
+            f"{op_name}: the gradient for input {index} has shape {gshape}, which cannot be "
+            f"summed down to the input's shape {shape}"
+        )
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+    )
+    summed = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return summed.reshape(shape) if summed.shape != shape else summed
+
+
+def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every node that requires grad and is reachable from ``roots``, inputs before consumers."""
+    order: list[Tensor] = []
+    seen: set[Tensor] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        args = node._args
+        if args is None:
+            if node._op is not None:
+                raise GraphReleasedError(
+                    f"backward through the graph a second time: the arrays saved by "
+                    f"'{node._op.name}' (output shape {node.shape}) were released after the "
+                    f"first backward. Pass retain_graph=True to the first backward() if you "
+                    f"need to backpropagate through the same graph again."
+                )
+            continue
+        for arg in args:
+            if isinstance(arg, Tensor) and arg.requires_grad and arg not in seen:
+                stack.append((arg, False))
+    return order
+
+
+def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    if grad is None:
+        if root.data.size != 1:
+            raise NonScalarBackwardError(
+                f"backward: the gradient can be implied only for a one-element output; this "
+                f"output has shape {root.shape}. Pass grad= (an array of that shape), or reduce "
+                f"the output first, e.g. y.sum().backward()"
+            )
+        seed = np.ones_like(root.data)
+    else:
+        if isinstance(grad, Tensor) and create_graph:
+            seed = grad
+        else:
+            seed = np.array(as_array(grad, what="backward"), dtype=root.dtype)  # a private copy
+        if seed.shape != root.shape:
+            raise InvalidGradientError(
+                f"backward: grad has shape {seed.shape} but the output has shape {root.shape}; "
+                f"they must match"
+            )
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor._constant(seed)
+    return seed
+
+
+def _run(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: Sequence[Tensor] | None,
+) -> tuple[dict[Tensor, Any], list[tuple[Tensor, Any]]]:
+    """The backward pass.
+
+    Returns the total gradient of each leaf (or of each target), and those of the non-leaf
+    tensors that asked to retain theirs.
+    """
+    order = _toposort(roots)
+    pending: dict[Tensor, Any] = {}
+    owned: set[Tensor] = set()  # pending arrays we allocated ourselves may be added to in place
+    for root, seed in zip(roots, seeds):
+        _accumulate(pending, owned, root, seed, create_graph)
+    wanted = None if targets is None else set(targets)
+    results: dict[Tensor, Any] = {}
+    retained: list[tuple[Tensor, Any]] = []
+    anomaly = STATE.anomaly
+
+    for node in reversed(order):
+        g = pending.pop(node, None)
+        if g is None:
+            continue  # no path from the roots carried a gradient here
+        if node._hooks:
+            g = _apply_hooks(node, g, create_graph)
+        op = node._op
+        if wanted is None:
+            if op is None:
+                results[node] = g
+                continue
+            if node._retain:
+                retained.append((node, g))
+        elif node in wanted:
+            results[node] = g
+        if op is None:
+            continue
+        args = node._args
+        params = node._params
+        graph_mode = create_graph and op.differentiable
+        if graph_mode:
+            inputs, out = args, node
+        else:
+            inputs, out = node._arrays, node.data
+            if create_graph:
+                g_array = g.data
+            else:
+                g_array = g
+        vjps = op.vjps
+        for index, arg in enumerate(args):
+            if not (isinstance(arg, Tensor) and arg.requires_grad):
+                continue
+            vjp = vjps[index]
+            if graph_mode:
+                gi = vjp(g, out, *inputs, **params) if params else vjp(g, out, *inputs)
+            else:
+                gi = vjp(g_array, out, *inputs, **params) if params else vjp(g_array, out, *inputs)
+            if gi is None:
+                continue
+            if not op.trusted:
+                gi = _validate_user_gradient(gi, op.name, index, create_graph and graph_mode)
+            if gi.shape != arg.data.shape:
+                gi = sum_to(gi, arg.data.shape, op.name, index)
+            if create_graph and not graph_mode:
+                gi = opaque_gradient(gi, (g, *args), op.name)
+            if anomaly:
+                _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
+            _accumulate(pending, owned, arg, gi, create_graph)
+        if not retain_graph:
+            node._args = node._arrays = node._params = None
+
+    return results, retained
+
+
+def _accumulate(pending: dict, owned: set, node: Tensor, g: Any, create_graph: bool) -> None:
+    current = pending.get(node)
+    if current is None:
+        pending[node] = g  # the first contribution is stored without a copy
+    elif create_graph or node not in owned:
+        pending[node] = current + g  # a fresh array: later contributions may add in place
+        owned.add(node)
+    else:
+        current += g
+
+
+def _apply_hooks(node: Tensor, g: Any, create_graph: bool) -> Any:
+    for hook in list(node._hooks or ()):
+        replaced = hook(g)
+        if replaced is None:
+            continue
+        if not create_graph and isinstance(replaced, Tensor):
+            replaced = replaced.data
+        elif create_graph and not isinstance(replaced, Tensor):
+            replaced = Tensor._constant(as_array(replaced, what="hook"))
+        if not hasattr(replaced, "shape") or replaced.shape != g.shape:
+            raise InvalidGradientError(
+                f"hook {getattr(hook, '__name__', hook)!r} on a tensor of shape {node.shape} "
+                f"returned {type(replaced).__name__} of shape {getattr(replaced, 'shape', '?')}; "
+                f"a hook must return None or a gradient of shape {g.shape}"
+            )
+        g = replaced
+    return g
+
+
+def _validate_user_gradient(gi: Any, op_name: str, index: int, graph_mode: bool) -> Any:
+    if graph_mode:
+        if isinstance(gi, Tensor):
+            return gi
+        if isinstance(gi, (int, float)):
+            return Tensor._constant(np.asarray(gi, dtype=np.float64))
+        raise InvalidGradientError(
+            f"{op_name}: under create_graph=True its vjp for input {index} returned "
+            f"{type(gi).__name__}, not a Tensor; a differentiable vjp must use Tensor operations"
+        )
+    if isinstance(gi, Tensor):
+        return gi.data
+    if isinstance(gi, np.ndarray) and gi.dtype.kind == "f":
+        return gi
+    try:
+        return as_array(gi, what=f"{op_name} vjp for input {index}")
+    except Exception as error:
+        raise InvalidGradientError(str(error)) from None
+
+
+def backward(
+    root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+) -> None:
+    """Backpropagate from ``root`` and accumulate into the ``.grad`` of every leaf.
+
+    See :meth:`autograd_lite.Tensor.backward`.
+    """
+    if not isinstance(root, Tensor):
+        raise BackwardError(f"backward: expected a Tensor, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise BackwardError(
+            "backward: this tensor does not require grad and has no graph; create the inputs "
+            "with requires_grad=True (and do not compute it under no_grad())"
+        )
+    seed = _seed_gradient(root, grad, create_graph)
+    if create_graph:
+        with enable_grad():
+            results, retained = _run([root], [seed], retain_graph or create_graph, True, None)
+    else:
+        results, retained = _run([root], [seed], retain_graph, False, None)
+    _commit([*results.items(), *retained], create_graph)
+
+
+def _commit(pairs: Any, create_graph: bool) -> None:
+    """Add each gradient into its tensor's ``.grad``.
+
+    A stored ``.grad`` must be its own writable array: a view (a broadcast, a reshape, a slice)
+    or an array handed to two tensors (``a + b`` gives both the same upstream gradient) is
+    copied, so that changing one tensor's ``.grad`` in place never changes another's.
+    """
+    stored: set[int] = set()
+    for tensor, g in pairs:
+        if tensor.grad is not None:
+            tensor.grad = tensor.grad + g
+            continue
+        if not create_graph and (g.base is not None or not g.flags.writeable or id(g) in stored):
+            g = g.copy()
+        stored.add(id(g))
+        tensor.grad = g
+
+
+def gradients(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = True,
+) -> list[Any]:
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+        What to differentiate; one-element unless ``grad_outputs`` is given.
+    inputs : Tensor or sequence of Tensor
+        With respect to what (leaves or intermediate tensors).
+    grad_outputs : array_like or sequence, optional
+        The upstream gradient for each output.
+    retain_graph : bool, optional
+        Keep the graph for another backward; defaults to ``create_graph``.
+    create_graph : bool, default False
+        Return Tensors that are themselves differentiable (for higher-order gradients).
+    allow_unused : bool, default True
+        An input the outputs do not depend on gets a zero gradient; with False it raises.
+
+    Returns
+    -------
+    list
+        One gradient per input: ndarrays, or Tensors when ``create_graph`` is True.
+    """
+    single_output = isinstance(outputs, Tensor)
+    outs = [outputs] if single_output else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outs)
+    elif single_output:
+        grad_outputs = [grad_outputs]
+    for out in outs:
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            raise BackwardError(
+                "gradients: an output does not require grad; none of the inputs it was computed "
+                "from has requires_grad=True"
+            )
+    for x in ins:
+        if not isinstance(x, Tensor):
+            raise BackwardError(f"gradients: inputs must be Tensors, got {type(x).__name__}")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed_gradient(o, g, create_graph) for o, g in zip(outs, grad_outputs)]
+    if create_graph:
+        with enable_grad():
+            results, _ = _run(outs, seeds, retain_graph, True, ins)
+    else:
+        results, _ = _run(outs, seeds, retain_graph, False, ins)
+    grads = []
+    for x in ins:
+        g = results.get(x)
+        if g is None:
+            if not allow_unused:
+                raise BackwardError(
+                    f"gradients: an input of shape {x.shape} was not used to compute the outputs"
+                )
+            g = np.zeros_like(x.data)
+            if create_graph:
+                g = Tensor._constant(g)
+        grads.append(g)
+    return grads

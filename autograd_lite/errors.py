@@ -1,0 +1,71 @@
+"""The exceptions autograd_lite raises.
+
+Every error is a subclass of :class:`AutogradLiteError` and of ``ValueError`` or ``TypeError``
+(engine errors are also ``RuntimeError``, as in PyTorch), so callers can catch them precisely or
+broadly. Messages name the op, the input and the shapes, and say what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AutogradLiteError",
+    "ShapeError",
+    "InvalidInputError",
+    "TensorIndexError",
+    "BackwardError",
+    "NonScalarBackwardError",
+    "GraphReleasedError",
+    "InvalidGradientError",
+    "HigherOrderError",
+    "AnomalyError",
+    "DatasetError",
+    "CheckpointError",
+]
+
+
+class AutogradLiteError(Exception):
+    """Base class of every error raised by autograd_lite."""
+
+
+class ShapeError(AutogradLiteError, ValueError):
+    """An op received operands whose shapes it cannot combine."""
+
+
+class InvalidInputError(AutogradLiteError, TypeError):
+    """An op or a Tensor received something that is not numeric (strings, objects, ...)."""
+
+
+class TensorIndexError(AutogradLiteError, IndexError):
+    """An index out of range, or of a kind a Tensor cannot be indexed with."""
+
+
+class BackwardError(AutogradLiteError, ValueError, RuntimeError):
+    """``backward`` or ``grad`` was called on something it cannot differentiate."""
+
+
+class NonScalarBackwardError(BackwardError):
+    """``backward()`` without ``grad`` on a tensor with more than one element."""
+
+
+class GraphReleasedError(BackwardError):
+    """A second backward pass through a graph whose saved arrays were released."""
+
+
+class InvalidGradientError(AutogradLiteError, ValueError):
+    """A gradient of the wrong shape or type: from a hook, a user vjp or ``backward(grad=...)``."""
+
+
+class HigherOrderError(BackwardError):
+    """``create_graph=True`` through an op whose vjp cannot itself be differentiated."""
+
+
+class AnomalyError(AutogradLiteError, ValueError):
+    """Raised in :func:`autograd_lite.detect_anomaly` mode when an op first produces NaN or inf."""
+
+
+class DatasetError(AutogradLiteError, ValueError):
+    """A data file that is missing, truncated, corrupt, or fails its checksum."""
+
+
+class CheckpointError(AutogradLiteError, ValueError):
+    """A saved model (``.npz``) that is missing, corrupt, or does not fit the network."""

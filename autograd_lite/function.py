@@ -1,0 +1,348 @@
+"""How an op is recorded: :class:`Primitive`, and the user-facing forms ``al.primitive`` and
+``al.Function``.
+
+A primitive is a NumPy forward plus one vector-Jacobian product (vjp) per input. Calling it on
+Tensors runs the forward on their arrays and, when gradients are being recorded, returns a
+Tensor that remembers the primitive, its inputs and the arrays it saw. The engine later calls
+``vjps[i](g, out, *inputs, **params)`` for each input ``i`` that requires grad.
+
+A vjp written only with operators (``+ - * / @``) and methods that ndarrays and Tensors share
+(``sum``, ``reshape``, ``T``, indexing) works on both: on ndarrays for a plain backward, on
+Tensors under ``create_graph=True``, where the backward is itself recorded. Such a primitive is
+*differentiable* (every built-in op is). A vjp written with NumPy functions is computed on
+arrays, and asking for its derivative raises :class:`~autograd_lite.errors.HigherOrderError`
+instead of silently returning zero.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.errors import (
+    AnomalyError,
+    AutogradLiteError,
+    HigherOrderError,
+    InvalidGradientError,
+    InvalidInputError,
+    ShapeError,
+    TensorIndexError,
+)
+from autograd_lite.modes import STATE
+from autograd_lite.tensor import Tensor, as_array
+
+__all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
+
+_SCALARS = (float, int)
+
+
+class EachInput:
+    """The vjps of a variadic op: ``EachInput(fn)[i]`` is ``fn`` with the input index bound."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._fn = fn
+
+    def __getitem__(self, index: int) -> Callable[..., Any]:
+        fn = self._fn
+        return lambda g, out, *inputs, **params: fn(index, g, out, *inputs, **params)
+
+    def __len__(self) -> int:  # unknown arity: any number of inputs
+        return 2**31
+
+
+class Primitive:
+    """An op: a NumPy ``forward`` and its vector-Jacobian products, one per input.
+
+    Parameters
+    ----------
+    name : str
+        Used in error messages, ``Tensor.op`` and graph drawings.
+    forward : callable
+        ``forward(*arrays, **params) -> ndarray``.
+    vjps : sequence of callables
+        ``vjps[i](g, out, *inputs, **params)`` returns the gradient with respect to input ``i``
+        given the upstream gradient ``g`` and the forward output ``out``, or None for zero.
+    differentiable : bool, default True
+        The vjps use only operations that also work on Tensors, so they can be recorded.
+    trusted : bool, default True
+        Built-in ops are trusted; the engine validates the type and shape of every gradient an
+        untrusted (user-defined) primitive returns.
+    """
+
+    __slots__ = ("name", "forward", "vjps", "differentiable", "trusted", "_param_names", "__dict__")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        vjps: Sequence[Callable[..., Any]] | EachInput = (),
+        *,
+        differentiable: bool = True,
+        trusted: bool = True,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.differentiable = differentiable
+        self.trusted = trusted
+        self.__doc__ = forward.__doc__
+        self.defvjp(*vjps) if not isinstance(vjps, EachInput) else self._set_vjps(vjps)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def defvjp(self, *vjps: Callable[..., Any]) -> Primitive:
+        """Attach one vjp per input (decorator-friendly: returns the primitive)."""
+        return self._set_vjps(vjps)
+
+    def _set_vjps(self, vjps: Sequence[Callable[..., Any]] | EachInput) -> Primitive:
+        self.vjps = vjps
+        # Positional arguments past the inputs are the forward's parameters (axis, shape ...).
+        self._param_names: tuple[str, ...] = ()
+        if not isinstance(vjps, EachInput) and vjps:
+            names = list(inspect.signature(self.forward).parameters.values())[len(vjps) :]
+            self._param_names = tuple(
+                p.name for p in names if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            )
+        return self
+
+    def __call__(self, *args: Any, **params: Any) -> Tensor:
+        if self._param_names and len(args) > len(self.vjps):
+            extra = args[len(self.vjps) :]
+            args = args[: len(self.vjps)]
+            params.update(zip(self._param_names, extra))
+        arrays = []
+        record = False
+        for arg in args:
+            if isinstance(arg, Tensor):
+                arrays.append(arg.data)
+                if arg.requires_grad:
+                    record = True
+            elif arg.__class__ in _SCALARS:
+                arrays.append(arg)  # a Python number: NumPy keeps the other operand's dtype
+            else:
+                arrays.append(as_array(arg, what=self.name))
+        try:
+            out = self.forward(*arrays, **params)
+        except AutogradLiteError:
+            raise
+        except Exception as error:
+            raise self._forward_error(error, arrays) from None
+        if out.__class__ is not np.ndarray:
+            out = np.asarray(out)
+        if STATE.anomaly:
+            _check_finite(out, f"{self.name} (forward)", arrays)
+        if record and STATE.grad_enabled:
+            if len(arrays) > len(self.vjps):
+                raise InvalidInputError(
+                    f"{self.name}: has {len(self.vjps)} vjp(s) but was called with "
+                    f"{len(arrays)} inputs"
+                )
+            inputs = tuple(
+                arg if isinstance(arg, Tensor) else array for arg, array in zip(args, arrays)
+            )
+            return Tensor._from_op(out, self, inputs, tuple(arrays), params or None)
+        return Tensor._constant(out)
+
+    def _forward_error(self, error: Exception, arrays: list) -> Exception:
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        if "could not be broadcast" in str(error):
+            joined = " and ".join(str(np.shape(a)) for a in arrays)
+            message = f"{self.name}: cannot broadcast shapes {joined} together"
+        else:
+            message = f"{self.name}: {error} (input shapes: {shapes})"
+        if isinstance(error, IndexError):
+            return TensorIndexError(message)
+        if isinstance(error, (ValueError, ArithmeticError)):
+            return ShapeError(message)
+        if isinstance(error, TypeError):
+            return InvalidInputError(message)
+        return error
+
+
+def _check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
+    data = array.data if isinstance(array, Tensor) else np.asarray(array)
+    if data.dtype.kind != "f" or np.isfinite(data).all():
+        return
+    if any(np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all() for a in inputs):
+        return  # not the first op to see a NaN/inf: the culprit was reported already or is input
+    bad = np.argwhere(~np.isfinite(data))
+    first = tuple(int(i) for i in bad[0]) if data.ndim else ()
+    kind = "nan" if np.isnan(data[first]) else str(data[first])
+    shapes = ", ".join(str(np.shape(a)) for a in inputs)
+    raise AnomalyError(
+        f"{where}: produced {kind} at index {first} of an output of shape {data.shape}"
+        + (f" from inputs of shapes {shapes}" if inputs else "")
+        + f"; {bad.shape[0]} non-finite value(s) in all"
+    )
+
+
+def _opaque_vjp(g: Any, out: Any, *inputs: Any, op_name: str) -> Any:
+    raise HigherOrderError(
+        f"{op_name}: its vjp is written with NumPy, so its gradient cannot be differentiated "
+        f"again (create_graph=True). Write the vjp with Tensor operations and declare the op "
+        f"differentiable=True to get higher-order gradients."
+    )
+
+
+_OPAQUE = Primitive(
+    "vjp", lambda g, *deps, op_name: g, EachInput(lambda i, *a, **p: _opaque_vjp(*a, **p))
+)
+
+
+def opaque_gradient(value: np.ndarray, depends_on: Sequence[Any], op_name: str) -> Tensor:
+    """Wrap a gradient computed in NumPy so that differentiating it raises, not returns zero."""
+    return _OPAQUE(value, *depends_on, op_name=op_name)
+
+
+# -- user-defined primitives -----------------------------------------------------------------
+def primitive(
+    forward: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    differentiable: bool = False,
+) -> Any:
+    """Turn a NumPy function into an op; attach its vjps with ``.defvjp``.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(*arrays, **params) -> ndarray``.
+    name : str, optional
+        The op's name in errors and graphs (default: the function's name).
+    differentiable : bool, default False
+        Declare that the vjps use only operators and Tensor-compatible methods, so they can be
+        recorded under ``create_graph=True`` for higher-order gradients. When False, asking for
+        a second derivative through this op raises
+        :class:`~autograd_lite.errors.HigherOrderError`.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as al
+    >>> @al.primitive
+    ... def cube(x):
+    ...     return x**3
+    >>> _ = cube.defvjp(lambda g, out, x: 3 * x**2 * g)
+    >>> x = al.Tensor([2.0], requires_grad=True)
+    >>> cube(x).sum().backward()
+    >>> x.grad
+    array([12.])
+    """
+
+    def make(fn: Callable[..., Any]) -> Primitive:
+        return Primitive(name or fn.__name__, fn, (), differentiable=differentiable, trusted=False)
+
+    return make(forward) if forward is not None else make
+
+
+class Context:
+    """The ``ctx`` of an :class:`al.Function`: what forward leaves for backward."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self._saved: tuple = ()
+        self._graph_inputs: dict[int, Any] | None = None
+        self._grads: tuple | None = None
+        self._grads_for: Any = None
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays (inputs, the output, or anything else) for ``backward``."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What ``save_for_backward`` kept: arrays, or Tensors under ``create_graph=True``."""
+        if self._graph_inputs is None:
+            return self._saved
+        swapped = []
+        for index, array in enumerate(self._saved):
+            if id(array) not in self._graph_inputs:
+                raise HigherOrderError(
+                    f"saved_tensors[{index}] is neither an input nor the output of the op, so "
+                    f"under create_graph=True it would be a constant and the second derivative "
+                    f"would be wrong; save only inputs/outputs, or set differentiable = False"
+                )
+            swapped.append(self._graph_inputs[id(array)])
+        return tuple(swapped)
+
+
+class Function:
+    """A user-defined op in PyTorch's style: subclass, write two static methods, call ``apply``.
+
+    ``forward(ctx, *arrays, **params)`` gets NumPy arrays and returns an array;
+    ``backward(ctx, grad)`` returns one gradient per input (None for none). Set the class
+    attribute ``differentiable = True`` when backward uses only Tensor-compatible operations on
+    ``grad`` and on saved inputs/outputs: it is then recorded under ``create_graph=True``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as al
+    >>> class Square(al.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * grad
+    >>> x = al.Tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward()
+    >>> x.grad
+    array([6.])
+    """
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run the op on Tensors (or array-likes) and record it."""
+        needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        ctx = Context(needs)
+        op = cls.__dict__.get("_primitive")
+        if op is None:
+            op = Primitive(
+                cls.__name__,
+                _function_forward,
+                EachInput(_function_vjp),
+                differentiable=bool(cls.differentiable),
+                trusted=False,
+            )
+            cls._primitive = op
+        return op(*inputs, cls=cls, ctx=ctx, **params)
+
+
+def _function_forward(*arrays: Any, cls: type, ctx: Context, **params: Any) -> Any:
+    return cls.forward(ctx, *arrays, **params)
+
+
+def _function_vjp(
+    index: int, g: Any, out: Any, *inputs: Any, cls: type, ctx: Context, **params: Any
+) -> Any:
+    if ctx._grads_for is not g:
+        if isinstance(g, Tensor):  # create_graph: map saved arrays back to the graph's Tensors
+            ctx._graph_inputs = {id(x.data if isinstance(x, Tensor) else x): x for x in inputs}
+            ctx._graph_inputs[id(out.data)] = out
+        grads = cls.backward(ctx, g)
+        ctx._graph_inputs = None
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(inputs):
+            raise InvalidGradientError(
+                f"{cls.__name__}.backward returned {len(grads)} gradient(s) for "
+                f"{len(inputs)} input(s); return one per input (None for no gradient)"
+            )
+        ctx._grads, ctx._grads_for = grads, g
+    return ctx._grads[index]

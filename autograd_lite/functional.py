@@ -1,0 +1,145 @@
+"""Function transformations in the style of HIPS autograd: ``grad``, ``value_and_grad``, ``hvp``.
+
+``al.grad(f)`` returns a function computing the gradient of a scalar ``f`` with respect to its
+arguments. Called on arrays it returns arrays; called on Tensors that are themselves being
+differentiated (inside another ``grad``) it returns Tensors that stay in the graph, so
+``al.grad(al.grad(f))`` gives second derivatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.engine import gradients
+from autograd_lite.errors import BackwardError
+from autograd_lite.modes import enable_grad
+from autograd_lite.tensor import Tensor, as_array
+
+__all__ = ["grad", "value_and_grad", "hvp"]
+
+
+def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int], bool]:
+    single = isinstance(argnums, int)
+    nums = [argnums] if single else list(argnums)
+    prepared = list(args)
+    for n in nums:
+        if not -len(args) <= n < len(args):
+            raise IndexError(f"grad: argnums {n} is out of range for {len(args)} argument(s)")
+        value = args[n]
+        if isinstance(value, Tensor) and value.requires_grad:
+            continue  # already in an outer graph: differentiate through it
+        prepared[n] = Tensor(as_array(value, what="grad"), requires_grad=True)
+    return prepared, nums, single
+
+
+def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
+    with enable_grad():
+        out = f(*prepared, **kwargs)
+    if not isinstance(out, Tensor):
+        raise BackwardError(
+            f"grad: the function returned {type(out).__name__}, not a Tensor; build its result "
+            f"with autograd_lite ops"
+        )
+    if out.data.size != 1:
+        raise BackwardError(
+            f"grad: the function must return a scalar, it returned shape {out.shape}; "
+            f"reduce it (e.g. .sum()) or use Tensor.backward(grad=...)"
+        )
+    return out
+
+
+def value_and_grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
+) -> Callable[..., tuple[Any, Any]]:
+    """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
+
+    def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        prepared, nums, single = _prepare(args, argnums)
+        out = _evaluate(f, prepared, kwargs)
+        nested = any(isinstance(args[n], Tensor) and args[n].requires_grad for n in nums)
+        wrt = [prepared[n] for n in nums]
+        if not out.requires_grad:  # f does not depend on the arguments
+            grads = [np.zeros_like(x.data) for x in wrt]
+        else:
+            grads = gradients(out, wrt, create_graph=nested, retain_graph=nested)
+        value = out if nested else out.data
+        return value, (grads[0] if single else tuple(grads))
+
+    value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
+    return value_and_gradient
+
+
+def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The gradient of a scalar-valued function, as a function.
+
+    Parameters
+    ----------
+    f : callable
+        Takes Tensors, returns a one-element Tensor.
+    argnums : int or sequence of int, default 0
+        Which positional arguments to differentiate with respect to.
+
+    Returns
+    -------
+    callable
+        Same arguments as ``f``; returns the gradient (a tuple of them when ``argnums`` is a
+        sequence) as ndarrays, or as Tensors when called inside another ``grad``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as al
+    >>> df = al.grad(lambda x: (x ** 3).sum())
+    >>> df(np.array([1.0, 2.0]))
+    array([ 3., 12.])
+    >>> d2f = al.grad(lambda x: df(x).sum())
+    >>> d2f(np.array([1.0, 2.0]))
+    array([ 6., 12.])
+    """
+    vg = value_and_grad(f, argnums)
+
+    def gradient(*args: Any, **kwargs: Any) -> Any:
+        return vg(*args, **kwargs)[1]
+
+    gradient.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
+    return gradient
+
+
+def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
+    """The Hessian of scalar ``f`` at ``x`` times the vector ``v``, by reverse-over-reverse.
+
+    Computes ``∇ₓ (∇ₓf(x) · v)``: two backward passes, never the full Hessian.
+
+    Parameters
+    ----------
+    f : callable
+        Takes one Tensor, returns a one-element Tensor.
+    x, v : array_like
+        The point and the direction, of the same shape.
+
+    Returns
+    -------
+    ndarray
+        ``H(x) v``, the shape of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as al
+    >>> f = lambda x: (x ** 3).sum()          # H = diag(6 x)
+    >>> al.hvp(f, np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+    point = Tensor(as_array(x, what="hvp"), requires_grad=True)
+    direction = as_array(v, what="hvp")
+    if direction.shape != point.shape:
+        raise ValueError(
+            f"hvp: v has shape {direction.shape} but x has shape {point.shape}; they must match"
+        )
+    out = _evaluate(f, [point], {})
+    (g,) = gradients(out, [point], create_graph=True)
+    if not isinstance(g, Tensor) or not g.requires_grad:
+        return np.zeros_like(point.data)  # the gradient does not depend on x: H = 0
+    (hv,) = gradients((g * direction).sum(), [point])
+    return hv

@@ -1,0 +1,535 @@
+"""Every primitive op: its NumPy forward and its vector-Jacobian products, side by side.
+
+For an op ``out = f(x, y)`` and the gradient ``g = ∂C/∂out`` of some scalar ``C``, the vjp for
+``x`` returns ``∂C/∂x = g · ∂out/∂x``. Each vjp has the signature ``(g, out, *inputs, **params)``.
+
+Conventions shared by every vjp here:
+
+* It is written with operators and with methods that NumPy arrays and Tensors share (``sum``,
+  ``reshape``, ``T``, indexing), or with the ``_any`` helpers below, so the same code runs on
+  arrays (a plain backward) and on Tensors (``create_graph=True``: gradients of gradients).
+* It may return a gradient of the *broadcast* shape: the engine sums it back to the input's
+  shape in one place (:func:`autograd_lite.engine.sum_to`).
+* Non-differentiable pieces (masks, indices) are read from the raw data with ``_raw``.
+
+Where an op realises one of the chapter's equations, its docstring says which: ``hadamard`` and
+``sigmoid`` give the ``⊙ σ′(z)`` of BP1/BP2, ``matmul`` gives ``(wᵀ δ)`` of BP2 and ``δ aᵀ`` of
+BP4, and ``add``'s unbroadcast is BP3's sum over the mini-batch.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.engine import sum_to
+from autograd_lite.errors import ShapeError
+from autograd_lite.function import EachInput, Primitive
+from autograd_lite.tensor import Tensor
+
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "hadamard",
+    "div",
+    "neg",
+    "pow",
+    "matmul",
+    "exp",
+    "log",
+    "sigmoid",
+    "sigmoid_prime",
+    "tanh",
+    "relu",
+    "softmax",
+    "log_softmax",
+    "sum",
+    "mean",
+    "max",
+    "reshape",
+    "transpose",
+    "broadcast_to",
+    "getitem",
+    "concatenate",
+    "stack",
+    "where",
+    "OPS",
+]
+
+
+# -- helpers that work on arrays and on Tensors ------------------------------------------------
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _exp_any(x: Any) -> Any:
+    return exp(x) if isinstance(x, Tensor) else np.exp(x)
+
+
+def _log_any(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return log(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+def _sigmoid_any(x: Any) -> Any:
+    return sigmoid(x) if isinstance(x, Tensor) else _stable_sigmoid(x)
+
+
+def _broadcast_any(x: Any, shape: tuple[int, ...]) -> Any:
+    return broadcast_to(x, shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+
+
+def _where_any(condition: np.ndarray, x: Any) -> Any:
+    """``x`` where ``condition`` holds, 0 elsewhere (not ``x * mask``: inf·0 would be NaN)."""
+    if isinstance(x, Tensor):
+        return where(condition, x, 0.0)
+    return np.where(condition, x, 0.0)
+
+
+def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    axes = {a % len(shape) for a in axes}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# -- elementwise arithmetic --------------------------------------------------------------------
+def _add(a: Any, b: Any) -> Any:
+    """Elementwise ``a + b`` with NumPy broadcasting.
+
+    VJP: ``∂C/∂a = g`` and ``∂C/∂b = g``, each summed back to its input's shape by the engine.
+    For the chapter's ``z = w a + b`` with the mini-batch in columns, ``b`` (n, 1) is broadcast
+    across the columns, and that sum over columns is BP3 summed over the mini-batch.
+    """
+    return a + b
+
+
+def _identity_vjp(g: Any, out: Any, *inputs: Any) -> Any:
+    return g
+
+
+add = Primitive("add", _add, (_identity_vjp, _identity_vjp))
+
+
+def _sub(a: Any, b: Any) -> Any:
+    """Elementwise ``a - b``. VJP: ``g`` and ``-g``."""
+    return a - b
+
+
+sub = Primitive("sub", _sub, (_identity_vjp, lambda g, out, a, b: -g))
+
+
+def _mul(a: Any, b: Any) -> Any:
+    """Elementwise ``a * b`` with broadcasting. VJP: ``g * b`` and ``g * a``."""
+    return a * b
+
+
+mul = Primitive("mul", _mul, (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a))
+
+
+def _hadamard(a: Any, b: Any) -> Any:
+    """The Hadamard product ``a ⊙ b`` of two arrays of the same shape (the chapter's §2.3).
+
+    VJP: ``g ⊙ b`` and ``g ⊙ a``. With ``b = σ′(z)`` this is the ``⊙ σ′(z)`` of BP1 and BP2.
+    Unlike :func:`mul` it does not broadcast: the chapter defines ⊙ for equal shapes.
+    """
+    if np.shape(a) != np.shape(b):
+        raise ShapeError(
+            f"hadamard: the operands must have the same shape, got {np.shape(a)} and "
+            f"{np.shape(b)}; use mul (*) to broadcast"
+        )
+    return a * b
+
+
+hadamard = Primitive("hadamard", _hadamard, mul.vjps)
+
+
+def _div(a: Any, b: Any) -> Any:
+    """Elementwise ``a / b``. VJP: ``g / b`` and ``-g · a / b² = -g · out / b``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return a / b
+
+
+div = Primitive("div", _div, (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b))
+
+
+def _neg(a: Any) -> Any:
+    """Elementwise ``-a``. VJP: ``-g``."""
+    return -a
+
+
+neg = Primitive("neg", _neg, (lambda g, out, a: -g,))
+
+
+def _pow(a: Any, b: Any) -> Any:
+    """Elementwise ``a ** b``. VJP: ``g · b · a^(b-1)`` and ``g · out · ln a``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.power(a, b)
+
+
+def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if isinstance(b, (int, float)) and not isinstance(a, Tensor):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * b * np.power(a, b - 1)
+    return g * b * a ** (b - 1)
+
+
+pow = Primitive(  # noqa: A001 - the op is called pow, as the operator
+    "pow", _pow, (_pow_vjp_base, lambda g, out, a, b: g * out * _log_any(a))
+)
+
+
+# -- matrix product ------------------------------------------------------------------------------
+def _matmul(a: Any, b: Any) -> Any:
+    """Matrix product with ``np.matmul`` semantics: 1-D, 2-D and batched (broadcast) operands.
+
+    VJP: ``∂C/∂a = g bᵀ`` and ``∂C/∂b = aᵀ g``. In the chapter's layer ``z = w a + b`` these are
+    BP2's ``wᵀ δ`` (the error sent back to the previous layer) and BP4's ``δ aᵀ`` (the weight
+    gradient, summed over the mini-batch by the product itself).
+    """
+    try:
+        return np.matmul(a, b)
+    except ValueError:
+        raise ShapeError(_matmul_message(np.shape(a), np.shape(b))) from None
+
+
+def _matmul_message(sa: tuple[int, ...], sb: tuple[int, ...]) -> str:
+    if not sa or not sb:
+        return f"matmul: cannot multiply {sa} by {sb}: operands must be at least 1-D; use mul"
+    inner_a = sa[-1]
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if inner_a != inner_b:
+        return (
+            f"matmul: cannot multiply {sa} by {sb}: inner dimensions {inner_a} and {inner_b} differ"
+        )
+    return (
+        f"matmul: cannot multiply {sa} by {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} "
+        f"do not broadcast"
+    )
+
+
+def _matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if b.ndim == 1:
+        if a.ndim == 1:  # inner product: out is a scalar
+            return g * b
+        return g.reshape(g.shape + (1,)) * b  # (..., n) x (k,) -> outer product (..., n, k)
+    bt = b.T if b.ndim == 2 else b.swapaxes(-1, -2)
+    if a.ndim == 1:  # (k,) @ (..., k, m): treat a as a row (1, k)
+        row = g.reshape(g.shape[:-1] + (1, g.shape[-1])) @ bt
+        return row.reshape(row.shape[:-2] + (row.shape[-1],))
+    return g @ bt
+
+
+def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return a.reshape((a.shape[0], 1)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+    at = a.T if a.ndim == 2 else a.swapaxes(-1, -2)
+    if b.ndim == 1:  # (..., n, k) @ (k,): treat b as a column (k, 1)
+        column = at @ g.reshape(g.shape + (1,))
+        return column.reshape(column.shape[:-1])
+    return at @ g
+
+
+matmul = Primitive("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b))
+
+
+# -- elementwise functions -------------------------------------------------------------------------
+def _exp(x: Any) -> Any:
+    """Elementwise ``eˣ``. VJP: ``g · out``."""
+    with np.errstate(over="ignore"):
+        return np.exp(x)
+
+
+exp = Primitive("exp", _exp, (lambda g, out, x: g * out,))
+
+
+def _log(x: Any) -> Any:
+    """Elementwise natural logarithm; ``log(0) = -inf`` without a warning. VJP: ``g / x``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+def _log_vjp(g: Any, out: Any, x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return g / x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g / x
+
+
+log = Primitive("log", _log, (_log_vjp,))
+
+
+def _stable_sigmoid(z: Any) -> np.ndarray:
+    # 1 / (1 + e^-z) computed as exp(-log(1 + e^-z)): no overflow at z = ±1000, and full
+    # relative precision for very negative z, where 1 / (1 + e^-z) would overflow e^-z.
+    t = np.negative(z, dtype=np.result_type(z, np.float32))
+    np.logaddexp(0.0, t, out=t)
+    np.negative(t, out=t)
+    return np.exp(t, out=t)
+
+
+def _sigmoid(z: Any) -> Any:
+    """The logistic function ``σ(z) = 1 / (1 + e^-z)``, stable for any z.
+
+    VJP: ``g ⊙ σ(z)(1 - σ(z)) = g ⊙ σ′(z)``: the ``⊙ σ′(zˡ)`` of BP1 and BP2.
+    """
+    return _stable_sigmoid(z)
+
+
+sigmoid = Primitive("sigmoid", _sigmoid, (lambda g, out, z: g * out * (1 - out),))
+
+
+def _sigmoid_prime(z: Any) -> Any:
+    """The chapter's ``σ′(z) = σ(z)(1 - σ(z))``. VJP: ``g · σ′(z)(1 - 2σ(z))``."""
+    s = _stable_sigmoid(z)
+    return s * (1 - s)
+
+
+sigmoid_prime = Primitive(
+    "sigmoid_prime", _sigmoid_prime, (lambda g, out, z: g * out * (1 - 2 * _sigmoid_any(z)),)
+)
+
+
+def _tanh(x: Any) -> Any:
+    """Elementwise ``tanh``. VJP: ``g · (1 - out²)``."""
+    return np.tanh(x)
+
+
+tanh = Primitive("tanh", _tanh, (lambda g, out, x: g * (1 - out * out),))
+
+
+def _relu(x: Any) -> Any:
+    """Elementwise ``max(x, 0)``. VJP: ``g`` where ``x > 0``, else 0 (``relu′(0) = 0``)."""
+    return np.maximum(x, 0)
+
+
+relu = Primitive("relu", _relu, (lambda g, out, x: _where_any(_raw(x) > 0, g),))
+
+
+def _softmax(x: Any, axis: int = -1) -> Any:
+    """Softmax along ``axis``: ``e^(x_i) / Σ_j e^(x_j)``, shifted by the max for stability.
+
+    VJP: ``out ⊙ (g - Σ_j g_j out_j)``.
+    """
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+softmax = Primitive(
+    "softmax",
+    _softmax,
+    (lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+)
+
+
+def _log_softmax(x: Any, axis: int = -1) -> Any:
+    """``x - log Σ_j e^(x_j)`` along ``axis``, by log-sum-exp (no overflow).
+
+    VJP: ``g - softmax(x) · Σ_j g_j``.
+    """
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+log_softmax = Primitive(
+    "log_softmax",
+    _log_softmax,
+    (lambda g, out, x, axis=-1: g - _exp_any(out) * g.sum(axis=axis, keepdims=True),),
+)
+
+
+# -- reductions --------------------------------------------------------------------------------
+def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Sum over ``axis``. VJP: ``g`` broadcast back to the input's shape."""
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _sum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if not keepdims and axis is not None:
+        g = g.reshape(_keepdims_shape(x.shape, axis))
+    return _broadcast_any(g, x.shape)
+
+
+sum = Primitive("sum", _sum, (_sum_vjp,))  # noqa: A001
+
+
+def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Mean over ``axis``. VJP: ``g / n`` broadcast back, n the number of averaged elements."""
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+def _mean_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    count = x.size // builtins.max(out.size, 1) if out.size else 1
+    return _sum_vjp(g, out, x, axis, keepdims) / count
+
+
+mean = Primitive("mean", _mean, (_mean_vjp,))
+
+
+def _max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Maximum over ``axis``. VJP: ``g`` to the maximal elements, shared equally among ties."""
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def _max_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    data = _raw(x)
+    top = _raw(out)
+    if not keepdims and axis is not None:
+        kept = _keepdims_shape(data.shape, axis)
+        top = top.reshape(kept)
+        g = g.reshape(kept)
+    winners = data == top
+    share = winners / winners.sum(axis=axis, keepdims=True)
+    return g * share.astype(data.dtype)
+
+
+max = Primitive("max", _max, (_max_vjp,))  # noqa: A001
+
+
+# -- shape ops -------------------------------------------------------------------------------
+def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
+    """The same elements in a new shape. VJP: ``g`` reshaped to the input's shape."""
+    return np.reshape(x, shape)
+
+
+reshape = Primitive("reshape", _reshape, (lambda g, out, x, shape: g.reshape(x.shape),))
+
+
+def _transpose(x: Any, axes: Any = None) -> Any:
+    """Permute axes (reverse them by default). VJP: ``g`` with the inverse permutation."""
+    return np.transpose(x, axes)
+
+
+def _transpose_vjp(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
+    if axes is None:
+        return g.transpose()
+    return g.transpose(tuple(np.argsort([a % len(axes) for a in axes])))
+
+
+transpose = Primitive("transpose", _transpose, (_transpose_vjp,))
+
+
+def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """Broadcast to ``shape`` (a read-only view). VJP: ``g`` summed back to the input's shape."""
+    return np.broadcast_to(x, shape)
+
+
+broadcast_to = Primitive(
+    "broadcast_to", _broadcast_to, (lambda g, out, x, shape: sum_to(g, x.shape, "broadcast_to"),)
+)
+
+
+def _getitem(x: Any, index: Any) -> Any:
+    """NumPy indexing (basic and advanced). VJP: ``g`` added into zeros at the indexed places."""
+    return x[index]
+
+
+def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate).
+
+    VJP: ``g[index]``. This is the vjp of indexing, kept as an op so it can be differentiated.
+    """
+    out = np.zeros(shape, dtype=np.result_type(g, np.float32))
+    np.add.at(out, index, g)
+    return out
+
+
+_scatter = Primitive("scatter_add", _scatter_add, (lambda g, out, grad, index, shape: g[index],))
+
+
+def _getitem_vjp(g: Any, out: Any, x: Any, index: Any) -> Any:
+    if isinstance(g, Tensor):
+        return _scatter(g, index=index, shape=x.shape)
+    return _scatter_add(g, index, x.shape)
+
+
+_getitem_op = Primitive("getitem", _getitem, (_getitem_vjp,))
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """``x[index]`` for a Tensor ``x``: NumPy's basic and advanced indexing, differentiable."""
+    if isinstance(index, tuple):
+        index = tuple(_raw(i) for i in index)
+    else:
+        index = _raw(index)
+    return _getitem_op(x, index=index)
+
+
+def _concatenate(*arrays: Any, axis: int = 0) -> Any:
+    """Join arrays along an existing axis. VJP: the matching slice of ``g`` for each input."""
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concatenate_vjp(index: int, g: Any, out: Any, *inputs: Any, axis: int = 0) -> Any:
+    axis = axis % out.ndim
+    start = builtins.sum(np.shape(x)[axis] for x in inputs[:index])
+    stop = start + np.shape(inputs[index])[axis]
+    return g[(slice(None),) * axis + (slice(start, stop),)]
+
+
+_concatenate_op = Primitive("concatenate", _concatenate, EachInput(_concatenate_vjp))
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+    """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``)."""
+    return _concatenate_op(*tensors, axis=axis)
+
+
+def _stack(*arrays: Any, axis: int = 0) -> Any:
+    """Join arrays along a new axis. VJP: ``g`` indexed at each input's position on that axis."""
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_vjp(index: int, g: Any, out: Any, *inputs: Any, axis: int = 0) -> Any:
+    axis = axis % out.ndim
+    return g[(slice(None),) * axis + (index,)]
+
+
+_stack_op = Primitive("stack", _stack, EachInput(_stack_vjp))
+
+
+def stack(tensors: Any, axis: int = 0) -> Tensor:
+    """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``)."""
+    return _stack_op(*tensors, axis=axis)
+
+
+def _where(x: Any, y: Any, condition: np.ndarray) -> Any:
+    """``x`` where ``condition`` holds, else ``y`` (broadcast). VJP: ``g`` masked each way."""
+    return np.where(condition, x, y)
+
+
+_where_op = Primitive(
+    "where",
+    _where,
+    (
+        lambda g, out, x, y, condition: _where_any(condition, g),
+        lambda g, out, x, y, condition: _where_any(~condition, g),
+    ),
+)
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """Elementwise choice: ``x`` where ``condition`` is true, ``y`` elsewhere (not differentiable
+    in ``condition``)."""
+    condition = np.asarray(_raw(condition), dtype=bool)
+    return _where_op(x, y, condition=condition)
+
+
+#: Every built-in primitive by name: used by the testing strategies and the docs.
+OPS: dict[str, Primitive] = {
+    op.name: op
+    for op in (
+        add, sub, mul, hadamard, div, neg, pow, matmul, exp, log, sigmoid, sigmoid_prime, tanh,
+        relu, softmax, log_softmax, sum, mean, max, reshape, transpose, broadcast_to,
+        _getitem_op, _scatter, _concatenate_op, _stack_op, _where_op,
+    )
+}  # fmt: skip

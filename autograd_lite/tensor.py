@@ -1,0 +1,424 @@
+"""The :class:`Tensor`: an array, its gradient, and the link to the op that made it.
+
+A Tensor made by the user is a *leaf*. A Tensor returned by an op while gradients are being
+recorded remembers that op (``_op``), its inputs (``_args``: Tensors or constants) and the input
+arrays the op saw (``_arrays``). That is the whole graph: :mod:`autograd_lite.engine` walks it
+backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) only calls the functions in
+:mod:`autograd_lite.ops`, where every forward sits beside its derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.errors import InvalidInputError
+
+__all__ = ["Tensor", "as_array"]
+
+_FLOAT_KINDS = "f"
+_CASTABLE_KINDS = "biu"
+
+
+def as_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
+    """Convert ``data`` to a floating-point ndarray, refusing non-numeric input.
+
+    Floating-point arrays are used as they are (no copy); booleans and integers become float64
+    (or ``dtype``). Strings, objects, ``None`` and complex numbers raise
+    :class:`~autograd_lite.errors.InvalidInputError` naming ``what``.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(
+            f"{what}: cannot make a numeric array from {type(data).__name__} ({error})"
+        ) from None
+    kind = array.dtype.kind
+    if kind in _FLOAT_KINDS:
+        return array
+    if kind in _CASTABLE_KINDS:
+        return array.astype(np.float64)
+    raise InvalidInputError(
+        f"{what}: expected numbers, got an array of dtype {array.dtype} "
+        f"(from {type(data).__name__}); convert the data to floats first"
+    )
+
+
+class _HookHandle:
+    """Returned by :meth:`Tensor.register_hook`; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    Parameters
+    ----------
+    data : array_like
+        Numbers. Floating-point arrays keep their dtype (float32 stays float32) and are not
+        copied; integers, booleans and Python lists become float64.
+    requires_grad : bool, default False
+        Whether gradients with respect to this tensor are wanted. Ops on a tensor that requires
+        grad record themselves so that :meth:`backward` can reach it.
+    name : str, optional
+        A label shown in ``repr`` and in graph drawings (:func:`autograd_lite.viz.to_dot`).
+    dtype : numpy dtype, optional
+        Convert the data to this dtype.
+
+    Examples
+    --------
+    >>> import autograd_lite as al
+    >>> x = al.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([2., 4., 6.])
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "name",
+        "_op",
+        "_args",
+        "_arrays",
+        "_params",
+        "_hooks",
+        "_retain",
+        "__weakref__",
+    )
+
+    # NumPy must hand ``ndarray * tensor`` to Tensor.__rmul__ instead of converting the tensor.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        self.data = as_array(data, dtype)
+        self.grad: Any = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._op = None
+        self._args = None
+        self._arrays = None
+        self._params = None
+        self._hooks: list | None = None
+        self._retain = False
+
+    # -- construction used by ops (no validation: the op made the array) -------------------
+    @classmethod
+    def _from_op(cls, data: np.ndarray, op: Any, args: tuple, arrays: tuple, params: Any):
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = True
+        out.name = None
+        out._op = op
+        out._args = args
+        out._arrays = arrays
+        out._params = params
+        out._hooks = None
+        out._retain = False
+        return out
+
+    @classmethod
+    def _constant(cls, data: np.ndarray) -> Tensor:
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = False
+        out.name = None
+        out._op = None
+        out._args = None
+        out._arrays = None
+        out._params = None
+        out._hooks = None
+        out._retain = False
+        return out
+
+    # -- array-like properties ---------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of :attr:`data`."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of :attr:`data` (float64 unless float32 was given)."""
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (or by an op while nothing required grad)."""
+        return self._op is None
+
+    @property
+    def op(self) -> str | None:
+        """The name of the op that produced this tensor, or None for a leaf."""
+        return None if self._op is None else self._op.name
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (all axes reversed)."""
+        return _ops.transpose(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = []
+        if self.dtype != np.float64:
+            extras.append(f"dtype={self.dtype}")
+        if self._op is not None:
+            extras.append(f"op={self._op.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is None:
+            return self.data
+        return self.data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    # Tensors are hashed by identity (the engine keys its dictionaries on them), so ``==`` is
+    # identity too. Elementwise comparisons below return NumPy boolean arrays: they are not
+    # differentiable.
+    __hash__ = object.__hash__
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _raw(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _raw(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _raw(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _raw(other)
+
+    # -- values out --------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor can be converted to a Python number, "
+                f"this one has shape {self.data.shape}"
+            )
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor._constant(self.data)
+
+    # -- autodiff ----------------------------------------------------------------------------
+    def backward(
+        self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            The gradient of some scalar with respect to this tensor (the "upstream" vector of the
+            vector-Jacobian product). May be omitted only when this tensor has one element.
+        retain_graph : bool, default False
+            Keep the graph's saved arrays so that backward can run through it again.
+        create_graph : bool, default False
+            Record the backward pass itself, so the gradients (then Tensors) can be
+            differentiated again: gradients of gradients, Hessian-vector products.
+        """
+        _engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor after backward (e.g. to read δ^l = ∂C/∂z^l)."""
+        self._retain = True
+        return self
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> _HookHandle:
+        """Call ``hook(grad)`` when this tensor's total gradient is ready.
+
+        The hook may return a replacement gradient of the same shape, or None to keep it.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not callable(hook):
+            raise InvalidInputError(f"register_hook: expected a callable, got {type(hook)}")
+        if not self.requires_grad:
+            raise ValueError("register_hook: this tensor does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def zero_grad(self) -> None:
+        """Clear ``.grad`` (set it to None)."""
+        self.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf in place and return it."""
+        if self._op is not None and not requires_grad:
+            raise ValueError("requires_grad_: a non-leaf tensor always requires grad; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # -- operator sugar: every one is a call into ops ------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    # -- method forms of the ops -------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default)."""
+        return _ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes by default)."""
+        return _ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; ties share the gradient equally."""
+        return _ops.max(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same data in a new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.transpose(self, axes or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes."""
+        axes = list(range(self.data.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return _ops.transpose(self, tuple(axes))
+
+    def exp(self) -> Tensor:
+        """Elementwise e**x."""
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
+        return _ops.log(self)
+
+    def sigmoid(self) -> Tensor:
+        """Elementwise σ(x) = 1 / (1 + e**-x)."""
+        return _ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """Elementwise tanh."""
+        return _ops.tanh(self)
+
+    def relu(self) -> Tensor:
+        """Elementwise max(x, 0)."""
+        return _ops.relu(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """Softmax along ``axis``."""
+        return _ops.softmax(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """Log-softmax along ``axis``."""
+        return _ops.log_softmax(self, axis=axis)
+
+
+def _raw(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+# Bound at the end: ops and engine import this module.
+from autograd_lite import engine as _engine  # noqa: E402
+from autograd_lite import ops as _ops  # noqa: E402
