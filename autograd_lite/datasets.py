@@ -1,0 +1,761 @@
+"""MNIST-style data: an IDX reader, the embedded 10,000 digits, folder loaders and downloads.
+
+The package carries 10,000 real MNIST digits (see ``autograd_lite/data/README.md``), so the
+chapter-2 network trains out of the box with no network access::
+
+    from autograd_lite.datasets import load_data_wrapper
+
+    training_data, validation_data, test_data = load_data_wrapper()
+
+A folder holding the four standard IDX files (MNIST or Fashion-MNIST, gzipped or not) gives
+the book's 50,000 / 10,000 / 10,000 split::
+
+    data = load_mnist("/usr/share/datasets/fashion-mnist")
+
+Every problem with a file (missing, truncated, corrupt, wrong checksum) raises
+:class:`~autograd_lite.errors.DatasetError` with a message that names the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import importlib.resources
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from autograd_lite.errors import DatasetError
+
+__all__ = [
+    "EMBEDDED_SHA256",
+    "IDX_DTYPES",
+    "MAX_IDX_BYTES",
+    "MNIST_FILES",
+    "MnistData",
+    "Split",
+    "download",
+    "fetch_mnist",
+    "load_data_wrapper",
+    "load_mnist",
+    "read_idx",
+]
+
+#: IDX type code -> element dtype (IDX stores every element big-endian).
+IDX_DTYPES: Mapping[int, np.dtype] = MappingProxyType(
+    {
+        0x08: np.dtype("u1"),
+        0x09: np.dtype("i1"),
+        0x0B: np.dtype(">i2"),
+        0x0C: np.dtype(">i4"),
+        0x0D: np.dtype(">f4"),
+        0x0E: np.dtype(">f8"),
+    }
+)
+
+#: Largest data section :func:`read_idx` accepts by default (16 GiB); bigger claims are refused
+#: before anything is read.
+MAX_IDX_BYTES = 2**34
+
+_MAX_NDIM = 8
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+
+#: sha256 of the embedded data files in ``autograd_lite/data``, checked on every load.
+EMBEDDED_SHA256: Mapping[str, str] = MappingProxyType(
+    {
+        "images-idx3-ubyte.gz": "c57357b7f233235eb1e538ee125b55b20d88da422662fd72fe439c4947307fbd",
+        "labels-idx1-ubyte.gz": "ed545b8ffef8656e44a67816308b76cf033930d9076bb519d941f927f54811df",
+    }
+)
+_EMBEDDED_IMAGES = "images-idx3-ubyte.gz"
+_EMBEDDED_LABELS = "labels-idx1-ubyte.gz"
+_EMBEDDED_TRAIN = 8000
+
+#: The four standard file names of an MNIST-format folder (each may also end in ``.gz``).
+MNIST_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "train_images": "train-images-idx3-ubyte",
+        "train_labels": "train-labels-idx1-ubyte",
+        "test_images": "t10k-images-idx3-ubyte",
+        "test_labels": "t10k-labels-idx1-ubyte",
+    }
+)
+
+_NUM_CLASSES = 10
+_IMAGE_SHAPE = (28, 28)
+_BOOK_VALIDATION = 10_000
+
+
+# ----------------------------------------------------------------------------------------------
+# IDX reader
+# ----------------------------------------------------------------------------------------------
+
+
+def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or raw.
+
+    Gzip is recognised by its magic bytes (``1f 8b``), whatever the file is called.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    max_bytes : int, optional
+        Refuse files whose header promises a data section larger than this many bytes
+        (default :data:`MAX_IDX_BYTES`, 16 GiB). Claims are always checked against the data
+        actually present before memory for them is allocated; this cap only bounds what a
+        genuinely huge (or gzip-bomb) file can make the reader hold.
+
+    Returns
+    -------
+    numpy.ndarray
+        A native-endian array with the dtype and shape the header declares.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing or unreadable, is not IDX (wrong magic, unknown type code,
+        bad number of dimensions), is truncated, has trailing bytes, claims an absurd size,
+        or is a corrupt gzip stream. The message names the file and the problem.
+    """
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    with f:
+        try:
+            head = f.read(2)
+            f.seek(0)
+            if head == _GZIP_MAGIC:
+                return _read_idx_gzip(f, path, max_bytes)
+            size = os.fstat(f.fileno()).st_size
+            hint = (
+                " (the name ends in .gz but the content is not gzip)"
+                if path.suffix == ".gz"
+                else ""
+            )
+            return _read_idx_stream(f, path, max_bytes, size, hint)
+        except DatasetError:
+            raise
+        except EOFError:
+            raise DatasetError(
+                f"{path}: truncated gzip stream: it ends before its end-of-stream marker"
+            ) from None
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            raise DatasetError(f"{path}: corrupt gzip data: {exc}") from None
+        except OSError as exc:
+            raise DatasetError(f"{path}: read error: {exc}") from None
+
+
+def _read_idx_gzip(f: IO[bytes], path: Path, max_bytes: int) -> np.ndarray:
+    with gzip.GzipFile(fileobj=f, mode="rb") as gz:
+        return _read_idx_stream(gz, path, max_bytes, None, "")
+
+
+def _read_exact(stream: IO[bytes], n: int) -> bytes:
+    """Read up to ``n`` bytes, short only at end of stream."""
+    parts = []
+    while n > 0:
+        part = stream.read(n)
+        if not part:
+            break
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+def _parse_header(stream: IO[bytes], path: Path, max_bytes: int) -> tuple[np.dtype, tuple, int]:
+    """Read and check the magic and the dimensions; return (dtype, shape, header length)."""
+    magic = _read_exact(stream, 4)
+    if len(magic) < 4:
+        raise DatasetError(
+            f"{path}: truncated: an IDX file starts with a 4-byte magic number, "
+            f"the file holds {len(magic)} byte(s)"
+        )
+    if magic[0] != 0 or magic[1] != 0:
+        raise DatasetError(
+            f"{path}: wrong magic number 0x{magic.hex()}: an IDX file starts with two zero "
+            "bytes, a type code and the number of dimensions (MNIST images: 0x00000803, "
+            "labels: 0x00000801)"
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in IDX_DTYPES:
+        known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+        raise DatasetError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
+    if not 1 <= ndim <= _MAX_NDIM:
+        raise DatasetError(
+            f"{path}: unsupported number of dimensions {ndim} (expected 1 to {_MAX_NDIM})"
+        )
+    raw_dims = _read_exact(stream, 4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise DatasetError(
+            f"{path}: truncated: header promises {ndim} dimension(s) ({4 * ndim} bytes), "
+            f"file holds {len(raw_dims)}"
+        )
+    shape = tuple(int.from_bytes(raw_dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+    dtype = IDX_DTYPES[code]
+    nbytes = dtype.itemsize
+    for d in shape:  # Python ints: no overflow, however absurd the dimensions
+        nbytes *= d
+    if nbytes > max_bytes:
+        raise DatasetError(
+            f"{path}: header claims shape {shape} of {dtype.name}, {nbytes} bytes of data, "
+            f"more than the limit of {max_bytes} bytes"
+        )
+    return dtype, shape, 4 + 4 * ndim
+
+
+def _read_idx_stream(
+    stream: IO[bytes], path: Path, max_bytes: int, size: int | None, hint: str
+) -> np.ndarray:
+    """Parse an IDX stream; ``size`` is the file size for raw files, ``None`` for gzip."""
+    try:
+        dtype, shape, header_len = _parse_header(stream, path, max_bytes)
+    except DatasetError as exc:
+        if hint:
+            raise DatasetError(f"{exc}{hint}") from None
+        raise
+    count = 1
+    for d in shape:
+        count *= d
+    nbytes = count * dtype.itemsize
+
+    if size is not None:
+        # Raw file: compare the claim with the real size before allocating anything.
+        held = size - header_len
+        if held < nbytes:
+            raise DatasetError(
+                f"{path}: truncated: header promises {nbytes} bytes of data "
+                f"(shape {shape}, {dtype.name}), file holds {held}"
+            )
+        if held > nbytes:
+            raise DatasetError(
+                f"{path}: {held - nbytes} trailing byte(s) after the {nbytes} bytes of data "
+                f"the header declares (shape {shape}, {dtype.name})"
+            )
+        arr = np.empty(count, dtype=dtype)
+        view = memoryview(arr).cast("B")
+        got = 0
+        while got < nbytes:  # one read() returns at most ~2 GiB on Linux
+            n = stream.readinto(view[got:])
+            if not n:
+                raise DatasetError(
+                    f"{path}: truncated: header promises {nbytes} bytes of data, read {got} "
+                    "(did the file shrink while being read?)"
+                )
+            got += n
+    else:
+        # Gzip: the claim cannot be checked up front, so grow the buffer only as real data
+        # arrives, and stop as soon as it runs out.
+        buf = bytearray()
+        while len(buf) < nbytes:
+            chunk = stream.read(min(_CHUNK, nbytes - len(buf)))
+            if not chunk:
+                raise DatasetError(
+                    f"{path}: truncated: header promises {nbytes} bytes of data "
+                    f"(shape {shape}, {dtype.name}), decompressed data holds {len(buf)}"
+                )
+            buf += chunk
+        # Reading past the data also makes gzip check the stream's CRC and length.
+        extra = stream.read(_CHUNK)
+        if extra:
+            more = len(extra)
+            while more < _CHUNK and (chunk := stream.read(_CHUNK - more)):
+                more += len(chunk)
+            amount = f"{more}" if more < _CHUNK else f"at least {more}"
+            raise DatasetError(
+                f"{path}: {amount} trailing byte(s) after the {nbytes} bytes of data the "
+                f"header declares (shape {shape}, {dtype.name})"
+            )
+        arr = np.frombuffer(buf, dtype=dtype, count=count) if count else np.empty(0, dtype)
+
+    arr = arr.reshape(shape)
+    if not dtype.isnative:
+        arr = arr.astype(dtype.newbyteorder("="))
+    return arr
+
+
+# ----------------------------------------------------------------------------------------------
+# Splits
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Split:
+    """One part of a data set: images as rows, labels as integers.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Floating array of shape ``(n, 784)`` with values in ``[0, 1]``; stored C-contiguous,
+        so a mini-batch gathered by row is one contiguous block.
+    labels : numpy.ndarray
+        ``int64`` array of shape ``(n,)`` with the class of each image, ``0`` to ``9``.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        images = np.ascontiguousarray(self.images)
+        labels = np.ascontiguousarray(self.labels, dtype=np.int64)
+        if images.ndim != 2 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+            raise DatasetError(
+                "Split: images must have shape (n, features) and labels shape (n,), got "
+                f"{images.shape} and {labels.shape}"
+            )
+        if images.dtype.kind != "f":
+            raise DatasetError(f"Split: images must be floating point, got {images.dtype}")
+        self.images = images
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def one_hot(self) -> np.ndarray:
+        """Return the labels one-hot encoded.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n, 10)``, the images' dtype, a 1 in column ``labels[i]`` of row ``i``.
+        """
+        out = np.zeros((len(self), _NUM_CLASSES), dtype=self.images.dtype)
+        out[np.arange(len(self)), self.labels] = 1
+        return out
+
+    def chapter(self, one_hot: bool) -> list[tuple[np.ndarray, Any]]:
+        """Return the split in the format of Nielsen's ``mnist_loader``.
+
+        Parameters
+        ----------
+        one_hot : bool
+            ``True`` for the training format, where ``y`` is the one-hot ``(10, 1)`` column;
+            ``False`` for the validation / test format, where ``y`` is the ``int`` label.
+
+        Returns
+        -------
+        list of tuple
+            ``(x, y)`` pairs with ``x`` of shape ``(784, 1)``. The ``x`` (and one-hot ``y``)
+            columns are read-only views of one shared array, so the list costs no copies.
+        """
+        xs = self.images.view()
+        xs.flags.writeable = False
+        columns = xs.reshape(len(self), -1, 1)
+        if one_hot:
+            ys = self.one_hot()
+            ys.flags.writeable = False
+            targets = ys.reshape(len(self), _NUM_CLASSES, 1)
+            return list(zip(columns, targets, strict=True))
+        return [(x, int(y)) for x, y in zip(columns, self.labels, strict=True)]
+
+
+@dataclass(eq=False)
+class MnistData:
+    """A loaded data set: the three splits and where they came from.
+
+    Parameters
+    ----------
+    train : Split
+        The training images.
+    validation : Split or None
+        Held-out images for choosing hyper-parameters; ``None`` for the embedded set.
+    test : Split
+        The test images.
+    source : str
+        A human-readable description of the origin and the split sizes.
+    """
+
+    train: Split
+    validation: Split | None
+    test: Split
+    source: str
+
+
+# ----------------------------------------------------------------------------------------------
+# Loaders
+# ----------------------------------------------------------------------------------------------
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _float_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DatasetError(f"dtype must be a floating-point type, got {dtype!r}") from None
+    if dt.kind != "f":
+        raise DatasetError(f"dtype must be a floating-point type, got {dt}")
+    return dt
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, images_name: str, labels_name: str) -> None:
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != _IMAGE_SHAPE:
+        raise DatasetError(
+            f"{images_name}: expected uint8 images of shape (n, 28, 28), "
+            f"got {images.dtype} {images.shape}"
+        )
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DatasetError(
+            f"{labels_name}: expected integer labels of shape (n,), got {labels.dtype} "
+            f"{labels.shape}"
+        )
+    if images.shape[0] != labels.shape[0]:
+        raise DatasetError(
+            f"{images_name} holds {images.shape[0]} images but {labels_name} holds "
+            f"{labels.shape[0]} labels"
+        )
+    if images.shape[0] == 0:
+        raise DatasetError(f"{images_name}: holds no images")
+    if labels.min() < 0 or labels.max() >= _NUM_CLASSES:
+        bad = labels[(labels < 0) | (labels >= _NUM_CLASSES)]
+        raise DatasetError(
+            f"{labels_name}: labels must lie in 0..9, found {int(bad[0])} ({bad.size} out of range)"
+        )
+
+
+def _to_split(images: np.ndarray, labels: np.ndarray, dtype: np.dtype) -> Split:
+    rows = images.reshape(images.shape[0], -1).astype(dtype)
+    rows /= dtype.type(255)
+    return Split(rows, labels.astype(np.int64))
+
+
+def _load_embedded(dtype: np.dtype) -> MnistData:
+    base = importlib.resources.files(__package__ or "autograd_lite").joinpath("data")
+    arrays = []
+    for name in (_EMBEDDED_IMAGES, _EMBEDDED_LABELS):
+        resource = base.joinpath(name)
+        with importlib.resources.as_file(resource) as path:
+            try:
+                digest = _sha256_file(path)
+            except OSError as exc:
+                raise DatasetError(
+                    f"{path}: cannot read the embedded data ({exc}); reinstall autograd_lite"
+                ) from None
+            if digest != EMBEDDED_SHA256[name]:
+                raise DatasetError(
+                    f"{path}: embedded data fails its checksum: sha256 {digest}, expected "
+                    f"{EMBEDDED_SHA256[name]}; the package is damaged, reinstall autograd_lite"
+                )
+            arrays.append(read_idx(path))
+    images, labels = arrays
+    _check_pair(images, labels, _EMBEDDED_IMAGES, _EMBEDDED_LABELS)
+    n = images.shape[0]
+    cut = _EMBEDDED_TRAIN
+    return MnistData(
+        train=_to_split(images[:cut], labels[:cut], dtype),
+        validation=None,
+        test=_to_split(images[cut:], labels[cut:], dtype),
+        source=(
+            f"embedded: {n:,} MNIST digits from autograd_lite/data "
+            f"({cut:,} train / {n - cut:,} test, no validation)"
+        ),
+    )
+
+
+def _find_file(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _validation_size(n_train: int) -> int:
+    return min(_BOOK_VALIDATION, n_train // 6)
+
+
+def _load_folder(folder: Path, dtype: np.dtype) -> MnistData:
+    if not folder.exists():
+        raise DatasetError(f"{folder}: folder not found")
+    if not folder.is_dir():
+        raise DatasetError(
+            f"{folder}: not a folder; load_mnist expects a folder holding the four IDX files "
+            "(use read_idx for a single file)"
+        )
+    found: dict[str, Path] = {}
+    missing = []
+    for key, stem in MNIST_FILES.items():
+        hit = _find_file(folder, stem)
+        if hit is None:
+            missing.append(f"{stem} or {stem}.gz")
+        else:
+            found[key] = hit
+    if missing:
+        raise DatasetError(
+            f"{folder}: missing {len(missing)} of the 4 MNIST files; looked for "
+            + ", ".join(missing)
+        )
+    arrays = {key: read_idx(p) for key, p in found.items()}
+    _check_pair(
+        arrays["train_images"],
+        arrays["train_labels"],
+        str(found["train_images"]),
+        str(found["train_labels"]),
+    )
+    _check_pair(
+        arrays["test_images"],
+        arrays["test_labels"],
+        str(found["test_images"]),
+        str(found["test_labels"]),
+    )
+    images, labels = arrays["train_images"], arrays["train_labels"]
+    n = images.shape[0]
+    n_val = _validation_size(n)
+    cut = n - n_val
+    validation = _to_split(images[cut:], labels[cut:], dtype) if n_val else None
+    test = _to_split(arrays["test_images"], arrays["test_labels"], dtype)
+    return MnistData(
+        train=_to_split(images[:cut], labels[:cut], dtype),
+        validation=validation,
+        test=test,
+        source=(
+            f"folder {folder}: {cut:,} train / {n_val:,} validation (the last {n_val:,} of "
+            f"the {n:,} training images) / {len(test):,} test"
+        ),
+    )
+
+
+def load_mnist(
+    path: str | os.PathLike[str] | None = None, dtype: DTypeLike = np.float64
+) -> MnistData:
+    """Load MNIST-format data: the embedded digits, or a folder of IDX files.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or None, optional
+        ``None`` (default) loads the 10,000 MNIST digits embedded in the package, checksum
+        verified, split into the first 8,000 for training and the last 2,000 for testing,
+        with no validation set. A folder loads the four standard files
+        ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``
+        and ``t10k-labels-idx1-ubyte``, each raw or with ``.gz`` (MNIST, or Fashion-MNIST as
+        installed by ``apt-get install dataset-fashion-mnist`` in
+        ``/usr/share/datasets/fashion-mnist``). As in the book, the last 10,000 of the 60,000
+        training images become the validation set, giving 50,000 / 10,000 / 10,000. A folder
+        whose training set has ``n != 60000`` images keeps the last ``min(10000, n // 6)``
+        for validation (``None`` when that is 0).
+    dtype : numpy dtype, optional
+        Floating dtype of the images (default ``float64``; ``float32`` halves the memory).
+
+    Returns
+    -------
+    MnistData
+        Images scaled to ``[0, 1]`` as ``(n, 784)`` rows, labels as ``int64``.
+
+    Raises
+    ------
+    DatasetError
+        If the folder or a file is missing (the message lists the names looked for), a file
+        is corrupt or fails its checksum, image and label counts differ, images are not
+        28 x 28 ``uint8``, or a label lies outside ``0..9``.
+    """
+    dt = _float_dtype(dtype)
+    if path is None:
+        return _load_embedded(dt)
+    return _load_folder(Path(path), dt)
+
+
+def load_data_wrapper(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[
+    list[tuple[np.ndarray, Any]],
+    list[tuple[np.ndarray, Any]] | None,
+    list[tuple[np.ndarray, Any]],
+]:
+    """Return ``(training_data, validation_data, test_data)`` as Nielsen's ``mnist_loader``.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or None, optional
+        As for :func:`load_mnist`.
+
+    Returns
+    -------
+    training_data : list of tuple
+        ``(x, y)`` with ``x`` the ``(784, 1)`` image and ``y`` the one-hot ``(10, 1)`` label.
+    validation_data : list of tuple or None
+        ``(x, y)`` with ``y`` the ``int`` label; ``None`` for the embedded data.
+    test_data : list of tuple
+        ``(x, y)`` with ``y`` the ``int`` label.
+    """
+    data = load_mnist(path)
+    validation = None if data.validation is None else data.validation.chapter(one_hot=False)
+    return (
+        data.train.chapter(one_hot=True),
+        validation,
+        data.test.chapter(one_hot=False),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Downloads
+# ----------------------------------------------------------------------------------------------
+
+_URL_SCHEMES = ("http", "https", "file")
+
+
+def _check_sha256(sha256: str, what: str) -> str:
+    value = sha256.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise DatasetError(f"{what}: expected sha256 must be 64 hex digits, got {sha256!r}")
+    return value
+
+
+def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: float = 30.0) -> Path:
+    """Download ``url`` to ``dest``, verified against a sha256 checksum.
+
+    The data goes to a temporary file beside ``dest`` and is moved into place only once its
+    checksum matches, so ``dest`` is never left half-written.
+
+    Parameters
+    ----------
+    url : str
+        An ``http``, ``https`` or ``file`` URL.
+    dest : str or os.PathLike
+        Where to store the file; missing parent folders are created.
+    sha256 : str
+        The expected sha256 of the file, as 64 hex digits.
+    timeout : float, optional
+        Seconds to wait for the server at each step (connect, each read).
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``. If it already exists with the right checksum nothing is downloaded; if it
+        exists with another checksum it is replaced.
+
+    Raises
+    ------
+    DatasetError
+        On a network or HTTP error, or a checksum mismatch (the message names the URL and
+        both hashes); no partial file is left behind.
+    """
+    dest = Path(dest)
+    expected = _check_sha256(sha256, url)
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in _URL_SCHEMES:
+        raise DatasetError(f"{url}: unsupported URL scheme {scheme!r} (use http, https or file)")
+    if dest.is_file():
+        try:
+            if _sha256_file(dest) == expected:
+                return dest
+        except OSError as exc:
+            raise DatasetError(f"{dest}: cannot read the existing file: {exc}") from None
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise DatasetError(f"{dest}: cannot write there: {exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    while chunk := response.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+            except urllib.error.HTTPError as exc:
+                raise DatasetError(
+                    f"{url}: download failed: HTTP {exc.code} {exc.reason}"
+                ) from None
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                raise DatasetError(f"{url}: download failed: {reason}") from None
+        got = digest.hexdigest()
+        if got != expected:
+            raise DatasetError(
+                f"{url}: checksum mismatch: expected sha256 {expected}, got {got}; "
+                f"the download was discarded and {dest} left untouched"
+            )
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise DatasetError(f"{dest}: cannot move the download into place: {exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def fetch_mnist(
+    folder: str | os.PathLike[str],
+    base_url: str,
+    sha256: Mapping[str, str],
+    *,
+    timeout: float = 30.0,
+) -> Path:
+    """Download the four MNIST-format files into ``folder``, ready for :func:`load_mnist`.
+
+    No URL is built in: pass the mirror you trust and the checksums you expect.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Destination folder, created if needed.
+    base_url : str
+        URL of the folder holding the files; each file is fetched from
+        ``base_url + "/" + name``.
+    sha256 : Mapping[str, str]
+        Expected sha256 of each file, keyed by file name: exactly one of
+        ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
+        ``t10k-images-idx3-ubyte[.gz]`` and ``t10k-labels-idx1-ubyte[.gz]`` each.
+    timeout : float, optional
+        Passed to :func:`download`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+
+    Raises
+    ------
+    DatasetError
+        If ``sha256`` does not name the four files, or any download fails (see
+        :func:`download`). Files already present with the right checksum are not fetched
+        again.
+    """
+    folder = Path(folder)
+    allowed = {name: stem for stem in MNIST_FILES.values() for name in (stem, stem + ".gz")}
+    unknown = sorted(set(sha256) - set(allowed))
+    covered = [allowed[name] for name in sha256 if name in allowed]
+    lacking = [stem for stem in MNIST_FILES.values() if stem not in covered]
+    doubled = sorted({stem for stem in covered if covered.count(stem) > 1})
+    if unknown or lacking or doubled:
+        problems = []
+        if unknown:
+            problems.append(f"unknown file name(s) {unknown}")
+        if lacking:
+            problems.append(f"no checksum for {lacking}")
+        if doubled:
+            problems.append(f"both raw and .gz given for {doubled}")
+        raise DatasetError(
+            f"{folder}: sha256 must map each of the 4 MNIST file names (raw or .gz) to its "
+            "checksum: " + "; ".join(problems)
+        )
+    base = base_url.rstrip("/")
+    for name, digest in sha256.items():
+        download(f"{base}/{name}", folder / name, digest, timeout=timeout)
+    return folder
