@@ -119,7 +119,7 @@ def _run(
     pending: dict[Tensor, Any] = {}
     owned: set[Tensor] = set()  # pending arrays we allocated ourselves may be added to in place
     for root, seed in zip(roots, seeds):
-        _accumulate(pending, owned, root, seed, create_graph)
+        pending[root] = seed if root not in pending else pending[root] + seed
     wanted = None if targets is None else set(targets)
     results: dict[Tensor, Any] = {}
     retained: list[tuple[Tensor, Any]] = []
@@ -172,22 +172,20 @@ def _run(
                 gi = opaque_gradient(gi, (g, *args), op.name)
             if anomaly:
                 _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
-            _accumulate(pending, owned, arg, gi, create_graph)
+            # Fan-out: the first contribution is stored without a copy; the second makes a
+            # fresh sum that we own, so later ones may be added to it in place.
+            current = pending.get(arg)
+            if current is None:
+                pending[arg] = gi
+            elif create_graph or arg not in owned:
+                pending[arg] = current + gi
+                owned.add(arg)
+            else:
+                current += gi
         if not retain_graph:
             node._args = node._arrays = node._params = None
 
     return results, retained
-
-
-def _accumulate(pending: dict, owned: set, node: Tensor, g: Any, create_graph: bool) -> None:
-    current = pending.get(node)
-    if current is None:
-        pending[node] = g  # the first contribution is stored without a copy
-    elif create_graph or node not in owned:
-        pending[node] = current + g  # a fresh array: later contributions may add in place
-        owned.add(node)
-    else:
-        current += g
 
 
 def _apply_hooks(node: Tensor, g: Any, create_graph: bool) -> Any:

@@ -36,7 +36,7 @@ from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
 
-_SCALARS = (float, int)
+_new_tensor = object.__new__
 
 
 class EachInput:
@@ -101,6 +101,7 @@ class Primitive:
 
     def _set_vjps(self, vjps: Sequence[Callable[..., Any]] | EachInput) -> Primitive:
         self.vjps = vjps
+        self._arity = len(vjps)
         # Positional arguments past the inputs are the forward's parameters (axis, shape ...).
         self._param_names: tuple[str, ...] = ()
         if not isinstance(vjps, EachInput) and vjps:
@@ -110,22 +111,33 @@ class Primitive:
             )
         return self
 
+    def _bind_parameters(self, args: tuple, params: dict) -> tuple[tuple, dict]:
+        arity = self._arity
+        if not self._param_names:
+            raise InvalidInputError(
+                f"{self.name}: called with {len(args)} inputs but it has {arity} vjp(s); "
+                f"give one vjp per input (defvjp) and pass parameters by keyword"
+            )
+        params.update(zip(self._param_names, args[arity:]))
+        return args[:arity], params
+
     def __call__(self, *args: Any, **params: Any) -> Tensor:
-        if self._param_names and len(args) > len(self.vjps):
-            extra = args[len(self.vjps) :]
-            args = args[: len(self.vjps)]
-            params.update(zip(self._param_names, extra))
+        # This is the hot path of every op: keep it to plain loops and attribute reads.
+        if len(args) > self._arity:
+            args, params = self._bind_parameters(args, params)
         arrays = []
         record = False
+        converted = False
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg.data)
                 if arg.requires_grad:
                     record = True
-            elif arg.__class__ in _SCALARS:
+            elif arg.__class__ is float or arg.__class__ is int:
                 arrays.append(arg)  # a Python number: NumPy keeps the other operand's dtype
             else:
                 arrays.append(as_array(arg, what=self.name))
+                converted = True
         try:
             out = self.forward(*arrays, **params)
         except AutogradLiteError:
@@ -136,17 +148,24 @@ class Primitive:
             out = np.asarray(out)
         if STATE.anomaly:
             _check_finite(out, f"{self.name} (forward)", arrays)
+        result = _new_tensor(Tensor)
+        result.data = out
+        result.grad = None
+        result.name = None
+        result._hooks = None
+        result._retain = False
         if record and STATE.grad_enabled:
-            if len(arrays) > len(self.vjps):
-                raise InvalidInputError(
-                    f"{self.name}: has {len(self.vjps)} vjp(s) but was called with "
-                    f"{len(arrays)} inputs"
-                )
-            inputs = tuple(
-                arg if isinstance(arg, Tensor) else array for arg, array in zip(args, arrays)
-            )
-            return Tensor._from_op(out, self, inputs, tuple(arrays), params or None)
-        return Tensor._constant(out)
+            if converted:
+                args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
+            result.requires_grad = True
+            result._op = self
+            result._args = args
+            result._arrays = arrays
+            result._params = params or None
+        else:
+            result.requires_grad = False
+            result._op = result._args = result._arrays = result._params = None
+        return result
 
     def _forward_error(self, error: Exception, arrays: list) -> Exception:
         shapes = ", ".join(str(np.shape(a)) for a in arrays)
