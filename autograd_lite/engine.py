@@ -42,11 +42,10 @@ def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0)
             f"{op_name}: the gradient for input {index} has shape {gshape}, which cannot be "
             f"summed down to the input's shape {shape}"
         )
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
-    )
-    summed = grad.sum(axis=axes, keepdims=True) if axes else grad
-    return summed.reshape(shape) if summed.shape != shape else summed
+    if lead:  # summing the leading axes away needs no reshape afterwards
+        grad = grad.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
 
 
 def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:

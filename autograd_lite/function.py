@@ -146,6 +146,8 @@ class Primitive:
             raise self._forward_error(error, arrays) from None
         if out.__class__ is not np.ndarray:
             out = np.asarray(out)
+            if out.dtype.kind != "f":  # e.g. an op on Python ints only
+                out = out.astype(np.float64)
         if STATE.anomaly:
             _check_finite(out, f"{self.name} (forward)", arrays)
         result = _new_tensor(Tensor)

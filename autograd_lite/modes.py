@@ -7,6 +7,7 @@ ops read on every call, so it is kept deliberately plain.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled"]
 
@@ -25,6 +26,11 @@ STATE = _Modes()
 class _SetMode(contextlib.ContextDecorator):
     _attribute = ""
     _value = False
+
+    def __new__(cls, func: Any = None) -> Any:
+        mode = super().__new__(cls)
+        # ``@no_grad`` without parentheses decorates directly, like ``@no_grad()``.
+        return mode(func) if func is not None else mode
 
     def __enter__(self) -> None:
         # A stack, so that one instance used as a decorator can be re-entered recursively.

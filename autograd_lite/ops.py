@@ -270,7 +270,9 @@ log = Primitive("log", _log, (_log_vjp,))
 def _stable_sigmoid(z: Any) -> np.ndarray:
     # 1 / (1 + e^-z) computed as exp(-log(1 + e^-z)): no overflow at z = ±1000, and full
     # relative precision for very negative z, where 1 / (1 + e^-z) would overflow e^-z.
-    t = np.negative(z, dtype=np.result_type(z, np.float32))
+    if not isinstance(z, np.ndarray):
+        z = np.asarray(z, dtype=np.float64)
+    t = np.negative(z, out=np.empty_like(z))  # out= keeps a 0-d input an array
     np.logaddexp(0.0, t, out=t)
     np.negative(t, out=t)
     return np.exp(t, out=t)
