@@ -1,0 +1,570 @@
+"""The hand-written chapter-2 network: BP1-BP4 against finite differences, and its API.
+
+Nothing here uses the autodiff engine: these tests check the manual equations independently, so
+that the autodiff-vs-manual tests in ``test_nielsen_network.py`` compare against something
+known to be right.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autograd_lite.errors import CheckpointError
+from autograd_lite.nielsen.common import (
+    count_correct,
+    initial_parameters,
+    make_shuffle_rng,
+    prepare_test_data,
+    prepare_training_data,
+    split_mini_batch,
+    validate_sizes,
+)
+from autograd_lite.nielsen.manual import (
+    CrossEntropyCost,
+    ManualNetwork,
+    QuadraticCost,
+    get_cost,
+    sigmoid,
+    sigmoid_prime,
+)
+
+# At least 30 examples per property (a few ms each), more under the ci/thorough profiles.
+FAST = settings(
+    max_examples=max(30, settings().max_examples),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+COST_NAMES = ["quadratic", "cross-entropy"]
+
+
+@st.composite
+def cases(draw, max_layers: int = 5, max_width: int = 20, max_m: int = 5):
+    """(sizes, seed, m, cost): a random architecture, seed, batch size and cost."""
+    sizes = draw(st.lists(st.integers(1, max_width), min_size=2, max_size=max_layers))
+    seed = draw(st.integers(0, 2**32 - 1))
+    m = draw(st.integers(1, max_m))
+    cost = draw(st.sampled_from(COST_NAMES))
+    return sizes, seed, m, cost
+
+
+def make_batch(sizes, seed, m, dtype=np.float64):
+    """Inputs in [0, 1) and targets in [0, 1] (one-hot-ish), samples as columns."""
+    rng = np.random.default_rng([seed, 7])
+    X = rng.random((sizes[0], m)).astype(dtype)
+    Y = rng.random((sizes[-1], m)).astype(dtype)
+    return X, Y
+
+
+def max_rel_err(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = float(np.max(np.abs(b), initial=0.0))
+    err = float(np.max(np.abs(a - b), initial=0.0))
+    return err / scale if scale > 0 else err
+
+
+def assert_rel(a, b, rtol):
+    assert np.shape(a) == np.shape(b)
+    assert max_rel_err(a, b) <= rtol, (max_rel_err(a, b), rtol)
+
+
+# ---------------------------------------------------------------------------------------------
+# sizes, initial parameters, sigmoid, costs
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sizes, pattern",
+    [
+        ([], "at least 2 layers"),
+        ([784], "at least 2 layers"),
+        ([784, 0, 10], r"sizes\[1\] must be a positive int"),
+        ([3, -2], r"sizes\[1\] must be a positive int"),
+        ([3, 2.5], r"sizes\[1\] must be a positive int"),
+        ([True, 2], r"sizes\[0\] must be a positive int"),
+        (["3", 2], r"sizes\[0\] must be a positive int"),
+        ("784", "list of layer widths"),
+        (None, "list of layer widths"),
+    ],
+)
+def test_validate_sizes_errors(sizes, pattern):
+    with pytest.raises(ValueError, match=pattern) as info:
+        validate_sizes(sizes)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match=pattern):
+        ManualNetwork(sizes)
+
+
+def test_validate_sizes_ok():
+    assert validate_sizes((784, np.int64(30), 10)) == [784, 30, 10]
+    assert all(type(n) is int for n in validate_sizes(np.array([2, 3])))
+
+
+def test_initial_parameters_order_shapes_and_seed():
+    sizes = [4, 3, 2]
+    biases, weights = initial_parameters(sizes, seed=5)
+    rng = np.random.default_rng(5)
+    # Documented order: all biases first (layer order), then all weights.
+    expected_b = [rng.standard_normal((3, 1)), rng.standard_normal((2, 1))]
+    expected_w = [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))]
+    for got, want in zip(biases + weights, expected_b + expected_w, strict=True):
+        np.testing.assert_array_equal(got, want)
+    b32, w32 = initial_parameters(sizes, seed=5, dtype=np.float32)
+    assert all(a.dtype == np.float32 for a in b32 + w32)
+    np.testing.assert_array_equal(w32[1], weights[1].astype(np.float32))
+    b_other, _ = initial_parameters(sizes, seed=6)
+    assert not np.array_equal(b_other[0], biases[0])
+
+
+def test_same_seed_same_network_and_shuffles():
+    a, b = ManualNetwork([5, 4, 3], seed=1), ManualNetwork([5, 4, 3], seed=1)
+    for x, y in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(
+        make_shuffle_rng(3).permutation(9), make_shuffle_rng(3).permutation(9)
+    )
+
+
+def test_constructor_rejects_bad_cost_dtype_and_seed():
+    with pytest.raises(ValueError, match="cost must be"):
+        ManualNetwork([2, 2], cost="hinge")
+    with pytest.raises(ValueError, match="floating dtype"):
+        ManualNetwork([2, 2], dtype=np.int32)
+    with pytest.raises(ValueError, match="seed must be"):
+        ManualNetwork([2, 2], seed=1.5)
+    assert get_cost("cross_entropy") is CrossEntropyCost
+    assert get_cost(QuadraticCost) is QuadraticCost
+    assert "ManualNetwork(sizes=[2, 2]" in repr(ManualNetwork([2, 2], seed=0))
+
+
+def test_sigmoid_is_stable_and_accurate():
+    z = np.array([-1000.0, -745.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            s = sigmoid(z)
+            sp = sigmoid_prime(z)
+            s32 = sigmoid(z.astype(np.float32))
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[4] == 0.5
+    assert np.all(np.isfinite(sp)) and sp[0] == 0.0 and sp[-1] == 0.0
+    assert s32.dtype == np.float32
+    mid = np.linspace(-30, 30, 121)
+    np.testing.assert_allclose(sigmoid(mid), 1.0 / (1.0 + np.exp(-mid)), rtol=1e-15, atol=0)
+    # The left tail keeps full relative accuracy (no 1 - (1 - tiny) cancellation).
+    np.testing.assert_allclose(sigmoid(np.array([-40.0])), np.exp(-40.0) / (1 + np.exp(-40.0)))
+
+
+def test_costs_values_and_deltas():
+    a = np.array([[0.2, 0.9], [0.7, 0.1]])
+    y = np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert QuadraticCost.fn(a, y) == pytest.approx(0.5 * np.sum((a - y) ** 2))
+    ce = -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))
+    assert CrossEntropyCost.fn(a, y) == pytest.approx(ce)
+    z = np.log(a / (1 - a))  # sigmoid(z) == a
+    np.testing.assert_allclose(CrossEntropyCost.delta(z, a, y), a - y)
+    # BP1 in its general form, grad_a C (.) sigma'(z), gives the same delta for both costs.
+    for cost in (QuadraticCost, CrossEntropyCost):
+        np.testing.assert_allclose(
+            cost.delta(z, a, y), cost.derivative(a, y) * sigmoid_prime(z), rtol=1e-12
+        )
+    # 0 * log 0 counts as 0 and there is no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert CrossEntropyCost.fn(np.array([[1.0], [0.0]]), np.array([[1.0], [0.0]])) == 0.0
+    net = ManualNetwork([2, 2])
+    np.testing.assert_array_equal(net.cost_derivative(a, y), a - y)
+
+
+# ---------------------------------------------------------------------------------------------
+# BP1-BP4 against central finite differences
+# ---------------------------------------------------------------------------------------------
+
+
+def _sample_cost(net, x, y):
+    return net.cost.fn(net.feedforward(x), y)
+
+
+@FAST
+@given(cases(max_m=1))
+def test_backprop_matches_finite_differences(case):
+    """Per-sample backprop (BP1-BP4) against central differences of C_x, both costs."""
+    sizes, seed, _, cost = case
+    net = ManualNetwork(sizes, seed=seed, cost=cost)
+    x, y = make_batch(sizes, seed, 1)
+    nabla_b, nabla_w = net.backprop(x, y)
+    assert [g.shape for g in nabla_b] == [b.shape for b in net.biases]
+    assert [g.shape for g in nabla_w] == [w.shape for w in net.weights]
+    rng = np.random.default_rng(seed)
+    params = [(p, g) for p, g in zip(net.biases + net.weights, nabla_b + nabla_w, strict=True)]
+    h = 1e-6
+    checked = 0
+    for _ in range(40):  # a random sample of entries, from every kind of parameter
+        p, g = params[rng.integers(len(params))]
+        idx = tuple(rng.integers(n) for n in p.shape)
+        old = p[idx]
+        p[idx] = old + h
+        c_plus = _sample_cost(net, x, y)
+        p[idx] = old - h
+        c_minus = _sample_cost(net, x, y)
+        p[idx] = old
+        fd = (c_plus - c_minus) / (2 * h)
+        assert abs(fd - g[idx]) <= 1e-6 * max(1.0, abs(g[idx])), (idx, fd, g[idx])
+        checked += 1
+    assert checked == 40
+
+
+@FAST
+@given(cases(max_m=1))
+def test_deltas_are_dC_dz(case):
+    """delta^l = dC/dz^l: checked by shifting z^l through its bias, b^l_j -> b^l_j + h."""
+    sizes, seed, _, cost = case
+    net = ManualNetwork(sizes, seed=seed, cost=cost)
+    x, y = make_batch(sizes, seed, 1)
+    deltas = net.deltas(x, y)
+    assert [d.shape for d in deltas] == [(n, 1) for n in sizes[1:]]
+    h = 1e-6
+    for b, d in zip(net.biases, deltas, strict=True):
+        for j in range(b.shape[0]):
+            b[j, 0] += h
+            c_plus = _sample_cost(net, x, y)
+            b[j, 0] -= 2 * h
+            c_minus = _sample_cost(net, x, y)
+            b[j, 0] += h
+            fd = (c_plus - c_minus) / (2 * h)
+            assert abs(fd - d[j, 0]) <= 1e-6 * max(1.0, abs(d[j, 0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The section 2.2 assumptions, and the matrix form
+# ---------------------------------------------------------------------------------------------
+
+
+@FAST
+@given(cases())
+def test_minibatch_gradient_is_sum_of_per_sample_gradients(case):
+    """Assumption 1: C = (1/n) sum_x C_x, so the mini-batch gradient is the per-sample sum."""
+    sizes, seed, m, cost = case
+    net = ManualNetwork(sizes, seed=seed, cost=cost)
+    X, Y = make_batch(sizes, seed, m)
+    sum_b = [np.zeros_like(b) for b in net.biases]
+    sum_w = [np.zeros_like(w) for w in net.weights]
+    for j in range(m):
+        nb, nw = net.backprop(X[:, [j]], Y[:, [j]])
+        sum_b = [s + g for s, g in zip(sum_b, nb, strict=True)]
+        sum_w = [s + g for s, g in zip(sum_w, nw, strict=True)]
+    mb, mw = net.backprop_matrix(X, Y)
+    for got, want in zip(mb + mw, sum_b + sum_w, strict=True):
+        assert_rel(got, want, 1e-12)
+    # backprop given several columns returns the same sums.
+    pb, pw = net.backprop(X, Y)
+    for got, want in zip(pb + pw, mb + mw, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # The deltas of the batch are the per-sample deltas, column by column.
+    batch_deltas = net.deltas(X, Y)
+    for j in range(m):
+        for d_batch, d_one in zip(batch_deltas, net.deltas(X[:, [j]], Y[:, [j]]), strict=True):
+            assert_rel(d_batch[:, [j]], d_one, 1e-13)
+    # And the average cost is the mean of the per-sample costs.
+    per_sample = [net.cost.fn(net.feedforward(X[:, [j]]), Y[:, [j]]) for j in range(m)]
+    assert net.total_cost(X, Y) == pytest.approx(np.mean(per_sample), rel=1e-12)
+
+
+@FAST
+@given(cases(max_layers=4))
+def test_cost_depends_on_the_output_activations_only(case):
+    """Assumption 2: C is a function of a^L. Changes that leave a^L fixed leave C fixed.
+
+    Cutting every connection out of hidden neuron k (column k of the next weight matrix set to
+    zero), its own parameters no longer reach a^L: perturbing them changes neither a^L nor C,
+    and backprop gives them zero gradient.
+    """
+    sizes, seed, m, cost = case
+    if len(sizes) < 3:
+        sizes = [sizes[0], 3, sizes[-1]]
+    net = ManualNetwork(sizes, seed=seed, cost=cost)
+    X, Y = make_batch(sizes, seed, m)
+    k = 0
+    net.weights[1][:, k] = 0.0  # hidden neuron k of layer 2 feeds nothing
+    a_before = net.feedforward(X)
+    c_before = net.total_cost(X, Y)
+    assert c_before == pytest.approx(net.cost.fn(a_before, Y) / m, rel=1e-15)
+    nabla_b, nabla_w = net.backprop_matrix(X, Y)
+    assert np.all(nabla_b[0][k] == 0.0) and np.all(nabla_w[0][k] == 0.0)
+    rng = np.random.default_rng(seed)
+    net.biases[0][k] += rng.standard_normal()
+    net.weights[0][k] += rng.standard_normal(sizes[0])
+    np.testing.assert_array_equal(net.feedforward(X), a_before)
+    assert net.total_cost(X, Y) == c_before
+
+
+@FAST
+@given(cases(), st.integers(1, 4), st.floats(0.05, 3.0))
+def test_per_sample_and_matrix_updates_train_in_lockstep(case, steps, eta):
+    sizes, seed, m, cost = case
+    a = ManualNetwork(sizes, seed=seed, cost=cost)
+    b = ManualNetwork(sizes, seed=seed, cost=cost)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        X = rng.random((sizes[0], m))
+        Y = rng.random((sizes[-1], m))
+        chapter_batch = [(X[:, [j]], Y[:, [j]]) for j in range(m)]
+        a.update_mini_batch(chapter_batch, eta)
+        b.update_mini_batch_matrix(X, Y, eta)
+    for p, q in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
+        assert_rel(p, q, 1e-10)
+
+
+def test_update_mini_batch_is_w_minus_eta_over_m_times_sum():
+    net = ManualNetwork([3, 4, 2], seed=0)
+    X, Y = make_batch(net.sizes, 0, 5)
+    nabla_b, nabla_w = net.backprop_matrix(X, Y)
+    w0, b0 = [w.copy() for w in net.weights], [b.copy() for b in net.biases]
+    net.update_mini_batch((X, Y), 0.5)
+    for w, old, nw in zip(net.weights, w0, nabla_w, strict=True):
+        assert_rel(w, old - (0.5 / 5) * nw, 1e-14)
+    for b, old, nb in zip(net.biases, b0, nabla_b, strict=True):
+        assert_rel(b, old - (0.5 / 5) * nb, 1e-14)
+
+
+def test_float32_is_kept_end_to_end():
+    net = ManualNetwork([6, 5, 3], seed=0, dtype=np.float32, matrix=True)
+    X, Y = make_batch(net.sizes, 0, 4, dtype=np.float32)
+    assert net.feedforward(X).dtype == np.float32
+    assert net.feedforward(X.astype(np.float64)).dtype == np.float32
+    for g in sum(net.backprop(X[:, [0]], Y[:, [0]]), []) + sum(net.backprop_matrix(X, Y), []):
+        assert g.dtype == np.float32
+    assert all(d.dtype == np.float32 for d in net.deltas(X, Y))
+    net.SGD((X, Y), 2, 2, 1.0, verbose=False)
+    net.update_mini_batch([(X[:, [0]], Y[:, [0]])], 1.0)
+    assert all(p.dtype == np.float32 for p in net.weights + net.biases)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data handling and SGD
+# ---------------------------------------------------------------------------------------------
+
+
+def _toy_problem(n=60, seed=0):
+    """A linearly separable 3-class problem on 4 inputs."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    X = rng.random((4, n)) * 0.3
+    X[labels, np.arange(n)] += 0.7
+    Y = np.eye(3)[:, labels]
+    return X, Y, labels
+
+
+def test_data_formats_are_equivalent():
+    X, Y, labels = _toy_problem()
+    sizes = [4, 5, 3]
+    chapter = [(X[:, [j]], Y[:, [j]]) for j in range(X.shape[1])]
+    rows = prepare_training_data((X, Y), sizes)
+    for other in (
+        chapter,
+        (np.asfortranarray(X), labels),
+        [(x, int(k)) for (x, _), k in zip(chapter, labels, strict=True)],
+    ):
+        got = prepare_training_data(other, sizes)
+        np.testing.assert_array_equal(got[0], rows[0])
+        np.testing.assert_array_equal(got[1], rows[1])
+    assert rows[0].flags.c_contiguous and rows[0].shape == (60, 4)
+    Xt, lt = prepare_test_data(
+        [(x, int(k)) for (x, _), k in zip(chapter, labels, strict=True)], sizes
+    )
+    np.testing.assert_array_equal(Xt, X)
+    np.testing.assert_array_equal(lt, labels)
+    np.testing.assert_array_equal(prepare_test_data((X, Y), sizes)[1], labels)
+    Xb, Yb = split_mini_batch(chapter[:3])
+    np.testing.assert_array_equal(Xb, X[:, :3])
+    np.testing.assert_array_equal(Yb, Y[:, :3])
+    with pytest.raises(ValueError, match="training X must have shape"):
+        prepare_training_data((X[:3], Y), sizes)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        prepare_training_data((X, labels + 5), sizes)
+
+
+def test_evaluate_counts_argmax_matches():
+    net = ManualNetwork([4, 3], seed=0)
+    X, _, labels = _toy_problem(25)
+    expected = sum(int(np.argmax(net.feedforward(X[:, [j]])) == labels[j]) for j in range(25))
+    assert net.evaluate((X, labels)) == expected
+    assert net.evaluate([(X[:, [j]], int(labels[j])) for j in range(25)]) == expected
+    assert count_correct(net.feedforward, X, labels, chunk=7) == expected
+
+
+def test_sgd_learns_prints_and_reports(capsys):
+    X, Y, labels = _toy_problem(90)
+    seen = []
+    net = ManualNetwork([4, 6, 3], seed=2)
+    history = net.SGD(
+        (X, Y), 4, 10, 3.0, test_data=(X, labels), callback=lambda j, s: seen.append((j, s))
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 4
+    for j, line in enumerate(out):
+        assert re.fullmatch(rf"Epoch {j}: \d+ / 90 \(\d+\.\d%\) \d+\.\ds", line), line
+    assert [j for j, _ in seen] == [0, 1, 2, 3]
+    assert [s for _, s in seen] == history
+    last = history[-1]
+    assert set(last) == {"epoch", "correct", "total", "accuracy", "cost", "seconds"}
+    assert last["total"] == 90 and last["accuracy"] == last["correct"] / 90
+    assert last["correct"] >= 80
+    assert history[-1]["cost"] < history[0]["cost"]
+    # No test data: the book's "Epoch j complete" line; nothing at all with verbose=False.
+    net.SGD((X, Y), 1, 10, 3.0)
+    assert re.fullmatch(r"Epoch 0 complete \d+\.\ds\n", capsys.readouterr().out)
+    h = net.SGD((X, Y), 1, 10, 3.0, verbose=False, monitor_cost=False)
+    assert capsys.readouterr().out == ""
+    assert h[0]["cost"] is None and h[0]["correct"] is None
+
+
+def test_sgd_progress_bar(capsys):
+    X, Y, _ = _toy_problem(30)
+    net = ManualNetwork([4, 3], seed=0)
+    net.SGD((X, Y), 1, 10, 1.0, verbose=False, progress=True)
+    assert "Epoch 0" in capsys.readouterr().err
+
+
+def test_sgd_formats_and_modes_train_identically():
+    """Same seed: the chapter list, arrays, per-sample and matrix updates give the same net."""
+    X, Y, labels = _toy_problem(47)
+    chapter = [(X[:, [j]], Y[:, [j]]) for j in range(47)]
+    nets = [ManualNetwork([4, 5, 3], seed=9, matrix=mtx) for mtx in (False, True, False)]
+    nets[0].SGD(chapter, 2, 10, 2.0, verbose=False)
+    nets[1].SGD((X, Y), 2, 10, 2.0, verbose=False)
+    nets[2].SGD((X, labels), 2, 10, 2.0, verbose=False, matrix=True)
+    for other in nets[1:]:
+        for p, q in zip(
+            nets[0].weights + nets[0].biases, other.weights + other.biases, strict=True
+        ):
+            assert_rel(p, q, 1e-12)
+
+
+def test_sgd_rejects_bad_arguments():
+    net = ManualNetwork([4, 3], seed=0)
+    X, Y, _ = _toy_problem(10)
+    with pytest.raises(ValueError, match="mini_batch_size"):
+        net.SGD((X, Y), 1, 0, 1.0, verbose=False)
+    with pytest.raises(ValueError, match="epochs"):
+        net.SGD((X, Y), -1, 5, 1.0, verbose=False)
+    with pytest.raises(ValueError, match="empty"):
+        net.SGD([], 1, 5, 1.0, verbose=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_save_load_round_trip(tmp_path, dtype):
+    net = ManualNetwork([5, 4, 3], seed=3, dtype=dtype, cost="cross-entropy")
+    path = net.save(tmp_path / "net.npz")
+    assert path == tmp_path / "net.npz" and path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]  # no temporary left behind
+    back = ManualNetwork.load(path)
+    assert back.sizes == net.sizes and back.cost is CrossEntropyCost and back.dtype == dtype
+    for p, q in zip(net.weights + net.biases, back.weights + back.biases, strict=True):
+        np.testing.assert_array_equal(p, q)
+        assert q.dtype == dtype
+    X, _, _ = _toy_problem(5)
+    X = X[:, :5]
+    X = np.vstack([X, X[:1]])
+    np.testing.assert_array_equal(back.feedforward(X), net.feedforward(X))
+    # A path without the .npz suffix is written exactly there.
+    assert net.save(tmp_path / "plain").name == "plain"
+    assert ManualNetwork.load(tmp_path / "plain").sizes == [5, 4, 3]
+
+
+def _write_npz(path, **arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _good_arrays():
+    net = ManualNetwork([3, 2], seed=0)
+    return {
+        "sizes": np.array([3, 2]),
+        "cost": np.array("quadratic"),
+        "w0": net.weights[0],
+        "b0": net.biases[0],
+    }
+
+
+def _checkpoint_cases(tmp_path):
+    good = _write_npz(tmp_path / "good.npz", **_good_arrays())
+    raw = good.read_bytes()
+    yield "missing", tmp_path / "nope.npz", "not found"
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a zip file at all" * 10)
+    yield "corrupt", garbage, "corrupt or truncated"
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    yield "truncated", truncated, "corrupt or truncated"
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    yield "empty", empty, "corrupt or truncated"
+    yield "directory", tmp_path, "not a regular file"
+    a = _good_arrays()
+    del a["sizes"]
+    yield "no sizes", _write_npz(tmp_path / "nosizes.npz", **a), "'sizes' or 'cost' entry missing"
+    a = _good_arrays()
+    del a["w0"]
+    yield "no weights", _write_npz(tmp_path / "now.npz", **a), "entry 'w0' missing"
+    a = _good_arrays()
+    a["w0"] = np.zeros((3, 2))
+    yield "wrong shape", _write_npz(tmp_path / "shape.npz", **a), "'w0' has shape"
+    a = _good_arrays()
+    a["b0"] = a["b0"].copy()
+    a["b0"][0, 0] = np.nan
+    yield "nan", _write_npz(tmp_path / "nan.npz", **a), "non-finite"
+    a = _good_arrays()
+    a["w0"] = a["w0"].copy()
+    a["w0"][1, 1] = np.inf
+    yield "inf", _write_npz(tmp_path / "inf.npz", **a), "non-finite"
+    a = _good_arrays()
+    a["sizes"] = np.array([3, 0])
+    yield "bad sizes", _write_npz(tmp_path / "badsizes.npz", **a), "invalid 'sizes'"
+    a = _good_arrays()
+    a["sizes"] = np.array([3.0, 2.0])
+    yield "float sizes", _write_npz(tmp_path / "fsizes.npz", **a), "1-D integer array"
+    a = _good_arrays()
+    a["cost"] = np.array("hinge")
+    yield "unknown cost", _write_npz(tmp_path / "cost.npz", **a), "cost must be"
+    a = _good_arrays()
+    a["w1"] = np.zeros((2, 2))
+    yield "extra layer", _write_npz(tmp_path / "extra.npz", **a), "parameter arrays"
+    a = _good_arrays()
+    a["w0"] = a["w0"].astype(np.float32)
+    yield "mixed dtypes", _write_npz(tmp_path / "mixed.npz", **a), "mix dtypes"
+    a = _good_arrays()
+    a["w0"] = a["w0"].astype(np.int64)
+    yield "int weights", _write_npz(tmp_path / "int.npz", **a), "floating dtype"
+    a = _good_arrays()
+    a["cost"] = np.array(["quadratic", {"x": 1}], dtype=object)
+    yield "pickled object", _write_npz(tmp_path / "obj.npz", **a), "corrupt or truncated"
+    npy = tmp_path / "array.npz"
+    with open(npy, "wb") as f:
+        np.save(f, np.zeros(3))
+    yield "npy, not npz", npy, "not an .npz archive"
+
+
+def test_checkpoint_errors(tmp_path):
+    assert ManualNetwork.load(_write_npz(tmp_path / "ok.npz", **_good_arrays())).sizes == [3, 2]
+    names = []
+    for name, path, fragment in _checkpoint_cases(tmp_path):
+        with pytest.raises(CheckpointError) as info:
+            ManualNetwork.load(path)
+        message = str(info.value)
+        assert "\n" not in message, name
+        assert str(path) in message, name
+        assert fragment in message, (name, message)
+        names.append(name)
+    assert len(names) == 18
