@@ -11,6 +11,7 @@ failing hook or vjp leaves every ``.grad`` as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -48,34 +49,13 @@ def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0)
     return grad.sum(axis=axes, keepdims=True) if axes else grad
 
 
-def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every node that requires grad and is reachable from ``roots``, inputs before consumers."""
-    order: list[Tensor] = []
-    seen: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False) for root in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        args = node._args
-        if args is None:
-            if node._op is not None:
-                raise GraphReleasedError(
-                    f"backward through the graph a second time: the arrays saved by "
-                    f"'{node._op.name}' (output shape {node.shape}) were released after the "
-                    f"first backward. Pass retain_graph=True to the first backward() if you "
-                    f"need to backpropagate through the same graph again."
-                )
-            continue
-        for arg in args:
-            if isinstance(arg, Tensor) and arg.requires_grad and arg not in seen:
-                stack.append((arg, False))
-    return order
+def _released(node: Tensor) -> GraphReleasedError:
+    return GraphReleasedError(
+        f"backward through the graph a second time: the arrays saved by '{node._op.name}' "
+        f"(output shape {node.shape}) were released after the first backward. Pass "
+        f"retain_graph=True to the first backward() if you need to backpropagate through the "
+        f"same graph again."
+    )
 
 
 def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -113,70 +93,78 @@ def _run(
 
     Returns the total gradient of each leaf (or of each target), and those of the non-leaf
     tensors that asked to retain theirs.
+
+    Nodes are visited in decreasing order of creation (``_seq``): a tensor is always created
+    after its inputs, so when a node comes off the heap every consumer has already sent its
+    contribution and the node's gradient is complete. No separate topological sort is needed,
+    and nothing recurses, so depth is unlimited.
     """
-    order = _toposort(roots)
-    pending: dict[Tensor, Any] = {}
+    pending: dict[Tensor, Any] = {}  # non-leaf nodes: gradient so far
     owned: set[Tensor] = set()  # pending arrays we allocated ourselves may be added to in place
+    leaves: dict[Tensor, Any] = {}  # leaves: gradient so far
+    heap: list[tuple[int, Tensor]] = []
     for root, seed in zip(roots, seeds):
-        pending[root] = seed if root not in pending else pending[root] + seed
+        if root._op is None:
+            leaves[root] = seed if root not in leaves else leaves[root] + seed
+        elif root in pending:
+            pending[root] = pending[root] + seed
+        else:
+            pending[root] = seed
+            heappush(heap, (-root._seq, root))
     wanted = None if targets is None else set(targets)
     results: dict[Tensor, Any] = {}
     retained: list[tuple[Tensor, Any]] = []
     anomaly = STATE.anomaly
 
-    for node in reversed(order):
-        g = pending.pop(node, None)
-        if g is None:
-            continue  # no path from the roots carried a gradient here
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(node)
         if node._hooks:
             g = _apply_hooks(node, g, create_graph)
-        op = node._op
         if wanted is None:
-            if op is None:
-                results[node] = g
-                continue
             if node._retain:
                 retained.append((node, g))
         elif node in wanted:
             results[node] = g
-        if op is None:
-            continue
+        op = node._op
         args = node._args
+        if args is None:
+            raise _released(node)
         params = node._params
         graph_mode = create_graph and op.differentiable
         if graph_mode:
-            inputs, out = args, node
+            inputs, out, g_in = args, node, g
         else:
             inputs, out = node._arrays, node.data
-            if create_graph:
-                g_array = g.data
-            else:
-                g_array = g
+            g_in = g.data if create_graph else g
         vjps = op.vjps
         for index, arg in enumerate(args):
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
             vjp = vjps[index]
-            if graph_mode:
-                gi = vjp(g, out, *inputs, **params) if params else vjp(g, out, *inputs)
-            else:
-                gi = vjp(g_array, out, *inputs, **params) if params else vjp(g_array, out, *inputs)
+            gi = vjp(g_in, out, *inputs, **params) if params else vjp(g_in, out, *inputs)
             if gi is None:
                 continue
             if not op.trusted:
-                gi = _validate_user_gradient(gi, op.name, index, create_graph and graph_mode)
+                gi = _validate_user_gradient(gi, op.name, index, graph_mode)
             if gi.shape != arg.data.shape:
                 gi = sum_to(gi, arg.data.shape, op.name, index)
             if create_graph and not graph_mode:
                 gi = opaque_gradient(gi, (g, *args), op.name)
             if anomaly:
                 _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
+            if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
+                current = leaves.get(arg)
+                leaves[arg] = gi if current is None else current + gi
+                continue
             # Fan-out: the first contribution is stored without a copy; the second makes a
             # fresh sum that we own, so later ones may be added to it in place.
             current = pending.get(arg)
             if current is None:
                 pending[arg] = gi
-            elif create_graph or arg not in owned:
+                heappush(heap, (-arg._seq, arg))
+            elif create_graph or arg not in owned or not current.ndim:
+                # (a 0-d sum is a NumPy scalar, which cannot be added to in place)
                 pending[arg] = current + gi
                 owned.add(arg)
             else:
@@ -184,6 +172,11 @@ def _run(
         if not retain_graph:
             node._args = node._arrays = node._params = None
 
+    for leaf, g in leaves.items():
+        if leaf._hooks:
+            g = _apply_hooks(leaf, g, create_graph)
+        if wanted is None or leaf in wanted:
+            results[leaf] = g
     return results, retained
 
 
@@ -259,10 +252,14 @@ def _commit(pairs: Any, create_graph: bool) -> None:
     stored: set[int] = set()
     for tensor, g in pairs:
         if tensor.grad is not None:
-            tensor.grad = tensor.grad + g
+            total = tensor.grad + g
+            tensor.grad = total if create_graph else np.asarray(total)
             continue
-        if not create_graph and (g.base is not None or not g.flags.writeable or id(g) in stored):
-            g = g.copy()
+        if not create_graph:
+            if g.__class__ is not np.ndarray:  # a NumPy scalar, from 0-d arithmetic
+                g = np.array(g)
+            elif g.base is not None or not g.flags.writeable or id(g) in stored:
+                g = g.copy()
         stored.add(id(g))
         tensor.grad = g
 

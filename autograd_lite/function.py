@@ -32,7 +32,7 @@ from autograd_lite.errors import (
     TensorIndexError,
 )
 from autograd_lite.modes import STATE
-from autograd_lite.tensor import Tensor, as_array
+from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
 __all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
 
@@ -156,6 +156,7 @@ class Primitive:
         result.name = None
         result._hooks = None
         result._retain = False
+        result._seq = next_sequence_number()
         if record and STATE.grad_enabled:
             if converted:
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))

@@ -9,6 +9,7 @@ backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) only calls the function
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,10 @@ import numpy as np
 from autograd_lite.errors import InvalidInputError
 
 __all__ = ["Tensor", "as_array"]
+
+#: Every tensor gets the next number at creation. A tensor is always created after its inputs, so
+#: the engine can visit a graph in decreasing sequence number without sorting it first.
+next_sequence_number = itertools.count().__next__
 
 _FLOAT_KINDS = "f"
 _CASTABLE_KINDS = "biu"
@@ -99,6 +104,7 @@ class Tensor:
         "_params",
         "_hooks",
         "_retain",
+        "_seq",
         "__weakref__",
     )
 
@@ -122,23 +128,9 @@ class Tensor:
         self._params = None
         self._hooks: list | None = None
         self._retain = False
+        self._seq = next_sequence_number()
 
-    # -- construction used by ops (no validation: the op made the array) -------------------
-    @classmethod
-    def _from_op(cls, data: np.ndarray, op: Any, args: tuple, arrays: tuple, params: Any):
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = None
-        out.requires_grad = True
-        out.name = None
-        out._op = op
-        out._args = args
-        out._arrays = arrays
-        out._params = params
-        out._hooks = None
-        out._retain = False
-        return out
-
+    # -- construction without validation (the caller made the array) --------------------------
     @classmethod
     def _constant(cls, data: np.ndarray) -> Tensor:
         out = cls.__new__(cls)
@@ -152,6 +144,7 @@ class Tensor:
         out._params = None
         out._hooks = None
         out._retain = False
+        out._seq = next_sequence_number()
         return out
 
     # -- array-like properties ---------------------------------------------------------------
