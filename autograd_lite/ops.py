@@ -189,9 +189,10 @@ pow = Primitive(  # noqa: A001 - the op is called pow, as the operator
 def _matmul(a: Any, b: Any) -> Any:
     """Matrix product with ``np.matmul`` semantics: 1-D, 2-D and batched (broadcast) operands.
 
-    VJP: ``∂C/∂a = g bᵀ`` and ``∂C/∂b = aᵀ g``. In the chapter's layer ``z = w a + b`` these are
-    BP2's ``wᵀ δ`` (the error sent back to the previous layer) and BP4's ``δ aᵀ`` (the weight
-    gradient, summed over the mini-batch by the product itself).
+    VJP for ``out = a @ b``: ``∂C/∂a = g bᵀ`` and ``∂C/∂b = aᵀ g``. In the chapter's layer
+    ``z = w @ a + b`` (left operand ``w``, right operand the activations ``a``), the left vjp
+    ``δ aᵀ`` is BP4, the weight gradient (summed over the mini-batch by the product itself), and
+    the right vjp ``wᵀ δ`` is BP2's error sent back to the previous layer.
     """
     try:
         return np.matmul(a, b)

@@ -24,7 +24,7 @@ def _label(tensor: Tensor, show_values: bool) -> str:
     return text
 
 
-def to_dot(tensor: Tensor, *, name: str = "graph", show_values: bool = False) -> str:
+def to_dot(tensor: Tensor, *, name: str = "autograd", show_values: bool = False) -> str:
     """The graph that computed ``tensor``, in Graphviz DOT.
 
     Parameters
@@ -33,7 +33,7 @@ def to_dot(tensor: Tensor, *, name: str = "graph", show_values: bool = False) ->
         The output whose history to draw (its graph must not have been released by a
         ``backward()`` without ``retain_graph=True``).
     name : str
-        The DOT graph's name.
+        The DOT graph's name (quoted, so any text is valid).
     show_values : bool
         Print the values of tensors with at most four elements.
 
@@ -47,12 +47,12 @@ def to_dot(tensor: Tensor, *, name: str = "graph", show_values: bool = False) ->
     >>> import autograd_lite as al
     >>> x = al.Tensor([1.0, 2.0], requires_grad=True, name="x")
     >>> print(al.viz.to_dot((x * x).sum()).splitlines()[0])
-    digraph graph {
+    digraph "autograd" {
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
     ids: dict[int, str] = {}
-    lines = [f"digraph {name} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    lines = [f'digraph "{name}" {{', "  rankdir=LR;", '  node [fontname="Helvetica"];']
 
     def node_id(t: Any) -> str:
         key = id(t)
