@@ -176,8 +176,9 @@ def log_likelihood_cost(
     Tensor
         A scalar. Its gradient with respect to ``zᴸ`` is ``softmax(zᴸ) − y`` per sample.
     """
-    shape = np.shape(logits.data if isinstance(logits, Tensor) else logits)
-    targets = _targets(shape, labels, axis)
+    data = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
+    shape = data.shape
+    targets = _targets(shape, labels, axis).astype(data.dtype, copy=False)
     count = _sample_count(shape, axis, reduction)
     picked = ops.mul(ops.log_softmax(logits, axis=axis), targets)
     total = ops.neg(ops.sum(picked))

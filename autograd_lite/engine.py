@@ -22,7 +22,7 @@ from autograd_lite.errors import (
     InvalidGradientError,
     NonScalarBackwardError,
 )
-from autograd_lite.function import _check_finite, opaque_gradient
+from autograd_lite.function import EachInput, _check_finite, opaque_gradient
 from autograd_lite.modes import STATE, enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
@@ -116,9 +116,15 @@ def _run(
     retained: list[tuple[Tensor, Any]] = []
     anomaly = STATE.anomaly
 
+    visited: list[Tensor] = []
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)
+        op = node._op
+        args = node._args
+        if args is None:
+            raise _released(node)
+        visited.append(node)
         if node._hooks:
             g = _apply_hooks(node, g, create_graph)
         if wanted is None:
@@ -126,10 +132,6 @@ def _run(
                 retained.append((node, g))
         elif node in wanted:
             results[node] = g
-        op = node._op
-        args = node._args
-        if args is None:
-            raise _released(node)
         params = node._params
         graph_mode = create_graph and op.differentiable
         if graph_mode:
@@ -138,19 +140,25 @@ def _run(
             inputs, out = node._arrays, node.data
             g_in = g.data if create_graph else g
         vjps = op.vjps
+        variadic = vjps.__class__ is EachInput
         for index, arg in enumerate(args):
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
-            vjp = vjps[index]
-            gi = vjp(g_in, out, *inputs, **params) if params else vjp(g_in, out, *inputs)
+            if variadic:
+                gi = vjps.fn(index, g_in, out, inputs, **params)
+            else:
+                vjp = vjps[index]
+                gi = vjp(g_in, out, *inputs, **params) if params else vjp(g_in, out, *inputs)
             if gi is None:
                 continue
             if not op.trusted:
-                gi = _validate_user_gradient(gi, op.name, index, graph_mode)
+                gi = _validate_user_gradient(gi, op.name, index, graph_mode, arg, out)
             if gi.shape != arg.data.shape:
                 gi = sum_to(gi, arg.data.shape, op.name, index)
             if create_graph and not graph_mode:
                 gi = opaque_gradient(gi, (g, *args), op.name)
+            elif gi.dtype != arg.data.dtype and not graph_mode:
+                gi = gi.astype(arg.data.dtype)  # a float32 tensor gets a float32 gradient
             if anomaly:
                 _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
@@ -169,14 +177,18 @@ def _run(
                 owned.add(arg)
             else:
                 current += gi
-        if not retain_graph:
-            node._args = node._arrays = node._params = None
 
     for leaf, g in leaves.items():
         if leaf._hooks:
             g = _apply_hooks(leaf, g, create_graph)
         if wanted is None or leaf in wanted:
             results[leaf] = g
+
+    # Only a pass that succeeded releases the graph: after a failing hook or vjp, the graph and
+    # every .grad are as they were, so the user can fix the cause and call backward again.
+    if not retain_graph:
+        for node in visited:
+            node._args = node._arrays = node._params = None
     return results, retained
 
 
@@ -199,24 +211,34 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool) -> Any:
     return g
 
 
-def _validate_user_gradient(gi: Any, op_name: str, index: int, graph_mode: bool) -> Any:
+def _validate_user_gradient(
+    gi: Any, op_name: str, index: int, graph_mode: bool, arg: Tensor, out: Any
+) -> Any:
+    """Check a gradient returned by a user-defined vjp: its type, and a shape that is the
+    input's own or, for an input that was broadcast, the output's."""
     if graph_mode:
-        if isinstance(gi, Tensor):
-            return gi
         if isinstance(gi, (int, float)):
-            return Tensor._constant(np.asarray(gi, dtype=np.float64))
+            gi = Tensor._constant(np.asarray(gi, dtype=arg.dtype))
+        elif not isinstance(gi, Tensor):
+            raise InvalidGradientError(
+                f"{op_name}: under create_graph=True its vjp for input {index} returned "
+                f"{type(gi).__name__}, not a Tensor; a differentiable vjp must use Tensor "
+                f"operations"
+            )
+    elif isinstance(gi, Tensor):
+        gi = gi.data
+    elif not (isinstance(gi, np.ndarray) and gi.dtype.kind == "f"):
+        try:
+            gi = as_array(gi, what=f"{op_name} vjp for input {index}")
+        except Exception as error:
+            raise InvalidGradientError(str(error)) from None
+    if gi.shape not in (arg.shape, out.shape):
         raise InvalidGradientError(
-            f"{op_name}: under create_graph=True its vjp for input {index} returned "
-            f"{type(gi).__name__}, not a Tensor; a differentiable vjp must use Tensor operations"
+            f"{op_name}: its vjp for input {index} returned a gradient of shape {gi.shape}; "
+            f"expected the input's shape {arg.shape} (or the output's shape {out.shape} when "
+            f"the input was broadcast)"
         )
-    if isinstance(gi, Tensor):
-        return gi.data
-    if isinstance(gi, np.ndarray) and gi.dtype.kind == "f":
-        return gi
-    try:
-        return as_array(gi, what=f"{op_name} vjp for input {index}")
-    except Exception as error:
-        raise InvalidGradientError(str(error)) from None
+    return gi
 
 
 def backward(
@@ -242,26 +264,27 @@ def backward(
     _commit([*results.items(), *retained], create_graph)
 
 
-def _commit(pairs: Any, create_graph: bool) -> None:
-    """Add each gradient into its tensor's ``.grad``.
+def _own(g: Any, handed_out: set[int]) -> np.ndarray:
+    """``g`` as an array the caller may keep and modify: a NumPy scalar becomes an array, and a
+    view (a broadcast, a reshape, a slice) or an array already handed to another tensor
+    (``a + b`` gives both the same upstream gradient) is copied."""
+    if g.__class__ is not np.ndarray:
+        g = np.array(g)
+    elif g.base is not None or not g.flags.writeable or id(g) in handed_out:
+        g = g.copy()
+    handed_out.add(id(g))
+    return g
 
-    A stored ``.grad`` must be its own writable array: a view (a broadcast, a reshape, a slice)
-    or an array handed to two tensors (``a + b`` gives both the same upstream gradient) is
-    copied, so that changing one tensor's ``.grad`` in place never changes another's.
-    """
-    stored: set[int] = set()
+
+def _commit(pairs: Any, create_graph: bool) -> None:
+    """Add each gradient into its tensor's ``.grad`` (never aliasing another's)."""
+    handed_out: set[int] = set()
     for tensor, g in pairs:
         if tensor.grad is not None:
             total = tensor.grad + g
             tensor.grad = total if create_graph else np.asarray(total)
-            continue
-        if not create_graph:
-            if g.__class__ is not np.ndarray:  # a NumPy scalar, from 0-d arithmetic
-                g = np.array(g)
-            elif g.base is not None or not g.flags.writeable or id(g) in stored:
-                g = g.copy()
-        stored.add(id(g))
-        tensor.grad = g
+        else:
+            tensor.grad = g if create_graph else _own(g, handed_out)
 
 
 def gradients(
@@ -301,6 +324,11 @@ def gradients(
         grad_outputs = [None] * len(outs)
     elif single_output:
         grad_outputs = [grad_outputs]
+    elif len(grad_outputs) != len(outs):
+        raise BackwardError(
+            f"gradients: {len(grad_outputs)} grad_outputs for {len(outs)} outputs; give one "
+            f"per output (None for a one-element output)"
+        )
     for out in outs:
         if not isinstance(out, Tensor) or not out.requires_grad:
             raise BackwardError(
@@ -319,6 +347,7 @@ def gradients(
     else:
         results, _ = _run(outs, seeds, retain_graph, False, ins)
     grads = []
+    handed_out: set[int] = set()
     for x in ins:
         g = results.get(x)
         if g is None:
@@ -329,5 +358,7 @@ def gradients(
             g = np.zeros_like(x.data)
             if create_graph:
                 g = Tensor._constant(g)
+        elif not create_graph:
+            g = _own(g, handed_out)
         grads.append(g)
     return grads

@@ -35,8 +35,11 @@ class InvalidInputError(AutogradLiteError, TypeError):
     """An op or a Tensor received something that is not numeric (strings, objects, ...)."""
 
 
-class TensorIndexError(AutogradLiteError, IndexError):
-    """An index out of range, or of a kind a Tensor cannot be indexed with."""
+class TensorIndexError(AutogradLiteError, IndexError, ValueError):
+    """An index out of range, or of a kind a Tensor cannot be indexed with.
+
+    Both an ``IndexError`` (what Python's iteration protocol expects) and a ``ValueError``.
+    """
 
 
 class BackwardError(AutogradLiteError, ValueError, RuntimeError):

@@ -14,11 +14,16 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import gradients
-from autograd_lite.errors import BackwardError
+from autograd_lite.errors import BackwardError, ShapeError
 from autograd_lite.modes import enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["grad", "value_and_grad", "hvp"]
+
+
+#: How many ``grad`` evaluations are running: an inner ``grad`` must keep its result in the
+#: graph, because the outer one may differentiate through it (even via a closure).
+_depth = 0
 
 
 def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int], bool]:
@@ -27,7 +32,7 @@ def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int]
     prepared = list(args)
     for n in nums:
         if not -len(args) <= n < len(args):
-            raise IndexError(f"grad: argnums {n} is out of range for {len(args)} argument(s)")
+            raise BackwardError(f"grad: argnums {n} is out of range for {len(args)} argument(s)")
         value = args[n]
         if isinstance(value, Tensor) and value.requires_grad:
             continue  # already in an outer graph: differentiate through it
@@ -36,8 +41,13 @@ def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int]
 
 
 def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
-    with enable_grad():
-        out = f(*prepared, **kwargs)
+    global _depth
+    _depth += 1
+    try:
+        with enable_grad():
+            out = f(*prepared, **kwargs)
+    finally:
+        _depth -= 1
     if not isinstance(out, Tensor):
         raise BackwardError(
             f"grad: the function returned {type(out).__name__}, not a Tensor; build its result "
@@ -57,12 +67,17 @@ def value_and_grad(
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
 
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        # Nested: inside another grad's evaluation, or given Tensors of an outer graph.
+        nested = _depth > 0 or any(
+            isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())
+        )
         prepared, nums, single = _prepare(args, argnums)
         out = _evaluate(f, prepared, kwargs)
-        nested = any(isinstance(args[n], Tensor) and args[n].requires_grad for n in nums)
         wrt = [prepared[n] for n in nums]
         if not out.requires_grad:  # f does not depend on the arguments
             grads = [np.zeros_like(x.data) for x in wrt]
+            if nested:
+                grads = [Tensor._constant(g) for g in grads]
         else:
             grads = gradients(out, wrt, create_graph=nested, retain_graph=nested)
         value = out if nested else out.data
@@ -134,7 +149,7 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
     point = Tensor(as_array(x, what="hvp"), requires_grad=True)
     direction = as_array(v, what="hvp")
     if direction.shape != point.shape:
-        raise ValueError(
+        raise ShapeError(
             f"hvp: v has shape {direction.shape} but x has shape {point.shape}; they must match"
         )
     out = _evaluate(f, [point], {})

@@ -73,6 +73,8 @@ def _log_any(x: Any) -> Any:
     if isinstance(x, Tensor):
         return log(x)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if isinstance(x, (int, float)):  # stay a Python float, which keeps float32 float32
+            return float(np.log(x))
         return np.log(x)
 
 
@@ -92,7 +94,7 @@ def _where_any(condition: np.ndarray, x: Any) -> Any:
 
 
 def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
-    if axis is None:
+    if axis is None or not shape:  # (NumPy accepts axis 0 or -1 on a 0-d array)
         return (1,) * len(shape)
     axes = axis if isinstance(axis, tuple) else (axis,)
     axes = {a % len(shape) for a in axes}
@@ -156,7 +158,21 @@ def _div(a: Any, b: Any) -> Any:
         return a / b
 
 
-div = Primitive("div", _div, (lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b))
+def _div_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if isinstance(g, Tensor):
+        return g / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g / b
+
+
+def _div_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if isinstance(g, Tensor):
+        return -g * out / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -g * out / b
+
+
+div = Primitive("div", _div, (_div_vjp_a, _div_vjp_b))
 
 
 def _neg(a: Any) -> Any:
@@ -174,15 +190,27 @@ def _pow(a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
-    if isinstance(b, (int, float)) and not isinstance(a, Tensor):
+    # Where b = 0 the derivative b·a^(b-1) is 0 even at a = 0 (not 0·inf = NaN): this keeps
+    # repeated derivatives of polynomials finite at 0.
+    if isinstance(b, (int, float)):
+        if b == 0:
+            return g * 0.0
+        if isinstance(a, Tensor):
+            return g * b * a ** (b - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             return g * b * np.power(a, b - 1)
-    return g * b * a ** (b - 1)
+    finite = (_raw(b) != 0) | (_raw(a) != 0)  # 0·0^(-1) is taken as 0
+    if isinstance(g, Tensor):
+        return _where_any(finite, g * b * a ** (b - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(finite, g * b * np.power(a, b - 1), 0.0)
 
 
-pow = Primitive(  # noqa: A001 - the op is called pow, as the operator
-    "pow", _pow, (_pow_vjp_base, lambda g, out, a, b: g * out * _log_any(a))
-)
+def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
+    return g * out * _log_any(a)
+
+
+pow = Primitive("pow", _pow, (_pow_vjp_base, _pow_vjp_exponent))  # noqa: A001
 
 
 # -- matrix product ------------------------------------------------------------------------------
@@ -461,22 +489,32 @@ _getitem_op = Primitive("getitem", _getitem, (_getitem_vjp,))
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]`` for a Tensor ``x``: NumPy's basic and advanced indexing, differentiable."""
     if isinstance(index, tuple):
-        index = tuple(_raw(i) for i in index)
+        index = tuple(_index_part(i) for i in index)
     else:
-        index = _raw(index)
+        index = _index_part(index)
     return _getitem_op(x, index=index)
 
 
-def _concatenate(*arrays: Any, axis: int = 0) -> Any:
+def _index_part(part: Any) -> Any:
+    # A Tensor used as an index holds floats: whole numbers are taken as integer indices.
+    if not isinstance(part, Tensor):
+        return part
+    data = part.data
+    if data.dtype.kind == "f" and np.all(np.mod(data, 1) == 0):
+        return data.astype(np.intp)
+    return data
+
+
+def _concatenate(*arrays: Any, axis: int = 0, bounds: Any = None) -> Any:
     """Join arrays along an existing axis. VJP: the matching slice of ``g`` for each input."""
     return np.concatenate(arrays, axis=axis)
 
 
-def _concatenate_vjp(index: int, g: Any, out: Any, *inputs: Any, axis: int = 0) -> Any:
+def _concatenate_vjp(
+    index: int, g: Any, out: Any, inputs: tuple, axis: int = 0, bounds: Any = None
+) -> Any:
     axis = axis % out.ndim
-    start = builtins.sum(np.shape(x)[axis] for x in inputs[:index])
-    stop = start + np.shape(inputs[index])[axis]
-    return g[(slice(None),) * axis + (slice(start, stop),)]
+    return g[(slice(None),) * axis + (slice(bounds[index], bounds[index + 1]),)]
 
 
 _concatenate_op = Primitive("concatenate", _concatenate, EachInput(_concatenate_vjp))
@@ -484,7 +522,12 @@ _concatenate_op = Primitive("concatenate", _concatenate, EachInput(_concatenate_
 
 def concatenate(tensors: Any, axis: int = 0) -> Tensor:
     """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``)."""
-    return _concatenate_op(*tensors, axis=axis)
+    tensors = list(tensors)
+    try:  # where each input's slice starts and ends, for the vjp (invalid input: forward says)
+        bounds = np.cumsum([0] + [np.shape(t)[axis] for t in tensors]).tolist()
+    except (IndexError, TypeError):
+        bounds = None
+    return _concatenate_op(*tensors, axis=axis, bounds=bounds)
 
 
 def _stack(*arrays: Any, axis: int = 0) -> Any:
@@ -492,7 +535,7 @@ def _stack(*arrays: Any, axis: int = 0) -> Any:
     return np.stack(arrays, axis=axis)
 
 
-def _stack_vjp(index: int, g: Any, out: Any, *inputs: Any, axis: int = 0) -> Any:
+def _stack_vjp(index: int, g: Any, out: Any, inputs: tuple, axis: int = 0) -> Any:
     axis = axis % out.ndim
     return g[(slice(None),) * axis + (index,)]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.errors import InvalidInputError
+from autograd_lite.errors import InvalidInputError, ShapeError
 
 __all__ = ["Tensor", "as_array"]
 
@@ -242,7 +242,7 @@ class Tensor:
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
         if self.data.size != 1:
-            raise ValueError(
+            raise ShapeError(
                 f"item: only a one-element tensor can be converted to a Python number, "
                 f"this one has shape {self.data.shape}"
             )
@@ -375,7 +375,12 @@ class Tensor:
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes."""
-        axes = list(range(self.data.ndim))
+        ndim = self.data.ndim
+        if not (-ndim <= axis1 < ndim and -ndim <= axis2 < ndim):
+            raise ShapeError(
+                f"swapaxes: axes {axis1} and {axis2} are out of range for shape {self.shape}"
+            )
+        axes = list(range(ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return _ops.transpose(self, tuple(axes))
 
