@@ -25,6 +25,8 @@ _REDUCTIONS = ("sum", "mean")
 
 
 def _sample_count(shape: tuple[int, ...], axis: int, reduction: str) -> int:
+    if reduction == "sum":
+        return 1
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     if reduction == "sum" or len(shape) < 2:

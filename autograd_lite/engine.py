@@ -37,6 +37,8 @@ def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0)
     gshape = grad.shape
     if gshape == shape:
         return grad
+    if len(gshape) == 2 and shape == (gshape[0], 1):  # a bias (n, 1) over a mini-batch (n, m)
+        return grad.sum(axis=1, keepdims=True)
     lead = len(gshape) - len(shape)
     if lead < 0 or any(n != 1 and n != gshape[lead + i] for i, n in enumerate(shape)):
         raise InvalidGradientError(
@@ -66,7 +68,7 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"output has shape {root.shape}. Pass grad= (an array of that shape), or reduce "
                 f"the output first, e.g. y.sum().backward()"
             )
-        seed = np.ones_like(root.data)
+        seed = np.ones(root.data.shape, root.data.dtype)
     else:
         if isinstance(grad, Tensor) and create_graph:
             seed = grad
@@ -124,7 +126,8 @@ def _run(
         args = node._args
         if args is None:
             raise _released(node)
-        visited.append(node)
+        if not retain_graph:
+            visited.append(node)
         if node._hooks:
             g = _apply_hooks(node, g, create_graph)
         if wanted is None:
@@ -153,12 +156,13 @@ def _run(
                 continue
             if not op.trusted:
                 gi = _validate_user_gradient(gi, op.name, index, graph_mode, arg, out)
-            if gi.shape != arg.data.shape:
-                gi = sum_to(gi, arg.data.shape, op.name, index)
+            data = arg.data
+            if gi.shape != data.shape:
+                gi = sum_to(gi, data.shape, op.name, index)
             if create_graph and not graph_mode:
                 gi = opaque_gradient(gi, (g, *args), op.name)
-            elif gi.dtype != arg.data.dtype and not graph_mode:
-                gi = gi.astype(arg.data.dtype)  # a float32 tensor gets a float32 gradient
+            elif gi.dtype is not data.dtype and gi.dtype != data.dtype and not graph_mode:
+                gi = gi.astype(data.dtype)  # a float32 tensor gets a float32 gradient
             if anomaly:
                 _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
@@ -186,9 +190,8 @@ def _run(
 
     # Only a pass that succeeded releases the graph: after a failing hook or vjp, the graph and
     # every .grad are as they were, so the user can fix the cause and call backward again.
-    if not retain_graph:
-        for node in visited:
-            node._args = node._arrays = node._params = None
+    for node in visited:
+        node._args = node._arrays = node._params = None
     return results, retained
 
 
@@ -270,7 +273,7 @@ def _own(g: Any, handed_out: set[int]) -> np.ndarray:
     (``a + b`` gives both the same upstream gradient) is copied."""
     if g.__class__ is not np.ndarray:
         g = np.array(g)
-    elif g.base is not None or not g.flags.writeable or id(g) in handed_out:
+    elif g.base is not None or id(g) in handed_out:  # (a read-only broadcast is a view too)
         g = g.copy()
     handed_out.add(id(g))
     return g

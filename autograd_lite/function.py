@@ -139,6 +139,8 @@ class Primitive:
                     record = True
             elif arg.__class__ is float or arg.__class__ is int:
                 arrays.append(arg)  # a Python number: NumPy keeps the other operand's dtype
+            elif arg.__class__ is np.ndarray and arg.dtype.kind == "f":
+                arrays.append(arg)  # a constant array, used as it is
             else:
                 arrays.append(as_array(arg, what=self.name))
                 converted = True
