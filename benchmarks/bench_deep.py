@@ -1,0 +1,359 @@
+"""Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
+
+Each node is one link ``x = x * 1.0001 + 0.0001`` on a scalar (two recorded ops, as in
+:mod:`benchmarks.bench_overhead`). For every size and framework a *fresh process* builds the
+chain (forward), runs ``backward()`` and reports the times and its resident memory: the RSS
+before the chain, the peak RSS (``VmHWM``, reset just before the chain) and the RSS after the
+backward, so peaks of different sizes never mix. Peak memory should grow linearly with the
+number of nodes: the table gives bytes per node. The child checks the gradient
+(``1.0001 ** n``) and, for autograd_lite, also that a graph of that depth can be dropped
+*without* a backward (freeing a million-deep chain of objects must not overflow the C stack).
+
+Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes 10000,100000]``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import (
+    base_parser,
+    clock,
+    describe_environment,
+    environment,
+    goal,
+    goal_table,
+    optional_import,
+    peak_rss_bytes,
+    pin_blas_threads,
+    reset_peak_rss,
+    rss_bytes,
+    run_child,
+    since,
+    summarize,
+    table,
+    write_json,
+)
+
+MUL = 1.0001
+ADD = 0.0001
+GC_OFF = "autograd_lite, GC off"
+
+
+# ---------------------------------------------------------------------------------------------
+# The child: one framework, one size, one process
+# ---------------------------------------------------------------------------------------------
+
+
+def _build(x0: Any, n: int) -> Any:
+    x = x0
+    for _ in range(n):
+        x = x * MUL + ADD
+    return x
+
+
+def _chain_al(n: int) -> dict[str, Any]:
+    import autograd_lite as al
+
+    def build(x0: Any) -> Any:
+        return _build(x0, n)
+
+    _build(al.Tensor(1.0, requires_grad=True), 100).backward()  # warm the code paths
+    gc.collect()
+    out: dict[str, Any] = {}
+    x0 = al.Tensor(1.0, requires_grad=True)
+    out["rss_before"] = rss_bytes()
+    out["peak_reset"] = reset_peak_rss()
+    start = clock()
+    y = build(x0)
+    out["fwd_s"], out["fwd_cpu_s"] = since(start)
+    out["rss_after_fwd"] = rss_bytes()
+    start = clock()
+    y.backward()
+    out["bwd_s"], out["bwd_cpu_s"] = since(start)
+    out["peak"] = peak_rss_bytes()
+    out["grad"] = float(np.asarray(x0.grad))
+    del y
+    gc.collect()
+    out["rss_after"] = rss_bytes()
+    # A graph of the same depth dropped without backward: freed by reference counting alone.
+    z = build(al.Tensor(1.0, requires_grad=True))
+    start = clock()
+    del z
+    gc.collect()
+    out["drop_without_backward_s"] = since(start)[0]
+    return out
+
+
+def _chain_torch(n: int) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)
+
+    def build(x0: Any) -> Any:
+        return _build(x0, n)
+
+    _build(torch.tensor(1.0, dtype=torch.float64, requires_grad=True), 100).backward()
+    gc.collect()
+    out: dict[str, Any] = {}
+    x0 = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    out["rss_before"] = rss_bytes()
+    out["peak_reset"] = reset_peak_rss()
+    start = clock()
+    y = build(x0)
+    out["fwd_s"], out["fwd_cpu_s"] = since(start)
+    out["rss_after_fwd"] = rss_bytes()
+    start = clock()
+    y.backward()
+    out["bwd_s"], out["bwd_cpu_s"] = since(start)
+    out["peak"] = peak_rss_bytes()
+    out["grad"] = float(x0.grad)
+    del y
+    gc.collect()
+    out["rss_after"] = rss_bytes()
+    return out
+
+
+def child(framework: str, n: int) -> dict[str, Any]:
+    """Measure one chain in this process (called by the parent through ``--child``)."""
+    pin_blas_threads()
+    if framework == "torch":
+        out = _chain_torch(n)
+    else:
+        if framework == GC_OFF:
+            gc.disable()  # diagnostic: what Python's cyclic garbage collector costs
+        out = _chain_al(n)
+    expected = MUL**n
+    out["grad_ok"] = bool(np.isclose(out["grad"], expected, rtol=1e-6))
+    out["framework"] = framework
+    out["nodes"] = n
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent
+# ---------------------------------------------------------------------------------------------
+
+
+def measure(
+    sizes: list[int],
+    reps_for: dict[int, int],
+    frameworks: list[str],
+    timeout: float,
+    max_nodes_for: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Run the children, interleaving frameworks; collect medians per (framework, size)."""
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {
+        f: {n: [] for n in sizes} for f in frameworks
+    }
+    limits = max_nodes_for or {}
+    errors: list[str] = []
+    for n in sizes:
+        for rep in range(reps_for[n]):
+            order = frameworks if rep % 2 == 0 else list(reversed(frameworks))
+            for fw in order:
+                if n > limits.get(fw, n):
+                    continue
+                result = run_child(
+                    "benchmarks.bench_deep", ["--child", fw, str(n)], timeout=timeout
+                )
+                if "error" in result:
+                    errors.append(f"{fw} n={n:,}: {result['error']}")
+                    continue
+                runs[fw][n].append(result)
+    summary: dict[str, Any] = {}
+    for fw in frameworks:
+        summary[fw] = {}
+        for n in sizes:
+            rs = runs[fw][n]
+            if not rs:
+                skipped = n > limits.get(fw, n)
+                summary[fw][str(n)] = {"ok": False, "skipped": skipped}
+                continue
+            fwd = summarize([r["fwd_s"] for r in rs])["median"]
+            bwd = summarize([r["bwd_s"] for r in rs])["median"]
+            peak_growth = summarize([r["peak"] - r["rss_before"] for r in rs])["median"]
+            entry = {
+                "ok": all(r["grad_ok"] for r in rs),
+                "runs": len(rs),
+                "fwd_s": fwd,
+                "bwd_s": bwd,
+                "total_s": fwd + bwd,
+                "fwd_us_per_node": fwd / n * 1e6,
+                "bwd_us_per_node": bwd / n * 1e6,
+                "fwd_cpu_s": summarize([r["fwd_cpu_s"] for r in rs])["median"],
+                "bwd_cpu_s": summarize([r["bwd_cpu_s"] for r in rs])["median"],
+                "rss_before": rs[0]["rss_before"],
+                "peak_growth_bytes": peak_growth,
+                "peak_bytes_per_node": peak_growth / n,
+                "retained_after_bytes": summarize([r["rss_after"] - r["rss_before"] for r in rs])[
+                    "median"
+                ],
+                "peak_reset": all(r["peak_reset"] for r in rs),
+                "raw": rs,
+            }
+            if "drop_without_backward_s" in rs[0]:
+                entry["drop_without_backward_s"] = rs[0]["drop_without_backward_s"]
+            summary[fw][str(n)] = entry
+    return {"results": summary, "errors": errors}
+
+
+def print_results(result: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
+    res = result["results"]
+    rows = []
+    for n in sizes:
+        torch_total = res.get("torch", {}).get(str(n), {}).get("total_s")
+        for fw in res:
+            e = res[fw].get(str(n), {})
+            if not e.get("runs"):
+                why = "skipped" if e.get("skipped") else "FAILED"
+                rows.append((f"{n:,}", fw, None, None, None, None, None, None, None, why))
+                continue
+            ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
+            rows.append(
+                (
+                    f"{n:,}",
+                    fw,
+                    e["fwd_s"],
+                    e["bwd_s"],
+                    e["total_s"],
+                    ratio,
+                    f"{e['peak_growth_bytes'] / 2**20:.1f}",
+                    f"{e['peak_bytes_per_node']:.0f}",
+                    f"{e['retained_after_bytes'] / 2**20:.1f}",
+                    "yes" if e["ok"] else "NO",
+                )
+            )
+    print(
+        table(
+            [
+                "nodes",
+                "framework",
+                "fwd s",
+                "bwd s",
+                "total s",
+                "vs torch",
+                "peak MiB",
+                "peak B/node",
+                "kept MiB",
+                "grad ok",
+            ],
+            [tuple(_seconds(c) for c in row) for row in rows],
+            align="llrrrrrrrl",
+        )
+    )
+    goal_rows = []
+    big = max(sizes)
+    al = res.get("autograd_lite", {}).get(str(big), {})
+    torch = res.get("torch", {}).get(str(big), {})
+    if big >= 1_000_000:
+        goal_rows.append(
+            goal(f"{big:,}-node chain backward succeeds", "yes" if al.get("ok") else "no")
+        )
+    if al.get("runs") and torch.get("runs"):
+        ratio = al["total_s"] / torch["total_s"]
+        cpu = (al["fwd_cpu_s"] + al["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
+        goal_rows.append(goal(f"{big:,}-node chain total time ≤ 0.5x PyTorch", ratio, 0.5, cpu))
+    per_node = [
+        res["autograd_lite"][str(n)]["peak_bytes_per_node"]
+        for n in sizes
+        if res.get("autograd_lite", {}).get(str(n), {}).get("runs")
+    ]
+    if len(per_node) >= 2:
+        spread = max(per_node) / min(per_node)
+        goal_rows.append(
+            goal("peak memory linear in nodes (bytes/node spread across sizes)", spread, 1.5)
+        )
+    return goal_rows
+
+
+def _seconds(cell: Any) -> Any:
+    if isinstance(cell, float):
+        return f"{cell:.3f}" if cell < 10 else f"{cell:.1f}"
+    return cell
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--max-nodes", type=int, default=None, help="skip larger chains")
+    parser.add_argument(
+        "--torch-max-nodes", type=int, default=None, help="largest chain run with PyTorch"
+    )
+    parser.add_argument("--sizes", default=None, help="comma-separated chain lengths")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
+    parser.add_argument(
+        "--gc-diagnostic",
+        action="store_true",
+        help="also run autograd_lite with Python's cyclic GC disabled (shows what GC costs)",
+    )
+    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "N"), help=argparse_hidden())
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child[0], int(args.child[1]))))
+        return 0
+    pin_blas_threads()
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    else:
+        sizes = [10_000, 100_000, 1_000_000]
+    max_nodes = args.max_nodes or (100_000 if args.quick else None)
+    if max_nodes:
+        sizes = [n for n in sizes if n <= max_nodes]
+    frameworks = ["autograd_lite"]
+    notes: list[str] = []
+    if not args.no_torch:
+        torch, why = optional_import("torch")
+        if torch is None:
+            notes.append(f"PyTorch skipped: {why}")
+        else:
+            frameworks.append("torch")
+            del torch
+    else:
+        notes.append("PyTorch skipped (--no-torch)")
+    if args.gc_diagnostic:
+        frameworks.insert(1, GC_OFF)
+    reps = args.reps or (1 if args.quick else 3)
+    reps_for = {n: (reps if n < 1_000_000 else 1) for n in sizes}
+    print(
+        "bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
+        "per run; median of " + ", ".join(f"{r} run(s) at {n:,}" for n, r in reps_for.items())
+    )
+    limits = {"torch": args.torch_max_nodes} if args.torch_max_nodes else {}
+    result = measure(sizes, reps_for, frameworks, args.timeout, limits)
+    goal_rows = print_results(result, sizes)
+    for err in result["errors"]:
+        print("error:", err)
+    for note in notes:
+        print("note:", note)
+    env = environment()
+    print()
+    print(describe_environment(env))
+    if goal_rows:
+        print("\nGoals (issue 6): medians (met = wall and CPU time both within)")
+        print(goal_table(goal_rows))
+    payload = {
+        "task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
+        "sizes": sizes,
+        "frameworks": frameworks,
+        **result,
+        "goals": goal_rows,
+        "notes": notes,
+    }
+    path = write_json(args.json or "bench_deep", payload, env)
+    print(f"\nwrote {path}")
+    return 0 if not result["errors"] else 1
+
+
+def argparse_hidden() -> str:
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+if __name__ == "__main__":
+    sys.exit(main())
