@@ -144,6 +144,7 @@ def _run(
             g_in = g.data if create_graph else g
         vjps = op.vjps
         variadic = vjps.__class__ is EachInput
+        careful = create_graph or anomaly or not op.trusted
         for index, arg in enumerate(args):
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
@@ -154,17 +155,14 @@ def _run(
                 gi = vjp(g_in, out, *inputs, **params) if params else vjp(g_in, out, *inputs)
             if gi is None:
                 continue
-            if not op.trusted:
-                gi = _validate_user_gradient(gi, op.name, index, graph_mode, arg, out)
-            data = arg.data
-            if gi.shape != data.shape:
-                gi = sum_to(gi, data.shape, op.name, index)
-            if create_graph and not graph_mode:
-                gi = opaque_gradient(gi, (g, *args), op.name)
-            elif gi.dtype is not data.dtype and gi.dtype != data.dtype and not graph_mode:
-                gi = gi.astype(data.dtype)  # a float32 tensor gets a float32 gradient
-            if anomaly:
-                _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
+            if careful:
+                gi = _check_gradient(gi, node, index, arg, g, graph_mode, create_graph, anomaly)
+            else:  # the plain backward of a built-in op: undo broadcasting, keep the dtype
+                data = arg.data
+                if gi.shape != data.shape:
+                    gi = sum_to(gi, data.shape, op.name, index)
+                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                    gi = gi.astype(data.dtype)  # a float32 tensor gets a float32 gradient
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
                 current = leaves.get(arg)
                 leaves[arg] = gi if current is None else current + gi
@@ -193,6 +191,32 @@ def _run(
     for node in visited:
         node._args = node._arrays = node._params = None
     return results, retained
+
+
+def _check_gradient(
+    gi: Any,
+    node: Tensor,
+    index: int,
+    arg: Tensor,
+    g: Any,
+    graph_mode: bool,
+    create_graph: bool,
+    anomaly: bool,
+) -> Any:
+    """The slow path for one input's gradient: a user-defined vjp, ``create_graph``, or
+    anomaly mode."""
+    op = node._op
+    if not op.trusted:
+        gi = _validate_user_gradient(gi, op.name, index, graph_mode, arg, node)
+    if gi.shape != arg.data.shape:
+        gi = sum_to(gi, arg.data.shape, op.name, index)
+    if create_graph and not graph_mode:
+        gi = opaque_gradient(gi, (g, *node._args), op.name)
+    elif not graph_mode and gi.dtype != arg.data.dtype:
+        gi = gi.astype(arg.data.dtype)
+    if anomaly:
+        _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
+    return gi
 
 
 def _apply_hooks(node: Tensor, g: Any, create_graph: bool) -> Any:

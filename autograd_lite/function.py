@@ -169,7 +169,7 @@ class Primitive:
             result.requires_grad = True
             result._op = self
             result._args = args
-            result._arrays = arrays
+            result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
             result._params = params or None
         else:
             result.requires_grad = False

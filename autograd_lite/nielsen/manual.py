@@ -303,9 +303,11 @@ class ManualNetwork(NetworkBase):
     def _step(self, nabla_b: list[np.ndarray], nabla_w: list[np.ndarray], rate: float) -> None:
         r"""Gradient descent, in place: :math:`w \to w - \frac{\eta}{m} \nabla_w`, same for b."""
         for w, nw in zip(self.weights, nabla_w, strict=True):
-            w -= rate * nw
+            nw *= rate  # the nabla arrays are this step's own: scaled in place, no allocation
+            w -= nw
         for b, nb in zip(self.biases, nabla_b, strict=True):
-            b -= rate * nb
+            nb *= rate
+            b -= nb
 
     # -- backpropagation -----------------------------------------------------------------------
 
