@@ -1,0 +1,31 @@
+"""Testing tools for gradients: for autograd_lite's own tests and for users' custom layers.
+
+* :func:`gradcheck` / :func:`gradgradcheck`: analytic first and second derivatives against
+  central finite differences; :class:`GradcheckError` on a mismatch.
+* :mod:`autograd_lite.testing.strategies`: hypothesis strategies (``tensors``, broadcastable
+  shapes, random computation ``graphs``). Hypothesis is a development dependency: it is imported
+  only when ``strategies`` is first used, so ``import autograd_lite`` never needs it.
+* :mod:`autograd_lite.testing.profiles`: the ``dev`` and ``ci`` hypothesis profiles.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from autograd_lite.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "strategies", "profiles"]
+
+_LAZY = ("strategies", "profiles")
+
+
+def __getattr__(name: str) -> Any:
+    # ``al.testing.strategies`` imports hypothesis on first use only (PEP 562).
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,298 @@
+"""How ``strategies.graphs`` draws each op: valid shapes, parameters and input domains.
+
+Every generator picks its inputs among the values drawn so far (fan-out: a value may be used
+many times) or makes a fresh leaf, and only accepts an existing value whose *actual* entries lie
+in the op's domain with a margin: positive under ``log`` and as the base of ``pow``, away from 0
+as a divisor and under ``relu``, without near-ties under ``max``, bounded under ``exp``. Fresh
+leaves are drawn inside the domain, so an op can always be emitted on fresh leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograd_lite.testing._builder import (
+    MAX_NDIM,
+    MAX_SIZE,
+    Builder,
+    Pred,
+    any_value,
+    exp_safe,
+    no_ties,
+    nonzero,
+    off_kink,
+    positive,
+    probability,
+    unit_interval,
+)
+
+__all__ = ["GENERATORS", "Gen"]
+
+_CONSTANTS = (2.0, -1.0, 0.5, 3.0, -0.25)
+_NONZERO_CONSTANTS = (2.0, -1.0, 0.5, -3.0)
+_EXPONENTS = (2.0, 3.0, 0.5, -1.0, 1.5, -0.5)
+_BASES = (2.0, 0.5, 3.0)
+
+
+# -- generators: each emits one op or returns None ---------------------------------------------
+Gen = Callable[[Builder], Any]
+
+
+def _unary(op: str, pred: Pred = any_value, domain: str = "real") -> Gen:
+    def gen(b: Builder) -> Any:
+        return b.emit(op, (b.pick(pred, domain=domain),))
+
+    return gen
+
+
+def _broadcasting(op: str, left: Pred, right: Pred, left_domain: str, right_domain: str) -> Gen:
+    """Binary op with NumPy broadcasting, each side a value or (sometimes) a Python constant."""
+    constants = {
+        "div": (_CONSTANTS, _NONZERO_CONSTANTS),
+        "pow": (_BASES, _EXPONENTS),
+    }.get(op, (_CONSTANTS, _CONSTANTS))
+
+    def gen(b: Builder) -> Any:
+        mode = b.choice(("values", "value-constant", "constant-value"))
+        if mode == "value-constant":
+            return b.emit(op, (b.pick(left, domain=left_domain), b.choice(constants[1])))
+        if mode == "constant-value":
+            return b.emit(op, (b.choice(constants[0]), b.pick(right, domain=right_domain)))
+        x = b.pick(left, domain=left_domain)
+        sx = b.shape(x)
+
+        def fits(v: np.ndarray) -> bool:
+            try:
+                joint = np.broadcast_shapes(sx, v.shape)
+            except ValueError:
+                return False
+            return len(joint) <= MAX_NDIM and int(np.prod(joint)) <= MAX_SIZE and right(v)
+
+        y = b.pick(fits, lambda: b.partner(sx), right_domain)
+        return b.emit(op, (x, y))
+
+    return gen
+
+
+def _hadamard(b: Builder) -> Any:
+    x = b.pick()
+    sx = b.shape(x)
+    return b.emit("hadamard", (x, b.pick(lambda v: v.shape == sx, sx)))
+
+
+def _matmul_shape(sa: tuple[int, ...], sb: tuple[int, ...]) -> tuple[int, ...] | None:
+    if not sa or not sb:
+        return None
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if sa[-1] != inner_b:
+        return None
+    try:
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        return None
+    return batch + sa[-2:-1] + sb[-1:] if len(sb) > 1 else batch + sa[-2:-1]
+
+
+def _matmul(b: Builder) -> Any:
+    a = b.pick(lambda v: 1 <= v.ndim <= 3, lambda: b.new_shape(1, 3))
+    sa = b.shape(a)
+
+    def fits(v: np.ndarray) -> bool:
+        out = _matmul_shape(sa, v.shape)
+        return out is not None and int(np.prod(out)) <= MAX_SIZE
+
+    def new_b() -> tuple[int, ...]:
+        k = sa[-1]
+        kind = b.choice(("matrix", "vector", "batch"))
+        if kind == "vector":
+            return (k,)
+        m = b.side()
+        if kind == "matrix":
+            return (k, m)
+        batch = b.partner(sa[:-2]) if len(sa) > 2 else (b.side(),)
+        return batch + (k, m)
+
+    return b.emit("matmul", (a, b.pick(fits, new_b)))
+
+
+def _reduction(op: str) -> Gen:
+    def gen(b: Builder) -> Any:
+        rule = b.axis_rule()
+        keepdims = b.flag()
+        pred: Pred = any_value
+        domain = "real"
+        if op == "max":
+            pred = lambda v: no_ties(rule(v.ndim))(v)  # noqa: E731
+            domain = "distinct"
+        x = b.pick(pred, domain=domain)
+        return b.emit(op, (x,), {"axis": rule(len(b.shape(x))), "keepdims": keepdims})
+
+    return gen
+
+
+def _softmax(op: str) -> Gen:
+    def gen(b: Builder) -> Any:
+        rule = b.axis_rule(("int",))
+        x = b.pick(lambda v: v.ndim >= 1, lambda: b.new_shape(1))
+        return b.emit(op, (x,), {"axis": rule(len(b.shape(x)))})
+
+    return gen
+
+
+def _factors(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out
+
+
+def _reshape(b: Builder) -> Any:
+    x = b.pick()
+    size = int(np.prod(b.shape(x)))
+    ndim = b.integer(0 if size == 1 else 1, 3)
+    dims = [1] * ndim
+    for f in _factors(size):
+        dims[b.integer(0, ndim - 1)] *= f
+    if ndim and b.flag():
+        dims[b.integer(0, ndim - 1)] = -1
+    return b.emit("reshape", (x,), {"shape": tuple(dims)})
+
+
+def _transpose(b: Builder) -> Any:
+    x = b.pick()
+    ndim = len(b.shape(x))
+    if ndim < 2 or not b.flag():
+        return b.emit("transpose", (x,), {"axes": None})
+    perm = b.draw(st.permutations(range(ndim)))
+    negative = b.flag()
+    return b.emit("transpose", (x,), {"axes": tuple(a - ndim if negative else a for a in perm)})
+
+
+def _broadcast_to(b: Builder) -> Any:
+    x = b.pick(lambda v: v.ndim <= 3)
+    return b.emit("broadcast_to", (x,), {"shape": b.expansion(b.shape(x))})
+
+
+def _getitem(b: Builder) -> Any:
+    x = b.pick(lambda v: v.ndim >= 1, lambda: b.new_shape(1))
+    return b.emit("getitem", (x,), {"index": b.index(b.shape(x))})
+
+
+def _scatter_add(b: Builder) -> Any:
+    target = b.new_shape(1)
+    index = b.index(target)
+    source = np.zeros(target)[index].shape
+    g = b.pick(lambda v: v.shape == source, source)
+    return b.emit("scatter_add", (g,), {"index": index, "shape": target})
+
+
+def _concatenate(b: Builder) -> Any:
+    x = b.pick(lambda v: v.ndim >= 1, lambda: b.new_shape(1))
+    sx = b.shape(x)
+    axis = b.integer(-len(sx), len(sx) - 1)
+    a = axis % len(sx)
+
+    def fits(v: np.ndarray) -> bool:
+        return v.ndim == len(sx) and all(v.shape[i] == sx[i] for i in range(len(sx)) if i != a)
+
+    def new() -> tuple[int, ...]:
+        return sx[:a] + (b.side(),) + sx[a + 1 :]
+
+    others = [b.pick(fits, new) for _ in range(b.integer(1, 2))]
+    return b.emit("concatenate", (x, *others), {"axis": axis})
+
+
+def _stack(b: Builder) -> Any:
+    x = b.pick(lambda v: v.ndim <= 3)
+    sx = b.shape(x)
+    others = [b.pick(lambda v: v.shape == sx, sx) for _ in range(b.integer(1, 2))]
+    return b.emit("stack", (x, *others), {"axis": b.integer(-len(sx) - 1, len(sx))})
+
+
+def _where(b: Builder) -> Any:
+    mode = b.choice(("values", "value-constant", "constant-value"))
+    x = b.pick()
+    sx = b.shape(x)
+    if mode == "values":
+
+        def fits(v: np.ndarray) -> bool:
+            try:
+                return int(np.prod(np.broadcast_shapes(sx, v.shape))) <= MAX_SIZE
+            except ValueError:
+                return False
+
+        y = b.pick(fits, lambda: b.partner(sx))
+        args: tuple = (x, y)
+        joint = np.broadcast_shapes(sx, b.shape(y))
+    else:
+        constant = b.choice(_CONSTANTS)
+        args = (x, constant) if mode == "value-constant" else (constant, x)
+        joint = sx
+    condition = np.array(b.draw(hnp.arrays(np.bool_, b.partner(joint))), dtype=bool)
+    return b.emit("where", args, {"condition": condition})
+
+
+# -- costs (opt-in) --------------------------------------------------------------------------------
+def _pair_cost(op: str, left: Pred, left_domain: str, right: Pred, right_domain: str) -> Gen:
+    def gen(b: Builder) -> Any:
+        a = b.pick(left, domain=left_domain)
+        sa = b.shape(a)
+        y = b.pick(lambda v: v.shape == sa and right(v), sa, right_domain)
+        return b.emit(op, (a, y), {"reduction": b.choice(("sum", "mean"))})
+
+    return gen
+
+
+def _log_likelihood(b: Builder) -> Any:
+    z = b.pick(lambda v: v.ndim >= 1, lambda: b.new_shape(1))
+    shape = b.shape(z)
+    labels = b.draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
+    params = {"labels": np.asarray(labels, dtype=np.int64), "reduction": b.choice(("sum", "mean"))}
+    return b.emit("log_likelihood_cost", (z,), params)
+
+
+GENERATORS: dict[str, Gen] = {
+    "add": _broadcasting("add", any_value, any_value, "real", "real"),
+    "sub": _broadcasting("sub", any_value, any_value, "real", "real"),
+    "mul": _broadcasting("mul", any_value, any_value, "real", "real"),
+    "div": _broadcasting("div", any_value, nonzero, "real", "nonzero"),
+    "pow": _broadcasting("pow", positive, lambda v: bool(np.abs(v).max() <= 3), "positive", "real"),
+    "hadamard": _hadamard,
+    "neg": _unary("neg"),
+    "matmul": _matmul,
+    "exp": _unary("exp", exp_safe),
+    "log": _unary("log", positive, "positive"),
+    "sigmoid": _unary("sigmoid"),
+    "sigmoid_prime": _unary("sigmoid_prime"),
+    "tanh": _unary("tanh"),
+    "relu": _unary("relu", off_kink, "nonzero"),
+    "softmax": _softmax("softmax"),
+    "log_softmax": _softmax("log_softmax"),
+    "sum": _reduction("sum"),
+    "mean": _reduction("mean"),
+    "max": _reduction("max"),
+    "reshape": _reshape,
+    "transpose": _transpose,
+    "broadcast_to": _broadcast_to,
+    "getitem": _getitem,
+    "scatter_add": _scatter_add,
+    "concatenate": _concatenate,
+    "stack": _stack,
+    "where": _where,
+    "quadratic_cost": _pair_cost("quadratic_cost", any_value, "real", any_value, "real"),
+    "cross_entropy_cost": _pair_cost(
+        "cross_entropy_cost", unit_interval, "unit", probability, "probability"
+    ),
+    "cross_entropy_cost_logits": _pair_cost(
+        "cross_entropy_cost_logits", any_value, "real", probability, "probability"
+    ),
+    "log_likelihood_cost": _log_likelihood,
+}

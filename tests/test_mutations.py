@@ -1,0 +1,385 @@
+"""Self-proof by mutation: gradcheck over ``graphs()`` must catch every planted vjp bug.
+
+For every op of ``ops.OPS`` (and the costs: quadratic, cross-entropy on probabilities and on
+logits) a plausible wrong vjp is planted by replacing the Primitive's ``vjps`` for the duration
+of one test: a forgotten factor, a wrong sign, the wrong operand, a transpose forgotten, a
+broadcast gradient averaged instead of summed, a scatter that assigns instead of accumulating...
+Then ``hypothesis.find`` searches graphs that use the mutated op for one where gradcheck fails,
+within hypothesis's default budget of 100 examples, derandomized (so the run is deterministic)
+and without shrinking (to keep the file fast). A mutation that survives fails the suite: the
+strategies or gradcheck would then be too weak to be trusted.
+
+Each counterexample is then re-checked with the correct vjps restored: it must pass, so that
+the failure is attributed to the planted bug and not to anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis.errors import NoSuchExample
+
+from autograd_lite import costs, ops
+from autograd_lite.engine import sum_to
+from autograd_lite.errors import InvalidGradientError
+from autograd_lite.function import EachInput, Primitive
+from autograd_lite.testing import gradcheck
+from autograd_lite.testing.strategies import graphs
+
+BUDGET = settings(
+    max_examples=100,  # hypothesis's default budget
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A planted bug: ``vjps`` replaces ``primitive.vjps`` while graphs using ``op`` are drawn."""
+
+    name: str
+    primitive: Primitive
+    vjps: Any
+    op: str
+    caught_by: tuple[type[BaseException], ...] = ()  # engine errors that also count as caught
+
+
+def _keep(primitive: Primitive, index: int) -> Callable[..., Any]:
+    """The correct vjp ``index`` of ``primitive`` (bound now, before any patch)."""
+    return primitive.vjps[index]
+
+
+def _replace(primitive: Primitive, index: int, vjp: Callable[..., Any]) -> tuple:
+    vjps = list(primitive.vjps)
+    vjps[index] = vjp
+    return tuple(vjps)
+
+
+def _averaged_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Broadcasting undone with a mean instead of a sum (right only without broadcasting)."""
+    summed = sum_to(g, shape)
+    return summed * (summed.size / g.size)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+# The correct vjps, bound before any patch (so the planted bugs can fall back on them).
+MATMUL_A, MATMUL_B = ops.matmul.vjps[0], ops.matmul.vjps[1]
+SUM = ops.sum.vjps[0]
+TRANSPOSE = ops.transpose.vjps[0]
+STACK = ops.OPS["stack"].vjps
+
+
+# -- the bugs -------------------------------------------------------------------------------
+def _matmul_a_untransposed(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if b.ndim == 2 and b.shape[0] == b.shape[1] and a.ndim >= 2:
+        return g @ b  # forgot bᵀ (only shape-correct for square b)
+    return MATMUL_A(g, out, a, b)
+
+
+def _matmul_b_wrong_operand(g: Any, out: Any, a: Any, b: Any) -> Any:
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and b.ndim == 2:
+        return a @ g  # transposed the wrong operand: a g instead of aᵀ g
+    return MATMUL_B(g, out, a, b)
+
+
+def _matmul_b_batch_mean(g: Any, out: Any, a: Any, b: Any) -> Any:
+    grad = MATMUL_B(g, out, a, b)
+    if grad.ndim > b.ndim:  # b was broadcast over a batch: averaged instead of summed
+        return _averaged_to(grad, b.shape)
+    return grad
+
+
+def _sum_like_mean(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return SUM(g, out, x, axis=axis, keepdims=keepdims) * (out.size / x.size)
+
+
+def _max_to_all(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return SUM(g, out, x, axis=axis, keepdims=keepdims)  # forgot the mask of the winners
+
+
+def _transpose_forgotten(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
+    if g.shape == x.shape:
+        return g  # "same shape, nothing to undo": wrong for square matrices
+    return TRANSPOSE(g, out, x, axes=axes)
+
+
+def _scatter_assigns(g: Any, out: Any, x: Any, index: Any) -> Any:
+    grad = np.zeros(x.shape, dtype=g.dtype)
+    grad[index] = g  # repeated indices overwrite instead of accumulating
+    return grad
+
+
+def _gather_first(g: Any, out: Any, source: Any, index: Any, shape: Any) -> Any:
+    n = g[index].size
+    return g.reshape(-1)[:n].reshape(g[index].shape)  # ignores the index
+
+
+def _flat(rest: tuple) -> tuple:
+    """The inputs of a variadic vjp, whether passed one by one or as one tuple."""
+    return tuple(rest[0]) if len(rest) == 1 and isinstance(rest[0], (tuple, list)) else rest
+
+
+def _concatenate_from_zero(
+    index: int, g: Any, out: Any, *rest: Any, axis: int = 0, **_: Any
+) -> Any:
+    axis = axis % out.ndim
+    stop = np.shape(_flat(rest)[index])[axis]  # forgot the offset of the earlier inputs
+    return g[(slice(None),) * axis + (slice(0, stop),)]
+
+
+def _stack_reversed(index: int, g: Any, out: Any, *rest: Any, **params: Any) -> Any:
+    inputs = _flat(rest)
+    return STACK[len(inputs) - 1 - index](g, out, *inputs, **params)
+
+
+def _mul_b_reduced(g: Any, out: Any, a: Any, b: Any) -> Any:
+    grad = g * a
+    if grad.ndim >= 2:  # "b is a row vector": reduces axis 0 whatever b's shape
+        return grad.sum(axis=0, keepdims=True)
+    return grad
+
+
+MUTATIONS = [
+    Mutation(
+        "add: broadcast operand averaged",
+        ops.add,
+        _replace(ops.add, 1, lambda g, out, a, b: _averaged_to(g, np.shape(b))),
+        "add",
+    ),
+    Mutation(
+        "sub: second operand sign", ops.sub, _replace(ops.sub, 1, lambda g, out, a, b: g), "sub"
+    ),
+    Mutation(
+        "mul: wrong operand", ops.mul, _replace(ops.mul, 0, lambda g, out, a, b: g * a), "mul"
+    ),
+    Mutation("mul: forgotten factor", ops.mul, _replace(ops.mul, 1, lambda g, out, a, b: g), "mul"),
+    Mutation(
+        "mul: reduced over the wrong axis (a wrong shape)",
+        ops.mul,
+        _replace(ops.mul, 1, _mul_b_reduced),
+        "mul",
+        (InvalidGradientError,),
+    ),
+    Mutation(
+        "hadamard: wrong operand",
+        ops.hadamard,
+        _replace(ops.hadamard, 1, lambda g, out, a, b: g * b),
+        "hadamard",
+    ),
+    Mutation(
+        "div: second operand sign",
+        ops.div,
+        _replace(ops.div, 1, lambda g, out, a, b: g * out / b),
+        "div",
+    ),
+    Mutation(
+        "div: multiplies instead of dividing",
+        ops.div,
+        _replace(ops.div, 0, lambda g, out, a, b: g * b),
+        "div",
+    ),
+    Mutation("neg: sign", ops.neg, (lambda g, out, a: g,), "neg"),
+    Mutation(
+        "pow: exponent without ln(base)",
+        ops.pow,
+        _replace(ops.pow, 1, lambda g, out, a, b: g * out),
+        "pow",
+    ),
+    Mutation(
+        "pow: base exponent off by one",
+        ops.pow,
+        _replace(ops.pow, 0, lambda g, out, a, b: g * b * np.power(a, b)),
+        "pow",
+    ),
+    Mutation(
+        "matmul: b not transposed",
+        ops.matmul,
+        _replace(ops.matmul, 0, _matmul_a_untransposed),
+        "matmul",
+    ),
+    Mutation(
+        "matmul: wrong operand transposed",
+        ops.matmul,
+        _replace(ops.matmul, 1, _matmul_b_wrong_operand),
+        "matmul",
+    ),
+    Mutation(
+        "matmul: batch-broadcast operand averaged",
+        ops.matmul,
+        _replace(ops.matmul, 1, _matmul_b_batch_mean),
+        "matmul",
+    ),
+    Mutation("exp: input instead of output", ops.exp, (lambda g, out, x: g * x,), "exp"),
+    Mutation("log: multiplies by x", ops.log, (lambda g, out, x: g * x,), "log"),
+    Mutation("sigmoid: without (1 - s)", ops.sigmoid, (lambda g, out, z: g * out,), "sigmoid"),
+    Mutation(
+        "sigmoid_prime: 1 - s instead of 1 - 2s",
+        ops.sigmoid_prime,
+        (lambda g, out, z: g * out * (1 - _sigmoid(z)),),
+        "sigmoid_prime",
+    ),
+    Mutation("tanh: 1 - t instead of 1 - t²", ops.tanh, (lambda g, out, x: g * (1 - out),), "tanh"),
+    Mutation("relu: no mask", ops.relu, (lambda g, out, x: g,), "relu"),
+    Mutation(
+        "softmax: without the subtracted sum",
+        ops.softmax,
+        (lambda g, out, x, axis=-1: out * g,),
+        "softmax",
+    ),
+    Mutation(
+        "softmax: sum over every axis",
+        ops.softmax,
+        (lambda g, out, x, axis=-1: out * (g - (g * out).sum(keepdims=True)),),
+        "softmax",
+    ),
+    Mutation(
+        "log_softmax: log-probabilities instead of probabilities",
+        ops.log_softmax,
+        (lambda g, out, x, axis=-1: g - out * g.sum(axis=axis, keepdims=True),),
+        "log_softmax",
+    ),
+    Mutation("sum: divided by the count", ops.sum, (_sum_like_mean,), "sum"),
+    Mutation(
+        "mean: count forgotten",
+        ops.mean,
+        (
+            lambda g, out, x, axis=None, keepdims=False: SUM(
+                g, out, x, axis=axis, keepdims=keepdims
+            ),
+        ),
+        "mean",
+    ),
+    Mutation("max: every element gets the gradient", ops.max, (_max_to_all,), "max"),
+    Mutation(
+        "reshape: Fortran order",
+        ops.reshape,
+        (lambda g, out, x, shape: np.reshape(g, x.shape, order="F"),),
+        "reshape",
+    ),
+    Mutation(
+        "transpose: forgotten when square", ops.transpose, (_transpose_forgotten,), "transpose"
+    ),
+    Mutation(
+        "broadcast_to: averaged",
+        ops.broadcast_to,
+        (lambda g, out, x, shape: _averaged_to(g, x.shape),),
+        "broadcast_to",
+    ),
+    Mutation(
+        "getitem: repeated indices overwrite",
+        ops.OPS["getitem"],
+        (_scatter_assigns,),
+        "getitem",
+    ),
+    Mutation(
+        "scatter_add: gathers the first elements",
+        ops.OPS["scatter_add"],
+        (_gather_first,),
+        "scatter_add",
+    ),
+    Mutation(
+        "concatenate: offset forgotten",
+        ops.OPS["concatenate"],
+        EachInput(_concatenate_from_zero),
+        "concatenate",
+    ),
+    Mutation(
+        "stack: slices in reverse order", ops.OPS["stack"], EachInput(_stack_reversed), "stack"
+    ),
+    Mutation(
+        "where: masks swapped",
+        ops.OPS["where"],
+        (_keep(ops.OPS["where"], 1), _keep(ops.OPS["where"], 0)),
+        "where",
+    ),
+    Mutation(
+        "quadratic_cost: sign",
+        costs._quadratic_op,
+        _replace(costs._quadratic_op, 0, lambda g, out, a, y, scale=1.0: g * scale * (y - a)),
+        "quadratic_cost",
+    ),
+    Mutation(
+        "quadratic_cost: target's sign",
+        costs._quadratic_op,
+        _replace(costs._quadratic_op, 1, lambda g, out, a, y, scale=1.0: g * scale * (a - y)),
+        "quadratic_cost",
+    ),
+    Mutation(
+        "cross_entropy_cost: a(1 - a) denominator forgotten",
+        costs._cross_entropy_op,
+        _replace(costs._cross_entropy_op, 0, lambda g, out, a, y, scale=1.0: g * scale * (a - y)),
+        "cross_entropy_cost",
+    ),
+    Mutation(
+        "cross_entropy_cost: target's sign",
+        costs._cross_entropy_op,
+        _replace(
+            costs._cross_entropy_op,
+            1,
+            lambda g, out, a, y, scale=1.0: g * scale * (np.log(a) - np.log(1 - a)),
+        ),
+        "cross_entropy_cost",
+    ),
+    Mutation(
+        "cross_entropy_cost(logits): an extra σ'(z)",
+        costs._cross_entropy_logits_op,
+        _replace(
+            costs._cross_entropy_logits_op,
+            0,
+            lambda g, out, z, y, scale=1.0: (
+                g * scale * (_sigmoid(z) - y) * _sigmoid(z) * (1 - _sigmoid(z))
+            ),
+        ),
+        "cross_entropy_cost_logits",
+    ),
+    Mutation(
+        "cross_entropy_cost(logits): target's sign",
+        costs._cross_entropy_logits_op,
+        _replace(costs._cross_entropy_logits_op, 1, lambda g, out, z, y, scale=1.0: g * scale * z),
+        "cross_entropy_cost_logits",
+    ),
+]
+
+
+def _fails(graph: Any, caught_by: tuple) -> bool:
+    try:
+        return not gradcheck(graph, graph.leaves(), raise_exception=False)
+    except caught_by:
+        return True
+
+
+def test_every_op_has_a_mutation() -> None:
+    mutated = {m.op for m in MUTATIONS}
+    assert set(ops.OPS) <= mutated, f"no planted bug for {sorted(set(ops.OPS) - mutated)}"
+    assert {"quadratic_cost", "cross_entropy_cost", "cross_entropy_cost_logits"} <= mutated
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_gradcheck_catches_planted_bug(mutation: Mutation, monkeypatch: pytest.MonkeyPatch) -> None:
+    strategy = graphs(include=[mutation.op], max_ops=4)
+    with monkeypatch.context() as patch:
+        patch.setattr(mutation.primitive, "vjps", mutation.vjps)
+        try:
+            graph = find(
+                strategy,
+                lambda g: _fails(g, mutation.caught_by),
+                settings=BUDGET,
+            )
+        except NoSuchExample:
+            pytest.fail(
+                f"the planted bug {mutation.name!r} survived {BUDGET.max_examples} graphs using "
+                f"{mutation.op}: the strategy or gradcheck is too weak"
+            )
+    # With the correct vjps back, the same graph passes: the failure was the planted bug's.
+    assert gradcheck(graph, graph.leaves()), repr(graph)
