@@ -33,11 +33,11 @@ def test_train_prints_one_line_per_epoch_and_a_summary(capsys):
 
 
 def test_train_learns_something_on_the_embedded_digits(capsys):
-    status, out, _ = run(["train", "--epochs", "1", "--limit", "2000", "--no-progress"], capsys)
+    status, out, _ = run(["train", "--epochs", "1", "--no-progress"], capsys)
     assert status == 0
     line = next(line for line in out.splitlines() if line.startswith("Epoch 0"))
     correct = int(line.split(":")[1].split("/")[0])
-    assert correct > 500  # well above chance (200 of 2000) after one epoch on 2000 digits
+    assert correct > 800  # far above chance (200 of 2000) after one epoch on 8,000 digits
 
 
 def test_progress_bar_goes_to_stderr(capsys):

@@ -109,10 +109,11 @@ def test_validate_sizes_ok():
 def test_initial_parameters_order_shapes_and_seed():
     sizes = [4, 3, 2]
     biases, weights = initial_parameters(sizes, seed=5)
-    rng = np.random.default_rng(5)
-    # Documented order: all biases first (layer order), then all weights.
-    expected_b = [rng.standard_normal((3, 1)), rng.standard_normal((2, 1))]
-    expected_w = [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))]
+    # Documented order, that of Nielsen's network.py after np.random.seed(5): all biases first
+    # (layer order), then all weights, drawn by the legacy np.random.randn.
+    np.random.seed(5)  # noqa: NPY002 - the book seeds the global legacy generator
+    expected_b = [np.random.randn(y, 1) for y in sizes[1:]]  # noqa: NPY002
+    expected_w = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]  # noqa: NPY002
     for got, want in zip(biases + weights, expected_b + expected_w, strict=True):
         np.testing.assert_array_equal(got, want)
     b32, w32 = initial_parameters(sizes, seed=5, dtype=np.float32)

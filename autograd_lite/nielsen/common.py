@@ -92,10 +92,11 @@ def initial_parameters(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     r"""Draw the chapter's initial biases and weights, all :math:`\mathcal N(0, 1)`.
 
-    The draws come from ``np.random.default_rng(seed)`` in a fixed order -- first every bias
-    vector ``b^l`` of shape ``(sizes[l], 1)`` for ``l = 1 .. L-1``, then every weight matrix
-    ``w^l`` of shape ``(sizes[l], sizes[l-1])`` in the same layer order -- so any two networks
-    built with the same ``sizes`` and ``seed`` start from identical values.
+    The draws come from ``np.random.RandomState(seed).randn`` in the book's order -- first
+    every bias vector ``b^l`` of shape ``(sizes[l], 1)`` for ``l = 1 .. L-1``, then every
+    weight matrix ``w^l`` of shape ``(sizes[l], sizes[l-1])`` in the same layer order. So any
+    two networks built with the same ``sizes`` and ``seed`` start from identical values, and
+    those are exactly the values of Nielsen's ``network.py`` run after ``np.random.seed(seed)``.
 
     Parameters
     ----------
@@ -111,10 +112,10 @@ def initial_parameters(
     biases, weights : list of numpy.ndarray
     """
     sizes = validate_sizes(sizes)
-    rng = np.random.default_rng(seed)
-    biases = [rng.standard_normal((y, 1)).astype(dtype, copy=False) for y in sizes[1:]]
+    rng = np.random.RandomState(seed)  # the legacy generator: network.py's np.random.randn
+    biases = [rng.randn(y, 1).astype(dtype, copy=False) for y in sizes[1:]]
     weights = [
-        rng.standard_normal((y, x)).astype(dtype, copy=False)
+        rng.randn(y, x).astype(dtype, copy=False)
         for x, y in zip(sizes[:-1], sizes[1:], strict=True)
     ]
     return biases, weights
