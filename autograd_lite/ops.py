@@ -516,6 +516,9 @@ def _concatenate_vjp(
     index: int, g: Any, out: Any, inputs: tuple, axis: int = 0, bounds: Any = None
 ) -> Any:
     axis = axis % out.ndim
+    if bounds is None:  # called as the bare primitive, without the wrapper's precomputed bounds
+        start = builtins.sum(np.shape(x)[axis] for x in inputs[:index])
+        bounds = {index: start, index + 1: start + np.shape(inputs[index])[axis]}
     return g[(slice(None),) * axis + (slice(bounds[index], bounds[index + 1]),)]
 
 
