@@ -33,7 +33,7 @@ from benchmarks.bench_nielsen import (
     NumpyReference,
     lockstep_check,
     sigmoid_inplace,
-    sigmoid_logaddexp_inplace,
+    sigmoid_library_inplace,
 )
 from benchmarks.common import (
     base_parser,
@@ -89,7 +89,7 @@ class ReferenceEpoch(Epoch):
     def __init__(self, dtype: Any, library_sigmoid: bool = False) -> None:
         super().__init__(REFERENCE_LIBRARY_SIGMOID if library_sigmoid else REFERENCE)
         self.dtype = dtype
-        self.sigmoid = sigmoid_logaddexp_inplace if library_sigmoid else sigmoid_inplace
+        self.sigmoid = sigmoid_library_inplace if library_sigmoid else sigmoid_inplace
 
     def make(self) -> None:
         from autograd_lite.nielsen.common import initial_parameters
