@@ -27,10 +27,7 @@ Examples
 
 from __future__ import annotations
 
-import io
 import os
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
+from autograd_lite.checkpoint import read_npz, write_npz
 from autograd_lite.errors import CheckpointError, ShapeError
 from autograd_lite.tensor import Tensor, as_array
 
@@ -289,18 +287,8 @@ class Module:
         The file holds one array per :meth:`named_parameters` name plus a format tag; it needs
         no pickle to read. Returns the path written.
         """
-        path = Path(path)
         arrays = {_FORMAT_KEY: np.array(CHECKPOINT_FORMAT), **self.state_dict()}
-        directory = path.parent if str(path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_npz(path, arrays)
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
         """Load parameters written by :meth:`save` into this module, in place; returns self.
@@ -313,25 +301,7 @@ class Module:
             The module is unchanged when it raises.
         """
         path = Path(path)
-        if not path.exists():
-            raise CheckpointError(f"{path}: checkpoint file not found")
-        if not path.is_file():
-            raise CheckpointError(f"{path}: checkpoint path is not a regular file")
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-            loaded = np.load(io.BytesIO(raw), allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
-                raise CheckpointError(f"{path}: an .npy array, not an .npz checkpoint")
-            with loaded as npz:
-                state = {key: npz[key] for key in npz.files}
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
-            if isinstance(error, CheckpointError):
-                raise
-            why = " ".join(str(error).split()) or type(error).__name__
-            raise CheckpointError(
-                f"{path}: not a readable .npz checkpoint (corrupt or truncated): {why}"
-            ) from None
+        state = read_npz(path)
         tag = state.get(_FORMAT_KEY)
         if tag is None or tag.shape != () or str(tag) != CHECKPOINT_FORMAT:
             raise CheckpointError(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError
 
 __all__ = [
@@ -452,15 +452,7 @@ def save_checkpoint(
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         arrays[f"w{i}"] = np.asarray(w)
         arrays[f"b{i}"] = np.asarray(b)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_npz(path, arrays)
 
 
 def load_checkpoint(
@@ -484,21 +476,7 @@ def load_checkpoint(
     def fail(why: str) -> CheckpointError:
         return CheckpointError(f"{path}: {why}")
 
-    if not path.exists():
-        raise fail("checkpoint file not found")
-    if not path.is_file():
-        raise fail("checkpoint path is not a regular file")
-    try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single .npy array, not an .npz archive")
-        with npz:
-            data = {key: npz[key] for key in npz.files}
-    except MemoryError:
-        raise
-    except Exception as exc:  # zipfile, zlib, numpy's header parser: any failure to parse
-        why = " ".join(str(exc).split()) or type(exc).__name__
-        raise fail(f"not a readable .npz checkpoint (corrupt or truncated): {why}") from None
+    data = read_npz(path)
     if not isinstance(data, dict) or "sizes" not in data or "cost" not in data:
         raise fail("not an autograd_lite checkpoint: 'sizes' or 'cost' entry missing")
     raw_sizes = data["sizes"]
