@@ -28,7 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -386,6 +386,10 @@ class MnistData:
     validation: Split | None
     test: Split
     source: str
+
+    def __iter__(self) -> Iterator[Split | None]:
+        """``train, validation, test = load_mnist()``, like the book's ``load_data()``."""
+        return iter((self.train, self.validation, self.test))
 
 
 # ----------------------------------------------------------------------------------------------

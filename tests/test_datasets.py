@@ -653,3 +653,9 @@ def test_fetch_mnist_checks_the_names(tmp_path):
         fetch_mnist(tmp_path, "http://127.0.0.1", {**good, "../evil": "0" * 64})
     with pytest.raises(DatasetError, match="both raw and .gz"):
         fetch_mnist(tmp_path, "http://127.0.0.1", {**good, "t10k-images-idx3-ubyte.gz": "0" * 64})
+
+
+def test_loaded_data_unpacks_into_its_three_splits():
+    data = load_mnist()
+    train, validation, test = data
+    assert train is data.train and validation is None and test is data.test
