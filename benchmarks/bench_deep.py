@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -57,20 +58,19 @@ def _build(x0: Any, n: int) -> Any:
     return x
 
 
-def _chain_al(n: int) -> dict[str, Any]:
-    import autograd_lite as al
+def _measure_chain(make_leaf: Callable[[], Any], n: int, drop_test: bool) -> dict[str, Any]:
+    """Time and memory of one n-node chain built from ``make_leaf()``, forward then backward.
 
-    def build(x0: Any) -> Any:
-        return _build(x0, n)
-
-    _build(al.Tensor(1.0, requires_grad=True), 100).backward()  # warm the code paths
+    With ``drop_test``, also time freeing a graph of the same depth dropped without backward.
+    """
+    _build(make_leaf(), 100).backward()  # warm the code paths
     gc.collect()
     out: dict[str, Any] = {}
-    x0 = al.Tensor(1.0, requires_grad=True)
+    x0 = make_leaf()
     out["rss_before"] = rss_bytes()
     out["peak_reset"] = reset_peak_rss()
     start = clock()
-    y = build(x0)
+    y = _build(x0, n)
     out["fwd_s"], out["fwd_cpu_s"] = since(start)
     out["rss_after_fwd"] = rss_bytes()
     start = clock()
@@ -81,42 +81,28 @@ def _chain_al(n: int) -> dict[str, Any]:
     del y
     gc.collect()
     out["rss_after"] = rss_bytes()
-    # A graph of the same depth dropped without backward: freed by reference counting alone.
-    z = build(al.Tensor(1.0, requires_grad=True))
-    start = clock()
-    del z
-    gc.collect()
-    out["drop_without_backward_s"] = since(start)[0]
+    if drop_test:
+        # A graph of the same depth dropped without backward: freed by reference counting alone.
+        z = _build(make_leaf(), n)
+        start = clock()
+        del z
+        gc.collect()
+        out["drop_without_backward_s"] = since(start)[0]
     return out
+
+
+def _chain_al(n: int) -> dict[str, Any]:
+    import autograd_lite as al
+
+    return _measure_chain(lambda: al.Tensor(1.0, requires_grad=True), n, drop_test=True)
 
 
 def _chain_torch(n: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-
-    def build(x0: Any) -> Any:
-        return _build(x0, n)
-
-    _build(torch.tensor(1.0, dtype=torch.float64, requires_grad=True), 100).backward()
-    gc.collect()
-    out: dict[str, Any] = {}
-    x0 = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
-    out["rss_before"] = rss_bytes()
-    out["peak_reset"] = reset_peak_rss()
-    start = clock()
-    y = build(x0)
-    out["fwd_s"], out["fwd_cpu_s"] = since(start)
-    out["rss_after_fwd"] = rss_bytes()
-    start = clock()
-    y.backward()
-    out["bwd_s"], out["bwd_cpu_s"] = since(start)
-    out["peak"] = peak_rss_bytes()
-    out["grad"] = float(x0.grad)
-    del y
-    gc.collect()
-    out["rss_after"] = rss_bytes()
-    return out
+    leaf = lambda: torch.tensor(1.0, dtype=torch.float64, requires_grad=True)  # noqa: E731
+    return _measure_chain(leaf, n, drop_test=False)
 
 
 def child(framework: str, n: int) -> dict[str, Any]:
