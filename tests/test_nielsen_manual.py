@@ -154,7 +154,17 @@ def test_costs_values_and_deltas():
 
 
 def _sample_cost(net, x, y):
-    return net.cost.fn(net.feedforward(x), y)
+    if net.cost is not CrossEntropyCost:
+        return net.cost.fn(net.feedforward(x), y)
+    # The finite-difference oracle needs C as a well-conditioned function of z^L: computed from
+    # a = sigma(z), ln(1 - a) loses all precision once a rounds near 1 (z of 20 or more), and the
+    # central difference then measures that rounding. The same cost, from z^L directly:
+    # -[y ln sigma(z) + (1 - y) ln(1 - sigma(z))] = ln(1 + e^z) - y z.
+    a = x
+    for b, w in zip(net.biases[:-1], net.weights[:-1], strict=True):
+        a = sigmoid(w @ a + b)
+    z = net.weights[-1] @ a + net.biases[-1]
+    return float(np.sum(np.logaddexp(0.0, z) - y * z))
 
 
 @FAST
