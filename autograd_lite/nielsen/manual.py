@@ -28,7 +28,7 @@ shows the two agree to round-off.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -229,14 +229,12 @@ class ManualNetwork(NetworkBase):
         test_data: Any = None,
         *,
         matrix: bool | None = None,
-        verbose: bool = True,
-        progress: bool = False,
-        callback: Callable[[int, dict[str, Any]], Any] | None = None,
-        monitor_cost: bool = True,
+        **options: Any,
     ) -> list[dict[str, Any]]:
         r"""Train with mini-batch stochastic gradient descent.
 
-        As :meth:`autograd_lite.nielsen.common.NetworkBase.SGD`; ``matrix`` (default: the
+        As :meth:`autograd_lite.nielsen.common.NetworkBase.SGD` (same arguments and options:
+        ``verbose``, ``progress``, ``callback``, ``monitor_cost``); ``matrix`` (default: the
         constructor's flag) selects :meth:`update_mini_batch_matrix` over the chapter's
         per-sample :meth:`update_mini_batch`. Both apply the same update,
         :math:`w \to w - \frac{\eta}{m}\sum_x \nabla_w C_x`.
@@ -252,10 +250,7 @@ class ManualNetwork(NetworkBase):
             mini_batch_size,
             eta,
             test_data,
-            verbose=verbose,
-            progress=progress,
-            callback=callback,
-            monitor_cost=monitor_cost,
+            **options,
         )
 
     def _matrix_update(self, mini_batch: tuple[np.ndarray, np.ndarray], eta: float) -> None:
