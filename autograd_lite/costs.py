@@ -35,6 +35,8 @@ def _sample_count(shape: tuple[int, ...], axis: int, reduction: str) -> int:
 
 
 def _check_same_shape(name: str, a: Any, y: Any) -> None:
+    if a.__class__ is np.ndarray and y.__class__ is np.ndarray and a.shape == y.shape:
+        return  # the common case, without np.shape's dispatch
     if np.shape(a) != np.shape(y):
         raise ShapeError(
             f"{name}: the output has shape {np.shape(a)} but the target y has shape "
@@ -47,17 +49,22 @@ def _quadratic(a: Any, y: Any, scale: float = 1.0) -> Any:
     """``C = ½ Σ ‖y − a‖²`` (times ``scale``). VJP: ``∂C/∂a = g (a − y)``, the chapter's
     ``cost_derivative`` (BP1's ∇ₐC)."""
     _check_same_shape("quadratic_cost", a, y)
-    d = (a - y).ravel()
-    return 0.5 * scale * np.dot(d, d)
+    d = a - y
+    return np.asarray(0.5 * scale * np.vdot(d, d))
+
+
+def _quadratic_vjp_a(g: Any, out: Any, a: Any, y: Any, scale: float = 1.0) -> Any:
+    d = a - y  # a fresh array (or Tensor), so the products below may be in place
+    if scale != 1.0:
+        d *= scale
+    d *= g
+    return d
 
 
 _quadratic_op = Primitive(
     "quadratic_cost",
     _quadratic,
-    (
-        lambda g, out, a, y, scale=1.0: (g * scale) * (a - y),
-        lambda g, out, a, y, scale=1.0: (g * scale) * (y - a),
-    ),
+    (_quadratic_vjp_a, lambda g, out, a, y, scale=1.0: (g * scale) * (y - a)),
 )
 
 
@@ -80,6 +87,8 @@ def quadratic_cost(a: Any, y: Any, *, reduction: str = "sum", axis: int = -1) ->
     Tensor
         A scalar. Its gradient with respect to ``a`` is ``a − y`` per sample.
     """
+    if reduction == "sum":  # the chapter's convention, and the hot path of its training loop
+        return _quadratic_op(a, y)
     count = _sample_count(np.shape(a), axis, reduction)
     return _quadratic_op(a, y, scale=1.0 / count)
 

@@ -68,7 +68,9 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"output has shape {root.shape}. Pass grad= (an array of that shape), or reduce "
                 f"the output first, e.g. y.sum().backward()"
             )
-        seed = np.ones(root.data.shape, root.data.dtype)
+        data = root.data
+        # (np.array of a number is several times cheaper than np.ones for the usual 0-d root)
+        seed = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
     else:
         if isinstance(grad, Tensor) and create_graph:
             seed = grad

@@ -300,9 +300,9 @@ def _stable_sigmoid(z: Any) -> np.ndarray:
     # 1 / (1 + e^-z) in one buffer: accurate to an ulp for every z (no cancellation). For
     # z < -709, e^-z overflows to inf and 1 / inf = 0 is the correctly rounded σ(z): only the
     # overflow warning is silenced.
-    if not isinstance(z, np.ndarray):
-        z = np.asarray(z, dtype=np.float64)
-    t = np.negative(z, out=np.empty_like(z))  # out= keeps a 0-d input an array
+    t = np.negative(z)
+    if t.__class__ is not np.ndarray:  # a 0-d input gives a NumPy scalar: make it an array
+        t = np.asarray(t, dtype=t.dtype if isinstance(z, np.ndarray) else np.float64)
     with np.errstate(over="ignore"):
         np.exp(t, out=t)
     t += 1.0
@@ -317,7 +317,15 @@ def _sigmoid(z: Any) -> Any:
     return _stable_sigmoid(z)
 
 
-sigmoid = Primitive("sigmoid", _sigmoid, (lambda g, out, z: g * out * (1 - out),))
+def _sigmoid_vjp(g: Any, out: Any, z: Any) -> Any:
+    # g ⊙ σ′(z) with σ′(z) = σ(z)(1 - σ(z)) from the saved output. The product is new, so it
+    # may be scaled in place (on Tensors, under create_graph, `*=` makes a new node).
+    d = g * out
+    d *= 1 - out
+    return d
+
+
+sigmoid = Primitive("sigmoid", _sigmoid, (_sigmoid_vjp,))
 
 
 def _sigmoid_prime(z: Any) -> Any:
