@@ -125,9 +125,14 @@ def _run(
         node = heappop(heap)[1]
         g = pending.pop(node)
         op = node._op
-        args = node._args
-        if args is None:
+        inputs_saved = node._arrays
+        if inputs_saved is None:
             raise _released(node)
+        count = len(inputs_saved)  # the op's inputs, from the slots Tensor._args describes
+        if count == 2:
+            args = (node._in0, node._in1)
+        else:
+            args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
         if not retain_graph:
             visited.append(node)
         if node._hooks:
@@ -191,7 +196,7 @@ def _run(
     # Only a pass that succeeded releases the graph: after a failing hook or vjp, the graph and
     # every .grad are as they were, so the user can fix the cause and call backward again.
     for node in visited:
-        node._args = node._arrays = node._params = None
+        node._in0 = node._in1 = node._more = node._arrays = node._params = None
     return results, retained
 
 

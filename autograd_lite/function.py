@@ -168,12 +168,18 @@ class Primitive:
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
             result.requires_grad = True
             result._op = self
-            result._args = args
+            # The inputs go into slots, not a tuple (see Tensor._args): the collector then
+            # traverses one object per op instead of two.
+            n = len(args)
+            result._in0 = args[0] if n else None
+            result._in1 = args[1] if n > 1 else None
+            result._more = args[2:] if n > 2 else None
             result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
             result._params = params or None
         else:
             result.requires_grad = False
-            result._op = result._args = result._arrays = result._params = None
+            result._op = result._in0 = result._in1 = result._more = None
+            result._arrays = result._params = None
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:

@@ -99,7 +99,9 @@ class Tensor:
         "requires_grad",
         "name",
         "_op",
-        "_args",
+        "_in0",
+        "_in1",
+        "_more",
         "_arrays",
         "_params",
         "_hooks",
@@ -123,7 +125,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._op = None
-        self._args = None
+        self._in0 = self._in1 = self._more = None
         self._arrays = None
         self._params = None
         self._hooks: list | None = None
@@ -139,7 +141,7 @@ class Tensor:
         out.requires_grad = False
         out.name = None
         out._op = None
-        out._args = None
+        out._in0 = out._in1 = out._more = None
         out._arrays = None
         out._params = None
         out._hooks = None
@@ -172,6 +174,24 @@ class Tensor:
     def is_leaf(self) -> bool:
         """True for tensors made by the user (or by an op while nothing required grad)."""
         return self._op is None
+
+    @property
+    def _args(self) -> tuple | None:
+        """The inputs of the op that made this tensor (Tensors or constants), or None for a
+        leaf and after the graph was released.
+
+        They are kept in three slots rather than one tuple: a tuple of Tensors is one more object
+        for Python's cyclic garbage collector to traverse, per op, at every full collection.
+        """
+        arrays = self._arrays
+        if arrays is None:
+            return None
+        n = len(arrays)
+        if n == 1:
+            return (self._in0,)
+        if n == 2:
+            return (self._in0, self._in1)
+        return (self._in0, self._in1, *self._more) if n else ()
 
     @property
     def op(self) -> str | None:
