@@ -145,7 +145,8 @@ class Primitive:
                 arrays.append(as_array(arg, what=self.name))
                 converted = True
         try:
-            out = self.forward(*arrays, **params)
+            # (an empty **params still costs a dictionary: most ops have no parameters)
+            out = self.forward(*arrays, **params) if params else self.forward(*arrays)
         except AutogradLiteError:
             raise
         except Exception as error:
