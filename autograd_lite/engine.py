@@ -120,21 +120,15 @@ def _run(
     retained: list[tuple[Tensor, Any]] = []
     anomaly = STATE.anomaly
 
+    plain_pass = not (create_graph or anomaly)
     visited: list[Tensor] = []
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)
-        op = node._op
-        inputs_saved = node._arrays
-        if inputs_saved is None:
+        saved = node._arrays
+        if saved is None:
             raise _released(node)
-        count = len(inputs_saved)  # the op's inputs, from the slots Tensor._args describes
-        if count == 2:
-            args = (node._in0, node._in1)
-        else:
-            args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
-        if not retain_graph:
-            visited.append(node)
+        visited.append(node)
         if node._hooks:
             g = _apply_hooks(node, g, create_graph)
         if wanted is None:
@@ -142,24 +136,37 @@ def _run(
                 retained.append((node, g))
         elif node in wanted:
             results[node] = g
+        op = node._op
         params = node._params
-        graph_mode = create_graph and op.differentiable
-        if graph_mode:
-            inputs, out, g_in = args, node, g
-        else:
-            inputs, out = node._arrays, node.data
-            g_in = g.data if create_graph else g
         vjps = op.vjps
         variadic = vjps.__class__ is EachInput
-        careful = create_graph or anomaly or not op.trusted
-        for index, arg in enumerate(args):
+        count = len(saved)  # the op's inputs, from the slots that Tensor._args describes
+        if count == 2:
+            args = (node._in0, node._in1)
+        else:
+            args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
+        if plain_pass:
+            graph_mode = False
+            inputs, out, g_in = saved, node.data, g
+            careful = not op.trusted
+        else:  # under create_graph the vjps get Tensors, and record what they compute
+            graph_mode = create_graph and op.differentiable
+            if graph_mode:
+                inputs, out, g_in = args, node, g
+            else:
+                inputs, out, g_in = saved, node.data, (g.data if create_graph else g)
+            careful = True
+        index = -1
+        for arg in args:
+            index += 1
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
             if variadic:
                 gi = vjps.fn(index, g_in, out, inputs, **params)
+            elif params:
+                gi = vjps[index](g_in, out, *inputs, **params)
             else:
-                vjp = vjps[index]
-                gi = vjp(g_in, out, *inputs, **params) if params else vjp(g_in, out, *inputs)
+                gi = vjps[index](g_in, out, *inputs)
             if gi is None:
                 continue
             if careful:
@@ -195,8 +202,9 @@ def _run(
 
     # Only a pass that succeeded releases the graph: after a failing hook or vjp, the graph and
     # every .grad are as they were, so the user can fix the cause and call backward again.
-    for node in visited:
-        node._in0 = node._in1 = node._more = node._arrays = node._params = None
+    if not retain_graph:
+        for node in visited:
+            node._in0 = node._in1 = node._more = node._arrays = node._params = None
     return results, retained
 
 
@@ -380,19 +388,17 @@ def gradients(
             results, _ = _run(outs, seeds, retain_graph, True, ins)
     else:
         results, _ = _run(outs, seeds, retain_graph, False, ins)
-    grads = []
+    grads = [results.get(x) for x in ins]
     handed_out: set[int] = set()
-    for x in ins:
-        g = results.get(x)
+    for i, g in enumerate(grads):
         if g is None:
             if not allow_unused:
                 raise BackwardError(
-                    f"gradients: an input of shape {x.shape} was not used to compute the outputs"
+                    f"gradients: an input of shape {ins[i].shape} was not used to compute the "
+                    f"outputs"
                 )
-            g = np.zeros_like(x.data)
-            if create_graph:
-                g = Tensor._constant(g)
+            g = np.zeros_like(ins[i].data)
+            grads[i] = Tensor._constant(g) if create_graph else g
         elif not create_graph:
-            g = _own(g, handed_out)
-        grads.append(g)
+            grads[i] = _own(g, handed_out)
     return grads

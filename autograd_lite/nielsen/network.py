@@ -90,10 +90,13 @@ class Network(NetworkBase):
             ws = [al.Tensor(w, requires_grad=True) for w in self.weights]
         else:
             bs, ws = self._b_leaves, self._w_leaves
-            for leaf, array in zip(self._leaves, self.biases + self.weights, strict=True):
+            for leaf, array in zip(bs, self.biases, strict=True):
+                leaf.data = array
+            for leaf, array in zip(ws, self.weights, strict=True):
                 leaf.data = array
         zs = []
         a: Any = X  # a^1: a plain array, the engine needs no gradient for it
+        last = len(ws) - 1 if self._logits else len(ws)  # the cross-entropy starts from z^L
         for w, b in zip(ws, bs, strict=True):
             # b (n_l, 1) is broadcast across the m columns of w @ a. In the backward pass the
             # engine sums b's gradient over that batch axis ("unbroadcast"): that sum is exactly
@@ -102,7 +105,7 @@ class Network(NetworkBase):
             if fresh:
                 z.retain_grad()
             zs.append(z)
-            if len(zs) < len(ws) or not self._logits:
+            if len(zs) <= last:
                 a = al.sigmoid(z)  # a^l = sigma(z^l)
         if self._logits:
             # The cross-entropy of a^L = sigma(z^L), computed stably from z^L, whose gradient
