@@ -11,6 +11,10 @@ the package (``load_mnist()``: 8,000 training images). Contenders:
 * ``numpy reference, library's σ``: the same, computing σ exactly as autograd_lite does
   (``1/(1+e^-z)`` with the overflow warning silenced by ``np.errstate``): what that costs.
 * ``autograd_lite Network``: ``Network.update_mini_batch`` (gradients by the autodiff graph).
+* ``minimal tape (diagnostic)``: the least a define-by-run autodiff in Python can do for this
+  step (``benchmarks/minimal_tape.py``: one object per op, one Python vjp call per input, no
+  validation or features). Not a contender: it separates the cost of the design from the cost
+  of autograd_lite's features.
 * ``ManualNetwork matrix`` and ``ManualNetwork per-sample``: the chapter's hand-derived network,
   ``update_mini_batch_matrix`` and the book's loop over samples (``update_mini_batch``).
 * ``torch eager (1 thread)`` / ``(2 threads)``: the same step in PyTorch autograd, when
@@ -274,6 +278,22 @@ class AutogradLite(Contender):
         return self.net.biases, self.net.weights
 
 
+class MinimalTape(Contender):
+    name = "minimal tape (diagnostic)"
+    note = "the floor of a per-op Python autodiff: benchmarks/minimal_tape.py"
+
+    def __init__(self, biases: list, weights: list) -> None:
+        from benchmarks.minimal_tape import MinimalTapeNetwork
+
+        self.net = MinimalTapeNetwork(biases, weights)
+
+    def step(self, batch: tuple) -> None:
+        self.net.step(batch[0], batch[1], ETA)
+
+    def params(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return self.net.biases, self.net.weights
+
+
 class ManualMatrix(Contender):
     name = "ManualNetwork matrix"
     note = "ManualNetwork.update_mini_batch_matrix"
@@ -446,6 +466,7 @@ def _build_contenders(
         Reference(biases, weights, BATCH),
         Reference(biases, weights, BATCH, library_sigmoid=True),
         AutogradLite(dtype),
+        MinimalTape(biases, weights),
         ManualMatrix(dtype),
         ManualPerSample(dtype),
     ]

@@ -1,0 +1,123 @@
+"""The floor of a define-by-run autodiff in CPython: a diagnostic, not a contender to beat.
+
+``bench_nielsen`` times this alongside ``Network`` to separate what any reverse-mode autodiff
+that records one Python object per op must pay from what autograd_lite's own features cost. It
+is the least such a framework can do for the chapter's step: a node class with five slots, four
+ops (matmul, add, sigmoid, the quadratic cost), a backward pass that pops nodes from a heap by
+creation number and calls one Python vjp per input, and nothing else -- no validation, no dtype
+care, no hooks, no ``create_graph``, no error messages, no release of the graph. It computes the
+same arithmetic as ``Network`` (the same σ formula and the same vjp products, in the same order),
+so its weights stay bitwise equal to the library's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from heapq import heappop, heappush
+from typing import Any
+
+import numpy as np
+
+_next = itertools.count().__next__
+
+
+class Node:
+    __slots__ = ("data", "vjps", "inputs", "arrays", "seq")
+
+
+def _record(out: np.ndarray, vjps: tuple, inputs: tuple, arrays: tuple) -> Node:
+    node = Node()
+    node.data, node.vjps, node.inputs, node.arrays, node.seq = out, vjps, inputs, arrays, _next()
+    return node
+
+
+def leaf(array: np.ndarray) -> Node:
+    return _record(array, (), (), ())
+
+
+def _sigma(z: np.ndarray) -> np.ndarray:
+    t = np.negative(z)
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1.0
+    return np.reciprocal(t, out=t)
+
+
+def _sigmoid_vjp(g: Any, out: Any, z: Any) -> Any:
+    d = g * out
+    d *= 1 - out
+    return d
+
+
+def _quadratic_vjp(g: Any, out: Any, a: Any, y: Any) -> Any:
+    d = a - y
+    d *= g
+    return d
+
+
+_MATMUL = (lambda g, out, a, b: g @ b.T, lambda g, out, a, b: a.T @ g)
+_ADD = (lambda g, out, a, b: g, lambda g, out, a, b: g)
+_SIGMOID = (_sigmoid_vjp,)
+_QUADRATIC = (_quadratic_vjp, None)
+
+
+def matmul(w: Node, a: Any) -> Node:
+    x = a.data if a.__class__ is Node else a
+    return _record(w.data @ x, _MATMUL, (w, a), (w.data, x))
+
+
+def add(a: Node, b: Node) -> Node:
+    return _record(a.data + b.data, _ADD, (a, b), (a.data, b.data))
+
+
+def sigmoid(z: Node) -> Node:
+    return _record(_sigma(z.data), _SIGMOID, (z,), (z.data,))
+
+
+def quadratic_cost(a: Node, y: np.ndarray) -> Node:
+    d = a.data - y
+    return _record(np.asarray(0.5 * np.vdot(d, d)), _QUADRATIC, (a, y), (a.data, y))
+
+
+def gradients(root: Node, leaves: list[Node]) -> list[np.ndarray]:
+    """One reverse pass: the gradient of ``root`` for each leaf (no fan-out into leaves)."""
+    pending = {root: np.array(1, root.data.dtype)}
+    heap = [(-root.seq, root)]
+    found = {}
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(node)
+        for index, arg in enumerate(node.inputs):
+            if arg.__class__ is not Node:
+                continue
+            gi = node.vjps[index](g, node.data, *node.arrays)
+            if gi.shape != arg.data.shape:  # the bias, broadcast over the mini-batch
+                gi = gi.sum(axis=1, keepdims=True)
+            if not arg.vjps:
+                found[arg] = gi
+            elif arg in pending:
+                pending[arg] = pending[arg] + gi
+            else:
+                pending[arg] = gi
+                heappush(heap, (-arg.seq, arg))
+    return [found[x] for x in leaves]
+
+
+class MinimalTapeNetwork:
+    """The chapter's step through the minimal tape above (parameters updated in place)."""
+
+    def __init__(self, biases: list[np.ndarray], weights: list[np.ndarray]) -> None:
+        self.biases = [np.array(b) for b in biases]
+        self.weights = [np.array(w) for w in weights]
+
+    def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
+        bs = [leaf(b) for b in self.biases]
+        ws = [leaf(w) for w in self.weights]
+        a: Any = X
+        for w, b in zip(ws, bs):
+            a = sigmoid(add(matmul(w, a), b))
+        grads = gradients(quadratic_cost(a, Y), bs + ws)
+        rate = eta / X.shape[1]
+        for p, g in zip(self.biases + self.weights, grads):
+            g *= rate
+            p -= g
