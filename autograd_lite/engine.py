@@ -377,9 +377,9 @@ def gradients(
                 "gradients: an output does not require grad; none of the inputs it was computed "
                 "from has requires_grad=True"
             )
-    for x in ins:
-        if not isinstance(x, Tensor):
-            raise BackwardError(f"gradients: inputs must be Tensors, got {type(x).__name__}")
+    if not all([isinstance(x, Tensor) for x in ins]):
+        bad = next(x for x in ins if not isinstance(x, Tensor))
+        raise BackwardError(f"gradients: inputs must be Tensors, got {type(bad).__name__}")
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed_gradient(o, g, create_graph) for o, g in zip(outs, grad_outputs)]
@@ -399,6 +399,10 @@ def gradients(
                 )
             g = np.zeros_like(ins[i].data)
             grads[i] = Tensor._constant(g) if create_graph else g
-        elif not create_graph:
+        elif create_graph:
+            continue
+        elif g.__class__ is np.ndarray and g.base is None and id(g) not in handed_out:
+            handed_out.add(id(g))  # (the usual case, inline: an array nobody else holds)
+        else:
             grads[i] = _own(g, handed_out)
     return grads
