@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -23,3 +28,30 @@ def test_minimal_tape_matches_network_bitwise(dtype) -> None:
     for ours, floor in zip(net.biases + net.weights, tape.biases + tape.weights, strict=True):
         assert floor.dtype == ours.dtype
         np.testing.assert_array_equal(floor, ours)
+
+
+def test_ab_extracts_an_importable_copy_of_the_package(tmp_path) -> None:
+    """``benchmarks.ab`` renames the package at a commit so both versions import side by side."""
+    from benchmarks.ab import OLD_NAME, ROOT, extract
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and the repository's history")
+    extract("HEAD", tmp_path)
+    sources = list((tmp_path / OLD_NAME).rglob("*.py"))
+    assert sources
+    assert not [p for p in sources if "import autograd_lite\n" in p.read_text(encoding="utf-8")]
+    code = (
+        f"import {OLD_NAME} as old, autograd_lite as new\n"
+        "x = old.Tensor([1.0, 2.0], requires_grad=True)\n"
+        "(x * x).sum().backward()\n"
+        "assert old.Tensor is not new.Tensor and list(x.grad) == [2.0, 4.0]\n"
+        "assert old.nielsen.Network.__module__.startswith('autograd_lite_ab')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
