@@ -818,7 +818,7 @@ def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, Any]:
         "al.add, recorded": bench(lambda: al.add(Z, B)),
         "1/(1+exp(-z)) (30,10)": bench(lambda: 1.0 / (1.0 + np.exp(-z))),
         "al.sigmoid, recorded": bench(lambda: al.sigmoid(Z)),
-        "al.sigmoid under no_grad": bench(lambda: _no_grad_sigmoid(al, Z)),
+        "al.sigmoid in its own with no_grad()": bench(lambda: _no_grad_sigmoid(al, Z)),
     }
     samples = interleaved(cases, reps=reps)
     return {name: median(s, 1e6) for name, s in samples.items()}
