@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ from benchmarks.common import (
     environment,
     goal,
     goal_table,
+    median,
     optional_import,
     peak_rss_bytes,
     pin_blas_threads,
@@ -58,6 +60,23 @@ def _build(x0: Any, n: int) -> Any:
     return x
 
 
+class CollectorLog:
+    """A ``gc.callbacks`` entry: how many collections of each generation ran, and how long."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            generation = info["generation"]
+            self.count[generation] += 1
+            self.seconds[generation] += time.perf_counter() - self._started
+
+
 def _measure_chain(make_leaf: Callable[[], Any], n: int, drop_test: bool) -> dict[str, Any]:
     """Time and memory of one n-node chain built from ``make_leaf()``, forward then backward.
 
@@ -69,9 +88,13 @@ def _measure_chain(make_leaf: Callable[[], Any], n: int, drop_test: bool) -> dic
     x0 = make_leaf()
     out["rss_before"] = rss_bytes()
     out["peak_reset"] = reset_peak_rss()
+    collections = CollectorLog()
+    gc.callbacks.append(collections)
     start = clock()
     y = _build(x0, n)
     out["fwd_s"], out["fwd_cpu_s"] = since(start)
+    gc.callbacks.remove(collections)
+    out["gc_fwd_count"], out["gc_fwd_s"] = collections.count, collections.seconds
     out["rss_after_fwd"] = rss_bytes()
     start = clock()
     y.backward()
@@ -183,6 +206,9 @@ def measure(
                 "peak_reset": all(r["peak_reset"] for r in rs),
                 "raw": rs,
             }
+            if "gc_fwd_s" in rs[0]:  # the collector during the forward, per generation
+                for key in ("gc_fwd_count", "gc_fwd_s"):
+                    entry[key] = [median([r[key][g] for r in rs]) for g in range(3)]
             if "drop_without_backward_s" in rs[0]:
                 entry["drop_without_backward_s"] = rs[0]["drop_without_backward_s"]
             summary[fw][str(n)] = entry
@@ -233,6 +259,16 @@ def print_results(result: dict[str, Any], sizes: list[int]) -> list[dict[str, An
             align="llrrrrrrrl",
         )
     )
+    for n in sizes:
+        e = res.get("autograd_lite", {}).get(str(n), {})
+        if e.get("gc_fwd_s"):
+            count, seconds = e["gc_fwd_count"], e["gc_fwd_s"]
+            print(
+                f"cyclic GC during the autograd_lite forward at {n:,} nodes: "
+                f"{count[2]:.0f} full collection(s), {seconds[2]:.3g} s; "
+                f"{count[0] + count[1]:.0f} young ones, {seconds[0] + seconds[1]:.3g} s "
+                f"(of a {e['fwd_s']:.3g} s forward)"
+            )
     goal_rows = []
     big = max(sizes)
     al = res.get("autograd_lite", {}).get(str(big), {})
