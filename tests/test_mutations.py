@@ -121,8 +121,9 @@ def _scatter_assigns(g: Any, out: Any, x: Any, index: Any) -> Any:
 
 
 def _gather_first(g: Any, out: Any, source: Any, index: Any, shape: Any) -> Any:
-    n = g[index].size
-    return g.reshape(-1)[:n].reshape(g[index].shape)  # ignores the index
+    # Ignores the index: the first elements of g, repeated if the index gathers more elements
+    # than g has (an index that repeats a position), so the answer is wrong but never misshapen.
+    return np.resize(g.reshape(-1), g[index].shape)
 
 
 def _flat(rest: tuple) -> tuple:
