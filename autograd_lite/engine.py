@@ -399,10 +399,6 @@ def gradients(
                 )
             g = np.zeros_like(ins[i].data)
             grads[i] = Tensor._constant(g) if create_graph else g
-        elif create_graph:
-            continue
-        elif g.__class__ is np.ndarray and g.base is None and id(g) not in handed_out:
-            handed_out.add(id(g))  # (the usual case, inline: an array nobody else holds)
-        else:
+        elif not create_graph:
             grads[i] = _own(g, handed_out)
     return grads
