@@ -5,9 +5,9 @@ that records one Python object per op must pay from what autograd_lite's own fea
 is the least such a framework can do for the chapter's step: a node class with five slots, four
 ops (matmul, add, sigmoid, the quadratic cost), a backward pass that pops nodes from a heap by
 creation number and calls one Python vjp per input, and nothing else -- no validation, no dtype
-care, no hooks, no ``create_graph``, no error messages, no release of the graph. It computes the
-same arithmetic as ``Network`` (the same σ formula and the same vjp products, in the same order),
-so its weights stay bitwise equal to the library's.
+care, no hooks, no ``create_graph``, no error messages, no release of the graph. It calls the
+library's own σ and vjp kernels (matmul's and add's are one line each), so it computes the same
+arithmetic as ``Network`` and its weights stay bitwise equal to the library's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
+
+from autograd_lite.costs import _quadratic_vjp_a
+from autograd_lite.ops import _sigmoid_vjp, _stable_sigmoid
 
 _next = itertools.count().__next__
 
@@ -35,30 +38,12 @@ def leaf(array: np.ndarray) -> Node:
     return _record(array, (), (), ())
 
 
-def _sigma(z: np.ndarray) -> np.ndarray:
-    t = np.negative(z)
-    with np.errstate(over="ignore"):
-        np.exp(t, out=t)
-    t += 1.0
-    return np.reciprocal(t, out=t)
-
-
-def _sigmoid_vjp(g: Any, out: Any, z: Any) -> Any:
-    d = g * out
-    d *= 1 - out
-    return d
-
-
-def _quadratic_vjp(g: Any, out: Any, a: Any, y: Any) -> Any:
-    d = a - y
-    d *= g
-    return d
-
-
 _MATMUL = (lambda g, out, a, b: g @ b.T, lambda g, out, a, b: a.T @ g)
 _ADD = (lambda g, out, a, b: g, lambda g, out, a, b: g)
+# The numerical kernels are the library's own (the same σ and the same vjp products, so the
+# arithmetic is identical by construction); only the recording and the traversal are minimal.
 _SIGMOID = (_sigmoid_vjp,)
-_QUADRATIC = (_quadratic_vjp, None)
+_QUADRATIC = (_quadratic_vjp_a, None)
 
 
 def matmul(w: Node, a: Any) -> Node:
@@ -71,7 +56,7 @@ def add(a: Node, b: Node) -> Node:
 
 
 def sigmoid(z: Node) -> Node:
-    return _record(_sigma(z.data), _SIGMOID, (z,), (z.data,))
+    return _record(_stable_sigmoid(z.data), _SIGMOID, (z,), (z.data,))
 
 
 def quadratic_cost(a: Node, y: np.ndarray) -> Node:
