@@ -26,21 +26,20 @@ import numpy as np
 from benchmarks.common import (
     base_parser,
     clock,
-    describe_environment,
-    environment,
     goal,
-    goal_table,
     median,
     optional_import,
     peak_rss_bytes,
     pin_blas_threads,
+    print_goals,
+    print_notes_and_environment,
     reset_peak_rss,
     rss_bytes,
     run_child,
+    save_results,
     since,
     summarize,
     table,
-    write_json,
 )
 
 MUL = 1.0001
@@ -352,14 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     goal_rows = print_results(result, sizes)
     for err in result["errors"]:
         print("error:", err)
-    for note in notes:
-        print("note:", note)
-    env = environment()
-    print()
-    print(describe_environment(env))
-    if goal_rows:
-        print("\nGoals (issue 6): medians (met = wall and CPU time both within)")
-        print(goal_table(goal_rows))
+    env = print_notes_and_environment(notes)
+    print_goals(goal_rows, "medians")
     payload = {
         "task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
         "sizes": sizes,
@@ -368,8 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         "goals": goal_rows,
         "notes": notes,
     }
-    path = write_json(args.json or "bench_deep", payload, env)
-    print(f"\nwrote {path}")
+    save_results(args.json or "bench_deep", payload, env)
     return 0 if not result["errors"] else 1
 
 

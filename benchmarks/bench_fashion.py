@@ -38,17 +38,16 @@ from benchmarks.bench_nielsen import (
 from benchmarks.common import (
     base_parser,
     clock,
-    describe_environment,
-    environment,
     goal,
-    goal_table,
     interleaved,
     optional_import,
     pin_blas_threads,
+    print_goals,
+    print_notes_and_environment,
+    save_results,
     since,
     summarize_timings,
     table,
-    write_json,
 )
 
 DATA = "/usr/share/datasets/fashion-mnist"
@@ -337,22 +336,15 @@ def main(argv: list[str] | None = None) -> int:
                 me["cpu_ratio_to_reference"],
             )
         )
-    for note in notes:
-        print("note:", note)
-    env = environment()
-    print()
-    print(describe_environment(env))
-    if goal_rows:
-        print("\nGoals (issue 6): ratios of medians (met = wall and CPU time both within)")
-        print(goal_table(goal_rows))
+    env = print_notes_and_environment(notes)
+    print_goals(goal_rows)
     payload = {
         "task": "one epoch of Fashion-MNIST (50,000 images), [784,30,10], eta=3, m=10",
         "result": result,
         "goals": goal_rows,
         "notes": notes,
     }
-    path = write_json(args.json or "bench_fashion", payload, env)
-    print(f"\nwrote {path}")
+    save_results(args.json or "bench_fashion", payload, env)
     return 0
 
 

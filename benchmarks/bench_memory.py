@@ -22,13 +22,12 @@ import numpy as np
 from benchmarks.bench_nielsen import BATCH, ETA, SEED, SIZES, gather_batches, load_training
 from benchmarks.common import (
     base_parser,
-    describe_environment,
-    environment,
     goal,
     pin_blas_threads,
+    print_notes_and_environment,
     rss_bytes,
+    save_results,
     table,
-    write_json,
 )
 
 LIMIT = 0.05  # flat within 5%
@@ -124,9 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         table(["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"], rows)
     )
-    env = environment()
-    print()
-    print(describe_environment(env))
+    env = print_notes_and_environment()
     net = results["network"]
     growth = max(abs(net["max_growth_fraction"]), abs(net["end_drift_fraction"]))
     goal_rows = [
@@ -144,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "goals": goal_rows,
     }
-    path = write_json(args.json or "bench_memory", payload, env)
-    print(f"\nwrote {path}")
+    save_results(args.json or "bench_memory", payload, env)
     return 0 if all(r["flat"] for r in results.values()) else 1
 
 

@@ -50,21 +50,20 @@ import numpy as np
 from benchmarks.common import (
     base_parser,
     clock,
-    describe_environment,
-    environment,
     freeze_heap,
     goal,
-    goal_table,
     interleaved,
     median,
     optional_import,
     pin_blas_threads,
+    print_goals,
+    print_notes_and_environment,
     print_profile,
     profile_rows,
+    save_results,
     since,
     summarize_timings,
     table,
-    write_json,
 )
 
 SIZES = [784, 30, 10]
@@ -923,7 +922,6 @@ def main(argv: list[str] | None = None) -> int:
     n_batches = 800  # one epoch of the 8,000 embedded training digits
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
 
-    env = environment()
     print("bench_nielsen: one SGD step of [784, 30, 10], sigmoid, quadratic cost, η=3, m=10")
     results = {}
     for dt in dtypes:
@@ -931,9 +929,7 @@ def main(argv: list[str] | None = None) -> int:
             dt, round_s, reps, not args.no_torch, not args.no_jax, n_batches
         )
         print_steps(results[dt])
-    env = environment()  # now that torch / jax are imported, their versions are known
-    print()
-    print(describe_environment(env))
+    env = print_notes_and_environment()  # after the steps: torch / jax versions are known
 
     gather = measure_gather("float64", reps)
     print("\nGathering one mini-batch of 10 (float64), median µs:")
@@ -945,8 +941,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     all_goals = [g for dt in dtypes for g in goals(results[dt])]
-    print("\nGoals (issue 6): ratios of medians, wall time and CPU time (met = both within)")
-    print(goal_table(all_goals))
+    print_goals(all_goals)
 
     payload: dict[str, Any] = {
         "task": "one update_mini_batch step, [784,30,10], sigmoid, quadratic, eta=3, m=10",
@@ -966,8 +961,7 @@ def main(argv: list[str] | None = None) -> int:
         payload["profile"] = prof
         payload["phases_us"] = phases
         payload["op_costs_us"] = ops
-    path = write_json(args.json or "bench_nielsen", payload, env)
-    print(f"\nwrote {path}")
+    save_results(args.json or "bench_nielsen", payload, env)
     return 0
 
 

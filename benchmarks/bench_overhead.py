@@ -24,20 +24,19 @@ import numpy as np
 from benchmarks.common import (
     base_parser,
     clock,
-    describe_environment,
-    environment,
     freeze_heap,
     goal,
-    goal_table,
     interleaved,
     optional_import,
     pin_blas_threads,
+    print_goals,
+    print_notes_and_environment,
     print_profile,
     profile_rows,
+    save_results,
     since,
     summarize_timings,
     table,
-    write_json,
 )
 
 MUL = 1.0001
@@ -244,14 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     print("bench_overhead: chains of tiny ops, forward and backward per node")
     results = measure(n, reps, not args.no_torch, notes)
     print_results(results, n, reps)
-    for note in notes:
-        print("note:", note)
-    env = environment()
-    print()
-    print(describe_environment(env))
+    env = print_notes_and_environment(notes)
     goal_rows = goals(results)
-    print("\nGoals (issue 6): medians, wall time and CPU time (met = both within)")
-    print(goal_table(goal_rows))
+    print_goals(goal_rows, "medians")
     payload: dict[str, Any] = {
         "task": f"chain x = x*{MUL} + {ADD}, {n} nodes (2 ops each), fwd and bwd per node",
         "nodes": n,
@@ -264,8 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         prof = profile_chain(10_000 if not args.quick else 2_000)
         print_profile("cProfile of a scalar chain, fwd + bwd, per node", prof)
         payload["profile"] = prof
-    path = write_json(args.json or "bench_overhead", payload, env)
-    print(f"\nwrote {path}")
+    save_results(args.json or "bench_overhead", payload, env)
     return 0
 
 

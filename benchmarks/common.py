@@ -52,11 +52,14 @@ __all__ = [
     "optional_import",
     "peak_rss_bytes",
     "pin_blas_threads",
+    "print_goals",
+    "print_notes_and_environment",
     "print_profile",
     "profile_rows",
     "reset_peak_rss",
     "rss_bytes",
     "run_child",
+    "save_results",
     "summarize",
     "table",
     "write_json",
@@ -641,6 +644,32 @@ def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
             for g in goals
         ],
     )
+
+
+def print_notes_and_environment(notes: Sequence[str] = ()) -> dict[str, Any]:
+    """Print a benchmark's notes, then the machine it ran on; return that environment (for
+    :func:`save_results`: read once the optional frameworks are imported, so their versions
+    are in it)."""
+    for note in notes:
+        print("note:", note)
+    env = environment()
+    print()
+    print(describe_environment(env))
+    return env
+
+
+def print_goals(goals: Sequence[Mapping[str, Any]], what: str = "ratios of medians") -> None:
+    """The issue-6 goals a benchmark measured, under one heading; nothing when there are none."""
+    if goals:
+        print(f"\nGoals (issue 6): {what} (met = wall and CPU time both within)")
+        print(goal_table(goals))
+
+
+def save_results(name: str, payload: Mapping[str, Any], env: Mapping[str, Any]) -> Path:
+    """:func:`write_json` and say where the file went."""
+    path = write_json(name, payload, env)
+    print(f"\nwrote {path}")
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
