@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -57,3 +58,19 @@ def test_ab_extracts_an_importable_copy_of_the_package(tmp_path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_collector_log_counts_each_generation() -> None:
+    """bench_deep's gc.callbacks entry counts and times the collections it is told about."""
+    from benchmarks.bench_deep import CollectorLog
+
+    log = CollectorLog()
+    gc.callbacks.append(log)
+    try:
+        gc.collect(0)
+        gc.collect(2)
+        gc.collect(2)
+    finally:
+        gc.callbacks.remove(log)
+    assert log.count[0] >= 1 and log.count[2] >= 2
+    assert all(seconds >= 0.0 for seconds in log.seconds) and log.seconds[2] > 0.0
