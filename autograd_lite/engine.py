@@ -222,7 +222,9 @@ def _check_gradient(
     anomaly mode."""
     op = node._op
     if not op.trusted:
-        gi = _validate_user_gradient(gi, op.name, index, graph_mode, arg, node)
+        gi = _validate_user_gradient(
+            gi, op.name, index, graph_mode, arg.data.shape, arg.data.dtype, node.data.shape
+        )
     if gi.shape != arg.data.shape:
         gi = sum_to(gi, arg.data.shape, op.name, index)
     if create_graph and not graph_mode:
@@ -254,13 +256,19 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool) -> Any:
 
 
 def _validate_user_gradient(
-    gi: Any, op_name: str, index: int, graph_mode: bool, arg: Tensor, out: Any
+    gi: Any,
+    op_name: str,
+    index: int,
+    graph_mode: bool,
+    arg_shape: tuple[int, ...],
+    arg_dtype: Any,
+    out_shape: tuple[int, ...],
 ) -> Any:
     """Check a gradient returned by a user-defined vjp: its type, and a shape that is the
     input's own or, for an input that was broadcast, the output's."""
     if graph_mode:
         if isinstance(gi, (int, float)):
-            gi = Tensor._constant(np.asarray(gi, dtype=arg.dtype))
+            gi = Tensor._constant(np.asarray(gi, dtype=arg_dtype))
         elif not isinstance(gi, Tensor):
             raise InvalidGradientError(
                 f"{op_name}: under create_graph=True its vjp for input {index} returned "
@@ -274,10 +282,10 @@ def _validate_user_gradient(
             gi = as_array(gi, what=f"{op_name} vjp for input {index}")
         except Exception as error:
             raise InvalidGradientError(str(error)) from None
-    if gi.shape not in (arg.shape, out.shape):
+    if gi.shape not in (arg_shape, out_shape):
         raise InvalidGradientError(
             f"{op_name}: its vjp for input {index} returned a gradient of shape {gi.shape}; "
-            f"expected the input's shape {arg.shape} (or the output's shape {out.shape} when "
+            f"expected the input's shape {arg_shape} (or the output's shape {out_shape} when "
             f"the input was broadcast)"
         )
     return gi

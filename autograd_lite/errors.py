@@ -20,6 +20,7 @@ __all__ = [
     "AnomalyError",
     "DatasetError",
     "CheckpointError",
+    "ReplayError",
 ]
 
 
@@ -72,3 +73,8 @@ class DatasetError(AutogradLiteError, ValueError):
 
 class CheckpointError(AutogradLiteError, ValueError):
     """A saved model (``.npz``) that is missing, corrupt, or does not fit the network."""
+
+
+class ReplayError(AutogradLiteError, ValueError):
+    """A function cannot be recorded for replay (``al.grad(f, replay=True)``): a hook in its
+    graph, or an argument's data used outside autograd_lite ops."""

@@ -62,7 +62,7 @@ def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
 
 
 def value_and_grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, *, replay: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
 
@@ -84,10 +84,16 @@ def value_and_grad(
         return value, (grads[0] if single else tuple(grads))
 
     value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
+    if replay:
+        from autograd_lite.replay import ReplayedGradient
+
+        return ReplayedGradient(f, argnums, value_and_gradient)
     return value_and_gradient
 
 
-def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(
+    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, *, replay: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar-valued function, as a function.
 
     Parameters
@@ -96,6 +102,14 @@ def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable
         Takes Tensors, returns a one-element Tensor.
     argnums : int or sequence of int, default 0
         Which positional arguments to differentiate with respect to.
+    replay : bool, default False
+        Record ``f``'s graph on the first call for each signature (shapes and dtypes of the
+        array arguments, values of the others) and replay it on later calls instead of
+        rebuilding it: same ops, same vjps, bitwise the same results, a fraction of the Python
+        overhead. ``f`` must compute everything that depends on its array arguments with
+        autograd_lite ops, and must run the same ops whatever the values (no Python ``if`` on
+        data), as for ``jax.jit``; its array arguments reach it as Tensors. See
+        :mod:`autograd_lite.replay`.
 
     Returns
     -------
@@ -114,6 +128,10 @@ def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable
     array([ 6., 12.])
     """
     vg = value_and_grad(f, argnums)
+    if replay:
+        from autograd_lite.replay import ReplayedGradient
+
+        return ReplayedGradient(f, argnums, vg, gradient_only=True)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
         return vg(*args, **kwargs)[1]

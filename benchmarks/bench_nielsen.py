@@ -10,7 +10,10 @@ the package (``load_mnist()``: 8,000 training images). Contenders:
   this network, and every other number is given as a ratio to it.
 * ``numpy reference, library's σ``: the same, computing σ exactly as autograd_lite does
   (``1/(1+e^-z)`` with the overflow warning silenced by ``np.errstate``): what that costs.
-* ``autograd_lite Network``: ``Network.update_mini_batch`` (gradients by the autodiff graph).
+* ``autograd_lite Network``: ``Network.update_mini_batch`` (gradients by the autodiff graph,
+  recorded at the first step and replayed after that: ``al.grad(f, replay=True)``).
+* ``autograd_lite Network, replay=False``: the same with the graph built anew at every step
+  (Tensors, heap-ordered backward): the eager cost.
 * ``minimal tape (diagnostic)``: the least a define-by-run autodiff in Python can do for this
   step (``benchmarks/minimal_tape.py``: one object per op, one Python vjp call per input, no
   validation or features). Not a contender: it separates the cost of the design from the cost
@@ -263,12 +266,15 @@ class Reference(Contender):
 
 class AutogradLite(Contender):
     name = "autograd_lite Network"
-    note = "Network.update_mini_batch (autodiff)"
+    note = "Network.update_mini_batch (autodiff; the graph recorded once, then replayed)"
 
-    def __init__(self, dtype: Any) -> None:
+    def __init__(self, dtype: Any, replay: bool = True) -> None:
         from autograd_lite.nielsen import Network
 
-        self.net = Network(SIZES, seed=SEED, dtype=dtype)
+        if not replay:
+            self.name = "autograd_lite Network, replay=False"
+            self.note = "the same, the graph built anew at every step"
+        self.net = Network(SIZES, seed=SEED, dtype=dtype, replay=replay)
 
     def step(self, batch: tuple) -> None:
         self.net.update_mini_batch((batch[0], batch[1]), ETA)
@@ -465,6 +471,7 @@ def _build_contenders(
         Reference(biases, weights, BATCH),
         Reference(biases, weights, BATCH, library_sigmoid=True),
         AutogradLite(dtype),
+        AutogradLite(dtype, replay=False),
         MinimalTape(biases, weights),
         ManualMatrix(dtype),
         ManualPerSample(dtype),

@@ -47,13 +47,18 @@ class Network(NetworkBase):
     cost : {"quadratic", "cross-entropy"}
         The cost. The cross-entropy is taken from :math:`z^L` (``logits=True``), which is
         stable and makes the output error exactly :math:`a^L - y`.
+    replay : bool, default True
+        Record the graph at the first mini-batch of each shape and replay it at the next ones
+        (:func:`autograd_lite.grad` with ``replay=True``): the same ops and vjps in the same
+        order, so the same numbers bitwise, without rebuilding the Tensors at every step.
+        ``False`` builds the graph anew for every mini-batch.
 
     Attributes
     ----------
     sizes, num_layers, cost, dtype, seed
         As given (``cost`` as its class).
     biases, weights : list of numpy.ndarray
-        As in the book: plain arrays, wrapped as leaf Tensors only while a step runs. Training
+        As in the book: plain arrays, the leaves of the graph while a step runs. Training
         updates the arrays in place; assigning new lists is fine too.
     """
 
@@ -63,47 +68,41 @@ class Network(NetworkBase):
         seed: int | None = None,
         dtype: Any = np.float64,
         cost: Any = "quadratic",
+        replay: bool = True,
     ) -> None:
         self._init_common(sizes, seed, dtype)
         self.cost = get_cost(cost)
         self._logits = self.cost is CrossEntropyCost
-        # One leaf Tensor per parameter, reused by every step of training: each step points its
-        # ``data`` at the current array (cheaper than wrapping the arrays anew). Gradients are
-        # read with ``gradients()``, which leaves the leaves' ``.grad`` untouched.
-        self._b_leaves = [al.Tensor(b, requires_grad=True) for b in self.biases]
-        self._w_leaves = [al.Tensor(w, requires_grad=True) for w in self.weights]
-        self._leaves = self._b_leaves + self._w_leaves
-        self._n = len(self._b_leaves)
+        self._n = len(self.biases)
+        self.replay = replay
+        # The gradient of C with respect to every bias and weight, from the graph that _cost
+        # builds. With replay (the default) the graph is recorded at the first mini-batch of
+        # each shape and replayed after that: the same ops and vjps, without rebuilding the
+        # Tensors at every step (see autograd_lite.replay). replay=False builds it every time.
+        self._value_and_grad = al.value_and_grad(
+            self._cost, argnums=tuple(range(2 * self._n)), replay=replay
+        )
 
     # -- the graph -----------------------------------------------------------------------------
 
-    def _graph(
-        self, X: np.ndarray, Y: np.ndarray, fresh: bool = False
-    ) -> tuple[al.Tensor, list[al.Tensor], list[al.Tensor], list[al.Tensor]]:
-        """Build the graph of ``C`` for the columns of ``X``.
+    def _cost(self, *tensors: Any) -> al.Tensor:
+        """``C`` for the mini-batch ``X``, ``Y``: called as ``_cost(*biases, *weights, X, Y)``."""
+        n = self._n
+        C, _ = self._forward(tensors[:n], tensors[n : 2 * n], tensors[-2], tensors[-1])
+        return C
 
-        Returns ``C``, the bias and weight leaves and the ``z^l`` nodes. With ``fresh`` the
-        leaves are new Tensors and every ``z^l`` keeps its gradient (``retain_grad``).
-        """
-        if fresh:
-            bs = [al.Tensor(b, requires_grad=True) for b in self.biases]
-            ws = [al.Tensor(w, requires_grad=True) for w in self.weights]
-        else:
-            bs, ws = self._b_leaves, self._w_leaves
-            for leaf, array in zip(bs, self.biases, strict=True):
-                leaf.data = array
-            for leaf, array in zip(ws, self.weights, strict=True):
-                leaf.data = array
+    def _forward(
+        self, bs: Sequence[Any], ws: Sequence[Any], X: Any, Y: Any
+    ) -> tuple[al.Tensor, list[al.Tensor]]:
+        """Build the graph of ``C`` for the columns of ``X``; returns ``C`` and the ``z^l``."""
         zs = []
-        a: Any = X  # a^1: a plain array, the engine needs no gradient for it
+        a: Any = X  # a^1: the engine needs no gradient for it
         last = len(ws) - 1 if self._logits else len(ws)  # the cross-entropy starts from z^L
         for w, b in zip(ws, bs, strict=True):
             # b (n_l, 1) is broadcast across the m columns of w @ a. In the backward pass the
             # engine sums b's gradient over that batch axis ("unbroadcast"): that sum is exactly
             # update_mini_batch's per-sample sum of nabla_b = delta^l (BP3).
             z = al.add(al.matmul(w, a), b)  # z^l = w^l a^{l-1} + b^l
-            if fresh:
-                z.retain_grad()
             zs.append(z)
             if len(zs) <= last:
                 a = al.sigmoid(z)  # a^l = sigma(z^l)
@@ -113,7 +112,7 @@ class Network(NetworkBase):
             C = al.cross_entropy_cost(zs[-1], Y, logits=True)
         else:
             C = al.quadratic_cost(a, Y)  # C = sum over the columns of 1/2 ||y - a^L||^2
-        return C, bs, ws, zs
+        return C, zs
 
     def _inputs(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X)
@@ -156,9 +155,8 @@ class Network(NetworkBase):
             ``biases`` and ``weights`` (for one column: the chapter's per-sample gradient).
         """
         X, Y = self._inputs(x, y)
-        C, _, _, _ = self._graph(X, Y)
-        grads = al.gradients(C, self._leaves)
-        return grads[: self._n], grads[self._n :]
+        _, grads = self._value_and_grad(*self.biases, *self.weights, X, Y)
+        return list(grads[: self._n]), list(grads[self._n :])
 
     def deltas(self, X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
         r"""The errors :math:`\delta^l = \partial C / \partial z^l`, ``l = 2..L``, from the graph.
@@ -169,7 +167,11 @@ class Network(NetworkBase):
         ``j`` is sample ``j``'s own error.
         """
         X, Y = self._inputs(X, Y)
-        C, _, _, zs = self._graph(X, Y, fresh=True)
+        bs = [al.Tensor(b, requires_grad=True) for b in self.biases]
+        ws = [al.Tensor(w, requires_grad=True) for w in self.weights]
+        C, zs = self._forward(bs, ws, X, Y)
+        for z in zs:
+            z.retain_grad()
         C.backward()
         return [z.grad for z in zs]
 
@@ -190,8 +192,8 @@ class Network(NetworkBase):
         X, Y = split_mini_batch(mini_batch, self.dtype)
         if X.dtype != self.dtype or Y.dtype != self.dtype:
             X, Y = self._inputs(X, Y)
-        C, _, _, _ = self._graph(X, Y)
-        grads = al.gradients(C, self._leaves)  # [nabla_b..., nabla_w...], summed over the batch
+        # [nabla_b..., nabla_w...], summed over the batch
+        _, grads = self._value_and_grad(*self.biases, *self.weights, X, Y)
         m = X.shape[1]
         # w <- w - (eta/m) nabla_w and b <- b - (eta/m) nabla_b, in place, exactly as
         # ManualNetwork does (same arithmetic, so the two train in lockstep).

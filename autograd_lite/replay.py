@@ -1,0 +1,435 @@
+"""Record a function's graph once, then replay it: ``al.grad(f, replay=True)``.
+
+Building the graph is most of what a small network's step costs in Python: one Tensor per op,
+its inputs and saved arrays, a heap of nodes in backward. When ``f`` runs the same ops on
+arguments of the same shapes every time -- a training step -- that graph is the same every time
+too. A :class:`ReplayedGradient` records it on the first call for each *signature* (the shapes
+and dtypes of the array arguments, the values of the others) and turns it into a flat plan: the
+ops' forwards in creation order, then, in reverse, the vjps of the inputs that lead to a
+differentiated argument. Later calls run the plan on the new arrays. The ops, their vjps, the
+order in which gradients are summed and the undoing of broadcasting are the engine's, so the
+results are bitwise those of ``al.grad(f)``; only the Tensors are not rebuilt.
+
+What replay asks of ``f`` (as ``jax.jit`` does): every value that depends on an array argument
+is computed with autograd_lite ops, and which ops run does not depend on the values (no Python
+``if`` on data). Array arguments reach ``f`` as Tensors. A graph with hooks or ``retain_grad``
+cannot be replayed (:class:`~autograd_lite.errors.ReplayError`); under ``detect_anomaly`` or
+inside another ``grad`` the function runs eagerly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_lite import functional
+from autograd_lite.engine import _own, _validate_user_gradient, sum_to
+from autograd_lite.errors import BackwardError, ReplayError
+from autograd_lite.function import Context, EachInput
+from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.tensor import Tensor, as_array, next_sequence_number
+
+__all__ = ["ReplayedGradient"]
+
+#: Plans kept per function; a new signature beyond this evicts the oldest (a last, smaller
+#: mini-batch makes a second signature, a stream of ever-new shapes must not grow memory).
+MAX_PLANS = 8
+
+#: Graphs with more ops than this run eagerly: their generated code would take longer to
+#: compile than the Python overhead it saves (that overhead matters on small graphs).
+MAX_STEPS = 5000
+
+
+class _Step:
+    """One recorded op: where its inputs come from, and which of their vjps backward calls."""
+
+    __slots__ = ("op", "slots", "params", "out", "edges", "shapes", "context", "params_name")
+
+    def __init__(self, node: Tensor, slots: tuple[int, ...], out: int) -> None:
+        self.op = node._op
+        self.slots = slots
+        self.params = node._params or {}
+        self.out = out
+        self.shapes = tuple(np.shape(a) for a in node._arrays), node.data.shape
+        #: (input index, input slot) of each input on a path to a differentiated argument.
+        self.edges: tuple[tuple[int, int], ...] = ()
+        # An al.Function keeps per-call state in its Context: each replay makes a fresh one.
+        self.context = isinstance(self.params.get("ctx"), Context)
+        self.params_name = ""  # the generated code's name for this step's parameters
+
+
+class _Plan:
+    """One recorded graph as straight-line Python: the forwards, then the vjps in reverse.
+
+    Values live in local variables of a generated function -- ``x3`` for argument 3, ``c7``
+    for a constant, ``v9`` for an op's output, ``g9`` for its gradient -- so a replay pays for
+    the NumPy calls and little else. ``source`` is that function's code.
+    """
+
+    def __init__(
+        self, root: Tensor, inputs: list[Tensor | None], wanted: list[int], start: int
+    ) -> None:
+        self.slot_of: dict[int, int] = {id(t): i for i, t in enumerate(inputs) if t is not None}
+        self.names = [f"x{i}" for i in range(len(inputs))]
+        self.shapes: list[tuple[int, ...]] = [() if t is None else t.shape for t in inputs]
+        self.dtypes: list[Any] = [None if t is None else t.dtype for t in inputs]
+        self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "sum_to": sum_to}
+        self.tensor_constants: list[int] = []  # Tensors made before f ran: read at each replay
+        self.arguments = [t.data for t in inputs if t is not None]
+        self.steps: list[_Step] = []
+        nodes = _recorded_nodes(root, self.slot_of, start)
+        if len(nodes) > MAX_STEPS:
+            raise _Oversized
+        for node in nodes:
+            if node._hooks or node._retain:
+                raise ReplayError(
+                    f"replay: the graph has a hook or retain_grad() on the output of "
+                    f"'{node._op.name}' (shape {node.shape}); replay does not rebuild Tensors, "
+                    f"so it cannot call hooks. Use replay=False for this function."
+                )
+            slots = tuple(self._slot(a, x, node._op.name) for a, x in zip(node._args, node._arrays))
+            out = self._new_slot("v", node.data.shape, node.data.dtype)
+            self.slot_of[id(node)] = out
+            self.steps.append(_Step(node, slots, out))
+        self.root = self._slot(root, root.data, "the result")
+        self.root_is_constant = self.names[self.root].startswith("c")
+        self.wanted = wanted
+        self.leads_to_root = self._link_backward()
+        del self.slot_of, self.arguments  # (the recording's Tensors and arrays may go)
+        self.source = self._generate()
+        code = compile(self.source, f"<replay of {len(self.steps)} ops>", "exec")
+        exec(code, self.namespace)  # noqa: S102 - our own generated code, see self.source
+        self.run: Callable[..., tuple[Any, list[Any]]] = self.namespace["replay"]
+
+    def _new_slot(self, prefix: str, shape: tuple[int, ...] = (), dtype: Any = None) -> int:
+        self.names.append(f"{prefix}{len(self.names)}")
+        self.shapes.append(shape)
+        self.dtypes.append(dtype)
+        return len(self.names) - 1
+
+    def _slot(self, arg: Any, array: Any, op_name: str) -> int:
+        """The slot of an op's input: an argument, an earlier op's output, or a constant."""
+        if isinstance(arg, Tensor) and id(arg) in self.slot_of:
+            return self.slot_of[id(arg)]
+        if isinstance(arg, Tensor):  # made before f ran, or computed from constants only
+            slot = self._new_slot("c", arg.data.shape, arg.data.dtype)
+            self.namespace[f"t{slot}"] = arg
+            self.tensor_constants.append(slot)
+            return slot
+        if isinstance(array, np.ndarray) and any(
+            np.shares_memory(array, a) for a in self.arguments
+        ):
+            raise ReplayError(
+                f"replay: '{op_name}' received the data of an argument as a constant (x.data, "
+                f"np.asarray(x) or a view of it) instead of the Tensor, so a replay would reuse "
+                f"the first call's values; pass the Tensor to the op, or use replay=False"
+            )
+        slot = self._new_slot("c", np.shape(array))
+        self.namespace[self.names[slot]] = array
+        return slot
+
+    def _link_backward(self) -> bool:
+        """Keep, per step, only the inputs whose gradient reaches a differentiated argument."""
+        leads = [False] * len(self.names)
+        for i in self.wanted:
+            leads[i] = True
+        for step in self.steps:
+            step.edges = tuple((i, slot) for i, slot in enumerate(step.slots) if leads[slot])
+            leads[step.out] = bool(step.edges)
+        return leads[self.root]
+
+    def _generate(self) -> str:
+        names, ns = self.names, self.namespace
+        n_args = sum(1 for name in names if name.startswith("x"))
+        lines = [f"def replay({', '.join(names[:n_args])}):"]
+        lines += [f"    c{slot} = t{slot}.data" for slot in self.tensor_constants]
+        lines.append("    # forward, in the order the ops were recorded")
+        for k, step in enumerate(self.steps):
+            op, out = step.op, names[step.out]
+            ns[f"op{k}"] = op.forward
+            args = ", ".join(names[j] for j in step.slots)
+            shapes = " ".join(str(s) for s in step.shapes[0])
+            lines.append(f"    # {op.name}: {shapes} -> {step.shapes[1]}")
+            if step.context:  # a fresh Context per call, shared by forward and backward
+                ns[f"needs{k}"] = tuple(
+                    any(e[0] == i for e in step.edges) for i in range(len(step.slots))
+                )
+                ns[f"p{k}"] = step.params
+                lines.append(f"    p{k}_ = {{**p{k}, 'ctx': Context(needs{k})}}")
+                ns["Context"] = Context
+                params = f"p{k}_"
+            elif step.params:
+                ns[f"p{k}"] = step.params
+                params = f"p{k}"
+            else:
+                params = ""
+            call_args = f"{args}, **{params}" if params else args
+            lines.append(f"    {out} = op{k}({call_args})")
+            lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
+            step.params_name = params
+        ns["as_output"] = _as_output
+        root = names[self.root]
+        lines.append(f"    value = {root}")
+        lines.append("    # backward: each op's vjps, newest op first")
+        grads = sorted(
+            {slot for s in self.steps for _, slot in s.edges} | {self.root, *self.wanted}
+        )
+        lines.append("    " + " = ".join(f"g{names[s][1:]}" for s in grads) + " = None")
+        if self.leads_to_root:
+            ns["seed_dtype"] = self.dtypes[self.root]
+            seed_shape = self.shapes[self.root]
+            lines.append(f"    g{root[1:]} = np_ones({seed_shape}, seed_dtype)")
+            ns["np_ones"] = np.ones if seed_shape else (lambda shape, dtype: np.array(1, dtype))
+        for k in reversed(range(len(self.steps))):
+            step = self.steps[k]
+            if not step.edges:
+                continue
+            lines += self._generate_vjps(k, step)
+        wanted = ", ".join(f"g{names[i][1:]}" for i in self.wanted)
+        lines.append(f"    return value, [{wanted}]")
+        return "\n".join(lines) + "\n"
+
+    def _generate_vjps(self, k: int, step: _Step) -> list[str]:
+        names, ns, op = self.names, self.namespace, step.op
+        out = names[step.out]
+        g = f"g{out[1:]}"
+        params = step.params_name
+        inputs = ", ".join(names[j] for j in step.slots)
+        lines = [f"    if {g} is not None:  # {op.name}"]
+        variadic = op.vjps.__class__ is EachInput
+        for index, slot in step.edges:
+            target = f"g{names[slot][1:]}"
+            if variadic:
+                ns[f"vjp{k}"] = op.vjps.fn
+                call = f"vjp{k}({index}, {g}, {out}, ({inputs},)"
+            else:
+                ns[f"vjp{k}_{index}"] = op.vjps[index]
+                call = f"vjp{k}_{index}({g}, {out}, {inputs}"
+            call += f", **{params})" if params else ")"
+            shape, dtype = self.shapes[slot], f"d{slot}"
+            ns[dtype] = self.dtypes[slot]
+            lines.append(f"        gi = {call}")
+            lines.append("        if gi is not None:")
+            if not op.trusted:
+                ns["validate"] = _validate_user_gradient
+                ns[f"name{k}"] = op.name
+                lines.append(
+                    f"            gi = validate(gi, name{k}, {index}, False, {shape}, {dtype}, "
+                    f"{step.shapes[1]})"
+                )
+            undo_broadcast = f"sum_to(gi, {shape}, {op.name!r}, {index})"
+            lines.append(f"            if gi.shape != {shape}: gi = {undo_broadcast}")
+            lines.append(
+                f"            if gi.dtype is not {dtype} and gi.dtype != {dtype}: "
+                f"gi = gi.astype({dtype})"
+            )
+            lines.append(f"            {target} = gi if {target} is None else {target} + gi")
+        lines.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
+        return lines
+
+
+class _Oversized(Exception):
+    """The graph has more than ``MAX_STEPS`` ops: it runs eagerly."""
+
+
+def _as_output(out: Any) -> np.ndarray:
+    """What ``Primitive.__call__`` makes of a forward's result that is not an ndarray."""
+    out = np.asarray(out)
+    return out if out.dtype.kind == "f" else out.astype(np.float64)
+
+
+def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Tensor]:
+    """The recorded tensors that ``root`` depends on and that were made while ``f`` ran (sequence
+    number >= ``start``), in creation order. Inputs and older tensors are where it stops."""
+    found: dict[int, Tensor] = {}
+    stack = [root]
+    while stack:
+        t = stack.pop()
+        if id(t) in found or id(t) in inputs or t._op is None or t._seq < start:
+            continue
+        if t._arrays is None:
+            raise ReplayError(
+                f"replay: the graph through '{t._op.name}' was released by a backward() inside "
+                f"the function; a replayed function must not call backward itself"
+            )
+        found[id(t)] = t
+        stack.extend(a for a in t._args if isinstance(a, Tensor))
+    return sorted(found.values(), key=lambda t: t._seq)
+
+
+_VALUE = object()  # in a signature, marks an argument taken by value
+
+
+def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple, list] | None:
+    """What must be equal for a plan to be reused -- the shapes and dtypes of the arrays, the
+    values of the rest -- and the arrays themselves (None for the other arguments).
+
+    None when an argument is a Tensor of an outer graph: then the call must run eagerly.
+    """
+    key: list[Any] = []
+    arrays: list[Any] = []
+    for i, a in enumerate(args):
+        if a.__class__ is np.ndarray and a.dtype.kind == "f":
+            array = a
+        elif isinstance(a, Tensor):
+            if a.requires_grad:
+                return None
+            array = a.data
+        elif i in argnums or isinstance(a, (list, tuple, np.ndarray)):
+            if isinstance(a, np.ndarray) and i not in argnums:
+                raise ReplayError(
+                    f"replay: argument {i} is an array of dtype {a.dtype}; a replayed function "
+                    f"follows floating-point arrays only (pass it as floats, or use replay=False)"
+                )
+            array = as_array(a, what=f"replay: argument {i}")
+        else:
+            key.append(_VALUE)
+            key.append(a)
+            arrays.append(None)
+            continue
+        key.append(array.shape)
+        key.append(array.dtype)
+        arrays.append(array)
+    if kwargs:
+        key.append(tuple(sorted(kwargs.items())))
+    key_tuple = tuple(key)
+    try:
+        hash(key_tuple)
+    except TypeError:
+        raise ReplayError(
+            "replay: every argument must be an array (or array-like) or a hashable constant; "
+            f"got types {[type(a).__name__ for a in args]} and keywords {sorted(kwargs)}"
+        ) from None
+    return key_tuple, arrays
+
+
+class ReplayedGradient:
+    """``value_and_grad(f, argnums)`` that records ``f``'s graph once per signature and replays it.
+
+    Made by ``al.value_and_grad(f, argnums, replay=True)`` and ``al.grad(f, argnums,
+    replay=True)``; see :mod:`autograd_lite.replay` for what ``f`` must satisfy. Called with the
+    same arguments as ``f``, it returns what the eager function would -- ``(value, gradient)``,
+    or the gradient alone for ``al.grad`` -- as ndarrays, bitwise equal. Arguments that are
+    not arrays (nor lists of numbers), keywords included, are constants of the recording:
+    another value makes another recording.
+
+    Attributes
+    ----------
+    plans : int
+        How many signatures are recorded (at most ``MAX_PLANS`` are kept).
+    sources : list of str
+        The code that each recorded plan runs.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as al
+    >>> f = lambda w, x: al.sigmoid(w @ x).sum()
+    >>> df = al.grad(f, replay=True)
+    >>> w, x = np.array([[0.5, -1.0]]), np.array([[1.0], [2.0]])
+    >>> df(w, x)                      # records the graph, then runs the plan
+    array([[0.14914645, 0.2982929 ]])
+    >>> df(w, 2 * x)                  # same shapes: replayed
+    array([[0.09035332, 0.18070664]])
+    """
+
+    def __init__(
+        self,
+        f: Callable[..., Tensor],
+        argnums: int | Sequence[int],
+        eager: Callable[..., tuple[Any, Any]],
+        gradient_only: bool = False,
+    ) -> None:
+        self.f = f
+        self._gradient_only = gradient_only  # al.grad: return the gradient, not the value
+        self.single = isinstance(argnums, int)
+        self.argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        self._eager = eager
+        self._plans: dict[tuple, _Plan | None] = {}
+        self._argnums: dict[int, list[int]] = {}  # the argnums' positions, per argument count
+        self.__name__ = f"replayed_value_and_grad_{getattr(f, '__name__', 'f')}"
+
+    def _positions(self, n: int) -> list[int]:
+        for i in self.argnums:
+            if not -n <= i < n:
+                raise BackwardError(f"grad: argnums {i} is out of range for {n} argument(s)")
+        return [i % n for i in self.argnums]
+
+    @property
+    def plans(self) -> int:
+        """How many signatures are recorded (a graph too large to replay counts too)."""
+        return len(self._plans)
+
+    @property
+    def sources(self) -> list[str]:
+        """The generated Python of each recorded plan, oldest first: the forward ops in the
+        order they were recorded, then every vjp the backward pass calls."""
+        return [plan.source for plan in self._plans.values() if plan is not None]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        argnums = self._argnums.get(len(args))
+        if argnums is None:
+            argnums = self._argnums[len(args)] = self._positions(len(args))
+        if STATE.anomaly or functional._depth:  # checked op by op, or part of an outer graph
+            return self._run_eagerly(args, kwargs)
+        # The usual call passes floating-point ndarrays only: their signature is quick to make.
+        key: Any = []
+        for a in args:
+            if a.__class__ is not np.ndarray or a.dtype.kind != "f":
+                found = _signature(args, argnums, kwargs)
+                if found is None:
+                    return self._run_eagerly(args, kwargs)
+                key, arrays = found
+                break
+            key.append(a.shape)
+            key.append(a.dtype)
+        else:
+            arrays = args
+            key = tuple(key) if not kwargs else _signature(args, argnums, kwargs)[0]
+        plan = self._plans.get(key, False)
+        if plan is False:
+            try:
+                plan = self._record(args, arrays, argnums, kwargs)
+            except _Oversized:
+                plan = None
+            if len(self._plans) >= MAX_PLANS:
+                del self._plans[next(iter(self._plans))]
+            self._plans[key] = plan
+        if plan is None:
+            return self._run_eagerly(args, kwargs)
+        value, grads = plan.run(*arrays)
+        handed_out: set[int] = set()
+        for k, i in enumerate(argnums):
+            g = grads[k]
+            grads[k] = np.zeros_like(arrays[i]) if g is None else _own(g, handed_out)
+        gradient = grads[0] if self.single else tuple(grads)
+        if self._gradient_only:
+            return gradient
+        if plan.root_is_constant:  # f does not depend on its arguments: never hand out ours
+            value = value.copy()
+        return value, gradient
+
+    def _run_eagerly(self, args: tuple, kwargs: dict) -> Any:
+        value, gradient = self._eager(*args, **kwargs)
+        return gradient if self._gradient_only else (value, gradient)
+
+    def _record(self, args: tuple, arrays: list, argnums: list[int], kwargs: dict) -> _Plan:
+        inputs = [None if x is None else Tensor(x, requires_grad=True) for x in arrays]
+        # Every array argument requires grad while f runs, so that every op that depends on one
+        # is recorded (an op on non-differentiated inputs only would otherwise be a constant).
+        traced = [a if t is None else t for a, t in zip(args, inputs)]
+        start = next_sequence_number()
+        with enable_grad():
+            out = self.f(*traced, **kwargs)
+        if not isinstance(out, Tensor):
+            raise BackwardError(
+                f"grad: the function returned {type(out).__name__}, not a Tensor; build its "
+                f"result with autograd_lite ops"
+            )
+        if out.data.size != 1:
+            raise BackwardError(
+                f"grad: the function must return a scalar, it returned shape {out.shape}; "
+                f"reduce it (e.g. .sum()) or use Tensor.backward(grad=...)"
+            )
+        return _Plan(out, inputs, argnums, start)

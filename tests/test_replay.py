@@ -1,0 +1,238 @@
+"""``al.grad(f, replay=True)``: a recorded graph replayed must give what the eager graph gives,
+bitwise, and refuse what it cannot replay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd_lite as al
+from autograd_lite import errors, replay
+from autograd_lite.nielsen import Network
+from autograd_lite.testing.strategies import COST_OPS, graphs
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise: same dtype, shape and values (NaN where NaN)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def _scaled(values: tuple[np.ndarray, ...], factor: float) -> list[np.ndarray]:
+    return [np.array(v * v.dtype.type(factor)) for v in values]
+
+
+@settings(deadline=None)
+@given(
+    graph=st.one_of(
+        graphs(scalar_output=True, max_ops=6),
+        graphs(scalar_output=True, max_ops=4, dtype=np.float32),
+        graphs(ops=sorted(COST_OPS), scalar_output=True, max_ops=2),
+    ),
+    factor=st.sampled_from([1.0, 1.01, 0.97]),
+)
+def test_replay_equals_the_eager_graph_bitwise(graph, factor) -> None:
+    """Every op, fan-out, broadcasting, float32, the costs: on the values of the recording and
+    on other values of the same shapes (the replay proper)."""
+    values = graph.leaf_values
+    argnums = tuple(range(len(values)))
+    eager = al.value_and_grad(graph, argnums)
+    replayed = al.value_and_grad(graph, argnums, replay=True)
+    with np.errstate(all="ignore"):
+        for inputs in (_scaled(values, 1.0), _scaled(values, factor), _scaled(values, 1.0)):
+            value, grads = eager(*inputs)
+            value_r, grads_r = replayed(*inputs)
+            assert _same(value, value_r), repr(graph)
+            for g, g_r in zip(grads, grads_r, strict=True):
+                assert _same(g, g_r), repr(graph)
+    assert replayed.plans == 1
+
+
+@settings(deadline=None, max_examples=10)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    m=st.integers(1, 4),
+    cost=st.sampled_from(["quadratic", "cross-entropy"]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_network_trains_bitwise_as_with_the_graph_built_every_step(
+    sizes, m, cost, dtype, seed
+) -> None:
+    rng = np.random.default_rng(seed)
+    nets = [Network(sizes, seed=seed, dtype=dtype, cost=cost, replay=r) for r in (True, False)]
+    for _ in range(4):
+        X = rng.standard_normal((sizes[0], m)).astype(dtype)
+        Y = rng.random((sizes[-1], m)).astype(dtype)
+        for net in nets:
+            net.update_mini_batch((X, Y), 3.0)
+        for p, q in zip(nets[0].biases + nets[0].weights, nets[1].biases + nets[1].weights):
+            assert _same(p, q)
+    nb, nw = nets[0].backprop(X[:, :1], Y[:, :1])
+    nb_e, nw_e = nets[1].backprop(X[:, :1], Y[:, :1])
+    assert all(_same(a, b) for a, b in zip(nb + nw, nb_e + nw_e))
+
+
+def _layer(w, b, x):
+    return al.quadratic_cost(al.sigmoid(w @ x + b), np.zeros((w.shape[0], x.shape[1])))
+
+
+def _layer_args(rng, m=3):
+    return rng.standard_normal((2, 4)), rng.standard_normal((2, 1)), rng.standard_normal((4, m))
+
+
+def test_a_new_shape_is_recorded_and_old_plans_are_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(replay, "MAX_PLANS", 2)
+    rng = np.random.default_rng(0)
+    eager = al.grad(_layer, (0, 1))
+    replayed = al.grad(_layer, (0, 1), replay=True)
+    for m in (3, 5, 3, 7, 5):
+        args = _layer_args(rng, m)
+        assert all(_same(a, b) for a, b in zip(eager(*args), replayed(*args)))
+    assert replayed.plans == 2
+
+
+def test_the_generated_code_reads_as_backpropagation() -> None:
+    replayed = al.grad(_layer, (0, 1), replay=True)
+    replayed(*_layer_args(np.random.default_rng(1)))
+    (source,) = replayed.sources
+    forward, backward = source.split("# backward")
+    assert [line.split(":")[0].strip() for line in forward.splitlines() if "# " in line][1:] == [
+        "# matmul",
+        "# add",
+        "# sigmoid",
+        "# quadratic_cost",
+    ]
+    assert backward.index("quadratic_cost") < backward.index("sigmoid") < backward.index("matmul")
+    assert "sum_to(gi, (2, 1), 'add', 1)" in backward  # the bias, broadcast over the batch
+
+
+def test_constants_are_taken_by_value_and_tensors_of_the_closure_are_read_afresh() -> None:
+    scale = al.Tensor(np.array([2.0]))
+
+    def f(x, power):
+        return (x**power * scale).sum()
+
+    df = al.grad(f, replay=True)
+    x = np.array([1.0, 3.0])
+    assert np.array_equal(df(x, 2), 2 * 2 * x)
+    assert np.array_equal(df(x, 3), 2 * 3 * x**2)  # another value: another recording
+    scale.data = np.array([5.0])  # a new array for the Tensor made outside f
+    assert np.array_equal(df(x, 2), 5 * 2 * x)
+    assert df.plans == 2
+
+
+def test_a_function_that_ignores_its_argument() -> None:
+    constant = al.Tensor(np.array(4.0))
+    value_and_grad = al.value_and_grad(lambda x: constant * 2.0, replay=True)
+    for _ in range(2):
+        value, g = value_and_grad(np.array([1.0, 2.0]))
+        assert value == 8.0 and np.array_equal(g, np.zeros(2))
+        value[...] = 0.0  # what the caller gets is its own
+    assert value_and_grad(np.array([1.0, 2.0]))[0] == 8.0
+
+
+def test_gradients_are_fresh_arrays_the_caller_owns() -> None:
+    df = al.grad(lambda a, b: (a + b).sum(), (0, 1), replay=True)
+    x = np.ones(3)
+    for _ in range(2):
+        ga, gb = df(x, x)
+        assert ga is not gb and not np.shares_memory(ga, gb)
+        ga += 1.0
+        assert np.array_equal(gb, np.ones(3))
+
+
+class _Cube(al.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return 3 * x**2 * grad
+
+
+def test_user_functions_get_a_fresh_context_at_every_replay() -> None:
+    df = al.grad(lambda x: _Cube.apply(x).sum(), replay=True)
+    for x in (np.array([1.0, 2.0]), np.array([3.0, -1.0]), np.array([0.5, 4.0])):
+        assert np.array_equal(df(x), 3 * x**2)
+
+
+def test_a_user_vjp_of_the_wrong_shape_is_still_caught() -> None:
+    @al.primitive
+    def double(x):
+        return 2 * x
+
+    double.defvjp(lambda g, out, x: np.ones(x.shape[0] + 1))
+    df = al.grad(lambda x: double(x).sum(), replay=True)
+    for _ in range(2):  # the recording, then the replay
+        with pytest.raises(errors.InvalidGradientError, match="double"):
+            df(np.ones(3))
+
+
+def test_hooks_cannot_be_replayed() -> None:
+    def f(x):
+        y = x * 2.0
+        y.register_hook(lambda g: g * 0.0)
+        return y.sum()
+
+    with pytest.raises(errors.ReplayError, match="hook"):
+        al.grad(f, replay=True)(np.ones(2))
+    assert np.array_equal(al.grad(f)(np.ones(2)), np.zeros(2))  # eagerly, the hook runs
+
+
+def test_data_taken_out_of_the_graph_is_refused() -> None:
+    def f(x):
+        return (x * x.data).sum()  # x.data would be frozen at the recording's values
+
+    with pytest.raises(errors.ReplayError, match="mul.*data of an argument"):
+        al.grad(f, replay=True)(np.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((np.ones(2), np.array([1, 0])), "dtype int64"),
+        ((np.ones(2), {"not": "hashable"}), "hashable"),
+    ],
+)
+def test_arguments_replay_cannot_follow_are_refused(args, match) -> None:
+    with pytest.raises(errors.ReplayError, match=match):
+        al.grad(lambda x, extra: x.sum(), replay=True)(*args)
+
+
+def test_anomaly_mode_and_outer_graphs_run_eagerly() -> None:
+    df = al.grad(lambda x: al.log(x).sum(), replay=True)
+    assert np.array_equal(df(np.array([1.0, 2.0])), [1.0, 0.5])
+    with al.detect_anomaly(), pytest.raises(errors.AnomalyError, match="log"):
+        df(np.array([-1.0, 2.0]))
+    second = al.grad(lambda x: df(x).sum())  # d/dx of sum(1/x)
+    assert np.allclose(second(np.array([1.0, 2.0])), [-1.0, -0.25])
+
+
+def test_graphs_too_large_to_compile_run_eagerly(monkeypatch) -> None:
+    monkeypatch.setattr(replay, "MAX_STEPS", 3)
+
+    def chain(x):
+        for _ in range(5):
+            x = x * 1.5 + 0.5
+        return x.sum()
+
+    df = al.grad(chain, replay=True)
+    x = np.array([1.0, -2.0])
+    assert np.array_equal(df(x), al.grad(chain)(x))
+    assert np.array_equal(df(x), np.full(2, 1.5**5))
+    assert df.plans == 1 and df.sources == []
+
+
+def test_the_result_must_be_a_one_element_tensor() -> None:
+    with pytest.raises(errors.BackwardError, match="scalar"):
+        al.grad(lambda x: x * 2.0, replay=True)(np.ones(3))
+    with pytest.raises(errors.BackwardError, match="not a Tensor"):
+        al.grad(lambda x: 3.0, replay=True)(np.ones(3))
+    with pytest.raises(errors.BackwardError, match="out of range"):
+        al.grad(lambda x: x.sum(), argnums=2, replay=True)(np.ones(3))
