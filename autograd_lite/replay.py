@@ -144,7 +144,14 @@ class _Plan:
         names, ns = self.names, self.namespace
         n_args = sum(1 for name in names if name.startswith("x"))
         lines = [f"def replay({', '.join(names[:n_args])}):"]
-        lines += [f"    c{slot} = t{slot}.data" for slot in self.tensor_constants]
+        for slot in self.tensor_constants:  # a Tensor's data may be replaced between calls
+            ns[f"d{slot}"] = self.dtypes[slot]
+            lines.append(f"    c{slot} = t{slot}.data")
+            lines.append(
+                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
+                f"raise StaleRecording"
+            )
+            ns["StaleRecording"] = _StaleRecording
         lines.append("    # forward, in the order the ops were recorded")
         for k, step in enumerate(self.steps):
             op, out = step.op, names[step.out]
@@ -232,6 +239,11 @@ class _Plan:
 
 class _Oversized(Exception):
     """The graph has more than ``MAX_STEPS`` ops: it runs eagerly."""
+
+
+class _StaleRecording(Exception):
+    """A Tensor that ``f`` uses but does not take as an argument has new data of another shape
+    or dtype: the recording no longer describes ``f``."""
 
 
 def _as_output(out: Any) -> np.ndarray:
@@ -389,16 +401,16 @@ class ReplayedGradient:
             key = tuple(key) if not kwargs else _signature(args, argnums, kwargs)[0]
         plan = self._plans.get(key, False)
         if plan is False:
-            try:
-                plan = self._record(args, arrays, argnums, kwargs)
-            except _Oversized:
-                plan = None
-            if len(self._plans) >= MAX_PLANS:
-                del self._plans[next(iter(self._plans))]
-            self._plans[key] = plan
+            plan = self._new_plan(key, args, arrays, argnums, kwargs)
         if plan is None:
             return self._run_eagerly(args, kwargs)
-        value, grads = plan.run(*arrays)
+        try:
+            value, grads = plan.run(*arrays)
+        except _StaleRecording:
+            plan = self._new_plan(key, args, arrays, argnums, kwargs)
+            if plan is None:
+                return self._run_eagerly(args, kwargs)
+            value, grads = plan.run(*arrays)
         handed_out: set[int] = set()
         for k, i in enumerate(argnums):
             g = grads[k]
@@ -409,6 +421,19 @@ class ReplayedGradient:
         if plan.root_is_constant:  # f does not depend on its arguments: never hand out ours
             value = value.copy()
         return value, gradient
+
+    def _new_plan(
+        self, key: tuple, args: tuple, arrays: Any, argnums: list[int], kwargs: dict
+    ) -> _Plan | None:
+        try:
+            plan = self._record(args, arrays, argnums, kwargs)
+        except _Oversized:
+            plan = None
+        self._plans.pop(key, None)
+        if len(self._plans) >= MAX_PLANS:
+            del self._plans[next(iter(self._plans))]
+        self._plans[key] = plan
+        return plan
 
     def _run_eagerly(self, args: tuple, kwargs: dict) -> Any:
         value, gradient = self._eager(*args, **kwargs)

@@ -69,6 +69,29 @@ def _al_round(
     return round_
 
 
+def _al_replay_round(al: Any, shape: tuple[int, ...], n: int) -> Callable[[], dict[str, Any]]:
+    """The same chain through ``al.value_and_grad(chain, replay=True)``: recorded at the first
+    (warm-up) round, replayed as generated code after that. Forward and backward run in one
+    call, so only their sum is timed."""
+
+    def chain(x: Any) -> Any:
+        for _ in range(n):
+            x = x * MUL + ADD
+        return x.sum()
+
+    value_and_grad = al.value_and_grad(chain, replay=True)
+
+    def round_() -> dict[str, Any]:
+        x0 = np.ones(shape)
+        start = clock()
+        _, grad = value_and_grad(x0)
+        total = since(start, n)
+        _check(np.asarray(grad), n)
+        return {"fwd+bwd": total}
+
+    return round_
+
+
 def _al_no_grad_round(al: Any, shape: tuple[int, ...], n: int) -> Callable[[], dict[str, Any]]:
     def round_() -> dict[str, Any]:
         x0 = al.Tensor(np.ones(shape), requires_grad=True)
@@ -142,6 +165,7 @@ def measure(n: int, reps: int, use_torch: bool, notes: list[str]) -> dict[str, A
             "autograd_lite": _al_round(al, shape, n),
             "autograd_lite, cyclic GC off (diagnostic)": _al_round(al, shape, n, gc_off=True),
             "autograd_lite no_grad (forward floor)": _al_no_grad_round(al, shape, n),
+            "autograd_lite, replay=True (recorded once)": _al_replay_round(al, shape, n),
             "numpy (no graph)": _numpy_round(shape, n),
         }
         if torch is not None:
@@ -156,6 +180,8 @@ def measure(n: int, reps: int, use_torch: bool, notes: list[str]) -> dict[str, A
             if "bwd" in entry:
                 total = [(v["fwd"][0] + v["bwd"][0], v["fwd"][1] + v["bwd"][1]) for v in values]
                 entry["total"] = summarize_timings(total, 1e6)
+            elif "fwd+bwd" in values[0]:
+                entry["total"] = summarize_timings([v["fwd+bwd"] for v in values], 1e6)
             table_rows[name] = entry
         results[label] = table_rows
     return results
@@ -170,7 +196,7 @@ def print_results(results: dict[str, Any], n: int, reps: int) -> None:
         torch_total = rows.get("torch eager (1 thread)", {}).get("total", {}).get("median")
         out = []
         for name, entry in rows.items():
-            fwd = entry["fwd"]["median"]
+            fwd = entry.get("fwd", {}).get("median")
             bwd = entry.get("bwd", {}).get("median")
             total = entry.get("total", {}).get("median")
             vs_torch = f"{total / torch_total:.2f}x" if total and torch_total else "-"

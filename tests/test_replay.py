@@ -236,3 +236,14 @@ def test_the_result_must_be_a_one_element_tensor() -> None:
         al.grad(lambda x: 3.0, replay=True)(np.ones(3))
     with pytest.raises(errors.BackwardError, match="out of range"):
         al.grad(lambda x: x.sum(), argnums=2, replay=True)(np.ones(3))
+
+
+def test_a_closure_tensor_given_data_of_another_shape_is_recorded_anew() -> None:
+    c = al.Tensor(np.array([1.0, 2.0, 3.0]))
+    df = al.grad(lambda x: (x * c).sum(), replay=True)
+    x = np.array([1.0, 1.0, 1.0])
+    assert np.array_equal(df(x), [1.0, 2.0, 3.0])
+    c.data = np.array([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]])  # now x is broadcast over rows
+    assert np.array_equal(df(x), [11.0, 22.0, 33.0])
+    assert np.array_equal(df(x), al.grad(lambda x: (x * c).sum())(x))
+    assert df.plans == 1
