@@ -19,6 +19,7 @@ inside another ``grad`` the function runs eagerly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from autograd_lite import functional
 from autograd_lite.engine import _own, _validate_user_gradient, sum_to
 from autograd_lite.errors import BackwardError, ReplayError
 from autograd_lite.function import Context, EachInput
-from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.modes import STATE
 from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
 __all__ = ["ReplayedGradient"]
@@ -42,10 +43,13 @@ MAX_PLANS = 8
 MAX_STEPS = 5000
 
 
+_IDENTIFIER_UNSAFE = re.compile(r"\W")
+
+
 class _Step:
     """One recorded op: where its inputs come from, and which of their vjps backward calls."""
 
-    __slots__ = ("op", "slots", "params", "out", "edges", "shapes", "context", "params_name")
+    __slots__ = ("op", "slots", "params", "out", "edges", "shapes", "context", "params_name", "fn")
 
     def __init__(self, node: Tensor, slots: tuple[int, ...], out: int) -> None:
         self.op = node._op
@@ -58,6 +62,7 @@ class _Step:
         # An al.Function keeps per-call state in its Context: each replay makes a fresh one.
         self.context = isinstance(self.params.get("ctx"), Context)
         self.params_name = ""  # the generated code's name for this step's parameters
+        self.fn = ""  # ... and for its forward
 
 
 class _Plan:
@@ -155,7 +160,9 @@ class _Plan:
         lines.append("    # forward, in the order the ops were recorded")
         for k, step in enumerate(self.steps):
             op, out = step.op, names[step.out]
-            ns[f"op{k}"] = op.forward
+            # e.g. matmul_0: the "_k" keeps it apart from the x0, v6, g6 ... of the values
+            fn = step.fn = f"{_IDENTIFIER_UNSAFE.sub('_', op.name)}_{k}".lstrip("0123456789")
+            ns[fn] = op.forward
             args = ", ".join(names[j] for j in step.slots)
             shapes = " ".join(str(s) for s in step.shapes[0])
             lines.append(f"    # {op.name}: {shapes} -> {step.shapes[1]}")
@@ -173,68 +180,109 @@ class _Plan:
             else:
                 params = ""
             call_args = f"{args}, **{params}" if params else args
-            lines.append(f"    {out} = op{k}({call_args})")
-            lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
+            lines.append(f"    {out} = {fn}({call_args})")
+            if not op.trusted or not step.shapes[1]:  # (NumPy gives 0-d results as scalars)
+                lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
             step.params_name = params
         ns["as_output"] = _as_output
         root = names[self.root]
         lines.append(f"    value = {root}")
         lines.append("    # backward: each op's vjps, newest op first")
-        grads = sorted(
-            {slot for s in self.steps for _, slot in s.edges} | {self.root, *self.wanted}
-        )
-        lines.append("    " + " = ".join(f"g{names[s][1:]}" for s in grads) + " = None")
+        lines += self._generate_backward()
+        # Hand out arrays the caller owns: never a view, never one array for two arguments,
+        # zeros for an argument the result does not depend on (as the engine's gradients()).
+        ns["own"], ns["zeros_like"] = _own, np.zeros_like
+        lines.append("    handed_out = set()")
+        lines.append("    return value, [")
+        for i in self.wanted:
+            owned = f"own(g{i}, handed_out)"
+            lines.append(
+                f"        {owned},"
+                if self.certain[i]
+                else f"        zeros_like(x{i}) if g{i} is None else {owned},"
+            )
+        lines.append("    ]")
+        return "\n".join(lines) + "\n"
+
+    def _generate_backward(self) -> list[str]:
+        """The backward pass as code. Built-in vjps never return None, so where only built-in
+        ops lead to a gradient it is certain to exist, and its code needs no test for None;
+        a user-defined op's may be None, and then the code tests as the engine does."""
+        names, ns = self.names, self.namespace
+        ns["fit"] = _fit
+        certain = [False] * len(names)  # this gradient is certainly computed by now
+        maybe = [False] * len(names)  # ... or may be
+        body: list[str] = []
         if self.leads_to_root:
             ns["seed_dtype"] = self.dtypes[self.root]
             seed_shape = self.shapes[self.root]
-            lines.append(f"    g{root[1:]} = np_ones({seed_shape}, seed_dtype)")
             ns["np_ones"] = np.ones if seed_shape else (lambda shape, dtype: np.array(1, dtype))
+            body.append(f"    g{self.root} = np_ones({seed_shape}, seed_dtype)")
+            certain[self.root] = maybe[self.root] = True
         for k in reversed(range(len(self.steps))):
             step = self.steps[k]
-            if not step.edges:
+            if not step.edges or not maybe[step.out]:
                 continue
-            lines += self._generate_vjps(k, step)
-        wanted = ", ".join(f"g{names[i][1:]}" for i in self.wanted)
-        lines.append(f"    return value, [{wanted}]")
-        return "\n".join(lines) + "\n"
-
-    def _generate_vjps(self, k: int, step: _Step) -> list[str]:
-        names, ns, op = self.names, self.namespace, step.op
-        out = names[step.out]
-        g = f"g{out[1:]}"
-        params = step.params_name
-        inputs = ", ".join(names[j] for j in step.slots)
-        lines = [f"    if {g} is not None:  # {op.name}"]
-        variadic = op.vjps.__class__ is EachInput
-        for index, slot in step.edges:
-            target = f"g{names[slot][1:]}"
-            if variadic:
-                ns[f"vjp{k}"] = op.vjps.fn
-                call = f"vjp{k}({index}, {g}, {out}, ({inputs},)"
+            op, out = step.op, names[step.out]
+            g = f"g{step.out}"
+            indent = "    " if certain[step.out] else "        "
+            if certain[step.out]:
+                body.append(f"    # {op.name}")
             else:
-                ns[f"vjp{k}_{index}"] = op.vjps[index]
-                call = f"vjp{k}_{index}({g}, {out}, {inputs}"
-            call += f", **{params})" if params else ")"
-            shape, dtype = self.shapes[slot], f"d{slot}"
-            ns[dtype] = self.dtypes[slot]
-            lines.append(f"        gi = {call}")
-            lines.append("        if gi is not None:")
-            if not op.trusted:
-                ns["validate"] = _validate_user_gradient
-                ns[f"name{k}"] = op.name
-                lines.append(
-                    f"            gi = validate(gi, name{k}, {index}, False, {shape}, {dtype}, "
-                    f"{step.shapes[1]})"
-                )
-            undo_broadcast = f"sum_to(gi, {shape}, {op.name!r}, {index})"
-            lines.append(f"            if gi.shape != {shape}: gi = {undo_broadcast}")
-            lines.append(
-                f"            if gi.dtype is not {dtype} and gi.dtype != {dtype}: "
-                f"gi = gi.astype({dtype})"
-            )
-            lines.append(f"            {target} = gi if {target} is None else {target} + gi")
-        lines.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
-        return lines
+                body.append(f"    if {g} is not None:  # {op.name}")
+            inputs = ", ".join(names[j] for j in step.slots)
+            params = f", **{step.params_name}" if step.params_name else ""
+            for index, slot in step.edges:
+                if op.vjps.__class__ is EachInput:
+                    ns[f"{step.fn}_vjps"] = op.vjps.fn
+                    call = f"{step.fn}_vjps({index}, {g}, {out}, ({inputs},){params})"
+                else:
+                    ns[f"{step.fn}_vjp{index}"] = op.vjps[index]
+                    call = f"{step.fn}_vjp{index}({g}, {out}, {inputs}{params})"
+                shape, dtype, target = self.shapes[slot], f"d{slot}", f"g{slot}"
+                ns[dtype] = self.dtypes[slot]
+                fit = f"gi = fit(gi, {shape}, {dtype}, {op.name!r}, {index})"
+                body.append(f"{indent}gi = {call}")
+                if op.trusted:
+                    body.append(f"{indent}if gi.shape != {shape} or gi.dtype is not {dtype}: {fit}")
+                    sure = certain[step.out]
+                    inner = indent
+                else:
+                    ns["validate"] = _validate_user_gradient
+                    ns[f"name{k}"] = op.name
+                    body.append(f"{indent}if gi is not None:")
+                    inner = indent + "    "
+                    body.append(
+                        f"{inner}gi = validate(gi, name{k}, {index}, False, {shape}, {dtype}, "
+                        f"{step.shapes[1]})"
+                    )
+                    body.append(f"{inner}{fit}")
+                    sure = False
+                if not maybe[slot]:
+                    body.append(f"{inner}{target} = gi")
+                elif certain[slot] and sure:
+                    body.append(f"{inner}{target} = {target} + gi")
+                else:
+                    body.append(f"{inner}{target} = gi if {target} is None else {target} + gi")
+                if sure and not maybe[slot]:
+                    certain[slot] = True
+                maybe[slot] = True
+            body.append(f"{indent}{out} = None  # no earlier op's vjp reads it: free it now")
+        self.certain = certain
+        unset = [i for i in self.wanted if not certain[i]]
+        unset += [i for i, m in enumerate(maybe) if m and not certain[i] and i not in unset]
+        head = ["    " + " = ".join(f"g{i}" for i in unset) + " = None"] if unset else []
+        return head + body
+
+
+def _fit(gi: Any, shape: tuple[int, ...], dtype: Any, op_name: str, index: int) -> Any:
+    """A gradient summed back to its input's shape (undoing broadcasting) and cast to its
+    input's dtype, as the engine does for every gradient."""
+    if gi.shape != shape:
+        gi = sum_to(gi, shape, op_name, index)
+    if gi.dtype != dtype:
+        gi = gi.astype(dtype)
+    return gi
 
 
 class _Oversized(Exception):
@@ -411,10 +459,6 @@ class ReplayedGradient:
             if plan is None:
                 return self._run_eagerly(args, kwargs)
             value, grads = plan.run(*arrays)
-        handed_out: set[int] = set()
-        for k, i in enumerate(argnums):
-            g = grads[k]
-            grads[k] = np.zeros_like(arrays[i]) if g is None else _own(g, handed_out)
         gradient = grads[0] if self.single else tuple(grads)
         if self._gradient_only:
             return gradient
@@ -445,16 +489,5 @@ class ReplayedGradient:
         # is recorded (an op on non-differentiated inputs only would otherwise be a constant).
         traced = [a if t is None else t for a, t in zip(args, inputs)]
         start = next_sequence_number()
-        with enable_grad():
-            out = self.f(*traced, **kwargs)
-        if not isinstance(out, Tensor):
-            raise BackwardError(
-                f"grad: the function returned {type(out).__name__}, not a Tensor; build its "
-                f"result with autograd_lite ops"
-            )
-        if out.data.size != 1:
-            raise BackwardError(
-                f"grad: the function must return a scalar, it returned shape {out.shape}; "
-                f"reduce it (e.g. .sum()) or use Tensor.backward(grad=...)"
-            )
+        out = functional._evaluate(self.f, traced, kwargs)  # (checks that out is a scalar)
         return _Plan(out, inputs, argnums, start)

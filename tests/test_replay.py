@@ -106,7 +106,8 @@ def test_the_generated_code_reads_as_backpropagation() -> None:
         "# quadratic_cost",
     ]
     assert backward.index("quadratic_cost") < backward.index("sigmoid") < backward.index("matmul")
-    assert "sum_to(gi, (2, 1), 'add', 1)" in backward  # the bias, broadcast over the batch
+    # the bias, broadcast over the batch: its gradient is summed back to its shape
+    assert "gi = add_1_vjp1(" in backward and "fit(gi, (2, 1), d1, 'add', 1)" in backward
 
 
 def test_constants_are_taken_by_value_and_tensors_of_the_closure_are_read_afresh() -> None:

@@ -114,6 +114,14 @@ class Network(NetworkBase):
             C = al.quadratic_cost(a, Y)  # C = sum over the columns of 1/2 ||y - a^L||^2
         return C, zs
 
+    @property
+    def replay_source(self) -> str | None:
+        """The Python that a replayed step runs, generated from the recorded graph: the
+        forward ops, then every vjp the backward pass calls -- BP1-BP4, derived. None before
+        the first step, and with ``replay=False``."""
+        sources = getattr(self._value_and_grad, "sources", None)
+        return sources[-1] if sources else None
+
     def _inputs(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X)
         Y = np.asarray(Y)
