@@ -74,7 +74,7 @@ class Network(NetworkBase):
         self.cost = get_cost(cost)
         self._logits = self.cost is CrossEntropyCost
         self._n = len(self.biases)
-        self.replay = replay
+        self._replay = bool(replay)
         # The gradient of C with respect to every bias and weight, from the graph that _cost
         # builds. With replay (the default) the graph is recorded at the first mini-batch of
         # each shape and replayed after that: the same ops and vjps, without rebuilding the
@@ -113,6 +113,11 @@ class Network(NetworkBase):
         else:
             C = al.quadratic_cost(a, Y)  # C = sum over the columns of 1/2 ||y - a^L||^2
         return C, zs
+
+    @property
+    def replay(self) -> bool:
+        """Whether steps replay the recorded graph (fixed at construction)."""
+        return self._replay
 
     @property
     def replay_source(self) -> str | None:
