@@ -296,6 +296,11 @@ def _log_vjp(g: Any, out: Any, x: Any) -> Any:
 log = Primitive("log", _log, (_log_vjp,))
 
 
+@np.errstate(over="ignore")  # (as a decorator it costs about half of a with-block per call)
+def _exp_in_place_overflow_silent(t: np.ndarray) -> np.ndarray:
+    return np.exp(t, out=t)
+
+
 def _stable_sigmoid(z: Any) -> np.ndarray:
     # 1 / (1 + e^-z) in one buffer: accurate to an ulp for every z (no cancellation). For
     # z < -709, e^-z overflows to inf and 1 / inf = 0 is the correctly rounded σ(z): only the
@@ -303,8 +308,7 @@ def _stable_sigmoid(z: Any) -> np.ndarray:
     t = np.negative(z)
     if t.__class__ is not np.ndarray:  # a 0-d input gives a NumPy scalar: make it an array
         t = np.asarray(t, dtype=t.dtype if isinstance(z, np.ndarray) else np.float64)
-    with np.errstate(over="ignore"):
-        np.exp(t, out=t)
+    _exp_in_place_overflow_silent(t)
     t += 1.0
     return np.reciprocal(t, out=t)
 

@@ -4,17 +4,19 @@ Building the graph is most of what a small network's step costs in Python: one T
 its inputs and saved arrays, a heap of nodes in backward. When ``f`` runs the same ops on
 arguments of the same shapes every time -- a training step -- that graph is the same every time
 too. A :class:`ReplayedGradient` records it on the first call for each *signature* (the shapes
-and dtypes of the array arguments, the values of the others) and turns it into a flat plan: the
-ops' forwards in creation order, then, in reverse, the vjps of the inputs that lead to a
-differentiated argument. Later calls run the plan on the new arrays. The ops, their vjps, the
-order in which gradients are summed and the undoing of broadcasting are the engine's, so the
-results are bitwise those of ``al.grad(f)``; only the Tensors are not rebuilt.
+and dtypes of the array arguments, the values of the others) and turns it into a Python
+function: the ops' forwards in creation order, then, newest op first, the vjps of the inputs
+that lead to a differentiated argument. Later calls run that function on the new arrays. The
+ops, their vjps, the order in which gradients are summed and the undoing of broadcasting are
+the engine's, so the results are bitwise those of ``al.grad(f)``; only the Tensors are not
+rebuilt. ``ReplayedGradient.sources`` shows the generated code.
 
 What replay asks of ``f`` (as ``jax.jit`` does): every value that depends on an array argument
 is computed with autograd_lite ops, and which ops run does not depend on the values (no Python
 ``if`` on data). Array arguments reach ``f`` as Tensors. A graph with hooks or ``retain_grad``
-cannot be replayed (:class:`~autograd_lite.errors.ReplayError`); under ``detect_anomaly`` or
-inside another ``grad`` the function runs eagerly.
+cannot be replayed (:class:`~autograd_lite.errors.ReplayError`); under ``detect_anomaly``,
+inside another ``grad``, or for a graph of more than ``MAX_STEPS`` ops the function runs
+eagerly.
 """
 
 from __future__ import annotations

@@ -100,17 +100,22 @@ def sigmoid_inplace(z: np.ndarray) -> np.ndarray:
 
 def sigmoid_library_inplace(z: np.ndarray) -> np.ndarray:
     """σ(z) in place by the formula autograd_lite's ``sigmoid`` uses: 1 / (1 + e^-z), with the
-    overflow of e^-z (z < -709) silenced by ``np.errstate`` rather than warned about.
+    overflow of e^-z (z < -709) silenced by ``np.errstate`` (as a decorator, as the library
+    does) rather than warned about.
 
     Used for the lockstep check: with it, the reference must reproduce the library's weights
     *bitwise*, step after step, because everything else is the same arithmetic. Its time shows
     what the ``errstate`` costs.
     """
     np.negative(z, out=z)
-    with np.errstate(over="ignore"):
-        np.exp(z, out=z)
+    _exp_quietly(z)
     z += 1.0
     return np.reciprocal(z, out=z)
+
+
+@np.errstate(over="ignore")  # as autograd_lite silences it: np.errstate as a decorator
+def _exp_quietly(z: np.ndarray) -> np.ndarray:
+    return np.exp(z, out=z)
 
 
 class NumpyReference:

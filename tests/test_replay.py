@@ -248,3 +248,10 @@ def test_a_closure_tensor_given_data_of_another_shape_is_recorded_anew() -> None
     assert np.array_equal(df(x), [11.0, 22.0, 33.0])
     assert np.array_equal(df(x), al.grad(lambda x: (x * c).sum())(x))
     assert df.plans == 1
+
+
+def test_the_docstring_examples_run() -> None:
+    import doctest
+
+    result = doctest.testmod(replay, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 5 and result.failed == 0
