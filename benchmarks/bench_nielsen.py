@@ -692,10 +692,11 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     """Where a step's time goes, measured without a profiler.
 
     The Network's graph is rebuilt with the public ops (``matmul``, ``add``, ``sigmoid``,
-    ``quadratic_cost``) exactly as ``Network`` builds it, and timed in phases: the forward
-    (recording the graph), the backward (``gradients``), and the in-place update. The same
-    forward and backward in plain NumPy (the reference's arithmetic, allocating as plain
-    ``a = w @ x + b`` code would) give the floor each phase can approach.
+    ``quadratic_cost``) exactly as ``Network`` builds it, and timed in phases: eagerly, the
+    forward (recording the graph) and the backward (``gradients``); replayed, forward and
+    backward together (``value_and_grad(..., replay=True)``, what ``Network`` runs); and the
+    in-place update. The same forward and backward in plain NumPy (the reference's arithmetic,
+    allocating as plain ``a = w @ x + b`` code would) give the floor each phase can approach.
     """
     import autograd_lite as al
 
@@ -728,6 +729,21 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
         start = clock()
         for C in built:
             al.gradients(C, leaves)
+        return since(start, steps)
+
+    def cost(*arrays: Any) -> Any:
+        n = len(arrays) // 2 - 1
+        a: Any = arrays[-2]
+        for w, b in zip(arrays[n : 2 * n], arrays[:n]):
+            a = al.sigmoid(al.add(al.matmul(w, a), b))
+        return al.quadratic_cost(a, arrays[-1])
+
+    replayed = al.value_and_grad(cost, argnums=tuple(range(len(leaves))), replay=True)
+
+    def al_replayed() -> Any:
+        start = clock()
+        for Xc, Yc, _, _ in batches:
+            replayed(*biases, *weights, Xc, Yc)
         return since(start, steps)
 
     def al_update() -> Any:
@@ -788,8 +804,9 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
         {
             "Network.update_mini_batch (whole step)": whole_step(False),
             "  the same, cyclic GC disabled (diagnostic)": whole_step(True),
-            "autograd_lite forward (record graph)": al_forward,
-            "autograd_lite backward (gradients)": al_backward,
+            "replayed forward + backward (what a step runs)": al_replayed,
+            "eager forward (recording the graph)": al_forward,
+            "eager backward (gradients)": al_backward,
             "autograd_lite update (4 in-place)": al_update,
             "numpy forward (allocating)": np_forward,
             "numpy backward (allocating)": np_backward,
