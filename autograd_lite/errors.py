@@ -77,4 +77,5 @@ class CheckpointError(AutogradLiteError, ValueError):
 
 class ReplayError(AutogradLiteError, ValueError):
     """A function cannot be recorded for replay (``al.grad(f, replay=True)``): a hook in its
-    graph, or an argument's data used outside autograd_lite ops."""
+    graph, or values of its arguments read out of the graph (``x > 0``, ``if x``, ``x.data``
+    handed to an op ...), which the recording would freeze."""

@@ -13,11 +13,12 @@ __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_an
 
 
 class _Modes:
-    __slots__ = ("grad_enabled", "anomaly")
+    __slots__ = ("grad_enabled", "anomaly", "recording")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
+        self.recording = False  # a replay is recording a graph (see autograd_lite.replay)
 
 
 STATE = _Modes()

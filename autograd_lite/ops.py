@@ -27,7 +27,7 @@ import numpy as np
 from autograd_lite.engine import sum_to
 from autograd_lite.errors import ShapeError
 from autograd_lite.function import EachInput, Primitive
-from autograd_lite.tensor import Tensor
+from autograd_lite.tensor import Tensor, _raw  # (_raw refuses reads that replay would freeze)
 
 __all__ = [
     "add",
@@ -61,10 +61,6 @@ __all__ = [
 
 
 # -- helpers that work on arrays and on Tensors ------------------------------------------------
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _exp_any(x: Any) -> Any:
     return exp(x) if isinstance(x, Tensor) else np.exp(x)
 

@@ -13,10 +13,12 @@ rebuilt. ``ReplayedGradient.sources`` shows the generated code.
 
 What replay asks of ``f`` (as ``jax.jit`` does): every value that depends on an array argument
 is computed with autograd_lite ops, and which ops run does not depend on the values (no Python
-``if`` on data). Array arguments reach ``f`` as Tensors. A graph with hooks or ``retain_grad``
-cannot be replayed (:class:`~autograd_lite.errors.ReplayError`); under ``detect_anomaly``,
-inside another ``grad``, or for a graph of more than ``MAX_STEPS`` ops the function runs
-eagerly.
+``if`` on data). Array arguments reach ``f`` as Tensors. While ``f`` is recorded, reading values
+out of a Tensor that depends on them (``x > 0``, ``if x``, ``item()``, ``detach()`` ...) raises
+:class:`~autograd_lite.errors.ReplayError` rather than freezing them into the plan; so does a
+hook or ``retain_grad`` in the graph. NumPy on ``x.data`` itself is the one thing it cannot
+see. Under ``detect_anomaly``, inside another ``grad``, or for a graph of more than
+``MAX_STEPS`` ops the function runs eagerly.
 """
 
 from __future__ import annotations
@@ -491,5 +493,9 @@ class ReplayedGradient:
         # is recorded (an op on non-differentiated inputs only would otherwise be a constant).
         traced = [a if t is None else t for a, t in zip(args, inputs)]
         start = next_sequence_number()
-        out = functional._evaluate(self.f, traced, kwargs)  # (checks that out is a scalar)
+        recording, STATE.recording = STATE.recording, True  # (Tensor refuses value reads)
+        try:
+            out = functional._evaluate(self.f, traced, kwargs)  # (checks that out is a scalar)
+        finally:
+            STATE.recording = recording
         return _Plan(out, inputs, argnums, start)

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.errors import InvalidInputError, ShapeError
+from autograd_lite.errors import InvalidInputError, ReplayError, ShapeError
+from autograd_lite.modes import STATE
 
 __all__ = ["Tensor", "as_array"]
 
@@ -227,14 +228,17 @@ class Tensor:
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        _check_not_recorded(self, "converting it to a NumPy array")
         if dtype is None:
             return self.data
         return self.data.astype(dtype)
 
     def __bool__(self) -> bool:
+        _check_not_recorded(self, "its truth value (an `if` on data)")
         return bool(self.data)
 
     def __float__(self) -> float:
+        _check_not_recorded(self, "float()")
         return float(self.data)
 
     # Tensors are hashed by identity (the engine keys its dictionaries on them), so ``==`` is
@@ -243,24 +247,30 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __lt__(self, other: Any) -> np.ndarray:
+        _check_not_recorded(self, "'<'")
         return self.data < _raw(other)
 
     def __le__(self, other: Any) -> np.ndarray:
+        _check_not_recorded(self, "'<='")
         return self.data <= _raw(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
+        _check_not_recorded(self, "'>'")
         return self.data > _raw(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
+        _check_not_recorded(self, "'>='")
         return self.data >= _raw(other)
 
     # -- values out --------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
+        _check_not_recorded(self, "numpy()")
         return self.data
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
+        _check_not_recorded(self, "item()")
         if self.data.size != 1:
             raise ShapeError(
                 f"item: only a one-element tensor can be converted to a Python number, "
@@ -270,6 +280,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""
+        _check_not_recorded(self, "detach()")
         return Tensor._constant(self.data)
 
     # -- autodiff ----------------------------------------------------------------------------
@@ -434,7 +445,24 @@ class Tensor:
 
 
 def _raw(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
+    """The array of a Tensor (or the value itself), for a use outside the graph."""
+    if isinstance(value, Tensor):
+        _check_not_recorded(value, "its values, used outside the graph")
+        return value.data
+    return value
+
+
+def _check_not_recorded(tensor: Tensor, what: str) -> None:
+    """While ``al.grad(f, replay=True)`` records ``f``, a value read out of a Tensor that
+    depends on the arguments (all of them require grad then) would be frozen into the plan:
+    the replay would reuse the first call's value. Refuse it instead."""
+    if STATE.recording and tensor.requires_grad:
+        raise ReplayError(
+            f"replay: {what} of a Tensor of shape {tensor.shape} that depends on the "
+            f"arguments; the recording would keep this call's value for every later call. "
+            f"Compute it with autograd_lite ops (no Python branch on data), or use "
+            f"replay=False for this function"
+        )
 
 
 # Bound at the end: ops and engine import this module.

@@ -255,3 +255,43 @@ def test_the_docstring_examples_run() -> None:
 
     result = doctest.testmod(replay, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def _masked(x):
+    return al.where(x > 0, x, 0.0).sum()  # the mask is an array read out of x
+
+
+def _branching(x):
+    return (x * 2.0).sum() if x.sum() > 0 else x.sum()
+
+
+def _scaled_by_own_value(x):
+    return (x * x.sum().item()).sum()
+
+
+def _stop_gradient(x):
+    return (x * x.detach()).sum()
+
+
+@pytest.mark.parametrize(
+    ("f", "what"),
+    [
+        (_masked, "'>'"),
+        (_branching, "'>'"),
+        (_scaled_by_own_value, "item"),
+        (_stop_gradient, "detach"),
+    ],
+)
+def test_values_read_out_of_the_graph_are_refused_not_frozen(f, what) -> None:
+    x = np.array([1.0, -2.0])
+    with pytest.raises(errors.ReplayError, match=what):
+        al.grad(f, replay=True)(x)
+    # Eagerly the same function works, and reading values works again after the refusal.
+    assert al.grad(f)(x).shape == (2,)
+    assert np.array_equal(al.Tensor(x) > 0, [True, False])
+
+
+def test_data_dependent_masks_inside_vjps_are_computed_at_every_replay() -> None:
+    df = al.grad(lambda x: (al.relu(x) * 3.0).sum(), replay=True)
+    assert np.array_equal(df(np.array([1.0, -1.0])), [3.0, 0.0])
+    assert np.array_equal(df(np.array([-1.0, 1.0])), [0.0, 3.0])
