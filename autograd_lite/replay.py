@@ -341,13 +341,13 @@ def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple
             if a.requires_grad:
                 return None
             array = a.data
-        elif i in argnums or isinstance(a, (list, tuple, np.ndarray)):
-            if isinstance(a, np.ndarray) and i not in argnums:
-                raise ReplayError(
-                    f"replay: argument {i} is an array of dtype {a.dtype}; a replayed function "
-                    f"follows floating-point arrays only (pass it as floats, or use replay=False)"
-                )
+        elif i in argnums:
             array = as_array(a, what=f"replay: argument {i}")
+        elif isinstance(a, np.ndarray):
+            raise ReplayError(
+                f"replay: argument {i} is an array of dtype {a.dtype}; a replayed function "
+                f"follows floating-point arrays only (pass it as floats, or use replay=False)"
+            )
         else:
             key.append(_VALUE)
             key.append(a)
@@ -375,9 +375,10 @@ class ReplayedGradient:
     Made by ``al.value_and_grad(f, argnums, replay=True)`` and ``al.grad(f, argnums,
     replay=True)``; see :mod:`autograd_lite.replay` for what ``f`` must satisfy. Called with the
     same arguments as ``f``, it returns what the eager function would -- ``(value, gradient)``,
-    or the gradient alone for ``al.grad`` -- as ndarrays, bitwise equal. Arguments that are
-    not arrays (nor lists of numbers), keywords included, are constants of the recording:
-    another value makes another recording.
+    or the gradient alone for ``al.grad`` -- as ndarrays, bitwise equal. The differentiated
+    arguments may be anything array-like; of the others, floating-point arrays and Tensors are
+    followed, and everything else (keywords included) is a constant of the recording that must
+    be hashable: another value makes another recording.
 
     Attributes
     ----------

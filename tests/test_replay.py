@@ -295,3 +295,13 @@ def test_data_dependent_masks_inside_vjps_are_computed_at_every_replay() -> None
     df = al.grad(lambda x: (al.relu(x) * 3.0).sum(), replay=True)
     assert np.array_equal(df(np.array([1.0, -1.0])), [3.0, 0.0])
     assert np.array_equal(df(np.array([-1.0, 1.0])), [0.0, 3.0])
+
+
+def test_tuples_and_numbers_that_are_not_differentiated_are_constants() -> None:
+    df = al.grad(lambda x, shape, k: (x.reshape(shape) * k).sum(), replay=True)
+    x = np.arange(6.0)
+    assert np.array_equal(df(x, (2, 3), 2.0), np.full(6, 2.0))
+    assert np.array_equal(df(x, (3, 2), 5.0), np.full(6, 5.0))
+    assert df.plans == 2
+    with pytest.raises(errors.ReplayError, match="hashable"):
+        df(x, [2, 3], 2.0)
