@@ -15,6 +15,10 @@ and the engine sums it over the broadcast batch axis (BP3); ``matmul``'s vjp for
 :math:`\delta^l (a^{l-1})^T` (BP4). :meth:`Network.deltas` reads every :math:`\delta^l`
 straight from the graph (``retain_grad`` on each :math:`z^l`), and the tests check all of it
 against the hand-written version to round-off.
+
+Every mini-batch of one shape makes the same graph, so training records it once and replays it
+(``al.value_and_grad(..., replay=True)``): the same ops and vjps, run as generated Python that
+:attr:`Network.replay_source` shows -- the sweep above, written out.
 """
 
 from __future__ import annotations
