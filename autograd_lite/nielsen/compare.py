@@ -174,7 +174,7 @@ class ComparisonReport:
         steps = [
             ("per-sample manual (the chapter's loop)", self.per_sample_seconds),
             ("matrix manual (one matmul per layer)", self.matrix_seconds),
-            ("autodiff (one graph per mini-batch)", self.autodiff_seconds),
+            ("autodiff (the graph recorded once, replayed)", self.autodiff_seconds),
         ]
         label_w = max(len(label) for label, _ in steps)
         for label, seconds in steps:
