@@ -17,7 +17,7 @@ import numpy as np
 from autograd_lite import ops
 from autograd_lite.errors import ShapeError
 from autograd_lite.function import Primitive
-from autograd_lite.tensor import Tensor, as_array
+from autograd_lite.tensor import Tensor, _raw, as_array
 
 __all__ = ["quadratic_cost", "cross_entropy_cost", "log_likelihood_cost"]
 
@@ -197,7 +197,7 @@ def log_likelihood_cost(
 
 
 def _targets(shape: tuple[int, ...], labels: Any, axis: int) -> np.ndarray:
-    raw = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    raw = np.asarray(_raw(labels))  # (a recorded Tensor's values would be frozen: see replay)
     if raw.shape == shape:
         return as_array(raw, what="log_likelihood_cost")
     if raw.dtype.kind not in "iu":

@@ -509,7 +509,7 @@ def _index_part(part: Any) -> Any:
     # A Tensor used as an index holds floats: whole numbers are taken as integer indices.
     if not isinstance(part, Tensor):
         return part
-    data = part.data
+    data = _raw(part)  # (an index read out of a recorded Tensor would be frozen: see replay)
     if data.dtype.kind == "f" and np.all(np.mod(data, 1) == 0):
         return data.astype(np.intp)
     return data

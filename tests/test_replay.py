@@ -320,3 +320,25 @@ def test_tuples_and_numbers_that_are_not_differentiated_are_constants() -> None:
     assert df.plans == 2
     with pytest.raises(errors.ReplayError, match="hashable"):
         df(x, [2, 3], 2.0)
+
+
+def test_targets_read_out_of_an_argument_are_refused() -> None:
+    # log_likelihood_cost turns its labels into a constant target array: with the labels an
+    # argument, a replay would keep the first call's targets.
+    def f(logits, targets):
+        return al.log_likelihood_cost(logits, targets)
+
+    logits, targets = np.zeros((2, 3)), np.eye(3, dtype=np.float32)[[0, 2]]
+    with pytest.raises(errors.ReplayError, match="log|values"):
+        al.grad(f, replay=True)(logits, targets)
+    assert al.grad(f)(logits, targets).shape == (2, 3)
+
+
+def test_an_index_read_out_of_an_argument_is_refused() -> None:
+    def pick(x, index):
+        return x[index].sum()
+
+    x, index = np.array([1.0, 2.0, 3.0]), np.array([2.0, 0.0])
+    with pytest.raises(errors.ReplayError, match="values"):
+        al.grad(pick, replay=True)(x, index)
+    assert np.array_equal(al.grad(pick)(x, al.Tensor(index)), [1.0, 0.0, 1.0])
