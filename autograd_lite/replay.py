@@ -107,10 +107,10 @@ class _Plan:
         self.wanted = wanted
         self.leads_to_root = self._link_backward()
         del self.slot_of, self.arguments  # (the recording's Tensors and arrays may go)
-        self.source = self._generate()
         self.n_args = len(inputs)
         self.arrays_only = all(t is not None for t in inputs)
-        guard = self._generate_guard(len(inputs)) if self.arrays_only else ""
+        self.source = self._generate()
+        guard = self._generate_guard() if self.arrays_only else ""
         code = compile(self.source + guard, f"<replay of {len(self.steps)} ops>", "exec")
         exec(code, self.namespace)  # noqa: S102 - our own generated code, see self.source
         self.run: Callable[..., tuple[Any, list[Any]]] = self.namespace["replay"]
@@ -118,8 +118,8 @@ class _Plan:
         #: dtypes (MISMATCH otherwise): the quick way in for a call like the last one.
         self.run_if_same = self.namespace.get("replay_if_same")
 
-    def _generate_guard(self, n: int) -> str:
-        ns = self.namespace
+    def _generate_guard(self) -> str:
+        n, ns = self.n_args, self.namespace
         ns["MISMATCH"] = MISMATCH
         args = ", ".join(f"x{i}" for i in range(n))
         lines = [f"def replay_if_same({args}):"]
@@ -171,8 +171,7 @@ class _Plan:
 
     def _generate(self) -> str:
         names, ns = self.names, self.namespace
-        n_args = sum(1 for name in names if name.startswith("x"))
-        lines = [f"def replay({', '.join(names[:n_args])}):"]
+        lines = [f"def replay({', '.join(names[: self.n_args])}):"]
         for slot in self.tensor_constants:  # a Tensor's data may be replaced between calls
             ns[f"d{slot}"] = self.dtypes[slot]
             lines.append(f"    c{slot} = t{slot}.data")
@@ -212,7 +211,8 @@ class _Plan:
         root = names[self.root]
         lines.append(f"    value = {root}")
         lines.append("    # backward: each op's vjps, newest op first")
-        lines += self._generate_backward()
+        backward, certain = self._generate_backward()
+        lines += backward
         # Hand out arrays the caller owns: never a view, never one array for two arguments,
         # zeros for an argument the result does not depend on (as the engine's gradients()).
         ns["own"], ns["zeros_like"] = _own, np.zeros_like
@@ -222,16 +222,17 @@ class _Plan:
             owned = f"own(g{i}, handed_out)"
             lines.append(
                 f"        {owned},"
-                if self.certain[i]
+                if certain[i]
                 else f"        zeros_like(x{i}) if g{i} is None else {owned},"
             )
         lines.append("    ]")
         return "\n".join(lines) + "\n"
 
-    def _generate_backward(self) -> list[str]:
+    def _generate_backward(self) -> tuple[list[str], list[bool]]:
         """The backward pass as code. Built-in vjps never return None, so where only built-in
         ops lead to a gradient it is certain to exist, and its code needs no test for None;
-        a user-defined op's may be None, and then the code tests as the engine does."""
+        a user-defined op's may be None, and then the code tests as the engine does. Returns
+        the lines and, per slot, whether its gradient is certain at the end."""
         names, ns = self.names, self.namespace
         ns["fit"] = _fit
         certain = [False] * len(names)  # this gradient is certainly computed by now
@@ -293,11 +294,10 @@ class _Plan:
                     certain[slot] = True
                 maybe[slot] = True
             body.append(f"{indent}{out} = None  # no earlier op's vjp reads it: free it now")
-        self.certain = certain
         unset = [i for i in self.wanted if not certain[i]]
         unset += [i for i, m in enumerate(maybe) if m and not certain[i] and i not in unset]
         head = ["    " + " = ".join(f"g{i}" for i in unset) + " = None"] if unset else []
-        return head + body
+        return head + body, certain
 
 
 def _unbroadcast_line(indent: str, shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[str]:
@@ -473,13 +473,10 @@ class ReplayedGradient:
         return [plan.source for plan in self._plans.values() if plan is not None]
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        if STATE.anomaly or functional._depth:  # checked op by op, or part of an outer graph
+            return self._run_eagerly(args, kwargs)
         last = self._last  # the plan of the previous call, when it takes arrays only
-        if (
-            last is not None
-            and len(args) == last.n_args
-            and not kwargs
-            and not (STATE.anomaly or functional._depth)
-        ):
+        if last is not None and len(args) == last.n_args and not kwargs:
             try:
                 found = last.run_if_same(*args)
             except _StaleRecording:
@@ -489,22 +486,10 @@ class ReplayedGradient:
         argnums = self._argnums.get(len(args))
         if argnums is None:
             argnums = self._argnums[len(args)] = self._positions(len(args))
-        if STATE.anomaly or functional._depth:  # checked op by op, or part of an outer graph
+        signature = _signature(args, argnums, kwargs)
+        if signature is None:  # a Tensor of an outer graph among the arguments
             return self._run_eagerly(args, kwargs)
-        # The usual call passes floating-point ndarrays only: their signature is quick to make.
-        key: Any = []
-        for a in args:
-            if a.__class__ is not np.ndarray or a.dtype.kind != "f":
-                found = _signature(args, argnums, kwargs)
-                if found is None:
-                    return self._run_eagerly(args, kwargs)
-                key, arrays = found
-                break
-            key.append(a.shape)
-            key.append(a.dtype)
-        else:
-            arrays = args
-            key = tuple(key) if not kwargs else _signature(args, argnums, kwargs)[0]
+        key, arrays = signature
         plan = self._plans.get(key, False)
         if plan is False:
             plan = self._new_plan(key, args, arrays, argnums, kwargs)

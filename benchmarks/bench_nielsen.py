@@ -709,11 +709,16 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     w_leaves = [al.Tensor(w, requires_grad=True) for w in weights]
     leaves = b_leaves + w_leaves
 
-    def forward(X: np.ndarray, Y: np.ndarray) -> Any:
-        a: Any = X
-        for w, b in zip(w_leaves, b_leaves):
+    def cost(*arrays: Any) -> Any:
+        """``C`` as ``Network`` builds it, called as ``cost(*biases, *weights, X, Y)``."""
+        n = len(arrays) // 2 - 1
+        a: Any = arrays[-2]
+        for w, b in zip(arrays[n : 2 * n], arrays[:n]):
             a = al.sigmoid(al.add(al.matmul(w, a), b))
-        return al.quadratic_cost(a, Y)
+        return al.quadratic_cost(a, arrays[-1])
+
+    def forward(X: np.ndarray, Y: np.ndarray) -> Any:
+        return cost(*leaves, X, Y)
 
     graphs: list = []
 
@@ -730,13 +735,6 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
         for C in built:
             al.gradients(C, leaves)
         return since(start, steps)
-
-    def cost(*arrays: Any) -> Any:
-        n = len(arrays) // 2 - 1
-        a: Any = arrays[-2]
-        for w, b in zip(arrays[n : 2 * n], arrays[:n]):
-            a = al.sigmoid(al.add(al.matmul(w, a), b))
-        return al.quadratic_cost(a, arrays[-1])
 
     replayed = al.value_and_grad(cost, argnums=tuple(range(len(leaves))), replay=True)
 
