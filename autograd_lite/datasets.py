@@ -14,6 +14,20 @@ the book's 50,000 / 10,000 / 10,000 split::
 
 Every problem with a file (missing, truncated, corrupt, wrong checksum) raises
 :class:`~autograd_lite.errors.DatasetError` with a message that names the file.
+
+Limits
+------
+A data file is never trusted. :func:`read_idx` opens only regular files (a FIFO, a device
+or a folder is refused at once, never read), compares the header's claim with the file's
+size before allocating, and refuses a declared data section above ``max_bytes`` (default
+:data:`MAX_IDX_BYTES`, 2 GiB) before reading any of it. A gzip stream is inflated only up
+to the declared size plus a few kilobytes (to detect trailing data), so a small file that
+inflates to gigabytes costs no more memory than its header admits. :func:`load_mnist` also
+refuses a folder whose float images would take more than ``max_bytes`` (use
+``dtype=np.float32`` or raise ``max_bytes``), converts in bounded chunks, and turns running
+out of memory into a :class:`~autograd_lite.errors.DatasetError`. :func:`download` reads at
+most the expected ``size`` (or ``max_bytes``), whatever the server sends or announces, and
+removes its partial file on any failure, ``KeyboardInterrupt`` included.
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ import hashlib
 import http.client
 import importlib.resources
 import os
+import stat
 import tempfile
 import urllib.error
 import urllib.parse
@@ -65,13 +80,16 @@ IDX_DTYPES: Mapping[int, np.dtype] = MappingProxyType(
     }
 )
 
-#: Largest data section :func:`read_idx` accepts by default (16 GiB); bigger claims are refused
-#: before anything is read.
-MAX_IDX_BYTES = 2**34
+#: Largest array the loaders build, and largest download, by default (2 GiB): an IDX data
+#: section, :func:`load_mnist`'s float images, a :func:`download`. Bigger claims are refused
+#: before anything is read; every function takes ``max_bytes=`` to raise it.
+MAX_IDX_BYTES = 2**31
 
 _MAX_NDIM = 8
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+#: How far past the declared data a gzip stream is inflated to detect (and count) trailing data.
+_TRAILING_PEEK = 1 << 12
 
 #: sha256 of the embedded data files in ``autograd_lite/data``, checked on every load.
 EMBEDDED_SHA256: Mapping[str, str] = MappingProxyType(
@@ -112,12 +130,13 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
     Parameters
     ----------
     path : str or os.PathLike
-        The file to read.
+        The file to read: a regular file (a FIFO, device or folder is refused unread).
     max_bytes : int, optional
-        Refuse files whose header promises a data section larger than this many bytes
-        (default :data:`MAX_IDX_BYTES`, 16 GiB). Claims are always checked against the data
-        actually present before memory for them is allocated; this cap only bounds what a
-        genuinely huge (or gzip-bomb) file can make the reader hold.
+        Refuse files whose header declares a data section larger than this many bytes
+        (default :data:`MAX_IDX_BYTES`, 2 GiB), before reading any of it. Claims are also
+        checked against the data actually present before memory is allocated for them, and
+        a gzip stream is inflated no further than the declared size (plus a few kilobytes to
+        detect trailing data), so the memory used is bounded by the declared size.
 
     Returns
     -------
@@ -127,18 +146,13 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
     Raises
     ------
     DatasetError
-        If the file is missing or unreadable, is not IDX (wrong magic, unknown type code,
-        bad number of dimensions), is truncated, has trailing bytes, claims an absurd size,
-        or is a corrupt gzip stream. The message names the file and the problem.
+        If the file is missing, unreadable or not a regular file, is not IDX (wrong magic,
+        unknown type code, bad number of dimensions), is truncated, has trailing bytes,
+        declares more than ``max_bytes``, is a corrupt gzip stream, or does not fit in
+        memory. The message names the file and the problem.
     """
     path = Path(path)
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    with f:
+    with _open_regular(path) as f:
         try:
             head = f.read(2)
             f.seek(0)
@@ -161,6 +175,51 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
             raise DatasetError(f"{path}: corrupt gzip data: {exc}") from None
         except OSError as exc:
             raise DatasetError(f"{path}: read error: {exc}") from None
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(path: Path | str, mode: int) -> DatasetError:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return DatasetError(
+        f"{path}: is {kind}, not a regular file; only regular files are read (a pipe or "
+        "device could block or never end: copy the data to a file first)"
+    )
+
+
+def _open_regular(path: Path) -> IO[bytes]:
+    """Open ``path`` for binary reading if it is a regular file, else raise DatasetError.
+
+    The type is checked on the opened descriptor (no race with a swapped path); ``O_NONBLOCK``
+    keeps the open itself from waiting for a FIFO's writer.
+    """
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    flags = os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise _not_regular(path, stat.S_IFDIR) from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode)
+        if nonblock:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _read_idx_gzip(f: IO[bytes], path: Path, max_bytes: int) -> np.ndarray:
@@ -215,8 +274,8 @@ def _parse_header(stream: IO[bytes], path: Path, max_bytes: int) -> tuple[np.dty
         nbytes *= d
     if nbytes > max_bytes:
         raise DatasetError(
-            f"{path}: header claims shape {shape} of {dtype.name}, {nbytes} bytes of data, "
-            f"more than the limit of {max_bytes} bytes"
+            f"{path}: header declares shape {shape} of {dtype.name}, {nbytes} bytes of data, "
+            f"more than the limit of {max_bytes} bytes (pass max_bytes= to raise it)"
         )
     return dtype, shape, 4 + 4 * ndim
 
@@ -235,7 +294,29 @@ def _read_idx_stream(
     for d in shape:
         count *= d
     nbytes = count * dtype.itemsize
+    try:
+        arr = _read_data(stream, path, dtype, shape, nbytes, size, header_len)
+    except MemoryError:
+        raise DatasetError(
+            f"{path}: out of memory for the {nbytes} bytes of data the header declares "
+            f"(shape {shape}, {dtype.name})"
+        ) from None
+    if not dtype.isnative:  # swap in place: no second copy of the data
+        arr = arr.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return arr.reshape(shape)
 
+
+def _read_data(
+    stream: IO[bytes],
+    path: Path,
+    dtype: np.dtype,
+    shape: tuple,
+    nbytes: int,
+    size: int | None,
+    header_len: int,
+) -> np.ndarray:
+    """Read exactly the ``nbytes`` of data the header declares, as a flat writable array."""
+    count = nbytes // dtype.itemsize
     if size is not None:
         # Raw file: compare the claim with the real size before allocating anything.
         held = size - header_len
@@ -260,35 +341,27 @@ def _read_idx_stream(
                     "(did the file shrink while being read?)"
                 )
             got += n
-    else:
-        # Gzip: the claim cannot be checked up front, so grow the buffer only as real data
-        # arrives, and stop as soon as it runs out.
-        buf = bytearray()
-        while len(buf) < nbytes:
-            chunk = stream.read(min(_CHUNK, nbytes - len(buf)))
-            if not chunk:
-                raise DatasetError(
-                    f"{path}: truncated: header promises {nbytes} bytes of data "
-                    f"(shape {shape}, {dtype.name}), decompressed data holds {len(buf)}"
-                )
-            buf += chunk
-        # Reading past the data also makes gzip check the stream's CRC and length.
-        extra = stream.read(_CHUNK)
-        if extra:
-            more = len(extra)
-            while more < _CHUNK and (chunk := stream.read(_CHUNK - more)):
-                more += len(chunk)
-            amount = f"{more}" if more < _CHUNK else f"at least {more}"
+        return arr
+    # Gzip: the claim cannot be checked up front, so grow the buffer only as real data
+    # arrives, stop as soon as it runs out, and never inflate more than a peek past it.
+    buf = bytearray()
+    while len(buf) < nbytes:
+        chunk = stream.read(min(_CHUNK, nbytes - len(buf)))
+        if not chunk:
             raise DatasetError(
-                f"{path}: {amount} trailing byte(s) after the {nbytes} bytes of data the "
-                f"header declares (shape {shape}, {dtype.name})"
+                f"{path}: truncated: header promises {nbytes} bytes of data "
+                f"(shape {shape}, {dtype.name}), decompressed data holds {len(buf)}"
             )
-        arr = np.frombuffer(buf, dtype=dtype, count=count) if count else np.empty(0, dtype)
-
-    arr = arr.reshape(shape)
-    if not dtype.isnative:
-        arr = arr.astype(dtype.newbyteorder("="))
-    return arr
+        buf += chunk
+    # Reading to the end also makes gzip check the stream's CRC and length.
+    extra = len(_read_exact(stream, _TRAILING_PEEK))
+    if extra:
+        amount = f"{extra}" if extra < _TRAILING_PEEK else f"at least {extra}"
+        raise DatasetError(
+            f"{path}: {amount} trailing byte(s) after the {nbytes} bytes of data the "
+            f"header declares (shape {shape}, {dtype.name}); the rest was not decompressed"
+        )
+    return np.frombuffer(buf, dtype=dtype, count=count) if count else np.empty(0, dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,13 +513,37 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, images_name: str, labels
         )
 
 
-def _to_split(images: np.ndarray, labels: np.ndarray, dtype: np.dtype) -> Split:
-    rows = images.reshape(images.shape[0], -1).astype(dtype)
-    rows /= dtype.type(255)
-    return Split(rows, labels.astype(np.int64))
+def _check_float_size(name: str, images: np.ndarray, dtype: np.dtype, max_bytes: int) -> None:
+    """Refuse images whose float copy would take more than ``max_bytes``, before building it."""
+    nbytes = images.size * dtype.itemsize
+    if nbytes > max_bytes:
+        raise DatasetError(
+            f"{name}: {images.shape[0]:,} images as {dtype.name} take {nbytes} bytes, more than "
+            f"the limit of {max_bytes} bytes; load with dtype=np.float32 or pass max_bytes= to "
+            "raise the limit"
+        )
 
 
-def _load_embedded(dtype: np.dtype) -> MnistData:
+def _to_split(images: np.ndarray, labels: np.ndarray, dtype: np.dtype, name: str) -> Split:
+    """Scale the uint8 images to ``dtype`` in ``[0, 1]``, a bounded block of rows at a time."""
+    n = images.shape[0]
+    flat = images.reshape(n, -1)
+    try:
+        rows = np.empty(flat.shape, dtype)
+        step = max(1, _CHUNK // max(1, flat.shape[1]))
+        for start in range(0, n, step):
+            block = rows[start : start + step]
+            block[...] = flat[start : start + step]
+            block /= dtype.type(255)
+        return Split(rows, labels.astype(np.int64))
+    except MemoryError:
+        raise DatasetError(
+            f"{name}: out of memory for {n:,} images as {dtype.name} "
+            f"({flat.size * dtype.itemsize} bytes); load with dtype=np.float32 or free memory"
+        ) from None
+
+
+def _load_embedded(dtype: np.dtype, max_bytes: int) -> MnistData:
     base = importlib.resources.files(__package__ or "autograd_lite").joinpath("data")
     arrays = []
     for name in (_EMBEDDED_IMAGES, _EMBEDDED_LABELS):
@@ -463,15 +560,16 @@ def _load_embedded(dtype: np.dtype) -> MnistData:
                     f"{path}: embedded data fails its checksum: sha256 {digest}, expected "
                     f"{EMBEDDED_SHA256[name]}; the package is damaged, reinstall autograd_lite"
                 )
-            arrays.append(read_idx(path))
+            arrays.append(read_idx(path, max_bytes=max_bytes))
     images, labels = arrays
     _check_pair(images, labels, _EMBEDDED_IMAGES, _EMBEDDED_LABELS)
+    _check_float_size(_EMBEDDED_IMAGES, images, dtype, max_bytes)
     n = images.shape[0]
     cut = _EMBEDDED_TRAIN
     return MnistData(
-        train=_to_split(images[:cut], labels[:cut], dtype),
+        train=_to_split(images[:cut], labels[:cut], dtype, _EMBEDDED_IMAGES),
         validation=None,
-        test=_to_split(images[cut:], labels[cut:], dtype),
+        test=_to_split(images[cut:], labels[cut:], dtype, _EMBEDDED_IMAGES),
         source=(
             f"embedded: {n:,} MNIST digits from autograd_lite/data "
             f"({cut:,} train / {n - cut:,} test, no validation)"
@@ -480,18 +578,18 @@ def _load_embedded(dtype: np.dtype) -> MnistData:
 
 
 def _find_file(folder: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz"):
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
+    """The regular file named ``stem`` or ``stem.gz``; else anything so named, which
+    :func:`read_idx` then refuses with a message saying what it is."""
+    candidates = [folder / stem, folder / (stem + ".gz")]
+    hit = next((p for p in candidates if p.is_file()), None)
+    return hit or next((p for p in candidates if os.path.lexists(p)), None)
 
 
 def _validation_size(n_train: int) -> int:
     return min(_BOOK_VALIDATION, n_train // 6)
 
 
-def _load_folder(folder: Path, dtype: np.dtype) -> MnistData:
+def _load_folder(folder: Path, dtype: np.dtype, max_bytes: int) -> MnistData:
     if not folder.exists():
         raise DatasetError(f"{folder}: folder not found")
     if not folder.is_dir():
@@ -512,7 +610,7 @@ def _load_folder(folder: Path, dtype: np.dtype) -> MnistData:
             f"{folder}: missing {len(missing)} of the 4 MNIST files; looked for "
             + ", ".join(missing)
         )
-    arrays = {key: read_idx(p) for key, p in found.items()}
+    arrays = {key: read_idx(p, max_bytes=max_bytes) for key, p in found.items()}
     _check_pair(
         arrays["train_images"],
         arrays["train_labels"],
@@ -525,14 +623,17 @@ def _load_folder(folder: Path, dtype: np.dtype) -> MnistData:
         str(found["test_images"]),
         str(found["test_labels"]),
     )
+    for key in ("train_images", "test_images"):
+        _check_float_size(str(found[key]), arrays[key], dtype, max_bytes)
     images, labels = arrays["train_images"], arrays["train_labels"]
     n = images.shape[0]
     n_val = _validation_size(n)
     cut = n - n_val
-    validation = _to_split(images[cut:], labels[cut:], dtype) if n_val else None
-    test = _to_split(arrays["test_images"], arrays["test_labels"], dtype)
+    train_name, test_name = str(found["train_images"]), str(found["test_images"])
+    validation = _to_split(images[cut:], labels[cut:], dtype, train_name) if n_val else None
+    test = _to_split(arrays["test_images"], arrays["test_labels"], dtype, test_name)
     return MnistData(
-        train=_to_split(images[:cut], labels[:cut], dtype),
+        train=_to_split(images[:cut], labels[:cut], dtype, train_name),
         validation=validation,
         test=test,
         source=(
@@ -543,7 +644,10 @@ def _load_folder(folder: Path, dtype: np.dtype) -> MnistData:
 
 
 def load_mnist(
-    path: str | os.PathLike[str] | None = None, dtype: DTypeLike = np.float64
+    path: str | os.PathLike[str] | None = None,
+    dtype: DTypeLike = np.float64,
+    *,
+    max_bytes: int = MAX_IDX_BYTES,
 ) -> MnistData:
     """Load MNIST-format data: the embedded digits, or a folder of IDX files.
 
@@ -562,6 +666,10 @@ def load_mnist(
         for validation (``None`` when that is 0).
     dtype : numpy dtype, optional
         Floating dtype of the images (default ``float64``; ``float32`` halves the memory).
+    max_bytes : int, optional
+        The largest array built (default :data:`MAX_IDX_BYTES`, 2 GiB): each file's declared
+        data section is checked by :func:`read_idx` before it is read, and the float images
+        of the training and test files before they are converted.
 
     Returns
     -------
@@ -572,13 +680,14 @@ def load_mnist(
     ------
     DatasetError
         If the folder or a file is missing (the message lists the names looked for), a file
-        is corrupt or fails its checksum, image and label counts differ, images are not
-        28 x 28 ``uint8``, or a label lies outside ``0..9``.
+        is corrupt, not a regular file or fails its checksum, image and label counts differ,
+        images are not 28 x 28 ``uint8``, a label lies outside ``0..9``, an array would
+        exceed ``max_bytes``, or memory runs out.
     """
     dt = _float_dtype(dtype)
     if path is None:
-        return _load_embedded(dt)
-    return _load_folder(Path(path), dt)
+        return _load_embedded(dt, max_bytes)
+    return _load_folder(Path(path), dt, max_bytes)
 
 
 def load_data_wrapper(
