@@ -86,6 +86,7 @@ IDX_DTYPES: Mapping[int, np.dtype] = MappingProxyType(
 MAX_IDX_BYTES = 2**31
 
 _MAX_NDIM = 8
+_MAX_INDEXABLE = int(np.iinfo(np.intp).max)
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 #: How far past the declared data a gzip stream is inflated to detect (and count) trailing data.
@@ -269,13 +270,16 @@ def _parse_header(stream: IO[bytes], path: Path, max_bytes: int) -> tuple[np.dty
         )
     shape = tuple(int.from_bytes(raw_dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = IDX_DTYPES[code]
-    nbytes = dtype.itemsize
+    nbytes = extent = dtype.itemsize
     for d in shape:  # Python ints: no overflow, however absurd the dimensions
         nbytes *= d
-    if nbytes > max_bytes:
+        extent *= max(d, 1)  # what NumPy must index even when another dimension is 0
+    limit = min(max_bytes, _MAX_INDEXABLE)
+    if extent > limit:
+        spans = f" (its non-zero dimensions span {extent})" if extent != nbytes else ""
         raise DatasetError(
-            f"{path}: header declares shape {shape} of {dtype.name}, {nbytes} bytes of data, "
-            f"more than the limit of {max_bytes} bytes (pass max_bytes= to raise it)"
+            f"{path}: header declares shape {shape} of {dtype.name}, {nbytes} bytes of data"
+            f"{spans}, more than the limit of {limit} bytes (pass max_bytes= to raise it)"
         )
     return dtype, shape, 4 + 4 * ndim
 
@@ -736,11 +740,21 @@ def _check_sha256(sha256: str, what: str) -> str:
     return value
 
 
-def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: float = 30.0) -> Path:
+def download(
+    url: str,
+    dest: str | os.PathLike[str],
+    sha256: str,
+    *,
+    timeout: float = 30.0,
+    size: int | None = None,
+    max_bytes: int = MAX_IDX_BYTES,
+) -> Path:
     """Download ``url`` to ``dest``, verified against a sha256 checksum.
 
-    The data goes to a temporary file beside ``dest`` and is moved into place only once its
-    checksum matches, so ``dest`` is never left half-written.
+    The data goes to a temporary ``.part`` file beside ``dest`` and is moved into place only
+    once its checksum matches, so ``dest`` is never left half-written; the ``.part`` file is
+    removed on any failure or interrupt (``KeyboardInterrupt`` included). At most ``size``
+    bytes (or ``max_bytes`` when ``size`` is not given) are read, whatever the server sends.
 
     Parameters
     ----------
@@ -752,6 +766,11 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: fl
         The expected sha256 of the file, as 64 hex digits.
     timeout : float, optional
         Seconds to wait for the server at each step (connect, each read).
+    size : int or None, optional
+        The expected size in bytes: a server announcing or sending more is cut off there, one
+        sending less is reported as short.
+    max_bytes : int, optional
+        Hard cap on the bytes read (default :data:`MAX_IDX_BYTES`, 2 GiB).
 
     Returns
     -------
@@ -762,14 +781,31 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: fl
     Raises
     ------
     DatasetError
-        On a network or HTTP error, or a checksum mismatch (the message names the URL and
-        both hashes); no partial file is left behind.
+        On a network or HTTP error, a body larger than ``size`` or ``max_bytes`` or shorter
+        than ``size``, a ``file`` URL naming something other than a regular file, or a
+        checksum mismatch (the message names the URL and both hashes); no partial file is
+        left behind.
     """
     dest = Path(dest)
     expected = _check_sha256(sha256, url)
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
     if scheme not in _URL_SCHEMES:
         raise DatasetError(f"{url}: unsupported URL scheme {scheme!r} (use http, https or file)")
+    if size is not None and not 0 <= size <= max_bytes:
+        raise DatasetError(
+            f"{url}: expected size {size} bytes must lie in 0..max_bytes ({max_bytes} bytes; "
+            "pass max_bytes= to raise the limit)"
+        )
+    limit = max_bytes if size is None else size
+    if scheme == "file":
+        local = urllib.request.url2pathname(parts.path)
+        try:
+            mode = os.stat(local).st_mode
+        except OSError:
+            mode = stat.S_IFREG  # urlopen reports the missing file
+        if not stat.S_ISREG(mode):
+            raise _not_regular(url, mode)
     if dest.is_file():
         try:
             if _sha256_file(dest) == expected:
@@ -787,9 +823,7 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: fl
         with os.fdopen(fd, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
-                    while chunk := response.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
+                    got = _copy_bounded(response, out, digest, url, limit, size is not None)
             except urllib.error.HTTPError as exc:
                 raise DatasetError(
                     f"{url}: download failed: HTTP {exc.code} {exc.reason}"
@@ -797,10 +831,15 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: fl
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 raise DatasetError(f"{url}: download failed: {reason}") from None
-        got = digest.hexdigest()
-        if got != expected:
+        if size is not None and got < size:
             raise DatasetError(
-                f"{url}: checksum mismatch: expected sha256 {expected}, got {got}; "
+                f"{url}: download short: {got} of the expected {size} bytes; "
+                f"the download was discarded and {dest} left untouched"
+            )
+        actual = digest.hexdigest()
+        if actual != expected:
+            raise DatasetError(
+                f"{url}: checksum mismatch: expected sha256 {expected}, got {actual}; "
                 f"the download was discarded and {dest} left untouched"
             )
         try:
@@ -813,12 +852,42 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, *, timeout: fl
     return dest
 
 
+def _copy_bounded(
+    response: Any, out: IO[bytes], digest: Any, url: str, limit: int, expected: bool
+) -> int:
+    """Copy ``response`` into ``out`` and ``digest``, refusing to read more than ``limit``."""
+    what = "the expected size" if expected else "the limit (max_bytes)"
+    announced = response.headers.get("Content-Length", "").strip()
+    if announced.isdigit() and int(announced) > limit:
+        raise DatasetError(
+            f"{url}: the server announces {int(announced)} bytes, more than {what} of "
+            f"{limit} bytes; nothing was downloaded"
+        )
+    got = 0
+    while chunk := response.read(min(_CHUNK, limit + 1 - got)):  # one byte past: is there more?
+        got += len(chunk)
+        if got > limit:
+            raise DatasetError(
+                f"{url}: the server sent more than {what} of {limit} bytes; "
+                "the download was stopped there and discarded"
+            )
+        digest.update(chunk)
+        out.write(chunk)
+    if announced.isdigit() and got < int(announced):  # http.client's read(n) does not say
+        raise DatasetError(
+            f"{url}: download failed: the connection closed after {got} of the "
+            f"{int(announced)} bytes the server announced"
+        )
+    return got
+
+
 def fetch_mnist(
     folder: str | os.PathLike[str],
     base_url: str,
     sha256: Mapping[str, str],
     *,
     timeout: float = 30.0,
+    max_bytes: int = MAX_IDX_BYTES,
 ) -> Path:
     """Download the four MNIST-format files into ``folder``, ready for :func:`load_mnist`.
 
@@ -835,7 +904,7 @@ def fetch_mnist(
         Expected sha256 of each file, keyed by file name: exactly one of
         ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
         ``t10k-images-idx3-ubyte[.gz]`` and ``t10k-labels-idx1-ubyte[.gz]`` each.
-    timeout : float, optional
+    timeout, max_bytes : optional
         Passed to :func:`download`.
 
     Returns
@@ -870,5 +939,5 @@ def fetch_mnist(
         )
     base = base_url.rstrip("/")
     for name, digest in sha256.items():
-        download(f"{base}/{name}", folder / name, digest, timeout=timeout)
+        download(f"{base}/{name}", folder / name, digest, timeout=timeout, max_bytes=max_bytes)
     return folder
