@@ -15,19 +15,17 @@ the book's 50,000 / 10,000 / 10,000 split::
 Every problem with a file (missing, truncated, corrupt, wrong checksum) raises
 :class:`~autograd_lite.errors.DatasetError` with a message that names the file.
 
-Limits
-------
-A data file is never trusted. :func:`read_idx` opens only regular files (a FIFO, a device
-or a folder is refused at once, never read), compares the header's claim with the file's
+**Limits.** A data file is never trusted. :func:`read_idx` opens only regular files (a FIFO, a
+device or a folder is refused at once, never read), compares the header's claim with the file's
 size before allocating, and refuses a declared data section above ``max_bytes`` (default
-:data:`MAX_IDX_BYTES`, 2 GiB) before reading any of it. A gzip stream is inflated only up
-to the declared size plus a few kilobytes (to detect trailing data), so a small file that
-inflates to gigabytes costs no more memory than its header admits. :func:`load_mnist` also
-refuses a folder whose float images would take more than ``max_bytes`` (use
-``dtype=np.float32`` or raise ``max_bytes``), converts in bounded chunks, and turns running
-out of memory into a :class:`~autograd_lite.errors.DatasetError`. :func:`download` reads at
-most the expected ``size`` (or ``max_bytes``), whatever the server sends or announces, and
-removes its partial file on any failure, ``KeyboardInterrupt`` included.
+:data:`MAX_IDX_BYTES`, 2 GiB) before reading any of it. A gzip stream is inflated only up to
+the declared size plus a few kilobytes (to detect trailing data), so a small file that inflates
+to gigabytes costs no more memory than its header admits. :func:`load_mnist` also refuses a
+folder whose float images would take more than ``max_bytes`` (use ``dtype=np.float32`` or raise
+``max_bytes``), converts in bounded chunks, and turns running out of memory into a
+:class:`~autograd_lite.errors.DatasetError`. :func:`download` reads at most the expected
+``size`` (or ``max_bytes``), whatever the server sends or announces, and removes its partial
+file on any failure, ``KeyboardInterrupt`` included.
 """
 
 from __future__ import annotations
