@@ -151,6 +151,7 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
         memory. The message names the file and the problem.
     """
     path = Path(path)
+    max_bytes = _byte_count("read_idx: max_bytes", max_bytes)
     with _open_regular(path) as f:
         try:
             head = f.read(2)
@@ -174,6 +175,13 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
             raise DatasetError(f"{path}: corrupt gzip data: {exc}") from None
         except OSError as exc:
             raise DatasetError(f"{path}: read error: {exc}") from None
+
+
+def _byte_count(what: str, value: object) -> int:
+    """``value`` as a number of bytes, or a DatasetError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise DatasetError(f"{what} must be a non-negative integer number of bytes, got {value!r}")
+    return int(value)
 
 
 _FILE_KINDS = (
@@ -687,6 +695,7 @@ def load_mnist(
         exceed ``max_bytes``, or memory runs out.
     """
     dt = _float_dtype(dtype)
+    max_bytes = _byte_count("load_mnist: max_bytes", max_bytes)
     if path is None:
         return _load_embedded(dt, max_bytes)
     return _load_folder(Path(path), dt, max_bytes)
@@ -790,9 +799,10 @@ def download(
     scheme = parts.scheme.lower()
     if scheme not in _URL_SCHEMES:
         raise DatasetError(f"{url}: unsupported URL scheme {scheme!r} (use http, https or file)")
-    if size is not None and not 0 <= size <= max_bytes:
+    max_bytes = _byte_count(f"{url}: max_bytes", max_bytes)
+    if size is not None and _byte_count(f"{url}: size", size) > max_bytes:
         raise DatasetError(
-            f"{url}: expected size {size} bytes must lie in 0..max_bytes ({max_bytes} bytes; "
+            f"{url}: expected size {size} bytes is above max_bytes ({max_bytes} bytes; "
             "pass max_bytes= to raise the limit)"
         )
     limit = max_bytes if size is None else size

@@ -432,9 +432,26 @@ def test_download_of_an_endless_body_stops_at_the_cap(hostile_server, tmp_path):
 
 
 def test_download_expected_size_above_the_cap_is_refused_before_connecting(tmp_path):
-    with pytest.raises(DatasetError, match=r"expected size 100 bytes must lie in 0..max_bytes"):
+    with pytest.raises(DatasetError, match=r"expected size 100 bytes is above max_bytes \(99"):
         download("http://127.0.0.1:9/x", tmp_path / "x", "0" * 64, size=100, max_bytes=99)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", [None, -1, 2.5, "1000", True])
+def test_byte_limits_must_be_non_negative_integers(tmp_path, bad):
+    path = tmp_path / "a.idx"
+    path.write_bytes(idx_header(0x08, (1,)) + b"\0")
+    message = r"max_bytes must be a non-negative integer number of bytes"
+    with pytest.raises(DatasetError, match=f"read_idx: {message}"):
+        read_idx(path, max_bytes=bad)
+    with pytest.raises(DatasetError, match=f"load_mnist: {message}"):
+        load_mnist(max_bytes=bad)
+    with pytest.raises(DatasetError, match=message):
+        download("http://127.0.0.1:9/x", tmp_path / "x", "0" * 64, max_bytes=bad)
+    if bad is not None:
+        with pytest.raises(DatasetError, match=r"size must be a non-negative integer"):
+            download("http://127.0.0.1:9/x", tmp_path / "x", "0" * 64, size=bad)
+    assert read_idx(path, max_bytes=np.int64(1)).tolist() == [0]
 
 
 def test_download_broken_mid_way_leaves_nothing(hostile_server, tmp_path):
