@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.errors import TrainingError
+from autograd_lite.errors import InvalidInputError, TrainingError
 from autograd_lite.modes import no_grad
 from autograd_lite.tensor import Tensor
 
@@ -51,7 +51,9 @@ def _check_number(name: str, value: Any, *, low: float = 0.0, high: float = math
 
 
 def _check_lr(value: Any) -> float:
-    lr = _check_number("lr", value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"SGD: lr must be a number, got {type(value).__name__}")
+    lr = float(value)
     if not (0 < lr < math.inf):
         raise TrainingError(
             f"SGD: lr (the learning rate η) must be a positive finite number, got {lr}"

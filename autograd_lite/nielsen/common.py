@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..checkpoint import NpzReader, write_npz
-from ..errors import CheckpointError, TrainingError
+from ..errors import CheckpointError, InvalidInputError, TrainingError
 
 __all__ = [
     "validate_sizes",
@@ -317,12 +317,14 @@ def check_eta(eta: Any) -> float:
     Raises
     ------
     TrainingError
-        Otherwise (0, negative, NaN, inf, a bool, a string ...), before any training.
+        If it is 0, negative, NaN or inf.
+    InvalidInputError
+        If it is not a real number (a bool, a string, None ...).
     """
     if isinstance(eta, (bool, np.bool_)) or not isinstance(
         eta, (int, float, np.integer, np.floating)
     ):
-        raise TrainingError(f"SGD: eta (the learning rate η) must be a number, got {eta!r}")
+        raise InvalidInputError(f"SGD: eta (the learning rate η) must be a number, got {eta!r}")
     value = float(eta)
     if not (math.isfinite(value) and value > 0):
         raise TrainingError(
