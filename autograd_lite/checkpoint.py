@@ -322,6 +322,8 @@ class NpzReader:
                 raise self._fail(f"dtype {dtype.str} is not in this machine's byte order", key)
             if fortran:
                 raise self._fail("Fortran-order array (checkpoints are written in C order)", key)
+            if any(n < 0 for n in shape) or dtype.itemsize == 0:
+                raise self._fail(f"impossible shape {shape} or dtype {dtype}", key)
             nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if offset + nbytes != info.file_size:
                 raise self._fail(

@@ -233,6 +233,17 @@ def test_hostile_members_are_refused_naming_file_and_member(tmp_path, why, membe
     assert "w0" in message, why
 
 
+@pytest.mark.parametrize(
+    "member",
+    [npy((-2, -3)), npy((-1,), data=b""), npy((2,), "<U0", data=b""), npy((2, 3), "<M8[s]")],
+    ids=["negative dims", "negative size", "zero-size dtype", "datetime"],
+)
+def test_impossible_headers_are_refused_by_the_generic_reader(tmp_path, member):
+    path = write_zip(tmp_path / "odd.npz", [("x.npy", member)])
+    with pytest.raises(CheckpointError, match=r"odd\.npz.*'x'"):
+        read_npz(path)
+
+
 def test_an_object_array_in_an_nn_checkpoint_is_refused(tmp_path):
     members = replace(nn_members(), "layers.0.bias.npy", npy((2,), "|O", data=b""))
     assert_refused(load_module, write_zip(tmp_path / "obj.npz", members), "layers.0.bias", "pickle")
