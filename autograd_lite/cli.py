@@ -272,9 +272,11 @@ def _train(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             callback=lambda epoch, stats: history.append(stats),
         )
+        elapsed = time.perf_counter() - started
+        if args.save is not None:  # (an interrupt here saves to the .interrupted sibling)
+            path = network.save(args.save)
     except (KeyboardInterrupt, _Terminated) as stop:
         return _stop_training(args, network, len(history), stop)
-    elapsed = time.perf_counter() - started
     if history:
         best = max(history, key=lambda h: h["accuracy"])
         last = history[-1]
@@ -289,7 +291,6 @@ def _train(args: argparse.Namespace) -> int:
         correct = network.evaluate(test)
         print(f"No training (0 epochs): {correct} / {len(data.test)} correct")
     if args.save is not None:
-        path = network.save(args.save)
         print(f"Saved the model to {path}")
     if args.plot is not None and history:
         _plot(history, args.plot)

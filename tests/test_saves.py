@@ -336,3 +336,20 @@ def test_interrupted_save_path_keeps_the_suffix():
 
 def test_write_npz_returns_the_path_it_was_given(tmp_path):
     assert checkpoint.write_npz(tmp_path / "x", {"a": np.zeros(2)}) == tmp_path / "x"
+
+
+def test_cli_interrupted_during_the_final_save_saves_to_the_sibling(tmp_path, capsys, monkeypatch):
+    model = tmp_path / "model.npz"
+    real_save = Network.save
+
+    def interrupted_save(self, path):
+        if Path(path) == model:
+            raise KeyboardInterrupt  # Ctrl-C while the finished model is being written
+        return real_save(self, path)
+
+    monkeypatch.setattr(Network, "save", interrupted_save)
+    status, _, err = run([*FAST_TRAIN, "--save", str(model)], capsys)
+    assert status == 130
+    saved = tmp_path / "model.interrupted.npz"
+    assert err.count("\n") == 1 and "after 1 complete epochs" in err and str(saved) in err
+    assert Network.load(saved).sizes == [784, 30, 10] and not model.exists()
