@@ -7,12 +7,27 @@
 
 Every user error (a missing folder, bad sizes, a non-positive η, a corrupt model file) ends in a
 one-line message and a non-zero exit status, never a traceback.
+
+Saving never loses the training:
+
+- ``--save PATH`` is checked before anything else (the folder exists and accepts a file, PATH is
+  not a folder): a doomed save fails at once, exit status 2.
+- Ctrl-C (SIGINT) or SIGTERM during training saves the model as it is then to the sibling
+  ``<stem>.interrupted<suffix>`` of PATH (``model.npz`` -> ``model.interrupted.npz``; PATH
+  itself, perhaps a good earlier model, is left alone), says so in one line on stderr, and exits
+  with 130 (SIGINT) or 143 (SIGTERM). Without ``--save`` nothing is saved.
+- A saved model records its sizes, cost, η and dtype. ``--load`` trains on with all of them:
+  an ``--eta`` given overrides the stored η; a ``--cost`` or ``--float32`` that differs from
+  the model's is ignored, with a one-line note saying so; a different ``--sizes`` is an error.
+  Models saved before η was stored train with ``--eta`` (default 3.0).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +44,17 @@ PROG = "autograd-lite"
 
 class UsageError(Exception):
     """A user error: reported in one line, exit status 2."""
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that training stops as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+DEFAULT_ETA = 3.0
 
 
 def _int_at_least(minimum: int) -> Any:
@@ -90,13 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=_positive_int, default=10, help="mini-batch size m (default: 10)"
     )
     train.add_argument(
-        "--eta", type=_positive_float, default=3.0, help="learning rate η (default: 3.0)"
+        "--eta",
+        type=_positive_float,
+        default=None,
+        help=f"learning rate η (default: {DEFAULT_ETA}, or the --load model's)",
     )
     train.add_argument(
         "--cost",
         choices=("quadratic", "cross-entropy"),
-        default="quadratic",
-        help="cost function (default: quadratic)",
+        default=None,
+        help="cost function (default: quadratic, or the --load model's)",
     )
     train.add_argument(
         "--data",
@@ -114,16 +143,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on the first N training samples only",
     )
     train.add_argument("--seed", type=int, default=0, help="initial weights and shuffling (0)")
-    train.add_argument("--float32", action="store_true", help="compute in float32")
     train.add_argument(
-        "--save", type=Path, default=None, metavar="MODEL.npz", help="save the trained model (.npz)"
+        "--float32", action="store_true", help="compute in float32 (a --load model keeps its own)"
+    )
+    train.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        metavar="MODEL.npz",
+        help="save the trained model (.npz); on Ctrl-C or SIGTERM, save the model so far to "
+        "MODEL.interrupted.npz",
     )
     train.add_argument(
         "--load",
         type=Path,
         default=None,
         metavar="MODEL.npz",
-        help="start from a saved model (its sizes override --sizes)",
+        help="start from a saved model, with its sizes, cost, dtype and η",
     )
     train.add_argument(
         "--plot",
@@ -166,7 +202,7 @@ def _load_data(args: argparse.Namespace, dtype: Any) -> Any:
     return load_mnist(args.data, dtype=dtype)
 
 
-def _make_network(args: argparse.Namespace, dtype: Any) -> Any:
+def _make_network(args: argparse.Namespace) -> Any:
     from autograd_lite.nielsen import Network
 
     if args.load is not None:
@@ -176,42 +212,71 @@ def _make_network(args: argparse.Namespace, dtype: Any) -> Any:
                 f"--sizes {' '.join(map(str, args.sizes))} does not match the loaded model's "
                 f"sizes {' '.join(map(str, network.sizes))}"
             )
+        if args.cost is not None and args.cost != network.cost.name:
+            _note(f"--cost {args.cost} ignored: the loaded model uses the {network.cost.name} cost")
+        if args.float32 and network.dtype != np.float32:
+            _note(f"--float32 ignored: the loaded model computes in {network.dtype}")
         return network
     sizes = args.sizes or [784, 30, 10]
-    return Network(sizes, seed=args.seed, dtype=dtype, cost=args.cost)
+    dtype = np.float32 if args.float32 else np.float64
+    return Network(sizes, seed=args.seed, dtype=dtype, cost=args.cost or "quadratic")
+
+
+def _note(message: str) -> None:
+    print(f"{PROG}: note: {message}", file=sys.stderr)
+
+
+def _interrupted_path(path: Path) -> Path:
+    """Where an interrupted training saves: ``model.npz`` -> ``model.interrupted.npz``."""
+    return path.with_name(f"{path.stem}.interrupted{path.suffix}")
 
 
 def _train(args: argparse.Namespace) -> int:
-    dtype = np.float32 if args.float32 else np.float64
     if args.plot is not None:
         _require_matplotlib()
-    data = _load_data(args, dtype)
-    network = _make_network(args, dtype)
+    if args.save is not None:
+        from autograd_lite.checkpoint import check_save_path
+
+        try:
+            check_save_path(args.save)
+            check_save_path(_interrupted_path(args.save))
+        except AutogradLiteError as error:
+            raise UsageError(f"--save {error}") from None
+    network = _make_network(args)
+    data = _load_data(args, network.dtype)
     n_features = data.train.images.shape[1]
     if network.sizes[0] != n_features or network.sizes[-1] != 10:
         raise UsageError(
             f"--sizes must start with {n_features} (pixels) and end with 10 (classes), got "
             f"{' '.join(map(str, network.sizes))}"
         )
+    eta = args.eta if args.eta is not None else (network.eta or DEFAULT_ETA)
     train = data.train
     limit = len(train) if args.limit is None else min(args.limit, len(train))
     training = (train.images[:limit].T, train.labels[:limit])
     test = (data.test.images.T, data.test.labels)
     print(
-        f"Training {network.sizes} with {network.cost.name} cost, η = {args.eta:g}, "
+        f"Training {network.sizes} with {network.cost.name} cost, η = {eta:g}, "
         f"mini-batch {args.batch}, {args.epochs} epochs, {limit} training / {len(data.test)} test "
-        f"samples ({data.source})"
+        f"samples ({data.source}), {network.dtype}"
     )
     started = time.perf_counter()
-    history = network.SGD(
-        training,
-        args.epochs,
-        args.batch,
-        args.eta,
-        test_data=test,
-        progress=not args.no_progress,
-    )
-    elapsed = time.perf_counter() - started
+    history: list[dict[str, Any]] = []
+    try:
+        network.SGD(
+            training,
+            args.epochs,
+            args.batch,
+            eta,
+            test_data=test,
+            progress=not args.no_progress,
+            callback=lambda epoch, stats: history.append(stats),
+        )
+        elapsed = time.perf_counter() - started
+        if args.save is not None:  # (an interrupt here saves to the .interrupted sibling)
+            path = network.save(args.save)
+    except (KeyboardInterrupt, _Terminated) as stop:
+        return _stop_training(args, network, len(history), stop)
     if history:
         best = max(history, key=lambda h: h["accuracy"])
         last = history[-1]
@@ -226,12 +291,27 @@ def _train(args: argparse.Namespace) -> int:
         correct = network.evaluate(test)
         print(f"No training (0 epochs): {correct} / {len(data.test)} correct")
     if args.save is not None:
-        path = network.save(args.save)
         print(f"Saved the model to {path}")
     if args.plot is not None and history:
         _plot(history, args.plot)
         print(f"Drew the learning curves in {args.plot}")
     return 0
+
+
+def _stop_training(args: argparse.Namespace, network: Any, epochs: int, stop: BaseException) -> int:
+    """Ctrl-C or SIGTERM during training: save the model so far (with --save), say so in one
+    line, and return 130 or 143."""
+    what, status = ("terminated", 143) if isinstance(stop, _Terminated) else ("interrupted", 130)
+    message = f"{what} after {epochs} complete epochs"
+    if args.save is not None:
+        path = _interrupted_path(args.save)
+        try:
+            network.save(path)
+            message += f"; saved the model so far to {path}"
+        except AutogradLiteError as error:
+            message += f"; the model was not saved: {error}"
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return status
 
 
 def _require_matplotlib() -> None:
@@ -289,8 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return args.run(args)
+    except _Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
@@ -300,6 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ __all__ = [
     "DatasetError",
     "CheckpointError",
     "ReplayError",
+    "TrainingError",
 ]
 
 
@@ -79,3 +80,8 @@ class ReplayError(AutogradLiteError, ValueError):
     """A function cannot be recorded for replay (``al.grad(f, replay=True)``): a hook in its
     graph, or values of its arguments read out of the graph (``x > 0``, ``if x``, ``x.data``
     handed to an op ...), which the recording would freeze."""
+
+
+class TrainingError(AutogradLiteError, ValueError):
+    """Training refused before it starts: a learning rate that is not a positive finite number,
+    or NaN/inf in the training data."""

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.checkpoint import read_npz, write_npz
+from autograd_lite.checkpoint import NpzReader, write_npz
 from autograd_lite.errors import CheckpointError, ShapeError
 from autograd_lite.tensor import Tensor, as_array
 
@@ -285,33 +285,74 @@ class Module:
         """Write the parameters to an ``.npz`` file exactly at ``path`` (atomically).
 
         The file holds one array per :meth:`named_parameters` name plus a format tag; it needs
-        no pickle to read. Returns the path written.
+        no pickle to read. Returns the path written. See :func:`autograd_lite.checkpoint.write_npz`
+        (mode, symbolic links, temporary files).
+
+        Raises
+        ------
+        autograd_lite.errors.CheckpointError
+            If a parameter holds NaN or inf (nothing is written: train with a smaller ``lr``),
+            or ``path`` cannot be written.
         """
         arrays = {_FORMAT_KEY: np.array(CHECKPOINT_FORMAT), **self.state_dict()}
+        for name, value in arrays.items():
+            if value.dtype.kind in "fc" and not np.isfinite(value).all():
+                raise CheckpointError(
+                    f"{path}: not saved: '{name}' holds NaN or inf (training diverged; try a "
+                    "smaller learning rate lr)"
+                )
         return write_npz(path, arrays)
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
         """Load parameters written by :meth:`save` into this module, in place; returns self.
 
+        The file is read by :class:`autograd_lite.checkpoint.NpzReader`: every member's header
+        is checked against this module's keys and shapes before any array is read, and
+        unexpected members are refused unread (ignored, unread, with ``strict=False``).
+
         Raises
         ------
         autograd_lite.errors.CheckpointError
-            If the file is missing, is not a readable ``.npz`` (corrupt, truncated, or needing
-            pickle), or does not fit the module (keys, shapes); the message names the file.
-            The module is unchanged when it raises.
+            If the file is missing, is not a readable ``.npz`` (corrupt, truncated, hostile, or
+            needing pickle), or does not fit the module (keys, shapes); the message names the
+            file. The module is unchanged when it raises.
         """
         path = Path(path)
-        state = read_npz(path)
-        tag = state.get(_FORMAT_KEY)
-        if tag is None or tag.shape != () or str(tag) != CHECKPOINT_FORMAT:
-            raise CheckpointError(
-                f"{path}: not an autograd_lite.nn checkpoint (no '{_FORMAT_KEY}' = "
-                f"{CHECKPOINT_FORMAT!r} entry)"
-            )
+        params = dict(self.named_parameters())
+        allowed = None if not strict else (lambda key: key == _FORMAT_KEY or key in params)
         try:
+            with NpzReader(path, allowed) as npz:
+                tag = npz.header(_FORMAT_KEY) if _FORMAT_KEY in npz else None
+                if tag is None or tag[0] != () or tag[1].kind != "U" or tag[1].itemsize > 400:
+                    raise CheckpointError(
+                        f"not an autograd_lite.nn checkpoint (no '{_FORMAT_KEY}' = "
+                        f"{CHECKPOINT_FORMAT!r} entry)"
+                    )
+                present = [name for name in params if name in npz]
+                for name in present:  # every header checked before any array is read
+                    shape, dtype = npz.header(name)
+                    if shape != params[name].data.shape:
+                        raise CheckpointError(
+                            f"load_state_dict: '{name}' has shape {shape} in the state but "
+                            f"{params[name].data.shape} in the model"
+                        )
+                    if dtype.kind not in "fiu":
+                        raise CheckpointError(
+                            f"load_state_dict: '{name}' has dtype {dtype}, expected numbers"
+                        )
+                if str(npz.array(_FORMAT_KEY)) != CHECKPOINT_FORMAT:
+                    raise CheckpointError(
+                        f"not an autograd_lite.nn checkpoint (no '{_FORMAT_KEY}' = "
+                        f"{CHECKPOINT_FORMAT!r} entry)"
+                    )
+                state = {_FORMAT_KEY: CHECKPOINT_FORMAT}
+                state.update({name: npz.array(name) for name in present})
             return self.load_state_dict(state, strict=strict)
         except CheckpointError as error:
-            raise CheckpointError(f"{path}: {error}") from None
+            message = str(error)
+            raise CheckpointError(
+                message if message.startswith(str(path)) else f"{path}: {message}"
+            ) from None
 
     # -- display ---------------------------------------------------------------------------
     def extra_repr(self) -> str:

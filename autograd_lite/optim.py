@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd_lite.errors import InvalidInputError, TrainingError
 from autograd_lite.modes import no_grad
 from autograd_lite.tensor import Tensor
 
@@ -44,9 +45,20 @@ def _check_number(name: str, value: Any, *, low: float = 0.0, high: float = math
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"SGD: {name} must be a number, got {type(value).__name__}")
     value = float(value)
-    if not (low <= value <= high) or math.isnan(value):
+    if not (low <= value <= high) or not math.isfinite(value):
         raise ValueError(f"SGD: {name} must lie in [{low}, {high}], got {value}")
     return value
+
+
+def _check_lr(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"SGD: lr must be a number, got {type(value).__name__}")
+    lr = float(value)
+    if not (0 < lr < math.inf):
+        raise TrainingError(
+            f"SGD: lr (the learning rate η) must be a positive finite number, got {lr}"
+        )
+    return lr
 
 
 def _check_count(name: str, value: Any) -> int | None:
@@ -92,7 +104,7 @@ class SGD:
         parameter groups: dicts with a ``"params"`` list and any of ``"lr"``, ``"momentum"``,
         ``"weight_decay"``, ``"n"`` overriding the defaults below for that group.
     lr : float
-        The learning rate :math:`\eta`.
+        The learning rate :math:`\eta`, a positive finite number (else ``TrainingError``).
     momentum : float, default 0
         The momentum coefficient :math:`\mu` in [0, 1] (1 - :math:`\mu` is the "friction").
     weight_decay : float, default 0
@@ -139,7 +151,7 @@ class SGD:
         n: int | None = None,
     ) -> None:
         defaults = {
-            "lr": _check_number("lr", lr),
+            "lr": _check_lr(lr),
             "momentum": _check_number("momentum", momentum, high=1.0),
             "weight_decay": _check_number("weight_decay", weight_decay),
             "n": _check_count("n", n),
@@ -194,7 +206,7 @@ class SGD:
                 )
             seen.add(id(p))
         made = {"params": tensors}
-        made["lr"] = _check_number("lr", group.get("lr", defaults["lr"]))
+        made["lr"] = _check_lr(group.get("lr", defaults["lr"]))
         made["momentum"] = _check_number(
             "momentum", group.get("momentum", defaults["momentum"]), high=1.0
         )

@@ -15,6 +15,7 @@ shape ``(n_out, n_in)`` and ``b`` of shape ``(n_out, 1)``, and a mini-batch is a
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -24,8 +25,8 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from ..checkpoint import read_npz, write_npz
-from ..errors import CheckpointError
+from ..checkpoint import NpzReader, write_npz
+from ..errors import CheckpointError, InvalidInputError, TrainingError
 
 __all__ = [
     "validate_sizes",
@@ -35,6 +36,7 @@ __all__ = [
     "prepare_test_data",
     "split_mini_batch",
     "count_correct",
+    "check_eta",
     "run_sgd",
     "save_checkpoint",
     "load_checkpoint",
@@ -309,9 +311,32 @@ def count_correct(
 # ---------------------------------------------------------------------------------------------
 
 
+def check_eta(eta: Any) -> float:
+    """``eta`` as a float, if it is a finite positive real number.
+
+    Raises
+    ------
+    TrainingError
+        If it is 0, negative, NaN or inf.
+    InvalidInputError
+        If it is not a real number (a bool, a string, None ...).
+    """
+    if isinstance(eta, (bool, np.bool_)) or not isinstance(
+        eta, (int, float, np.integer, np.floating)
+    ):
+        raise InvalidInputError(f"SGD: eta (the learning rate η) must be a number, got {eta!r}")
+    value = float(eta)
+    if not (math.isfinite(value) and value > 0):
+        raise TrainingError(
+            f"SGD: eta (the learning rate η) must be a positive finite number, got {value}"
+        )
+    return value
+
+
 class _Trainable(Protocol):
     sizes: list[int]
     dtype: np.dtype
+    eta: float | None
 
     def feedforward(self, a: np.ndarray) -> np.ndarray: ...
 
@@ -373,12 +398,21 @@ def run_sgd(
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
     if not isinstance(mini_batch_size, (int, np.integer)) or mini_batch_size < 1:
         raise ValueError(f"mini_batch_size must be a positive int, got {mini_batch_size!r}")
+    eta = check_eta(eta)
     sizes, dtype = network.sizes, network.dtype
     X_rows, Y_rows = prepare_training_data(training_data, sizes, dtype)
     test = None if test_data is None else prepare_test_data(test_data, sizes, dtype)
+    for name, arr in (("training inputs", X_rows), ("training targets", Y_rows)):
+        if not np.isfinite(arr).all():
+            raise TrainingError(
+                f"SGD: the {name} hold {arr.size - np.count_nonzero(np.isfinite(arr))} NaN or "
+                "inf values; clean or drop those samples before training"
+            )
+    if test is not None and not np.isfinite(test[0]).all():
+        raise TrainingError("SGD: the test inputs hold NaN or inf values; clean them first")
+    network.eta = eta  # saved with the parameters
     n = X_rows.shape[0]
     starts = range(0, n, mini_batch_size)
-    eta = float(eta)
     history: list[dict[str, Any]] = []
     for j in range(epochs):
         t0 = time.perf_counter()
@@ -436,29 +470,49 @@ def save_checkpoint(
     cost: str,
     weights: Sequence[np.ndarray],
     biases: Sequence[np.ndarray],
+    eta: float | None = None,
 ) -> Path:
-    """Write ``sizes``, ``cost``, ``weights`` and ``biases`` to an ``.npz`` file at ``path``.
+    """Write ``sizes``, ``cost``, ``weights``, ``biases`` (and ``eta``) to ``.npz`` at ``path``.
 
-    The file is written exactly at ``path`` (no ``.npz`` suffix is added) and atomically: to a
-    temporary file in the same directory, then renamed, so a crash never leaves half a file.
-    Nothing in it needs pickle to load.
+    The file is written exactly at ``path`` (no ``.npz`` suffix is added) and atomically, by
+    :func:`autograd_lite.checkpoint.write_npz`. Nothing in it needs pickle to load. ``eta``,
+    the learning rate last trained with, is stored when given; the dtype is the parameters'.
+
+    Raises
+    ------
+    CheckpointError
+        If a parameter holds NaN or inf (nothing is written), or ``path`` cannot be written.
     """
-    path = Path(path)
     arrays: dict[str, np.ndarray] = {
         "format": np.array(CHECKPOINT_FORMAT),
         "sizes": np.asarray(sizes, dtype=np.int64),
         "cost": np.array(str(cost)),
     }
+    if eta is not None:
+        arrays["eta"] = np.array(float(eta))
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         arrays[f"w{i}"] = np.asarray(w)
         arrays[f"b{i}"] = np.asarray(b)
+    for key, arr in arrays.items():
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise CheckpointError(
+                f"{path}: not saved: '{key}' holds NaN or inf (training diverged; "
+                "try a smaller learning rate η)"
+            )
     return write_npz(path, arrays)
+
+
+_CHECKPOINT_KEY = re.compile(r"format|sizes|cost|eta|[wb]\d+")
 
 
 def load_checkpoint(
     path: str | os.PathLike[str],
 ) -> tuple[list[int], str, list[np.ndarray], list[np.ndarray]]:
     """Read and check a file written by :func:`save_checkpoint`.
+
+    Every member's header is checked against ``sizes`` before any parameter is read (see
+    :class:`autograd_lite.checkpoint.NpzReader`). The stored ``eta``, if any, is read by
+    :func:`load_checkpoint_eta`.
 
     Returns
     -------
@@ -467,50 +521,69 @@ def load_checkpoint(
     Raises
     ------
     CheckpointError
-        With a one-line message naming the file, if it is missing, not a valid ``.npz`` (corrupt
-        or truncated), lacks an entry, or its shapes, dtypes or values (non-finite) do not fit
-        its ``sizes``.
+        With a one-line message naming the file, if it is missing, not a valid ``.npz`` (corrupt,
+        truncated or hostile), lacks an entry or holds an unexpected one, or its shapes, dtypes
+        or values (non-finite) do not fit its ``sizes``.
     """
+    sizes, cost, weights, biases, _ = _read_checkpoint(path)
+    return sizes, cost, weights, biases
+
+
+def _read_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[list[int], str, list[np.ndarray], list[np.ndarray], float | None]:
     path = Path(path)
 
     def fail(why: str) -> CheckpointError:
         return CheckpointError(f"{path}: {why}")
 
-    data = read_npz(path)
-    if not isinstance(data, dict) or "sizes" not in data or "cost" not in data:
-        raise fail("not an autograd_lite checkpoint: 'sizes' or 'cost' entry missing")
-    raw_sizes = data["sizes"]
-    if raw_sizes.ndim != 1 or raw_sizes.dtype.kind not in "iu":
-        raise fail(f"'sizes' must be a 1-D integer array, got {raw_sizes.dtype} {raw_sizes.shape}")
-    try:
-        sizes = validate_sizes(raw_sizes.tolist())
-    except ValueError as exc:
-        raise fail(f"invalid 'sizes': {exc}") from None
-    cost_arr = data["cost"]
-    if cost_arr.ndim != 0 or cost_arr.dtype.kind != "U":
-        raise fail("'cost' must be a string")
-    cost = str(cost_arr)
-    weights, biases = [], []
-    dtypes = set()
-    for i, (x, y) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        for key, shape, out in ((f"w{i}", (y, x), weights), (f"b{i}", (y, 1), biases)):
-            if key not in data:
+    with NpzReader(path, allowed=_CHECKPOINT_KEY.fullmatch) as npz:
+        if "sizes" not in npz or "cost" not in npz:
+            raise fail("not an autograd_lite checkpoint: 'sizes' or 'cost' entry missing")
+        shape, dtype = npz.header("sizes")
+        if len(shape) != 1 or dtype.kind not in "iu":
+            raise fail(f"'sizes' must be a 1-D integer array, got {dtype} {shape}")
+        try:
+            sizes = validate_sizes(npz.array("sizes").tolist())
+        except ValueError as exc:
+            raise fail(f"invalid 'sizes': {exc}") from None
+        if npz.header("cost")[0] != () or npz.header("cost")[1].kind != "U":
+            raise fail("'cost' must be a string")
+        if "eta" in npz and (npz.header("eta")[0] != () or npz.header("eta")[1].kind != "f"):
+            raise fail("'eta' must be one floating-point number")
+        layers = list(enumerate(zip(sizes[:-1], sizes[1:], strict=True)))
+        expected = [(f"w{i}", (y, x)) for i, (x, y) in layers]
+        expected += [(f"b{i}", (y, 1)) for i, (x, y) in layers]
+        dtypes = set()
+        for key, shape in expected:  # every header checked before any parameter is read
+            if key not in npz:
                 raise fail(f"entry '{key}' missing for sizes {sizes}")
-            arr = data[key]
-            if arr.shape != shape:
-                raise fail(f"'{key}' has shape {arr.shape}, expected {shape} for sizes {sizes}")
-            if arr.dtype.kind != "f":
-                raise fail(f"'{key}' has dtype {arr.dtype}, expected a floating dtype")
+            have, dtype = npz.header(key)
+            if have != shape:
+                raise fail(f"'{key}' has shape {have}, expected {shape} for sizes {sizes}")
+            if dtype.kind != "f":
+                raise fail(f"'{key}' has dtype {dtype}, expected a floating dtype")
+            dtypes.add(dtype)
+        n_params = sum(1 for key in npz.keys if key[0] in "wb")
+        if n_params != 2 * (len(sizes) - 1):
+            raise fail(
+                f"holds {n_params} parameter arrays, sizes {sizes} need {2 * (len(sizes) - 1)}"
+            )
+        if len(dtypes) > 1:
+            raise fail(f"parameters mix dtypes {sorted(map(str, dtypes))}")
+        cost = str(npz.array("cost"))
+        eta = float(npz.array("eta")) if "eta" in npz else None
+        if eta is not None and not (math.isfinite(eta) and eta > 0):
+            raise fail(f"'eta' must be a positive finite number, got {eta}")
+        params = {}
+        for key, _ in expected:
+            arr = npz.array(key)
             if not np.all(np.isfinite(arr)):
                 raise fail(f"'{key}' holds non-finite values (NaN or inf)")
-            dtypes.add(arr.dtype)
-            out.append(arr)
-    n_params = sum(1 for key in data if re.fullmatch(r"[wb]\d+", key))
-    if n_params != 2 * (len(sizes) - 1):
-        raise fail(f"holds {n_params} parameter arrays, sizes {sizes} need {2 * (len(sizes) - 1)}")
-    if len(dtypes) > 1:
-        raise fail(f"parameters mix dtypes {sorted(map(str, dtypes))}")
-    return sizes, cost, weights, biases
+            params[key] = arr
+    weights = [params[f"w{i}"] for i, _ in layers]
+    biases = [params[f"b{i}"] for i, _ in layers]
+    return sizes, cost, weights, biases, eta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +610,8 @@ class NetworkBase:
     seed: int | None
     cost: Any
     _shuffle_rng: np.random.Generator
+    #: The learning rate of the last :meth:`SGD`, or read from a checkpoint; saved with it.
+    eta: float | None = None
 
     def _init_common(self, sizes: Iterable[int], seed: int | None, dtype: Any) -> None:
         self.sizes = validate_sizes(sizes)
@@ -660,11 +735,20 @@ class NetworkBase:
     # -- checkpoints --------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save ``sizes``, ``cost``, ``weights`` and ``biases`` to an ``.npz`` file at ``path``.
+        """Save ``sizes``, ``cost``, ``weights``, ``biases`` and ``eta`` to ``.npz`` at ``path``.
 
-        Returns the path written. Load it back with :meth:`load`.
+        ``eta`` is the learning rate of the last :meth:`SGD` (left out if there was none); the
+        dtype is the parameters'. Returns the path written. Load it back with :meth:`load`.
+
+        Raises
+        ------
+        autograd_lite.errors.CheckpointError
+            If a parameter holds NaN or inf (nothing is written: train with a smaller η), or
+            ``path`` cannot be written (missing or read-only folder, a folder at ``path``).
         """
-        return save_checkpoint(path, self.sizes, self.cost.name, self.weights, self.biases)
+        return save_checkpoint(
+            path, self.sizes, self.cost.name, self.weights, self.biases, eta=self.eta
+        )
 
     @classmethod
     def load(
@@ -672,18 +756,21 @@ class NetworkBase:
     ) -> _Net:
         """Build a network from a file written by :meth:`save`.
 
-        The stored dtype is kept. ``seed`` seeds only the shuffling of later training.
+        The stored dtype and cost are kept, and the stored learning rate becomes ``eta``
+        (``None`` for files saved before it was stored). ``seed`` seeds only the shuffling of
+        later training.
 
         Raises
         ------
         autograd_lite.errors.CheckpointError
             If the file is missing, corrupt, truncated or inconsistent.
         """
-        sizes, cost, weights, biases = load_checkpoint(path)
+        sizes, cost, weights, biases, eta = _read_checkpoint(path)
         try:
             net = cls(sizes, seed=seed, dtype=weights[0].dtype, cost=cost, **kwargs)
         except ValueError as exc:
             raise CheckpointError(f"{Path(path)}: {exc}") from None
         net.weights = [np.array(w) for w in weights]
         net.biases = [np.array(b) for b in biases]
+        net.eta = eta
         return net
