@@ -23,6 +23,7 @@ see. Under ``detect_anomaly``, inside another ``grad``, or for a graph of more t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,7 +35,7 @@ from autograd_lite.engine import _own, _validate_user_gradient, sum_to
 from autograd_lite.errors import BackwardError, ReplayError
 from autograd_lite.function import Context, EachInput
 from autograd_lite.modes import STATE
-from autograd_lite.tensor import Tensor, as_array, next_sequence_number
+from autograd_lite.tensor import Tensor, as_array, guarding_data, next_sequence_number
 
 __all__ = ["ReplayedGradient"]
 
@@ -46,6 +47,9 @@ MAX_PLANS = 8
 #: compile than the Python overhead it saves (that overhead matters on small graphs).
 MAX_STEPS = 5000
 
+#: At most this many closure cells, globals and defaults are watched per plan (see _watch_list).
+MAX_WATCHED = 64
+
 
 _IDENTIFIER_UNSAFE = re.compile(r"\W")
 
@@ -53,13 +57,26 @@ _IDENTIFIER_UNSAFE = re.compile(r"\W")
 class _Step:
     """One recorded op: where its inputs come from, and which of their vjps backward calls."""
 
-    __slots__ = ("op", "slots", "params", "out", "edges", "shapes", "context", "params_name", "fn")
+    __slots__ = (
+        "op",
+        "slots",
+        "params",
+        "out",
+        "edges",
+        "shapes",
+        "context",
+        "params_name",
+        "fn",
+        "stop",
+    )
 
     def __init__(self, node: Tensor, slots: tuple[int, ...], out: int) -> None:
         self.op = node._op
         self.slots = slots
         self.params = node._params or {}
         self.out = out
+        #: Computed under no_grad from the arguments: recomputed each call, never differentiated.
+        self.stop = not node.requires_grad
         self.shapes = tuple(np.shape(a) for a in node._arrays), node.data.shape
         #: (input index, input slot) of each input on a path to a differentiated argument.
         self.edges: tuple[tuple[int, int], ...] = ()
@@ -78,14 +95,21 @@ class _Plan:
     """
 
     def __init__(
-        self, root: Tensor, inputs: list[Tensor | None], wanted: list[int], start: int
+        self,
+        root: Tensor,
+        inputs: list[Tensor | None],
+        wanted: list[int],
+        start: int,
+        watched: list[tuple[str, Any, str, Any]],
     ) -> None:
+        self.watched = watched
         self.slot_of: dict[int, int] = {id(t): i for i, t in enumerate(inputs) if t is not None}
         self.names = [f"x{i}" for i in range(len(inputs))]
         self.shapes: list[tuple[int, ...]] = [() if t is None else t.shape for t in inputs]
         self.dtypes: list[Any] = [None if t is None else t.dtype for t in inputs]
         self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "sum_to": sum_to}
         self.tensor_constants: list[int] = []  # Tensors made before f ran: read at each replay
+        self.converted: list[int] = []  # constants an op converted to floats: again each call
         self.arguments = [t.data for t in inputs if t is not None]
         self.steps: list[_Step] = []
         nodes = _recorded_nodes(root, self.slot_of, start)
@@ -155,9 +179,34 @@ class _Plan:
                 f"np.asarray(x) or a view of it) instead of the Tensor, so a replay would reuse "
                 f"the first call's values; pass the Tensor to the op, or use replay=False"
             )
-        slot = self._new_slot("c", np.shape(array))
-        self.namespace[self.names[slot]] = array
+        slot = self._new_slot("c", np.shape(array), getattr(array, "dtype", None))
+        if arg is not array and not isinstance(arg, (bool, int, float, np.generic)):
+            # Converted by the op (an int array, a list): converted again at each call, from
+            # the object f passed, so that a change made in place is seen.
+            self.namespace[f"o{slot}"] = arg
+            self.namespace[f"what{slot}"] = op_name
+            self.converted.append(slot)
+        else:
+            self.namespace[self.names[slot]] = array
         return slot
+
+    def _generate_watches(self) -> list[str]:
+        """One line per watched name: the object f saw at the recording, or an equal immutable
+        value, else the recording is stale (see :func:`_watch_list`)."""
+        lines = []
+        for i, (kind, holder, name, value) in enumerate(self.watched):
+            self.namespace[f"watch_in{i}"], self.namespace[f"watched{i}"] = holder, value
+            if kind == "cell":
+                now = f"watch_in{i}.cell_contents"
+            elif kind == "global":
+                now = f"watch_in{i}.get({name!r}, MISSING)"
+            else:
+                now = f"watch_in{i}.{name}"
+            lines.append(
+                f"    if {now} is not watched{i} and not same({now}, watched{i}): "
+                f"raise StaleRecording"
+            )
+        return lines
 
     def _link_backward(self) -> bool:
         """Keep, per step, only the inputs whose gradient reaches a differentiated argument."""
@@ -165,6 +214,8 @@ class _Plan:
         for i in self.wanted:
             leads[i] = True
         for step in self.steps:
+            if step.stop:
+                continue
             step.edges = tuple((i, slot) for i, slot in enumerate(step.slots) if leads[slot])
             leads[step.out] = bool(step.edges)
         return leads[self.root]
@@ -172,6 +223,16 @@ class _Plan:
     def _generate(self) -> str:
         names, ns = self.names, self.namespace
         lines = [f"def replay({', '.join(names[: self.n_args])}):"]
+        ns["StaleRecording"], ns["same"], ns["MISSING"] = _StaleRecording, _same_value, _MISSING
+        lines += self._generate_watches()
+        ns["as_array"] = as_array
+        for slot in self.converted:
+            ns[f"d{slot}"] = self.dtypes[slot]
+            lines.append(f"    c{slot} = as_array(o{slot}, what=what{slot})")
+            lines.append(
+                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
+                f"raise StaleRecording"
+            )
         for slot in self.tensor_constants:  # a Tensor's data may be replaced between calls
             ns[f"d{slot}"] = self.dtypes[slot]
             lines.append(f"    c{slot} = t{slot}.data")
@@ -179,7 +240,6 @@ class _Plan:
                 f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
                 f"raise StaleRecording"
             )
-            ns["StaleRecording"] = _StaleRecording
         lines.append("    # forward, in the order the ops were recorded")
         for k, step in enumerate(self.steps):
             op, out = step.op, names[step.out]
@@ -333,14 +393,98 @@ class _Oversized(Exception):
 
 
 class _StaleRecording(Exception):
-    """A Tensor that ``f`` uses but does not take as an argument has new data of another shape
-    or dtype: the recording no longer describes ``f``."""
+    """The recording no longer describes ``f``: a name it reads (closure cell, global, default)
+    is bound to another object, or a Tensor or array it uses but does not take as an argument
+    has another shape or dtype. The plan is recorded again."""
+
+
+_MISSING = object()  # a global deleted since the recording
+_VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether ``a``, rebound in place of ``b``, changes nothing: the same object, or an
+    immutable value of the same type and the same bits (``-0.0`` is not ``0.0``)."""
+    if a is b:
+        return True
+    if a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
+        return False
+    if isinstance(a, (float, complex)):
+        return repr(a) == repr(b)
+    if isinstance(a, (tuple, frozenset)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
+    """What ``f`` reads by name and the replay would otherwise freeze: its closure cells, the
+    globals its code names (nested functions and comprehensions included), its defaults, and
+    those of the plain Python functions it reaches through them (not the library's). Each is
+    ``(kind, holder, name, object now)``; a replay checks that the name is still bound to the
+    object (or an equal number, string or tuple). At most ``MAX_WATCHED``."""
+    watched: list[tuple[str, Any, str, Any]] = []
+    seen: set[int] = set()
+    seen_names: set[tuple[int, str]] = set()
+    todo = [f]
+    while todo and len(watched) < MAX_WATCHED:
+        fn = todo.pop()
+        fn = getattr(fn, "__func__", fn)  # a bound method: its function (not self's attributes)
+        if isinstance(fn, functools.partial):
+            todo.append(fn.func)
+            continue
+        code = getattr(fn, "__code__", None)
+        if code is None or id(fn) in seen or not hasattr(fn, "__globals__"):
+            continue
+        seen.add(id(fn))
+        found = [("attr", fn, n, getattr(fn, n)) for n in ("__defaults__", "__kwdefaults__")]
+        found = [entry for entry in found if entry[3] is not None]
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                found.append(("cell", cell, name, cell.cell_contents))
+            except ValueError:  # not yet bound
+                continue
+        space = fn.__globals__
+        found += [("global", space, n, space[n]) for n in _global_names(code) if n in space]
+        for entry in found:
+            value = entry[3]
+            if (
+                callable(value)
+                and hasattr(value, "__code__")
+                and not getattr(value, "__module__", "").startswith(("autograd_lite", "numpy"))
+            ):
+                todo.append(value)
+        for entry in found:
+            key = (id(entry[1]), entry[2])
+            if key not in seen_names:
+                seen_names.add(key)
+                watched.append(entry)
+    return watched[:MAX_WATCHED]
+
+
+def _global_names(code: Any) -> list[str]:
+    """The names ``code`` and the code nested in it may read as globals (attribute names too:
+    watching one of those costs a lookup, never a wrong answer). Only those bound now."""
+    names: list[str] = []
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names += c.co_names
+        stack += [k for k in c.co_consts if hasattr(k, "co_names")]
+    return list(dict.fromkeys(names))
 
 
 def _as_output(out: Any) -> np.ndarray:
     """What ``Primitive.__call__`` makes of a forward's result that is not an ndarray."""
     out = np.asarray(out)
     return out if out.dtype.kind == "f" else out.astype(np.float64)
+
+
+def _difference(got: np.ndarray, want: np.ndarray) -> str:
+    if got.dtype != want.dtype or got.shape != want.shape:
+        return f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"
+    with np.errstate(all="ignore"):
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    return f"largest difference {np.max(diff) if diff.size else 0:.3g} over shape {got.shape}"
 
 
 def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Tensor]:
@@ -444,8 +588,12 @@ class ReplayedGradient:
         argnums: int | Sequence[int],
         eager: Callable[..., tuple[Any, Any]],
         gradient_only: bool = False,
+        check_every: int = 0,
     ) -> None:
         self.f = f
+        #: Run the eager graph too at every ``check_every``-th call (0: never) and compare.
+        self.check_every = check_every
+        self.calls = 0
         self._gradient_only = gradient_only  # al.grad: return the gradient, not the value
         self.single = isinstance(argnums, int)
         self.argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -475,6 +623,41 @@ class ReplayedGradient:
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         if STATE.anomaly or functional._depth:  # checked op by op, or part of an outer graph
             return self._run_eagerly(args, kwargs)
+        if not self.check_every:
+            return self._replay(args, kwargs)
+        self.calls += 1
+        if (self.calls - 1) % self.check_every:
+            return self._replay(args, kwargs)
+        result = self._replay(args, kwargs)
+        self._check(result, self._eager(*args, **kwargs))
+        return result
+
+    def _check(self, replayed: Any, eager: tuple[Any, Any]) -> None:
+        """Raise ReplayError at the first bitwise difference from the eager graph's results."""
+        if self._gradient_only:
+            replayed = (None, replayed)
+        pairs = [("the value", replayed[0], eager[0])] if replayed[0] is not None else []
+        grads = [replayed[1]] if self.single else list(replayed[1])
+        eager_grads = [eager[1]] if self.single else list(eager[1])
+        pairs += [
+            (f"the gradient of argument {n}", g, e)
+            for n, g, e in zip(self.argnums, grads, eager_grads)
+        ]
+        for what, got, want in pairs:
+            got, want = np.asarray(got), np.asarray(want)
+            if (
+                got.dtype != want.dtype
+                or got.shape != want.shape
+                or got.tobytes() != want.tobytes()
+            ):
+                raise ReplayError(
+                    f"replay check (call {self.calls}): {what} replayed differs from the eager "
+                    f"graph's ({_difference(got, want)}). f reads something the recording froze: "
+                    f"np.random, a list, dict or object changed in place, an attribute of self "
+                    f"(see 'Replay' in docs/design.md); use replay=False for this function"
+                )
+
+    def _replay(self, args: tuple, kwargs: dict) -> Any:
         last = self._last  # the plan of the previous call, when it takes arrays only
         if last is not None and len(args) == last.n_args and not kwargs:
             try:
@@ -536,10 +719,12 @@ class ReplayedGradient:
         # Every array argument requires grad while f runs, so that every op that depends on one
         # is recorded (an op on non-differentiated inputs only would otherwise be a constant).
         traced = [a if t is None else t for a, t in zip(args, inputs)]
+        watched = _watch_list(self.f)  # what f reads by name, as it is before f runs
         start = next_sequence_number()
         recording, STATE.recording = STATE.recording, True  # (Tensor refuses value reads)
         try:
-            out = functional._evaluate(self.f, traced, kwargs)  # (checks that out is a scalar)
+            with guarding_data():
+                out = functional._evaluate(self.f, traced, kwargs)  # (checks: a scalar)
         finally:
             STATE.recording = recording
-        return _Plan(out, inputs, argnums, start)
+        return _Plan(out, inputs, argnums, start, watched)

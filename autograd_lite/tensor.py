@@ -9,7 +9,10 @@ backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) only calls the function
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,6 +39,7 @@ def as_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
     :class:`~autograd_lite.errors.InvalidInputError` naming ``what``.
     """
     if isinstance(data, Tensor):
+        _check_not_recorded(data, "al.Tensor(x) (the constructor, or another conversion)")
         data = data.data
     try:
         array = np.asarray(data, dtype=dtype)
@@ -215,6 +219,7 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
+        _check_not_recorded(self, "repr()/str()")
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extras = []
         if self.dtype != np.float64:
@@ -454,15 +459,62 @@ def _raw(value: Any) -> Any:
 
 def _check_not_recorded(tensor: Tensor, what: str) -> None:
     """While ``al.grad(f, replay=True)`` records ``f``, a value read out of a Tensor that
-    depends on the arguments (all of them require grad then) would be frozen into the plan:
-    the replay would reuse the first call's value. Refuse it instead."""
-    if STATE.recording and tensor.requires_grad:
+    depends on the arguments would be frozen into the plan: the replay would reuse the first
+    call's value. Refuse it instead. Such a Tensor requires grad (every argument does while
+    ``f`` is recorded), or was computed from one under ``no_grad`` (then it keeps its op: a
+    stop-gradient step that the plan recomputes)."""
+    if STATE.recording and (tensor.requires_grad or tensor._op is not None):
         raise ReplayError(
             f"replay: {what} of a Tensor of shape {tensor.shape} that depends on the "
             f"arguments; the recording would keep this call's value for every later call. "
             f"Compute it with autograd_lite ops (no Python branch on data), or use "
             f"replay=False for this function"
         )
+
+
+# -- the guard on ``Tensor.data`` while a replay records ---------------------------------------
+# ``data`` is a plain slot: the op path reads it at C speed. While a recording runs (in any
+# thread) the slot is hidden behind a property that refuses a read, from outside the library's
+# own plumbing, of a Tensor that depends on the recorded arguments. Outside recordings nothing
+# is slower.
+_DATA_SLOT = Tensor.data  # the slot's member descriptor
+#: Modules whose reads of ``.data`` are the op path, not values taken out of the graph.
+_PLUMBING = frozenset(
+    f"autograd_lite.{m}" for m in ("tensor", "function", "engine", "functional", "replay")
+)
+
+
+def _guarded_data(tensor: Tensor) -> np.ndarray:
+    if (
+        STATE.recording
+        and (tensor.requires_grad or tensor._op is not None)
+        and sys._getframe(1).f_globals.get("__name__") not in _PLUMBING
+    ):
+        _check_not_recorded(tensor, "reading .data")
+    return _DATA_SLOT.__get__(tensor, Tensor)
+
+
+_GUARDED_DATA = property(_guarded_data, _DATA_SLOT.__set__, doc="The tensor's ndarray.")
+_guards_lock = threading.Lock()
+_guard_users = 0
+
+
+@contextlib.contextmanager
+def guarding_data() -> Iterator[None]:
+    """Within this block ``Tensor.data`` is guarded (see above); blocks may nest and overlap
+    across threads."""
+    global _guard_users
+    with _guards_lock:
+        _guard_users += 1
+        if _guard_users == 1:
+            Tensor.data = _GUARDED_DATA
+    try:
+        yield
+    finally:
+        with _guards_lock:
+            _guard_users -= 1
+            if _guard_users == 0:
+                Tensor.data = _DATA_SLOT
 
 
 # Bound at the end: ops and engine import this module.

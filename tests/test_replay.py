@@ -205,7 +205,7 @@ def test_data_taken_out_of_the_graph_is_refused() -> None:
     def f(x):
         return (x * x.data).sum()  # x.data would be frozen at the recording's values
 
-    with pytest.raises(errors.ReplayError, match="mul.*data of an argument"):
+    with pytest.raises(errors.ReplayError, match=r"reading \.data"):
         al.grad(f, replay=True)(np.ones(2))
 
 
