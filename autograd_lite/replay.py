@@ -35,7 +35,7 @@ from autograd_lite.engine import _own, _validate_user_gradient, sum_to
 from autograd_lite.errors import BackwardError, ReplayError
 from autograd_lite.function import Context, EachInput
 from autograd_lite.modes import STATE
-from autograd_lite.tensor import Tensor, as_array, guarding_data, next_sequence_number
+from autograd_lite.tensor import MADE_FROM, Tensor, as_array, guarding_data, next_sequence_number
 
 __all__ = ["ReplayedGradient"]
 
@@ -103,6 +103,7 @@ class _Plan:
         watched: list[tuple[str, Any, str, Any]],
     ) -> None:
         self.watched = watched
+        self.start = start
         self.slot_of: dict[int, int] = {id(t): i for i, t in enumerate(inputs) if t is not None}
         self.names = [f"x{i}" for i in range(len(inputs))]
         self.shapes: list[tuple[int, ...]] = [() if t is None else t.shape for t in inputs]
@@ -168,8 +169,13 @@ class _Plan:
             return self.slot_of[id(arg)]
         if isinstance(arg, Tensor):  # made before f ran, or computed from constants only
             slot = self._new_slot("c", arg.data.shape, arg.data.dtype)
-            self.namespace[f"t{slot}"] = arg
-            self.tensor_constants.append(slot)
+            source = MADE_FROM.get(arg)
+            if source is not None and arg._seq >= self.start:  # al.Tensor(W) inside f
+                self.namespace[f"o{slot}"], self.namespace[f"dtype{slot}"] = source
+                self.converted.append(slot)
+            else:
+                self.namespace[f"t{slot}"] = arg
+                self.tensor_constants.append(slot)
             return slot
         if isinstance(array, np.ndarray) and any(
             np.shares_memory(array, a) for a in self.arguments
@@ -183,8 +189,7 @@ class _Plan:
         if arg is not array and not isinstance(arg, (bool, int, float, np.generic)):
             # Converted by the op (an int array, a list): converted again at each call, from
             # the object f passed, so that a change made in place is seen.
-            self.namespace[f"o{slot}"] = arg
-            self.namespace[f"what{slot}"] = op_name
+            self.namespace[f"o{slot}"], self.namespace[f"dtype{slot}"] = arg, None
             self.converted.append(slot)
         else:
             self.namespace[self.names[slot]] = array
@@ -228,7 +233,7 @@ class _Plan:
         ns["as_array"] = as_array
         for slot in self.converted:
             ns[f"d{slot}"] = self.dtypes[slot]
-            lines.append(f"    c{slot} = as_array(o{slot}, what=what{slot})")
+            lines.append(f"    c{slot} = as_array(o{slot}, dtype{slot})")
             lines.append(
                 f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
                 f"raise StaleRecording"

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,11 @@ __all__ = ["Tensor", "as_array"]
 #: Every tensor gets the next number at creation. A tensor is always created after its inputs, so
 #: the engine can visit a graph in decreasing sequence number without sorting it first.
 next_sequence_number = itertools.count().__next__
+
+#: While a replay records, each Tensor made by converting something (a list, an int array, another
+#: Tensor) -> (that object, dtype): the replay converts it again at every call instead of
+#: freezing the copy.
+MADE_FROM: weakref.WeakKeyDictionary[Tensor, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
 _FLOAT_KINDS = "f"
 _CASTABLE_KINDS = "biu"
@@ -125,7 +131,7 @@ class Tensor:
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        self.data = as_array(data, dtype)
+        self.data = array = as_array(data, dtype)
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -136,6 +142,8 @@ class Tensor:
         self._hooks: list | None = None
         self._retain = False
         self._seq = next_sequence_number()
+        if STATE.recording and array is not data:  # a conversion: see replay
+            MADE_FROM[self] = (data, dtype)
 
     # -- construction without validation (the caller made the array) --------------------------
     @classmethod

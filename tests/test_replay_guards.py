@@ -375,3 +375,17 @@ def test_bad_checking_options_are_refused(kwargs) -> None:
     for transform in (al.grad, al.value_and_grad):
         with pytest.raises(errors.InvalidInputError):
             transform(lambda x: x.sum(), **kwargs)
+
+
+@pytest.mark.parametrize("make", [list, lambda v: np.array(v, dtype=np.int64), np.array])
+def test_a_tensor_made_inside_f_from_a_closure_object_is_made_again_each_call(make) -> None:
+    W = make([1, 2])
+
+    def f(x):
+        return (x * al.Tensor(W, dtype=np.float32)).sum()
+
+    def change():
+        W[0] = 5
+
+    x = np.ones(2, dtype=np.float32)
+    _agree(f, (x,), change, (x,))
