@@ -13,12 +13,19 @@ rebuilt. ``ReplayedGradient.sources`` shows the generated code.
 
 What replay asks of ``f`` (as ``jax.jit`` does): every value that depends on an array argument
 is computed with autograd_lite ops, and which ops run does not depend on the values (no Python
-``if`` on data). Array arguments reach ``f`` as Tensors. While ``f`` is recorded, reading values
-out of a Tensor that depends on them (``x > 0``, ``if x``, ``item()``, ``detach()`` ...) raises
-:class:`~autograd_lite.errors.ReplayError` rather than freezing them into the plan; so does a
-hook or ``retain_grad`` in the graph. NumPy on ``x.data`` itself is the one thing it cannot
-see. Under ``detect_anomaly``, inside another ``grad``, or for a graph of more than
-``MAX_STEPS`` ops the function runs eagerly.
+``if`` on data). Array arguments reach ``f`` as Tensors. The recording guards what ``f`` reads:
+values computed from the arguments under ``no_grad`` become stop-gradient steps, recomputed at
+every call; reading values out of a Tensor that depends on them (``.data``, ``repr``,
+``al.Tensor(x)``, ``x > 0``, ``if x``, ``item()``, ``detach()`` ...) raises
+:class:`~autograd_lite.errors.ReplayError` rather than freezing them into the plan, and so does
+a hook or ``retain_grad`` in the graph; arrays, lists and Tensors from outside ``f`` are read
+through their object at every call; ``f``'s closure cells, the globals its code names and its
+defaults are watched, and rebinding one records the plan again. What it cannot see --
+``np.random``, a list or object changed in place and read as a Python value, attributes of
+``self`` -- the checking mode ``replay="check"`` (or ``check_every=N``) catches: it runs the
+eager graph too and raises ``ReplayError`` at the first bitwise difference. The full table is
+under "Replay" in the design notes. Under ``detect_anomaly``, inside another ``grad``, or for a
+graph of more than ``MAX_STEPS`` ops the function runs eagerly.
 """
 
 from __future__ import annotations
@@ -566,7 +573,9 @@ class ReplayedGradient:
     or the gradient alone for ``al.grad`` -- as ndarrays, bitwise equal. The differentiated
     arguments may be anything array-like; of the others, floating-point arrays and Tensors are
     followed, and everything else (keywords included) is a constant of the recording that must
-    be hashable: another value makes another recording.
+    be hashable: another value makes another recording. With ``check_every`` (``replay="check"``
+    is 1) every such call also runs the eager graph and raises ``ReplayError`` where the two
+    differ by a bit.
 
     Attributes
     ----------
@@ -574,6 +583,8 @@ class ReplayedGradient:
         How many signatures are recorded (at most ``MAX_PLANS`` are kept).
     sources : list of str
         The code that each recorded plan runs.
+    calls : int
+        How many calls were counted for ``check_every`` (0 when it is not checking).
 
     Examples
     --------
