@@ -105,9 +105,11 @@ def value_and_grad(
 
     value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
     if replay:
-        from autograd_lite.replay import ReplayedGradient
+        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
 
-        return ReplayedGradient(f, argnums, value_and_gradient, check_every=every)
+        if every:
+            return CheckedReplayedGradient(f, argnums, value_and_gradient, check_every=every)
+        return ReplayedGradient(f, argnums, value_and_gradient)
     return value_and_gradient
 
 
@@ -161,9 +163,11 @@ def grad(
     every = _check_every(replay, check_every)
     vg = value_and_grad(f, argnums)
     if replay:
-        from autograd_lite.replay import ReplayedGradient
+        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
 
-        return ReplayedGradient(f, argnums, vg, gradient_only=True, check_every=every)
+        if every:
+            return CheckedReplayedGradient(f, argnums, vg, gradient_only=True, check_every=every)
+        return ReplayedGradient(f, argnums, vg, gradient_only=True)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
         return vg(*args, **kwargs)[1]

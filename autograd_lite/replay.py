@@ -44,7 +44,7 @@ from autograd_lite.function import Context, EachInput
 from autograd_lite.modes import STATE
 from autograd_lite.tensor import MADE_FROM, Tensor, as_array, guarding_data, next_sequence_number
 
-__all__ = ["ReplayedGradient"]
+__all__ = ["ReplayedGradient", "CheckedReplayedGradient"]
 
 #: Plans kept per function; a new signature beyond this evicts the oldest (a last, smaller
 #: mini-batch makes a second signature, a stream of ever-new shapes must not grow memory).
@@ -573,9 +573,8 @@ class ReplayedGradient:
     or the gradient alone for ``al.grad`` -- as ndarrays, bitwise equal. The differentiated
     arguments may be anything array-like; of the others, floating-point arrays and Tensors are
     followed, and everything else (keywords included) is a constant of the recording that must
-    be hashable: another value makes another recording. With ``check_every`` (``replay="check"``
-    is 1) every such call also runs the eager graph and raises ``ReplayError`` where the two
-    differ by a bit.
+    be hashable: another value makes another recording. ``replay="check"`` and ``check_every``
+    make a :class:`CheckedReplayedGradient`.
 
     Attributes
     ----------
@@ -583,8 +582,6 @@ class ReplayedGradient:
         How many signatures are recorded (at most ``MAX_PLANS`` are kept).
     sources : list of str
         The code that each recorded plan runs.
-    calls : int
-        How many calls were counted for ``check_every`` (0 when it is not checking).
 
     Examples
     --------
@@ -604,12 +601,8 @@ class ReplayedGradient:
         argnums: int | Sequence[int],
         eager: Callable[..., tuple[Any, Any]],
         gradient_only: bool = False,
-        check_every: int = 0,
     ) -> None:
         self.f = f
-        #: Run the eager graph too at every ``check_every``-th call (0: never) and compare.
-        self.check_every = check_every
-        self.calls = 0
         self._gradient_only = gradient_only  # al.grad: return the gradient, not the value
         self.single = isinstance(argnums, int)
         self.argnums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -639,41 +632,7 @@ class ReplayedGradient:
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         if STATE.anomaly or functional._depth:  # checked op by op, or part of an outer graph
             return self._run_eagerly(args, kwargs)
-        if not self.check_every:
-            return self._replay(args, kwargs)
-        self.calls += 1
-        if (self.calls - 1) % self.check_every:
-            return self._replay(args, kwargs)
-        result = self._replay(args, kwargs)
-        self._check(result, self._eager(*args, **kwargs))
-        return result
 
-    def _check(self, replayed: Any, eager: tuple[Any, Any]) -> None:
-        """Raise ReplayError at the first bitwise difference from the eager graph's results."""
-        if self._gradient_only:
-            replayed = (None, replayed)
-        pairs = [("the value", replayed[0], eager[0])] if replayed[0] is not None else []
-        grads = [replayed[1]] if self.single else list(replayed[1])
-        eager_grads = [eager[1]] if self.single else list(eager[1])
-        pairs += [
-            (f"the gradient of argument {n}", g, e)
-            for n, g, e in zip(self.argnums, grads, eager_grads)
-        ]
-        for what, got, want in pairs:
-            got, want = np.asarray(got), np.asarray(want)
-            if (
-                got.dtype != want.dtype
-                or got.shape != want.shape
-                or got.tobytes() != want.tobytes()
-            ):
-                raise ReplayError(
-                    f"replay check (call {self.calls}): {what} replayed differs from the eager "
-                    f"graph's ({_difference(got, want)}). f reads something the recording froze: "
-                    f"np.random, a list, dict or object changed in place, an attribute of self "
-                    f"(see 'Replay' in docs/design.md); use replay=False for this function"
-                )
-
-    def _replay(self, args: tuple, kwargs: dict) -> Any:
         last = self._last  # the plan of the previous call, when it takes arrays only
         if last is not None and len(args) == last.n_args and not kwargs:
             try:
@@ -744,3 +703,54 @@ class ReplayedGradient:
         finally:
             STATE.recording = recording
         return _Plan(out, inputs, argnums, start, watched)
+
+
+class CheckedReplayedGradient(ReplayedGradient):
+    """A :class:`ReplayedGradient` that also runs the eager graph at calls 1, N+1, 2N+1 ...
+    (``check_every`` = N) and raises :class:`~autograd_lite.errors.ReplayError` at the first
+    bitwise difference, naming the value or the argument gradient that differs. Made by
+    ``al.grad(f, replay="check")`` (N = 1) or ``check_every=N``.
+
+    Attributes
+    ----------
+    calls : int
+        How many calls it has seen.
+    """
+
+    def __init__(self, *args: Any, check_every: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.check_every = check_every
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        result = super().__call__(*args, **kwargs)
+        eager = STATE.anomaly or functional._depth  # then the result is the eager graph's
+        if not eager and (self.calls - 1) % self.check_every == 0:
+            self._check(result, self._eager(*args, **kwargs))
+        return result
+
+    def _check(self, replayed: Any, eager: tuple[Any, Any]) -> None:
+        """Raise ReplayError at the first bitwise difference from the eager graph's results."""
+        if self._gradient_only:
+            replayed = (None, replayed)
+        pairs = [("the value", replayed[0], eager[0])] if replayed[0] is not None else []
+        grads = [replayed[1]] if self.single else list(replayed[1])
+        eager_grads = [eager[1]] if self.single else list(eager[1])
+        pairs += [
+            (f"the gradient of argument {n}", g, e)
+            for n, g, e in zip(self.argnums, grads, eager_grads)
+        ]
+        for what, got, want in pairs:
+            got, want = np.asarray(got), np.asarray(want)
+            if (
+                got.dtype != want.dtype
+                or got.shape != want.shape
+                or got.tobytes() != want.tobytes()
+            ):
+                raise ReplayError(
+                    f"replay check (call {self.calls}): {what} replayed differs from the eager "
+                    f"graph's ({_difference(got, want)}). f reads something the recording froze: "
+                    f"np.random, a list, dict or object changed in place, an attribute of self "
+                    f"(see 'Replay' in docs/design.md); use replay=False for this function"
+                )
