@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.errors import InvalidInputError, ReplayError, ShapeError
-from autograd_lite.modes import STATE
+from autograd_lite.modes import STATE, no_grad
 
 __all__ = ["Tensor", "as_array"]
 
@@ -292,8 +292,13 @@ class Tensor:
         return self.data.item()
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        _check_not_recorded(self, "detach()")
+        """A new leaf sharing this tensor's data, cut off from the graph.
+
+        While a replay records (``al.grad(f, replay=True)``) and this tensor depends on the
+        arguments, the result is a stop-gradient step that each replay recomputes."""
+        if STATE.recording and (self.requires_grad or self._op is not None):
+            with no_grad():
+                return _ops.reshape(self, self.data.shape)  # (an identity, not differentiated)
         return Tensor._constant(self.data)
 
     # -- autodiff ----------------------------------------------------------------------------

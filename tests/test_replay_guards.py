@@ -389,3 +389,15 @@ def test_a_tensor_made_inside_f_from_a_closure_object_is_made_again_each_call(ma
 
     x = np.ones(2, dtype=np.float32)
     _agree(f, (x,), change, (x,))
+
+
+@settings(deadline=None, max_examples=20)
+@given(first=vectors, factor=st.sampled_from([0.5, 2.0, -1.0]))
+def test_detach_inside_f_is_a_stop_gradient_step_recomputed_at_every_call(first, factor) -> None:
+    def f(x):
+        return (x * x.detach() * 3.0).sum()
+
+    replayed = al.grad(f, replay=True)
+    for x in (first, first * factor):
+        assert _same(replayed(x), al.grad(f)(x))
+        assert _same(replayed(x), x * 3.0)  # the detached factor is a constant
