@@ -445,6 +445,9 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
             todo.append(fn.func)
             continue
         code = getattr(fn, "__code__", None)
+        if code is None and callable(fn) and hasattr(type(fn).__call__, "__code__"):
+            todo.append(type(fn).__call__)  # an object with a __call__ in Python
+            continue
         if code is None or id(fn) in seen or not hasattr(fn, "__globals__"):
             continue
         seen.add(id(fn))

@@ -401,3 +401,21 @@ def test_detach_inside_f_is_a_stop_gradient_step_recomputed_at_every_call(first,
     for x in (first, first * factor):
         assert _same(replayed(x), al.grad(f)(x))
         assert _same(replayed(x), x * 3.0)  # the detached factor is a constant
+
+
+class _Scaled:
+    def __call__(self, x):
+        return (x * SCALE).sum()
+
+
+def test_a_global_read_by_a_callable_object_is_watched() -> None:
+    global SCALE
+
+    def rebind():
+        global SCALE
+        SCALE = -3.0
+
+    try:
+        _agree(_Scaled(), (np.array([1.0, 2.0]),), rebind, (np.array([1.0, 2.0]),))
+    finally:
+        SCALE = 2.0
