@@ -14,9 +14,9 @@ rebuilt. ``ReplayedGradient.sources`` shows the generated code.
 What replay asks of ``f`` (as ``jax.jit`` does): every value that depends on an array argument
 is computed with autograd_lite ops, and which ops run does not depend on the values (no Python
 ``if`` on data). Array arguments reach ``f`` as Tensors. The recording guards what ``f`` reads:
-values computed from the arguments under ``no_grad`` become stop-gradient steps, recomputed at
-every call; reading values out of a Tensor that depends on them (``.data``, ``repr``,
-``al.Tensor(x)``, ``x > 0``, ``if x``, ``item()``, ``detach()`` ...) raises
+values computed from the arguments under ``no_grad`` or by ``detach()`` become stop-gradient
+steps, recomputed at every call; reading values out of a Tensor that depends on them
+(``.data``, ``repr``, ``al.Tensor(x)``, ``x > 0``, ``if x``, ``item()`` ...) raises
 :class:`~autograd_lite.errors.ReplayError` rather than freezing them into the plan, and so does
 a hook or ``retain_grad`` in the graph; arrays, lists and Tensors from outside ``f`` are read
 through their object at every call; ``f``'s closure cells, the globals its code names and its
