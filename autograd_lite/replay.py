@@ -118,6 +118,7 @@ class _Plan:
         self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "sum_to": sum_to}
         self.tensor_constants: list[int] = []  # Tensors made before f ran: read at each replay
         self.converted: list[int] = []  # constants an op converted to floats: again each call
+        self.array_constants: list[int] = []  # float arrays f handed to ops: read as they are
         self.arguments = [t.data for t in inputs if t is not None]
         self.steps: list[_Step] = []
         nodes = _recorded_nodes(root, self.slot_of, start)
@@ -200,6 +201,8 @@ class _Plan:
             self.converted.append(slot)
         else:
             self.namespace[self.names[slot]] = array
+            if isinstance(array, np.ndarray):  # its shape may be changed in place (W.shape = ...)
+                self.array_constants.append(slot)
         return slot
 
     def _generate_watches(self) -> list[str]:
@@ -241,6 +244,12 @@ class _Plan:
         for slot in self.converted:
             ns[f"d{slot}"] = self.dtypes[slot]
             lines.append(f"    c{slot} = as_array(o{slot}, dtype{slot})")
+            lines.append(
+                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
+                f"raise StaleRecording"
+            )
+        for slot in self.array_constants:
+            ns[f"d{slot}"] = self.dtypes[slot]
             lines.append(
                 f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
                 f"raise StaleRecording"

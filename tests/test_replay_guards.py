@@ -419,3 +419,12 @@ def test_a_global_read_by_a_callable_object_is_watched() -> None:
         _agree(_Scaled(), (np.array([1.0, 2.0]),), rebind, (np.array([1.0, 2.0]),))
     finally:
         SCALE = 2.0
+
+
+def test_a_closure_array_whose_shape_is_changed_in_place_is_recorded_again() -> None:
+    W = np.array([1.0, 2.0])
+
+    def change():
+        W.shape = (2, 1)  # the same object: x * W now broadcasts to (2, 2)
+
+    _agree(lambda x: (x * W * x).sum(), (np.array([1.0, 3.0]),), change, (np.array([1.0, 3.0]),))
