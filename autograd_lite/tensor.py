@@ -503,7 +503,7 @@ def _guarded_data(tensor: Tensor) -> np.ndarray:
         and (tensor.requires_grad or tensor._op is not None)
         and sys._getframe(1).f_globals.get("__name__") not in _PLUMBING
     ):
-        _check_not_recorded(tensor, "reading .data")
+        _check_not_recorded(tensor, "reading .data (x.shape and x.dtype are fine)")
     return _DATA_SLOT.__get__(tensor, Tensor)
 
 
