@@ -428,3 +428,28 @@ def test_a_closure_array_whose_shape_is_changed_in_place_is_recorded_again() -> 
         W.shape = (2, 1)  # the same object: x * W now broadcasts to (2, 2)
 
     _agree(lambda x: (x * W * x).sum(), (np.array([1.0, 3.0]),), change, (np.array([1.0, 3.0]),))
+
+
+def test_another_thread_computes_gradients_while_a_recording_guards_data() -> None:
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    def slow(x):
+        inside.set()  # Tensor.data is the guarding property from here ...
+        done.wait(10)
+        return (x * x).sum()
+
+    recorder = threading.Thread(target=lambda: al.grad(slow, replay=True)(np.ones(2)))
+    recorder.start()
+    assert inside.wait(10)
+    try:
+        assert Tensor.__dict__["data"] is not replay_data_slot()
+        for k in range(50):  # ... and the op path of another thread still runs through it
+            w = al.Tensor(np.full(3, float(k)), requires_grad=True)
+            ((w * w).sum() * 0.5).backward()
+            assert _same(w.grad, np.full(3, float(k)))
+    finally:
+        done.set()
+        recorder.join(10)
+    assert Tensor.__dict__["data"] is replay_data_slot()
