@@ -211,10 +211,11 @@ class Primitive:
 def _record_stop_gradient(
     result: Tensor, op: Primitive, args: tuple, arrays: list, params: dict
 ) -> None:
-    """While a replay records ``f``, an op that does not record itself (``no_grad``) but reads
-    a value that depends on the arguments is kept as a stop-gradient step (``_op`` set,
-    ``requires_grad`` False): the replay recomputes it each call instead of freezing it."""
-    if any(isinstance(a, Tensor) and (a.requires_grad or a._op is not None) for a in args):
+    """While a replay records ``f``, an op on Tensors that does not record itself (``no_grad``,
+    or no input requires grad) is kept as a stop-gradient step (``_op`` set, ``requires_grad``
+    False): the replay recomputes it each call from the arguments or the outside Tensors it
+    reads, instead of freezing its first value."""
+    if any(isinstance(a, Tensor) for a in args):
         n = len(args)
         result._op = op
         result._in0 = args[0] if n else None

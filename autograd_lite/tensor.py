@@ -474,12 +474,13 @@ def _check_not_recorded(tensor: Tensor, what: str) -> None:
     """While ``al.grad(f, replay=True)`` records ``f``, a value read out of a Tensor that
     depends on the arguments would be frozen into the plan: the replay would reuse the first
     call's value. Refuse it instead. Such a Tensor requires grad (every argument does while
-    ``f`` is recorded), or was computed from one under ``no_grad`` (then it keeps its op: a
-    stop-gradient step that the plan recomputes)."""
+    ``f`` is recorded), or was computed under ``no_grad`` or from outside Tensors only (then it
+    keeps its op: a stop-gradient step that the plan recomputes)."""
     if STATE.recording and (tensor.requires_grad or tensor._op is not None):
         raise ReplayError(
-            f"replay: {what} of a Tensor of shape {tensor.shape} that depends on the "
-            f"arguments; the recording would keep this call's value for every later call. "
+            f"replay: {what} of a Tensor of shape {tensor.shape} that f computes (from its "
+            f"arguments, or from Tensors it reads); the recording would keep this call's value "
+            f"for every later call. "
             f"Compute it with autograd_lite ops (no Python branch on data), or use "
             f"replay=False for this function"
         )
