@@ -533,6 +533,17 @@ def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Te
 _VALUE = object()  # in a signature, marks an argument taken by value
 
 
+def _value_key(value: Any) -> Any:
+    """An argument taken by value, as a signature holds it: with its type (``1``, ``1.0``,
+    ``True`` and ``np.float64(1)`` are equal in Python, not to NumPy's type promotion) and, for
+    floats, its bits (``-0.0 == 0.0``, but ``x * -0.0`` is not ``x * 0.0``)."""
+    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        return value.__class__, repr(value)
+    if value.__class__ is tuple:
+        return tuple, tuple(_value_key(v) for v in value)
+    return value.__class__, value
+
+
 def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple, list] | None:
     """What must be equal for a plan to be reused -- the shapes and dtypes of the arrays, the
     values of the rest -- and the arrays themselves (None for the other arguments).
@@ -557,14 +568,14 @@ def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple
             )
         else:
             key.append(_VALUE)
-            key.append(a)
+            key.append(_value_key(a))
             arrays.append(None)
             continue
         key.append(array.shape)
         key.append(array.dtype)
         arrays.append(array)
     if kwargs:
-        key.append(tuple(sorted(kwargs.items())))
+        key.append(tuple((k, _value_key(v)) for k, v in sorted(kwargs.items())))
     key_tuple = tuple(key)
     try:
         hash(key_tuple)

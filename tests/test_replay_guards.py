@@ -470,3 +470,31 @@ def test_ops_on_outside_tensors_only_are_recomputed_at_every_call(how) -> None:
             w.data = np.array([3.0, -1.0])
 
     _agree(f, (np.ones(2),), change, (np.ones(2),))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (0.0, -0.0),  # equal in Python, not bitwise: x * -0.0 is -0.0
+        (2.0, np.float64(2.0), 2, True),  # equal, but NumPy promotes float32 differently
+        ((1.0, 0.0), (1.0, -0.0)),
+    ],
+)
+def test_arguments_taken_by_value_are_told_apart_by_type_and_bits(values) -> None:
+    def f(x, k):
+        k = k[1] if isinstance(k, tuple) else k
+        return (x * k).sum()
+
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    calls = [(x, k) for k in values] + [(x, values[0])]
+    replayed = _agree(f, *calls, argnums=(0,))
+    assert replayed.plans == len(values)
+
+
+def test_keywords_taken_by_value_are_told_apart_by_bits() -> None:
+    def f(x, k=1.0):
+        return (x * k).sum()
+
+    eager, replayed = al.grad(f), al.grad(f, replay=True)
+    for k in (0.0, -0.0, 0.0):
+        assert _same(replayed(np.ones(2), k=k), eager(np.ones(2), k=k))
