@@ -454,7 +454,7 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
             todo.append(fn.func)
             continue
         code = getattr(fn, "__code__", None)
-        if code is None and callable(fn) and hasattr(type(fn).__call__, "__code__"):
+        if code is None and callable(fn) and not _is_library(type(fn)):
             todo.append(type(fn).__call__)  # an object with a __call__ in Python
             continue
         if code is None or id(fn) in seen or not hasattr(fn, "__globals__"):
@@ -471,11 +471,7 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
         found += [("global", space, n, space[n]) for n in _global_names(code) if n in space]
         for entry in found:
             value = entry[3]
-            if (
-                callable(value)
-                and hasattr(value, "__code__")
-                and not getattr(value, "__module__", "").startswith(("autograd_lite", "numpy"))
-            ):
+            if callable(value) and hasattr(value, "__code__") and not _is_library(value):
                 todo.append(value)
         for entry in found:
             key = (id(entry[1]), entry[2])
@@ -483,6 +479,12 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
                 seen_names.add(key)
                 watched.append(entry)
     return watched[:MAX_WATCHED]
+
+
+def _is_library(fn: Any) -> bool:
+    """autograd_lite's and NumPy's own functions and classes: their globals are not the user's."""
+    module = getattr(fn, "__module__", None) or ""
+    return module.split(".")[0] in ("autograd_lite", "numpy", "builtins")
 
 
 def _global_names(code: Any) -> list[str]:
