@@ -187,7 +187,8 @@ def log_likelihood_cost(
     Tensor
         A scalar. Its gradient with respect to ``zᴸ`` is ``softmax(zᴸ) − y`` per sample.
     """
-    data = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
+    # (shape and dtype only: reading a recorded Tensor's .data is refused while replay records)
+    data = logits if isinstance(logits, Tensor) else np.asarray(logits)
     shape = data.shape
     targets = _targets(shape, labels, axis).astype(data.dtype, copy=False)
     count = _sample_count(shape, axis, reduction)

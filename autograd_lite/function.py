@@ -165,7 +165,7 @@ class Primitive:
         result._retain = False
         result._seq = next_sequence_number()
         if record and STATE.grad_enabled:
-            if converted:
+            if converted and not STATE.recording:  # (a replay reads the originals each call)
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
             result.requires_grad = True
             result._op = self
@@ -181,6 +181,8 @@ class Primitive:
             result.requires_grad = False
             result._op = result._in0 = result._in1 = result._more = None
             result._arrays = result._params = None
+            if STATE.recording:  # under no_grad, or on a stop-gradient value: see replay
+                _record_stop_gradient(result, self, args, arrays, params)
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:
@@ -204,6 +206,23 @@ class Primitive:
         if isinstance(error, TypeError):
             return InvalidInputError(message)
         return error
+
+
+def _record_stop_gradient(
+    result: Tensor, op: Primitive, args: tuple, arrays: list, params: dict
+) -> None:
+    """While a replay records ``f``, an op on Tensors that does not record itself (``no_grad``,
+    or no input requires grad) is kept as a stop-gradient step (``_op`` set, ``requires_grad``
+    False): the replay recomputes it each call from the arguments or the outside Tensors it
+    reads, instead of freezing its first value."""
+    if any(isinstance(a, Tensor) for a in args):
+        n = len(args)
+        result._op = op
+        result._in0 = args[0] if n else None
+        result._in1 = args[1] if n > 1 else None
+        result._more = args[2:] if n > 2 else None
+        result._arrays = tuple(arrays)
+        result._params = params or None
 
 
 def _check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:

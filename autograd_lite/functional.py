@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import gradients
-from autograd_lite.errors import BackwardError, ShapeError
+from autograd_lite.errors import BackwardError, InvalidInputError, ShapeError
 from autograd_lite.modes import enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
@@ -61,10 +61,30 @@ def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
     return out
 
 
+def _check_every(replay: Any, check_every: int | None) -> int:
+    """How often a replayed gradient is checked against the eager graph (0: never)."""
+    if replay not in (False, True, "check") or replay.__class__ not in (bool, str):
+        raise InvalidInputError(f"grad: replay must be False, True or 'check', got {replay!r}")
+    if check_every is None:
+        return 1 if replay == "check" else 0
+    if check_every.__class__ is not int or check_every < 1:
+        raise InvalidInputError(
+            f"grad: check_every must be a positive int (check every N-th call), got {check_every!r}"
+        )
+    if not replay:
+        raise InvalidInputError("grad: check_every checks a replay; give replay=True too")
+    return check_every
+
+
 def value_and_grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, *, replay: bool = False
+    f: Callable[..., Tensor],
+    argnums: int | Sequence[int] = 0,
+    *,
+    replay: bool | str = False,
+    check_every: int | None = None,
 ) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
+    every = _check_every(replay, check_every)
 
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         # Nested: inside another grad's evaluation, or given Tensors of an outer graph.
@@ -85,14 +105,20 @@ def value_and_grad(
 
     value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
     if replay:
-        from autograd_lite.replay import ReplayedGradient
+        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
 
+        if every:
+            return CheckedReplayedGradient(f, argnums, value_and_gradient, check_every=every)
         return ReplayedGradient(f, argnums, value_and_gradient)
     return value_and_gradient
 
 
 def grad(
-    f: Callable[..., Tensor], argnums: int | Sequence[int] = 0, *, replay: bool = False
+    f: Callable[..., Tensor],
+    argnums: int | Sequence[int] = 0,
+    *,
+    replay: bool | str = False,
+    check_every: int | None = None,
 ) -> Callable[..., Any]:
     """The gradient of a scalar-valued function, as a function.
 
@@ -109,7 +135,14 @@ def grad(
         overhead. ``f`` must compute everything that depends on its array arguments with
         autograd_lite ops, and must run the same ops whatever the values (no Python ``if`` on
         data), as for ``jax.jit``; its array arguments reach it as Tensors. See
-        :mod:`autograd_lite.replay`.
+        :mod:`autograd_lite.replay`. What replay guards and what it cannot see is listed
+        under "Replay" in the design notes. ``replay="check"`` replays and also runs the eager
+        graph at every call, raising :class:`~autograd_lite.errors.ReplayError` at the first
+        bitwise difference (it names the value or argument gradient that differs): use it to
+        test a function before training with ``replay=True``.
+    check_every : int, optional
+        With ``replay=True`` or ``"check"``: run that check at calls 1, N+1, 2N+1 ... only,
+        which costs one eager evaluation every N calls.
 
     Returns
     -------
@@ -127,10 +160,13 @@ def grad(
     >>> d2f(np.array([1.0, 2.0]))
     array([ 6., 12.])
     """
+    every = _check_every(replay, check_every)
     vg = value_and_grad(f, argnums)
     if replay:
-        from autograd_lite.replay import ReplayedGradient
+        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
 
+        if every:
+            return CheckedReplayedGradient(f, argnums, vg, gradient_only=True, check_every=every)
         return ReplayedGradient(f, argnums, vg, gradient_only=True)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:

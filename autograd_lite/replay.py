@@ -13,16 +13,24 @@ rebuilt. ``ReplayedGradient.sources`` shows the generated code.
 
 What replay asks of ``f`` (as ``jax.jit`` does): every value that depends on an array argument
 is computed with autograd_lite ops, and which ops run does not depend on the values (no Python
-``if`` on data). Array arguments reach ``f`` as Tensors. While ``f`` is recorded, reading values
-out of a Tensor that depends on them (``x > 0``, ``if x``, ``item()``, ``detach()`` ...) raises
-:class:`~autograd_lite.errors.ReplayError` rather than freezing them into the plan; so does a
-hook or ``retain_grad`` in the graph. NumPy on ``x.data`` itself is the one thing it cannot
-see. Under ``detect_anomaly``, inside another ``grad``, or for a graph of more than
-``MAX_STEPS`` ops the function runs eagerly.
+``if`` on data). Array arguments reach ``f`` as Tensors. The recording guards what ``f`` reads:
+values computed from the arguments under ``no_grad`` or by ``detach()`` become stop-gradient
+steps, recomputed at every call; reading values out of a Tensor that depends on them
+(``.data``, ``repr``, ``al.Tensor(x)``, ``x > 0``, ``if x``, ``item()`` ...) raises
+:class:`~autograd_lite.errors.ReplayError` rather than freezing them into the plan, and so does
+a hook or ``retain_grad`` in the graph; arrays, lists and Tensors from outside ``f`` are read
+through their object at every call; ``f``'s closure cells, the globals its code names and its
+defaults are watched, and rebinding one records the plan again. What it cannot see --
+``np.random``, a list or object changed in place and read as a Python value, attributes of
+``self`` -- the checking mode ``replay="check"`` (or ``check_every=N``) catches: it runs the
+eager graph too and raises ``ReplayError`` at the first bitwise difference. The full table is
+under "Replay" in the design notes. Under ``detect_anomaly``, inside another ``grad``, or for a
+graph of more than ``MAX_STEPS`` ops the function runs eagerly.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,9 +42,9 @@ from autograd_lite.engine import _own, _validate_user_gradient, sum_to
 from autograd_lite.errors import BackwardError, ReplayError
 from autograd_lite.function import Context, EachInput
 from autograd_lite.modes import STATE
-from autograd_lite.tensor import Tensor, as_array, next_sequence_number
+from autograd_lite.tensor import MADE_FROM, Tensor, as_array, guarding_data, next_sequence_number
 
-__all__ = ["ReplayedGradient"]
+__all__ = ["ReplayedGradient", "CheckedReplayedGradient"]
 
 #: Plans kept per function; a new signature beyond this evicts the oldest (a last, smaller
 #: mini-batch makes a second signature, a stream of ever-new shapes must not grow memory).
@@ -46,6 +54,9 @@ MAX_PLANS = 8
 #: compile than the Python overhead it saves (that overhead matters on small graphs).
 MAX_STEPS = 5000
 
+#: At most this many closure cells, globals and defaults are watched per plan (see _watch_list).
+MAX_WATCHED = 64
+
 
 _IDENTIFIER_UNSAFE = re.compile(r"\W")
 
@@ -53,13 +64,26 @@ _IDENTIFIER_UNSAFE = re.compile(r"\W")
 class _Step:
     """One recorded op: where its inputs come from, and which of their vjps backward calls."""
 
-    __slots__ = ("op", "slots", "params", "out", "edges", "shapes", "context", "params_name", "fn")
+    __slots__ = (
+        "op",
+        "slots",
+        "params",
+        "out",
+        "edges",
+        "shapes",
+        "context",
+        "params_name",
+        "fn",
+        "stop",
+    )
 
     def __init__(self, node: Tensor, slots: tuple[int, ...], out: int) -> None:
         self.op = node._op
         self.slots = slots
         self.params = node._params or {}
         self.out = out
+        #: Computed under no_grad from the arguments: recomputed each call, never differentiated.
+        self.stop = not node.requires_grad
         self.shapes = tuple(np.shape(a) for a in node._arrays), node.data.shape
         #: (input index, input slot) of each input on a path to a differentiated argument.
         self.edges: tuple[tuple[int, int], ...] = ()
@@ -78,14 +102,23 @@ class _Plan:
     """
 
     def __init__(
-        self, root: Tensor, inputs: list[Tensor | None], wanted: list[int], start: int
+        self,
+        root: Tensor,
+        inputs: list[Tensor | None],
+        wanted: list[int],
+        start: int,
+        watched: list[tuple[str, Any, str, Any]],
     ) -> None:
+        self.watched = watched
+        self.start = start
         self.slot_of: dict[int, int] = {id(t): i for i, t in enumerate(inputs) if t is not None}
         self.names = [f"x{i}" for i in range(len(inputs))]
         self.shapes: list[tuple[int, ...]] = [() if t is None else t.shape for t in inputs]
         self.dtypes: list[Any] = [None if t is None else t.dtype for t in inputs]
         self.namespace: dict[str, Any] = {"ndarray": np.ndarray, "sum_to": sum_to}
         self.tensor_constants: list[int] = []  # Tensors made before f ran: read at each replay
+        self.converted: list[int] = []  # constants an op converted to floats: again each call
+        self.array_constants: list[int] = []  # float arrays f handed to ops: read as they are
         self.arguments = [t.data for t in inputs if t is not None]
         self.steps: list[_Step] = []
         nodes = _recorded_nodes(root, self.slot_of, start)
@@ -144,8 +177,13 @@ class _Plan:
             return self.slot_of[id(arg)]
         if isinstance(arg, Tensor):  # made before f ran, or computed from constants only
             slot = self._new_slot("c", arg.data.shape, arg.data.dtype)
-            self.namespace[f"t{slot}"] = arg
-            self.tensor_constants.append(slot)
+            source = MADE_FROM.get(arg)
+            if source is not None and arg._seq >= self.start:  # al.Tensor(W) inside f
+                self.namespace[f"o{slot}"], self.namespace[f"dtype{slot}"] = source
+                self.converted.append(slot)
+            else:
+                self.namespace[f"t{slot}"] = arg
+                self.tensor_constants.append(slot)
             return slot
         if isinstance(array, np.ndarray) and any(
             np.shares_memory(array, a) for a in self.arguments
@@ -155,9 +193,35 @@ class _Plan:
                 f"np.asarray(x) or a view of it) instead of the Tensor, so a replay would reuse "
                 f"the first call's values; pass the Tensor to the op, or use replay=False"
             )
-        slot = self._new_slot("c", np.shape(array))
-        self.namespace[self.names[slot]] = array
+        slot = self._new_slot("c", np.shape(array), getattr(array, "dtype", None))
+        if arg is not array and not isinstance(arg, (bool, int, float, np.generic)):
+            # Converted by the op (an int array, a list): converted again at each call, from
+            # the object f passed, so that a change made in place is seen.
+            self.namespace[f"o{slot}"], self.namespace[f"dtype{slot}"] = arg, None
+            self.converted.append(slot)
+        else:
+            self.namespace[self.names[slot]] = array
+            if isinstance(array, np.ndarray):  # its shape may be changed in place (W.shape = ...)
+                self.array_constants.append(slot)
         return slot
+
+    def _generate_watches(self) -> list[str]:
+        """One line per watched name: the object f saw at the recording, or an equal immutable
+        value, else the recording is stale (see :func:`_watch_list`)."""
+        lines = []
+        for i, (kind, holder, name, value) in enumerate(self.watched):
+            self.namespace[f"watch_in{i}"], self.namespace[f"watched{i}"] = holder, value
+            if kind == "cell":
+                now = f"watch_in{i}.cell_contents"
+            elif kind == "global":
+                now = f"watch_in{i}.get({name!r}, MISSING)"
+            else:
+                now = f"watch_in{i}.{name}"
+            lines.append(
+                f"    if {now} is not watched{i} and not same({now}, watched{i}): "
+                f"raise StaleRecording"
+            )
+        return lines
 
     def _link_backward(self) -> bool:
         """Keep, per step, only the inputs whose gradient reaches a differentiated argument."""
@@ -165,6 +229,8 @@ class _Plan:
         for i in self.wanted:
             leads[i] = True
         for step in self.steps:
+            if step.stop:
+                continue
             step.edges = tuple((i, slot) for i, slot in enumerate(step.slots) if leads[slot])
             leads[step.out] = bool(step.edges)
         return leads[self.root]
@@ -172,6 +238,22 @@ class _Plan:
     def _generate(self) -> str:
         names, ns = self.names, self.namespace
         lines = [f"def replay({', '.join(names[: self.n_args])}):"]
+        ns["StaleRecording"], ns["same"], ns["MISSING"] = _StaleRecording, _same_value, _MISSING
+        lines += self._generate_watches()
+        ns["as_array"] = as_array
+        for slot in self.converted:
+            ns[f"d{slot}"] = self.dtypes[slot]
+            lines.append(f"    c{slot} = as_array(o{slot}, dtype{slot})")
+            lines.append(
+                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
+                f"raise StaleRecording"
+            )
+        for slot in self.array_constants:
+            ns[f"d{slot}"] = self.dtypes[slot]
+            lines.append(
+                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
+                f"raise StaleRecording"
+            )
         for slot in self.tensor_constants:  # a Tensor's data may be replaced between calls
             ns[f"d{slot}"] = self.dtypes[slot]
             lines.append(f"    c{slot} = t{slot}.data")
@@ -179,7 +261,6 @@ class _Plan:
                 f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
                 f"raise StaleRecording"
             )
-            ns["StaleRecording"] = _StaleRecording
         lines.append("    # forward, in the order the ops were recorded")
         for k, step in enumerate(self.steps):
             op, out = step.op, names[step.out]
@@ -333,14 +414,103 @@ class _Oversized(Exception):
 
 
 class _StaleRecording(Exception):
-    """A Tensor that ``f`` uses but does not take as an argument has new data of another shape
-    or dtype: the recording no longer describes ``f``."""
+    """The recording no longer describes ``f``: a name it reads (closure cell, global, default)
+    is bound to another object, or a Tensor or array it uses but does not take as an argument
+    has another shape or dtype. The plan is recorded again."""
+
+
+_MISSING = object()  # a global deleted since the recording
+_VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether ``a``, rebound in place of ``b``, changes nothing: the same object, or an
+    immutable value of the same type and the same bits (``-0.0`` is not ``0.0``)."""
+    if a is b:
+        return True
+    if a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
+        return False
+    if isinstance(a, (float, complex)):
+        return repr(a) == repr(b)
+    if isinstance(a, (tuple, frozenset)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
+    """What ``f`` reads by name and the replay would otherwise freeze: its closure cells, the
+    globals its code names (nested functions and comprehensions included), its defaults, and
+    those of the plain Python functions it reaches through them (not the library's). Each is
+    ``(kind, holder, name, object now)``; a replay checks that the name is still bound to the
+    object (or an equal number, string or tuple). At most ``MAX_WATCHED``."""
+    watched: list[tuple[str, Any, str, Any]] = []
+    seen: set[int] = set()
+    seen_names: set[tuple[int, str]] = set()
+    todo = [f]
+    while todo and len(watched) < MAX_WATCHED:
+        fn = todo.pop()
+        fn = getattr(fn, "__func__", fn)  # a bound method: its function (not self's attributes)
+        if isinstance(fn, functools.partial):
+            todo.append(fn.func)
+            continue
+        code = getattr(fn, "__code__", None)
+        if code is None and callable(fn) and not _is_library(type(fn)):
+            todo.append(type(fn).__call__)  # an object with a __call__ in Python
+            continue
+        if code is None or id(fn) in seen or not hasattr(fn, "__globals__"):
+            continue
+        seen.add(id(fn))
+        found = [("attr", fn, n, getattr(fn, n)) for n in ("__defaults__", "__kwdefaults__")]
+        found = [entry for entry in found if entry[3] is not None]
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                found.append(("cell", cell, name, cell.cell_contents))
+            except ValueError:  # not yet bound
+                continue
+        space = fn.__globals__
+        found += [("global", space, n, space[n]) for n in _global_names(code) if n in space]
+        for entry in found:
+            value = entry[3]
+            if callable(value) and hasattr(value, "__code__") and not _is_library(value):
+                todo.append(value)
+        for entry in found:
+            key = (id(entry[1]), entry[2])
+            if key not in seen_names:
+                seen_names.add(key)
+                watched.append(entry)
+    return watched[:MAX_WATCHED]
+
+
+def _is_library(fn: Any) -> bool:
+    """autograd_lite's and NumPy's own functions and classes: their globals are not the user's."""
+    module = getattr(fn, "__module__", None) or ""
+    return module.split(".")[0] in ("autograd_lite", "numpy", "builtins")
+
+
+def _global_names(code: Any) -> list[str]:
+    """The names ``code`` and the code nested in it may read as globals (attribute names too:
+    watching one of those costs a lookup, never a wrong answer). Only those bound now."""
+    names: list[str] = []
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names += c.co_names
+        stack += [k for k in c.co_consts if hasattr(k, "co_names")]
+    return list(dict.fromkeys(names))
 
 
 def _as_output(out: Any) -> np.ndarray:
     """What ``Primitive.__call__`` makes of a forward's result that is not an ndarray."""
     out = np.asarray(out)
     return out if out.dtype.kind == "f" else out.astype(np.float64)
+
+
+def _difference(got: np.ndarray, want: np.ndarray) -> str:
+    if got.dtype != want.dtype or got.shape != want.shape:
+        return f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"
+    with np.errstate(all="ignore"):
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    return f"largest difference {np.max(diff) if diff.size else 0:.3g} over shape {got.shape}"
 
 
 def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Tensor]:
@@ -363,6 +533,17 @@ def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Te
 
 
 _VALUE = object()  # in a signature, marks an argument taken by value
+
+
+def _value_key(value: Any) -> Any:
+    """An argument taken by value, as a signature holds it: with its type (``1``, ``1.0``,
+    ``True`` and ``np.float64(1)`` are equal in Python, not to NumPy's type promotion) and, for
+    floats, its bits (``-0.0 == 0.0``, but ``x * -0.0`` is not ``x * 0.0``)."""
+    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        return value.__class__, repr(value)
+    if value.__class__ is tuple:
+        return tuple, tuple(_value_key(v) for v in value)
+    return value.__class__, value
 
 
 def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple, list] | None:
@@ -389,14 +570,14 @@ def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple
             )
         else:
             key.append(_VALUE)
-            key.append(a)
+            key.append(_value_key(a))
             arrays.append(None)
             continue
         key.append(array.shape)
         key.append(array.dtype)
         arrays.append(array)
     if kwargs:
-        key.append(tuple(sorted(kwargs.items())))
+        key.append(tuple((k, _value_key(v)) for k, v in sorted(kwargs.items())))
     key_tuple = tuple(key)
     try:
         hash(key_tuple)
@@ -417,7 +598,8 @@ class ReplayedGradient:
     or the gradient alone for ``al.grad`` -- as ndarrays, bitwise equal. The differentiated
     arguments may be anything array-like; of the others, floating-point arrays and Tensors are
     followed, and everything else (keywords included) is a constant of the recording that must
-    be hashable: another value makes another recording.
+    be hashable: another value makes another recording. ``replay="check"`` and ``check_every``
+    make a :class:`CheckedReplayedGradient`.
 
     Attributes
     ----------
@@ -536,10 +718,63 @@ class ReplayedGradient:
         # Every array argument requires grad while f runs, so that every op that depends on one
         # is recorded (an op on non-differentiated inputs only would otherwise be a constant).
         traced = [a if t is None else t for a, t in zip(args, inputs)]
+        watched = _watch_list(self.f)  # what f reads by name, as it is before f runs
         start = next_sequence_number()
         recording, STATE.recording = STATE.recording, True  # (Tensor refuses value reads)
         try:
-            out = functional._evaluate(self.f, traced, kwargs)  # (checks that out is a scalar)
+            with guarding_data():
+                out = functional._evaluate(self.f, traced, kwargs)  # (checks: a scalar)
         finally:
             STATE.recording = recording
-        return _Plan(out, inputs, argnums, start)
+        return _Plan(out, inputs, argnums, start, watched)
+
+
+class CheckedReplayedGradient(ReplayedGradient):
+    """A :class:`ReplayedGradient` that also runs the eager graph at calls 1, N+1, 2N+1 ...
+    (``check_every`` = N) and raises :class:`~autograd_lite.errors.ReplayError` at the first
+    bitwise difference, naming the value or the argument gradient that differs. Made by
+    ``al.grad(f, replay="check")`` (N = 1) or ``check_every=N``.
+
+    Attributes
+    ----------
+    calls : int
+        How many calls it has seen.
+    """
+
+    def __init__(self, *args: Any, check_every: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.check_every = check_every
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        result = super().__call__(*args, **kwargs)
+        eager = STATE.anomaly or functional._depth  # then the result is the eager graph's
+        if not eager and (self.calls - 1) % self.check_every == 0:
+            self._check(result, self._eager(*args, **kwargs))
+        return result
+
+    def _check(self, replayed: Any, eager: tuple[Any, Any]) -> None:
+        """Raise ReplayError at the first bitwise difference from the eager graph's results."""
+        if self._gradient_only:
+            replayed = (None, replayed)
+        pairs = [("the value", replayed[0], eager[0])] if replayed[0] is not None else []
+        grads = [replayed[1]] if self.single else list(replayed[1])
+        eager_grads = [eager[1]] if self.single else list(eager[1])
+        pairs += [
+            (f"the gradient of argument {n}", g, e)
+            for n, g, e in zip(self.argnums, grads, eager_grads)
+        ]
+        for what, got, want in pairs:
+            got, want = np.asarray(got), np.asarray(want)
+            if (
+                got.dtype != want.dtype
+                or got.shape != want.shape
+                or got.tobytes() != want.tobytes()
+            ):
+                raise ReplayError(
+                    f"replay check (call {self.calls}): {what} replayed differs from the eager "
+                    f"graph's ({_difference(got, want)}). f reads something the recording froze: "
+                    f"np.random, a list, dict or object changed in place, an attribute of self "
+                    f"(see 'Replay' in docs/design.md); use replay=False for this function"
+                )

@@ -9,20 +9,29 @@ backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) only calls the function
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sys
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from autograd_lite.errors import InvalidInputError, ReplayError, ShapeError
-from autograd_lite.modes import STATE
+from autograd_lite.modes import STATE, no_grad
 
 __all__ = ["Tensor", "as_array"]
 
 #: Every tensor gets the next number at creation. A tensor is always created after its inputs, so
 #: the engine can visit a graph in decreasing sequence number without sorting it first.
 next_sequence_number = itertools.count().__next__
+
+#: While a replay records, each Tensor made by converting something (a list, an int array, another
+#: Tensor) -> (that object, dtype): the replay converts it again at every call instead of
+#: freezing the copy.
+MADE_FROM: weakref.WeakKeyDictionary[Tensor, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
 _FLOAT_KINDS = "f"
 _CASTABLE_KINDS = "biu"
@@ -36,6 +45,7 @@ def as_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
     :class:`~autograd_lite.errors.InvalidInputError` naming ``what``.
     """
     if isinstance(data, Tensor):
+        _check_not_recorded(data, "al.Tensor(x) (the constructor, or another conversion)")
         data = data.data
     try:
         array = np.asarray(data, dtype=dtype)
@@ -121,7 +131,7 @@ class Tensor:
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        self.data = as_array(data, dtype)
+        self.data = array = as_array(data, dtype)
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -132,6 +142,8 @@ class Tensor:
         self._hooks: list | None = None
         self._retain = False
         self._seq = next_sequence_number()
+        if STATE.recording and array is not data:  # a conversion: see replay
+            MADE_FROM[self] = (data, dtype)
 
     # -- construction without validation (the caller made the array) --------------------------
     @classmethod
@@ -215,6 +227,7 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
+        _check_not_recorded(self, "repr()/str()")
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extras = []
         if self.dtype != np.float64:
@@ -279,8 +292,13 @@ class Tensor:
         return self.data.item()
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        _check_not_recorded(self, "detach()")
+        """A new leaf sharing this tensor's data, cut off from the graph.
+
+        While a replay records (``al.grad(f, replay=True)``) and this tensor depends on the
+        arguments, the result is a stop-gradient step that each replay recomputes."""
+        if STATE.recording and (self.requires_grad or self._op is not None):
+            with no_grad():
+                return _ops.reshape(self, self.data.shape)  # (an identity, not differentiated)
         return Tensor._constant(self.data)
 
     # -- autodiff ----------------------------------------------------------------------------
@@ -454,15 +472,63 @@ def _raw(value: Any) -> Any:
 
 def _check_not_recorded(tensor: Tensor, what: str) -> None:
     """While ``al.grad(f, replay=True)`` records ``f``, a value read out of a Tensor that
-    depends on the arguments (all of them require grad then) would be frozen into the plan:
-    the replay would reuse the first call's value. Refuse it instead."""
-    if STATE.recording and tensor.requires_grad:
+    depends on the arguments would be frozen into the plan: the replay would reuse the first
+    call's value. Refuse it instead. Such a Tensor requires grad (every argument does while
+    ``f`` is recorded), or was computed under ``no_grad`` or from outside Tensors only (then it
+    keeps its op: a stop-gradient step that the plan recomputes)."""
+    if STATE.recording and (tensor.requires_grad or tensor._op is not None):
         raise ReplayError(
-            f"replay: {what} of a Tensor of shape {tensor.shape} that depends on the "
-            f"arguments; the recording would keep this call's value for every later call. "
+            f"replay: {what} of a Tensor of shape {tensor.shape} that f computes (from its "
+            f"arguments, or from Tensors it reads); the recording would keep this call's value "
+            f"for every later call. "
             f"Compute it with autograd_lite ops (no Python branch on data), or use "
             f"replay=False for this function"
         )
+
+
+# -- the guard on ``Tensor.data`` while a replay records ---------------------------------------
+# ``data`` is a plain slot: the op path reads it at C speed. While a recording runs (in any
+# thread) the slot is hidden behind a property that refuses a read, from outside the library's
+# own plumbing, of a Tensor that depends on the recorded arguments. Outside recordings nothing
+# is slower.
+_DATA_SLOT = Tensor.data  # the slot's member descriptor
+#: Modules whose reads of ``.data`` are the op path, not values taken out of the graph.
+_PLUMBING = frozenset(
+    f"autograd_lite.{m}" for m in ("tensor", "function", "engine", "functional", "replay")
+)
+
+
+def _guarded_data(tensor: Tensor) -> np.ndarray:
+    if (
+        STATE.recording
+        and (tensor.requires_grad or tensor._op is not None)
+        and sys._getframe(1).f_globals.get("__name__") not in _PLUMBING
+    ):
+        _check_not_recorded(tensor, "reading .data (x.shape and x.dtype are fine)")
+    return _DATA_SLOT.__get__(tensor, Tensor)
+
+
+_GUARDED_DATA = property(_guarded_data, _DATA_SLOT.__set__, doc="The tensor's ndarray.")
+_guards_lock = threading.Lock()
+_guard_users = 0
+
+
+@contextlib.contextmanager
+def guarding_data() -> Iterator[None]:
+    """Within this block ``Tensor.data`` is guarded (see above); blocks may nest and overlap
+    across threads."""
+    global _guard_users
+    with _guards_lock:
+        _guard_users += 1
+        if _guard_users == 1:
+            Tensor.data = _GUARDED_DATA
+    try:
+        yield
+    finally:
+        with _guards_lock:
+            _guard_users -= 1
+            if _guard_users == 0:
+                Tensor.data = _DATA_SLOT
 
 
 # Bound at the end: ops and engine import this module.

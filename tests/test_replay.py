@@ -205,7 +205,7 @@ def test_data_taken_out_of_the_graph_is_refused() -> None:
     def f(x):
         return (x * x.data).sum()  # x.data would be frozen at the recording's values
 
-    with pytest.raises(errors.ReplayError, match="mul.*data of an argument"):
+    with pytest.raises(errors.ReplayError, match=r"reading \.data"):
         al.grad(f, replay=True)(np.ones(2))
 
 
@@ -284,17 +284,12 @@ def _scaled_by_own_value(x):
     return (x * x.sum().item()).sum()
 
 
-def _stop_gradient(x):
-    return (x * x.detach()).sum()
-
-
 @pytest.mark.parametrize(
     ("f", "what"),
     [
         (_masked, "'>'"),
         (_branching, "'>'"),
         (_scaled_by_own_value, "item"),
-        (_stop_gradient, "detach"),
     ],
 )
 def test_values_read_out_of_the_graph_are_refused_not_frozen(f, what) -> None:
