@@ -23,7 +23,7 @@ from autograd_lite.errors import (
     NonScalarBackwardError,
 )
 from autograd_lite.function import EachInput, _check_finite, opaque_gradient
-from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.modes import CURRENT, DEFAULT, enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["backward", "gradients", "sum_to"]
@@ -118,7 +118,7 @@ def _run(
     wanted = None if targets is None else set(targets)
     results: dict[Tensor, Any] = {}
     retained: list[tuple[Tensor, Any]] = []
-    anomaly = STATE.anomaly
+    anomaly = CURRENT.get(DEFAULT).anomaly
 
     plain_pass = not (create_graph or anomaly)
     visited: list[Tensor] = []

@@ -31,7 +31,7 @@ from autograd_lite.errors import (
     ShapeError,
     TensorIndexError,
 )
-from autograd_lite.modes import STATE
+from autograd_lite.modes import CURRENT, DEFAULT
 from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
 __all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
@@ -155,7 +155,8 @@ class Primitive:
             out = np.asarray(out)
             if out.dtype.kind != "f":  # e.g. an op on Python ints only
                 out = out.astype(np.float64)
-        if STATE.anomaly:
+        modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
+        if modes.anomaly:
             _check_finite(out, f"{self.name} (forward)", arrays)
         result = _new_tensor(Tensor)
         result.data = out
@@ -164,7 +165,7 @@ class Primitive:
         result._hooks = None
         result._retain = False
         result._seq = next_sequence_number()
-        if record and STATE.grad_enabled:
+        if record and modes.grad_enabled:
             if converted:
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
             result.requires_grad = True

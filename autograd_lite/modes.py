@@ -1,27 +1,83 @@
-"""Global recording modes: :func:`no_grad` and :func:`detect_anomaly`.
+"""Recording modes: :func:`no_grad`, :func:`enable_grad` and :func:`detect_anomaly`, per thread.
 
-Both work as context managers and as decorators, and nest. The state is one small object that
-ops read on every call, so it is kept deliberately plain.
+They work as context managers and as decorators, and nest. Like PyTorch's grad mode, a mode
+belongs to the thread that set it: a ``no_grad`` block in one thread does not stop another
+thread's recording, and a new thread starts with grad enabled, anomaly detection off, no replay
+recording and no ``al.grad`` running, whatever the others are doing.
+
+The modes live in a :class:`contextvars.ContextVar` (each thread has its own context, and so
+does each asyncio task; a context copied by ``asyncio.to_thread`` starts with the modes in force
+when it was copied). Its value is an immutable frame: entering a mode pushes a new frame, leaving
+it restores that mode from the frame below, so nothing is shared that another thread could
+change. Ops read the frame on every call: one ``ContextVar.get`` and two attribute reads, a few
+tens of nanoseconds, where a ``threading.local`` attribute costs about a hundred each.
 """
 
 from __future__ import annotations
 
 import contextlib
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled"]
 
 
 class _Modes:
-    __slots__ = ("grad_enabled", "anomaly", "recording")
+    """One frame of the modes; ``previous`` is the frame that was current when a block opened."""
 
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.anomaly = False
-        self.recording = False  # a replay is recording a graph (see autograd_lite.replay)
+    __slots__ = ("grad_enabled", "anomaly", "recording", "depth", "previous")
+
+    def __init__(
+        self,
+        grad_enabled: bool = True,
+        anomaly: bool = False,
+        recording: bool = False,  # a replay is recording a graph (see autograd_lite.replay)
+        depth: int = 0,  # how many al.grad evaluations are running (see autograd_lite.functional)
+        previous: _Modes | None = None,
+    ) -> None:
+        self.grad_enabled = grad_enabled
+        self.anomaly = anomaly
+        self.recording = recording
+        self.depth = depth
+        self.previous = previous
+
+    def _with(self, name: str, value: Any, previous: _Modes | None) -> _Modes:
+        frame = _Modes(self.grad_enabled, self.anomaly, self.recording, self.depth, previous)
+        setattr(frame, name, value)
+        return frame
 
 
-STATE = _Modes()
+#: The modes of a thread (or task) that has set none.
+DEFAULT = _Modes()
+#: The current frame: ``CURRENT.get(DEFAULT)`` (what the ops read on every call).
+CURRENT: ContextVar[_Modes] = ContextVar("autograd_lite_modes")
+
+
+def _field(name: str) -> property:
+    def read(self: _State) -> Any:
+        return getattr(CURRENT.get(DEFAULT), name)
+
+    def write(self: _State, value: Any) -> None:
+        frame = CURRENT.get(DEFAULT)
+        CURRENT.set(frame._with(name, value, frame.previous))
+
+    return property(read, write)
+
+
+class _State:
+    """The current thread's modes by attribute: ``STATE.grad_enabled``, ``STATE.recording = True``.
+
+    Setting an attribute changes it for this thread (and context) only.
+    """
+
+    __slots__ = ()
+    grad_enabled = _field("grad_enabled")
+    anomaly = _field("anomaly")
+    recording = _field("recording")
+    depth = _field("depth")
+
+
+STATE = _State()
 
 
 class _SetMode(contextlib.ContextDecorator):
@@ -34,12 +90,16 @@ class _SetMode(contextlib.ContextDecorator):
         return mode(func) if func is not None else mode
 
     def __enter__(self) -> None:
-        # A stack, so that one instance used as a decorator can be re-entered recursively.
-        self.__dict__.setdefault("_saved", []).append(getattr(STATE, self._attribute))
-        setattr(STATE, self._attribute, self._value)
+        # The value to restore stays in the frame below, not on the instance: one instance
+        # (``@no_grad()`` on a method) may be entered recursively and by several threads at once.
+        frame = CURRENT.get(DEFAULT)
+        CURRENT.set(frame._with(self._attribute, self._value, frame))
 
     def __exit__(self, *exc: object) -> None:
-        setattr(STATE, self._attribute, self._saved.pop())
+        frame = CURRENT.get(DEFAULT)
+        below = frame.previous
+        saved = getattr(below, self._attribute)
+        CURRENT.set(frame._with(self._attribute, saved, below.previous))
 
 
 class no_grad(_SetMode):  # noqa: N801 - named like the PyTorch context manager users know
@@ -74,9 +134,9 @@ class detect_anomaly(_SetMode):  # noqa: N801
 
 def is_grad_enabled() -> bool:
     """Whether ops are currently recorded."""
-    return STATE.grad_enabled
+    return CURRENT.get(DEFAULT).grad_enabled
 
 
 def is_anomaly_enabled() -> bool:
     """Whether :class:`detect_anomaly` is active."""
-    return STATE.anomaly
+    return CURRENT.get(DEFAULT).anomaly
