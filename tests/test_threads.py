@@ -131,19 +131,23 @@ def test_no_grad_blocks_that_exit_out_of_order_leave_every_thread_recording() ->
 
 
 def test_enable_grad_in_one_thread_does_not_reach_another_no_grad_block() -> None:
-    inside, checked = threading.Event(), threading.Event()
+    inside, enabled, checked = threading.Event(), threading.Event(), threading.Event()
 
     def thread() -> bool:
         with al.no_grad():
             inside.set()
-            wait(checked)
-            return records()
+            wait(enabled)  # the main thread is inside enable_grad now
+            try:
+                return records()
+            finally:
+                checked.set()
 
     worker = start(thread)
     wait(inside)
     with al.no_grad(), al.enable_grad():
+        enabled.set()
+        wait(checked)
         assert records()
-    checked.set()
     assert worker.finish() is False
 
 
