@@ -211,17 +211,32 @@ def _check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
     data = array.data if isinstance(array, Tensor) else np.asarray(array)
     if data.dtype.kind != "f" or np.isfinite(data).all():
         return
-    if any(np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all() for a in inputs):
-        return  # not the first op to see a NaN/inf: the culprit was reported already or is input
     bad = np.argwhere(~np.isfinite(data))
-    first = tuple(int(i) for i in bad[0]) if data.ndim else ()
-    kind = "nan" if np.isnan(data[first]) else str(data[first])
+    for position, a in enumerate(inputs):
+        # Under detect_anomaly no op returns NaN/inf, so a non-finite input came from outside:
+        # a leaf, a constant, or a tensor computed before detect_anomaly was entered.
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            index, kind = _first_bad(a)
+            raise AnomalyError(
+                f"{where}: input {position} of shape {a.shape} already holds {kind} (at index "
+                f"{index}), so the output of shape {data.shape} has {bad.shape[0]} non-finite "
+                f"value(s); the NaN/inf came from outside the checked ops: a leaf, a constant, "
+                f"or a tensor computed before detect_anomaly was entered"
+            )
+    first, kind = _first_bad(data)
     shapes = ", ".join(str(np.shape(a)) for a in inputs)
     raise AnomalyError(
         f"{where}: produced {kind} at index {first} of an output of shape {data.shape}"
         + (f" from inputs of shapes {shapes}" if inputs else "")
         + f"; {bad.shape[0]} non-finite value(s) in all"
     )
+
+
+def _first_bad(data: np.ndarray) -> tuple[tuple[int, ...], str]:
+    """The index of the first NaN/inf of ``data``, and what it is (``"nan"``, ``"inf"``...)."""
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0]) if data.ndim else ()
+    return first, "nan" if np.isnan(data[first]) else str(data[first])
 
 
 def _opaque_vjp(g: Any, out: Any, *inputs: Any, op_name: str) -> Any:
