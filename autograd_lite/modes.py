@@ -7,15 +7,18 @@ recording and no ``al.grad`` running, whatever the others are doing.
 
 The modes live in a :class:`contextvars.ContextVar` (each thread has its own context, and so
 does each asyncio task; a context copied by ``asyncio.to_thread`` starts with the modes in force
-when it was copied). Its value is an immutable frame: entering a mode pushes a new frame, leaving
-it restores that mode from the frame below, so nothing is shared that another thread could
-change. Ops read the frame on every call: one ``ContextVar.get`` and two attribute reads, a few
-tens of nanoseconds, where a ``threading.local`` attribute costs about a hundred each.
+when it was copied). Its value is an immutable frame: a mode change sets a new frame, so nothing
+is shared that another thread could change. A block restores, when it exits, the value its mode
+had when it entered (kept per thread: one instance, ``@no_grad()`` on a method, may be entered
+recursively and by several threads at once). Ops read the frame on every call: one
+``ContextVar.get`` and two attribute reads, a few tens of nanoseconds, where a
+``threading.local`` attribute costs about a hundred each.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from contextvars import ContextVar
 from typing import Any
 
@@ -23,9 +26,9 @@ __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_an
 
 
 class _Modes:
-    """One frame of the modes; ``previous`` is the frame that was current when a block opened."""
+    """The modes in force: one immutable frame (a change makes a new one)."""
 
-    __slots__ = ("grad_enabled", "anomaly", "recording", "depth", "previous")
+    __slots__ = ("grad_enabled", "anomaly", "recording", "depth")
 
     def __init__(
         self,
@@ -33,16 +36,14 @@ class _Modes:
         anomaly: bool = False,
         recording: bool = False,  # a replay is recording a graph (see autograd_lite.replay)
         depth: int = 0,  # how many al.grad evaluations are running (see autograd_lite.functional)
-        previous: _Modes | None = None,
     ) -> None:
         self.grad_enabled = grad_enabled
         self.anomaly = anomaly
         self.recording = recording
         self.depth = depth
-        self.previous = previous
 
-    def _with(self, name: str, value: Any, previous: _Modes | None) -> _Modes:
-        frame = _Modes(self.grad_enabled, self.anomaly, self.recording, self.depth, previous)
+    def _with(self, name: str, value: Any) -> _Modes:
+        frame = _Modes(self.grad_enabled, self.anomaly, self.recording, self.depth)
         setattr(frame, name, value)
         return frame
 
@@ -58,8 +59,7 @@ def _field(name: str) -> property:
         return getattr(CURRENT.get(DEFAULT), name)
 
     def write(self: _State, value: Any) -> None:
-        frame = CURRENT.get(DEFAULT)
-        CURRENT.set(frame._with(name, value, frame.previous))
+        CURRENT.set(CURRENT.get(DEFAULT)._with(name, value))
 
     return property(read, write)
 
@@ -86,20 +86,26 @@ class _SetMode(contextlib.ContextDecorator):
 
     def __new__(cls, func: Any = None) -> Any:
         mode = super().__new__(cls)
+        mode._stacks = {}  # thread id -> the values its open blocks will restore
         # ``@no_grad`` without parentheses decorates directly, like ``@no_grad()``.
         return mode(func) if func is not None else mode
 
     def __enter__(self) -> None:
-        # The value to restore stays in the frame below, not on the instance: one instance
-        # (``@no_grad()`` on a method) may be entered recursively and by several threads at once.
         frame = CURRENT.get(DEFAULT)
-        CURRENT.set(frame._with(self._attribute, self._value, frame))
+        self._saved().append(getattr(frame, self._attribute))
+        CURRENT.set(frame._with(self._attribute, self._value))
 
     def __exit__(self, *exc: object) -> None:
-        frame = CURRENT.get(DEFAULT)
-        below = frame.previous
-        saved = getattr(below, self._attribute)
-        CURRENT.set(frame._with(self._attribute, saved, below.previous))
+        saved = self._saved()
+        value = saved.pop()
+        if not saved:  # (no entry left behind for a thread that is done with this instance)
+            del self._stacks[threading.get_ident()]
+        CURRENT.set(CURRENT.get(DEFAULT)._with(self._attribute, value))
+
+    def _saved(self) -> list[Any]:
+        """This thread's stack of values to restore: blocks of one instance nest in a thread,
+        while other threads may be inside the same instance."""
+        return self._stacks.setdefault(threading.get_ident(), [])
 
 
 class no_grad(_SetMode):  # noqa: N801 - named like the PyTorch context manager users know

@@ -130,6 +130,16 @@ def test_no_grad_blocks_that_exit_out_of_order_leave_every_thread_recording() ->
     assert records() and al.is_grad_enabled()
 
 
+def test_blocks_that_exit_out_of_order_in_one_thread_restore_their_own_mode() -> None:
+    outer, inner = al.no_grad(), al.detect_anomaly()
+    outer.__enter__()
+    inner.__enter__()
+    outer.__exit__(None, None, None)  # (as generators holding a block open can do)
+    assert al.is_grad_enabled() and is_anomaly_enabled()
+    inner.__exit__(None, None, None)
+    assert al.is_grad_enabled() and not is_anomaly_enabled()
+
+
 def test_enable_grad_in_one_thread_does_not_reach_another_no_grad_block() -> None:
     inside, enabled, checked = threading.Event(), threading.Event(), threading.Event()
 
