@@ -270,3 +270,14 @@ def test_anomaly_reports_a_nan_given_as_the_outputs_gradient() -> None:
     y = x * 2.0
     with al.detect_anomaly(), pytest.raises(errors.AnomalyError, match="given for an output"):
         y.backward(grad=np.array([1.0, np.nan]))
+
+
+def test_a_hook_on_a_zero_dimensional_gradient_cannot_write_into_it_either() -> None:
+    x, y = leaf(1.0), leaf(2.0)
+
+    def h(g: np.ndarray) -> None:
+        g *= 100  # before: on a NumPy scalar this silently did nothing
+
+    x.register_hook(h)
+    with pytest.raises(errors.InvalidGradientError, match="in place"):
+        ((x + y) * 1.0).backward()

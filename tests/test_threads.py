@@ -9,6 +9,7 @@ it.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -256,3 +257,26 @@ def test_four_threads_training_at_once_each_match_the_same_run_alone() -> None:
     for seed, (a, b) in enumerate(zip(alone, together)):
         for p, q in zip(a, b):
             np.testing.assert_array_equal(p, q, err_msg=f"thread {seed}")
+
+
+def test_a_no_grad_block_held_across_an_await_does_not_reach_another_task() -> None:
+    async def main() -> tuple[bool, bool]:
+        inside, checked = asyncio.Event(), asyncio.Event()
+
+        async def evaluate() -> bool:
+            with al.no_grad():
+                inside.set()
+                await checked.wait()  # the other task runs while this block is open
+                return records()
+
+        async def train() -> bool:
+            await inside.wait()
+            try:
+                return records()
+            finally:
+                checked.set()
+
+        return tuple(await asyncio.gather(evaluate(), train()))
+
+    assert asyncio.run(main()) == (False, True)
+    assert records()
