@@ -6,6 +6,12 @@ accumulates); the node's op turns it into gradients for its inputs (vector-Jacob
 a gradient whose shape differs from its input's is summed back to that shape here, in one place
 (undoing broadcasting). Leaves receive ``.grad`` only after the whole pass has succeeded, so a
 failing hook or vjp leaves every ``.grad`` as it was.
+
+A gradient handed to user code is owned: hooks and user-defined vjps get read-only views (the
+same array may be another tensor's gradient too; ``g *= 2`` raises InvalidGradientError instead
+of changing both), what they return is copied before the engine keeps it, and every ``.grad``
+and returned gradient is an array of its own (:func:`_own`). In place, the engine adds only into
+sums it allocated itself.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from autograd_lite.errors import (
     NonScalarBackwardError,
 )
 from autograd_lite.function import EachInput, _check_finite, opaque_gradient
-from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.modes import CURRENT, DEFAULT, enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["backward", "gradients", "sum_to"]
@@ -118,7 +124,12 @@ def _run(
     wanted = None if targets is None else set(targets)
     results: dict[Tensor, Any] = {}
     retained: list[tuple[Tensor, Any]] = []
-    anomaly = STATE.anomaly
+    anomaly = CURRENT.get(DEFAULT).anomaly
+    if anomaly:  # a non-finite gradient given for an output is reported, not propagated
+        for root, seed in zip(roots, seeds):
+            _check_finite(
+                seed, f"backward (the gradient given for an output of shape {root.shape})"
+            )
 
     plain_pass = not (create_graph or anomaly)
     visited: list[Tensor] = []
@@ -130,7 +141,7 @@ def _run(
             raise _released(node)
         visited.append(node)
         if node._hooks:
-            g = _apply_hooks(node, g, create_graph)
+            g = _apply_hooks(node, g, create_graph, anomaly)
         if wanted is None:
             if node._retain:
                 retained.append((node, g))
@@ -149,24 +160,29 @@ def _run(
             graph_mode = False
             inputs, out, g_in = saved, node.data, g
             careful = not op.trusted
+            if careful:  # a user's vjp may not write into g: it may be another tensor's too
+                g_in = _read_only(g)
         else:  # under create_graph the vjps get Tensors, and record what they compute
             graph_mode = create_graph and op.differentiable
             if graph_mode:
                 inputs, out, g_in = args, node, g
             else:
-                inputs, out, g_in = saved, node.data, (g.data if create_graph else g)
+                inputs, out, g_in = saved, node.data, _read_only(g.data if create_graph else g)
             careful = True
         index = -1
         for arg in args:
             index += 1
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
-            if variadic:
-                gi = vjps.fn(index, g_in, out, inputs, **params)
-            elif params:
-                gi = vjps[index](g_in, out, *inputs, **params)
-            else:
-                gi = vjps[index](g_in, out, *inputs)
+            try:
+                if variadic:
+                    gi = vjps.fn(index, g_in, out, inputs, **params)
+                elif params:
+                    gi = vjps[index](g_in, out, *inputs, **params)
+                else:
+                    gi = vjps[index](g_in, out, *inputs)
+            except ValueError as error:  # (a try costs nothing until it catches)
+                raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
             if gi is None:
                 continue
             if careful:
@@ -196,7 +212,7 @@ def _run(
 
     for leaf, g in leaves.items():
         if leaf._hooks:
-            g = _apply_hooks(leaf, g, create_graph)
+            g = _apply_hooks(leaf, g, create_graph, anomaly)
         if wanted is None or leaf in wanted:
             results[leaf] = g
 
@@ -227,6 +243,8 @@ def _check_gradient(
         )
     if gi.shape != arg.data.shape:
         gi = sum_to(gi, arg.data.shape, op.name, index)
+    if not (graph_mode or op.trusted):  # a user's array, which it may keep and change: copy it
+        gi = np.array(gi, dtype=arg.data.dtype)
     if create_graph and not graph_mode:
         gi = opaque_gradient(gi, (g, *node._args), op.name)
     elif not graph_mode and gi.dtype != arg.data.dtype:
@@ -236,21 +254,56 @@ def _check_gradient(
     return gi
 
 
-def _apply_hooks(node: Tensor, g: Any, create_graph: bool) -> Any:
+def _read_only(g: Any) -> np.ndarray:
+    """A read-only view of ``g`` (a NumPy scalar becomes a 0-d array): what user code gets."""
+    view = g.view() if g.__class__ is np.ndarray else np.array(g)
+    view.flags.writeable = False
+    return view
+
+
+def _wrote_read_only(error: ValueError, who: str) -> Exception:
+    """The error for user code that wrote into the read-only gradient it was given."""
+    if "read-only" not in str(error):
+        return error
+    return InvalidGradientError(
+        f"{who} tried to change its gradient argument in place ({error}). That array may be "
+        f"another tensor's gradient too, so it is read-only: compute a new one and return it "
+        f"(return g * 2, not g *= 2)"
+    )
+
+
+def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any:
+    """Run ``node``'s hooks in order, each on the gradient the previous one left."""
     for hook in list(node._hooks or ()):
-        replaced = hook(g)
+        name = f"hook {getattr(hook, '__name__', hook)!r} on a tensor of shape {node.shape}"
+        try:
+            replaced = hook(g if create_graph else _read_only(g))
+        except ValueError as error:
+            raise _wrote_read_only(error, name) from None
         if replaced is None:
             continue
-        if not create_graph and isinstance(replaced, Tensor):
-            replaced = replaced.data
-        elif create_graph and not isinstance(replaced, Tensor):
-            replaced = Tensor._constant(as_array(replaced, what="hook"))
+        if create_graph:
+            if not isinstance(replaced, Tensor):
+                replaced = Tensor._constant(as_array(replaced, what="hook"))
+        else:
+            if isinstance(replaced, Tensor):
+                replaced = replaced.data
+            dtype = getattr(replaced, "dtype", None)
+            if dtype is not None and dtype.kind not in "iuf":
+                raise InvalidGradientError(
+                    f"{name} returned a gradient of dtype {dtype}; return real numbers (they "
+                    f"are cast to the tensor's dtype {node.dtype})"
+                )
+            if dtype is not None:  # a copy of our own, in the tensor's dtype
+                replaced = np.array(replaced, dtype=node.data.dtype)
         if not hasattr(replaced, "shape") or replaced.shape != g.shape:
             raise InvalidGradientError(
-                f"hook {getattr(hook, '__name__', hook)!r} on a tensor of shape {node.shape} "
-                f"returned {type(replaced).__name__} of shape {getattr(replaced, 'shape', '?')}; "
-                f"a hook must return None or a gradient of shape {g.shape}"
+                f"{name} returned {type(replaced).__name__} of shape "
+                f"{getattr(replaced, 'shape', '?')}; a hook must return None or a gradient of "
+                f"shape {g.shape}"
             )
+        if anomaly:
+            _check_finite(replaced, name)
         g = replaced
     return g
 

@@ -31,7 +31,7 @@ from autograd_lite.errors import (
     ShapeError,
     TensorIndexError,
 )
-from autograd_lite.modes import STATE
+from autograd_lite.modes import CURRENT, DEFAULT
 from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
 __all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
@@ -155,7 +155,8 @@ class Primitive:
             out = np.asarray(out)
             if out.dtype.kind != "f":  # e.g. an op on Python ints only
                 out = out.astype(np.float64)
-        if STATE.anomaly:
+        modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
+        if modes.anomaly:
             _check_finite(out, f"{self.name} (forward)", arrays)
         result = _new_tensor(Tensor)
         result.data = out
@@ -164,8 +165,8 @@ class Primitive:
         result._hooks = None
         result._retain = False
         result._seq = next_sequence_number()
-        if record and STATE.grad_enabled:
-            if converted and not STATE.recording:  # (a replay reads the originals each call)
+        if record and modes.grad_enabled:
+            if converted and not modes.recording:  # (a replay reads the originals each call)
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
             result.requires_grad = True
             result._op = self
@@ -181,7 +182,7 @@ class Primitive:
             result.requires_grad = False
             result._op = result._in0 = result._in1 = result._more = None
             result._arrays = result._params = None
-            if STATE.recording:  # under no_grad, or on a stop-gradient value: see replay
+            if modes.recording:  # under no_grad, or on a stop-gradient value: see replay
                 _record_stop_gradient(result, self, args, arrays, params)
         return result
 
@@ -229,17 +230,32 @@ def _check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
     data = array.data if isinstance(array, Tensor) else np.asarray(array)
     if data.dtype.kind != "f" or np.isfinite(data).all():
         return
-    if any(np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all() for a in inputs):
-        return  # not the first op to see a NaN/inf: the culprit was reported already or is input
     bad = np.argwhere(~np.isfinite(data))
-    first = tuple(int(i) for i in bad[0]) if data.ndim else ()
-    kind = "nan" if np.isnan(data[first]) else str(data[first])
+    for position, a in enumerate(inputs):
+        # Under detect_anomaly no op returns NaN/inf, so a non-finite input came from outside:
+        # a leaf, a constant, or a tensor computed before detect_anomaly was entered.
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            index, kind = _first_bad(a)
+            raise AnomalyError(
+                f"{where}: input {position} of shape {a.shape} already holds {kind} (at index "
+                f"{index}), so the output of shape {data.shape} has {bad.shape[0]} non-finite "
+                f"value(s); the NaN/inf came from outside the checked ops: a leaf, a constant, "
+                f"or a tensor computed before detect_anomaly was entered"
+            )
+    first, kind = _first_bad(data)
     shapes = ", ".join(str(np.shape(a)) for a in inputs)
     raise AnomalyError(
         f"{where}: produced {kind} at index {first} of an output of shape {data.shape}"
         + (f" from inputs of shapes {shapes}" if inputs else "")
         + f"; {bad.shape[0]} non-finite value(s) in all"
     )
+
+
+def _first_bad(data: np.ndarray) -> tuple[tuple[int, ...], str]:
+    """The index of the first NaN/inf of ``data``, and what it is (``"nan"``, ``"inf"``...)."""
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0]) if data.ndim else ()
+    return first, "nan" if np.isnan(data[first]) else str(data[first])
 
 
 def _opaque_vjp(g: Any, out: Any, *inputs: Any, op_name: str) -> Any:

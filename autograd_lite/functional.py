@@ -15,15 +15,10 @@ import numpy as np
 
 from autograd_lite.engine import gradients
 from autograd_lite.errors import BackwardError, InvalidInputError, ShapeError
-from autograd_lite.modes import enable_grad
+from autograd_lite.modes import STATE, enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["grad", "value_and_grad", "hvp"]
-
-
-#: How many ``grad`` evaluations are running: an inner ``grad`` must keep its result in the
-#: graph, because the outer one may differentiate through it (even via a closure).
-_depth = 0
 
 
 def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int], bool]:
@@ -41,13 +36,16 @@ def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int]
 
 
 def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
-    global _depth
-    _depth += 1
+    # STATE.depth counts the grad evaluations running in this thread: an inner grad must keep
+    # its result in the graph, because the outer one may differentiate through it (even via a
+    # closure). Another thread's grad is not an outer one.
+    state = STATE
+    state.depth += 1
     try:
         with enable_grad():
             out = f(*prepared, **kwargs)
     finally:
-        _depth -= 1
+        state.depth -= 1
     if not isinstance(out, Tensor):
         raise BackwardError(
             f"grad: the function returned {type(out).__name__}, not a Tensor; build its result "
@@ -88,7 +86,7 @@ def value_and_grad(
 
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         # Nested: inside another grad's evaluation, or given Tensors of an outer graph.
-        nested = _depth > 0 or any(
+        nested = STATE.depth > 0 or any(
             isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())
         )
         prepared, nums, single = _prepare(args, argnums)

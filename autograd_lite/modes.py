@@ -1,27 +1,83 @@
-"""Global recording modes: :func:`no_grad` and :func:`detect_anomaly`.
+"""Recording modes: :func:`no_grad`, :func:`enable_grad` and :func:`detect_anomaly`, per thread.
 
-Both work as context managers and as decorators, and nest. The state is one small object that
-ops read on every call, so it is kept deliberately plain.
+They work as context managers and as decorators, and nest. Like PyTorch's grad mode, a mode
+belongs to the thread that set it: a ``no_grad`` block in one thread does not stop another
+thread's recording, and a new thread starts with grad enabled, anomaly detection off, no replay
+recording and no ``al.grad`` running, whatever the others are doing.
+
+The modes live in a :class:`contextvars.ContextVar` (each thread has its own context, and so
+does each asyncio task; a context copied by ``asyncio.to_thread`` starts with the modes in force
+when it was copied). Its value is an immutable frame: a mode change sets a new frame, so nothing
+is shared that another thread could change. A block restores, when it exits, the value its mode
+had when it entered (kept per thread: one instance, ``@no_grad()`` on a method, may be entered
+recursively and by several threads at once). Ops read the frame on every call: one
+``ContextVar.get`` and two attribute reads, a few tens of nanoseconds, where a
+``threading.local`` attribute costs about a hundred each.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled"]
 
 
 class _Modes:
-    __slots__ = ("grad_enabled", "anomaly", "recording")
+    """The modes in force: one immutable frame (a change makes a new one)."""
 
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.anomaly = False
-        self.recording = False  # a replay is recording a graph (see autograd_lite.replay)
+    __slots__ = ("grad_enabled", "anomaly", "recording", "depth")
+
+    def __init__(
+        self,
+        grad_enabled: bool = True,
+        anomaly: bool = False,
+        recording: bool = False,  # a replay is recording a graph (see autograd_lite.replay)
+        depth: int = 0,  # how many al.grad evaluations are running (see autograd_lite.functional)
+    ) -> None:
+        self.grad_enabled = grad_enabled
+        self.anomaly = anomaly
+        self.recording = recording
+        self.depth = depth
+
+    def _with(self, name: str, value: Any) -> _Modes:
+        frame = _Modes(self.grad_enabled, self.anomaly, self.recording, self.depth)
+        setattr(frame, name, value)
+        return frame
 
 
-STATE = _Modes()
+#: The modes of a thread (or task) that has set none.
+DEFAULT = _Modes()
+#: The current frame: ``CURRENT.get(DEFAULT)`` (what the ops read on every call).
+CURRENT: ContextVar[_Modes] = ContextVar("autograd_lite_modes")
+
+
+def _field(name: str) -> property:
+    def read(self: _State) -> Any:
+        return getattr(CURRENT.get(DEFAULT), name)
+
+    def write(self: _State, value: Any) -> None:
+        CURRENT.set(CURRENT.get(DEFAULT)._with(name, value))
+
+    return property(read, write)
+
+
+class _State:
+    """The current thread's modes by attribute: ``STATE.grad_enabled``, ``STATE.recording = True``.
+
+    Setting an attribute changes it for this thread (and context) only.
+    """
+
+    __slots__ = ()
+    grad_enabled = _field("grad_enabled")
+    anomaly = _field("anomaly")
+    recording = _field("recording")
+    depth = _field("depth")
+
+
+STATE = _State()
 
 
 class _SetMode(contextlib.ContextDecorator):
@@ -30,16 +86,26 @@ class _SetMode(contextlib.ContextDecorator):
 
     def __new__(cls, func: Any = None) -> Any:
         mode = super().__new__(cls)
+        mode._stacks = {}  # thread id -> the values its open blocks will restore
         # ``@no_grad`` without parentheses decorates directly, like ``@no_grad()``.
         return mode(func) if func is not None else mode
 
     def __enter__(self) -> None:
-        # A stack, so that one instance used as a decorator can be re-entered recursively.
-        self.__dict__.setdefault("_saved", []).append(getattr(STATE, self._attribute))
-        setattr(STATE, self._attribute, self._value)
+        frame = CURRENT.get(DEFAULT)
+        self._saved().append(getattr(frame, self._attribute))
+        CURRENT.set(frame._with(self._attribute, self._value))
 
     def __exit__(self, *exc: object) -> None:
-        setattr(STATE, self._attribute, self._saved.pop())
+        saved = self._saved()
+        value = saved.pop()
+        if not saved:  # (no entry left behind for a thread that is done with this instance)
+            del self._stacks[threading.get_ident()]
+        CURRENT.set(CURRENT.get(DEFAULT)._with(self._attribute, value))
+
+    def _saved(self) -> list[Any]:
+        """This thread's stack of values to restore: blocks of one instance nest in a thread,
+        while other threads may be inside the same instance."""
+        return self._stacks.setdefault(threading.get_ident(), [])
 
 
 class no_grad(_SetMode):  # noqa: N801 - named like the PyTorch context manager users know
@@ -74,9 +140,9 @@ class detect_anomaly(_SetMode):  # noqa: N801
 
 def is_grad_enabled() -> bool:
     """Whether ops are currently recorded."""
-    return STATE.grad_enabled
+    return CURRENT.get(DEFAULT).grad_enabled
 
 
 def is_anomaly_enabled() -> bool:
     """Whether :class:`detect_anomaly` is active."""
-    return STATE.anomaly
+    return CURRENT.get(DEFAULT).anomaly

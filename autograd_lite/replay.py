@@ -655,7 +655,7 @@ class ReplayedGradient:
         return [plan.source for plan in self._plans.values() if plan is not None]
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        if STATE.anomaly or functional._depth:  # checked op by op, or part of an outer graph
+        if STATE.anomaly or STATE.depth:  # checked op by op, or part of an outer graph
             return self._run_eagerly(args, kwargs)
         last = self._last  # the plan of the previous call, when it takes arrays only
         if last is not None and len(args) == last.n_args and not kwargs:
@@ -749,7 +749,7 @@ class CheckedReplayedGradient(ReplayedGradient):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         result = super().__call__(*args, **kwargs)
-        eager = STATE.anomaly or functional._depth  # then the result is the eager graph's
+        eager = STATE.anomaly or STATE.depth  # then the result is the eager graph's
         if not eager and (self.calls - 1) % self.check_every == 0:
             self._check(result, self._eager(*args, **kwargs))
         return result

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -970,3 +970,43 @@ def test_primitive_without_vjp_refuses_tensors_that_require_grad():
     with pytest.raises(errors.AutogradLiteError) as info:
         novjp(leaf([1.0]))
     assert "novjp" in str(info.value)
+
+
+# -- max: tied maxima share the gradient equally ---------------------------------------------
+@st.composite
+def tied_reductions(draw):
+    """An array of few distinct values (so maxima tie), an axis (None or one axis), keepdims,
+    and an upstream gradient of the reduced shape."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    x = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0, 2.0])))
+    axis = draw(st.none() | st.integers(-len(shape), len(shape) - 1))
+    keepdims = draw(st.booleans())
+    reduced = np.max(x, axis=axis, keepdims=keepdims).shape
+    g = draw(hnp.arrays(np.float64, reduced, elements=st.floats(-3, 3, allow_subnormal=False)))
+    return x, axis, keepdims, g
+
+
+@FAST
+@given(tied_reductions())
+@example((np.array([[2.0, 0.0, 2.0], [1.0, 1.0, 1.0]]), None, False, np.array(3.0)))
+@example((np.array([[2.0, 0.0, 2.0], [1.0, 1.0, 1.0]]), 1, False, np.array([3.0, -1.5])))
+@example((np.array([[2.0, 0.0, 2.0], [1.0, 1.0, 1.0]]), 0, True, np.array([[3.0, 1.0, 2.0]])))
+def test_max_shares_the_gradient_equally_among_tied_maxima(case):
+    x_value, axis, keepdims, g = case
+    x = leaf(x_value)
+    x.max(axis=axis, keepdims=keepdims).backward(grad=g)
+    winners = x_value == np.max(x_value, axis=axis, keepdims=True)
+    count = winners.sum(axis=axis, keepdims=True)
+    upstream = g if keepdims or axis is None else np.expand_dims(g, axis)
+    share = np.broadcast_to(upstream, x_value.shape)
+    assert np.all(x.grad[~winners] == 0.0), "an element below the maximum got a gradient"
+    # Every winner of a slice gets g/k (computed as g/k or as g·(1/k): two roundings apart at
+    # most, so within eps relative) ...
+    expected = share / count
+    gap = np.abs(np.where(winners, x.grad - expected, 0.0))
+    assert np.all(gap <= np.finfo(np.float64).eps * np.abs(expected)), "ties not shared equally"
+    # ... and the shares add up to the slice's upstream gradient: k equal terms g/k sum to g
+    # within k roundings (one for g/k, k - 1 for the additions), so |Σ - g| <= k·eps·|g|.
+    total = x.grad.sum(axis=axis, keepdims=True)
+    bound = count * np.finfo(np.float64).eps * np.abs(upstream)
+    assert np.all(np.abs(total - upstream) <= bound), (total, upstream)

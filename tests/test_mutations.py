@@ -11,10 +11,16 @@ strategies or gradcheck would then be too weak to be trusted.
 
 Each counterexample is then re-checked with the correct vjps restored: it must pass, so that
 the failure is attributed to the planted bug and not to anything else.
+
+Some bugs give gradcheck nothing to see on random graphs: ties under ``max`` never happen among
+random floats, and two tensors sharing one ``.grad`` array have the right numbers until someone
+writes into one. Each of those (:data:`RULE_MUTATIONS`) is planted while the tests written to
+catch it run, and each of those tests must then fail.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from autograd_lite import costs, ops
+from autograd_lite import costs, engine, ops
 from autograd_lite.engine import sum_to
 from autograd_lite.errors import InvalidGradientError
 from autograd_lite.function import EachInput, Primitive
@@ -384,3 +390,67 @@ def test_gradcheck_catches_planted_bug(mutation: Mutation, monkeypatch: pytest.M
             )
     # With the correct vjps back, the same graph passes: the failure was the planted bug's.
     assert gradcheck(graph, graph.leaves()), repr(graph)
+
+
+# -- planted bugs that only a test of their own can see -----------------------------------------
+def _max_whole_gradient_to_every_tie(
+    g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False
+) -> Any:
+    """Every maximal element gets the whole gradient (the docstring says ties share it)."""
+    winners = x == np.max(x, axis=axis, keepdims=True)
+    return SUM(g, out, x, axis=axis, keepdims=keepdims) * winners
+
+
+def _own_without_the_check(g: Any, handed_out: set[int]) -> np.ndarray:
+    """engine._own without its check: an array already handed to another tensor is not copied."""
+    if g.__class__ is not np.ndarray:
+        return np.array(g)
+    return g.copy() if g.base is not None else g
+
+
+@dataclass(frozen=True)
+class RuleMutation:
+    """A planted bug: ``replacement`` for ``target.attribute`` while the tests ``catchers``
+    (``"module::function"``) run; every one of them must fail."""
+
+    name: str
+    target: Any
+    attribute: str
+    replacement: Any
+    catchers: tuple[str, ...]
+
+
+RULE_MUTATIONS = [
+    RuleMutation(
+        "max: every tied element gets the whole gradient",
+        ops.max,
+        "vjps",
+        (_max_whole_gradient_to_every_tie,),
+        ("test_engine::test_max_shares_the_gradient_equally_among_tied_maxima",),
+    ),
+    RuleMutation(
+        "engine: ownership check removed (a + b hand both leaves one array)",
+        engine,
+        "_own",
+        _own_without_the_check,
+        (
+            "test_ownership::test_the_leaves_of_an_add_get_arrays_of_their_own",
+            "test_ownership::test_no_two_gradients_share_memory_after_backward",
+            "test_ownership::test_no_two_returned_gradients_share_memory",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("mutation", RULE_MUTATIONS, ids=[m.name for m in RULE_MUTATIONS])
+def test_rule_tests_catch_planted_bug(
+    mutation: RuleMutation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for catcher in mutation.catchers:
+        module, name = catcher.split("::")
+        test = getattr(importlib.import_module(module), name)  # (tests/ is on sys.path)
+        test()  # passes on the code as it is
+        with monkeypatch.context() as patch:
+            patch.setattr(mutation.target, mutation.attribute, mutation.replacement)
+            with pytest.raises(AssertionError):
+                test()
