@@ -1,24 +1,17 @@
-"""Benchmarks for autograd_lite: the measuring instruments of issue 6.
+"""Benchmarks for autograd_lite: the measuring instruments of issue 6 (``docs/performance.md``).
 
 Run all of them with ``python -m benchmarks`` (``--quick``, ``--only NAME``), or one with
-``python -m benchmarks.bench_nielsen`` and so on. Results are printed as tables and written as
-JSON to ``benchmarks/results/NAME.json`` (git-ignored). See ``docs/performance.md``.
+``python -m benchmarks.bench_nielsen`` and so on. Each prints its tables and writes
+``benchmarks/results/NAME.json`` (git-ignored). Needs the ``bench`` extra (threadpoolctl, psutil).
 
-Importing this package pins OpenBLAS (NumPy's BLAS) to one thread *before* NumPy is imported, so
-that every benchmark process measures single-threaded BLAS (the machines these numbers come from
-are small and shared; a second BLAS thread only adds noise for matrices this small). PyTorch's
-threads are set per contender with ``torch.set_num_threads``. Set
-``AL_BENCH_BLAS_THREADS`` to another number to override. ``OPENBLAS_CORETYPE`` is left exactly
-as the environment has it (it may be set on purpose, for correctness on some CPUs).
+Importing this package sets ``OPENBLAS_NUM_THREADS`` before NumPy loads (``AL_BENCH_BLAS_THREADS``,
+default 1: a second BLAS thread only adds noise for matrices this small on a small shared
+machine); every benchmark also pins it with threadpoolctl and prints the count BLAS reports.
+PyTorch's threads are set per contender. ``OPENBLAS_CORETYPE`` is left as the environment has it.
 """
-
-from __future__ import annotations
 
 import os
 
 #: The number of BLAS threads the benchmark processes use.
 BLAS_THREADS = os.environ.get("AL_BENCH_BLAS_THREADS", "1")
-
 os.environ["OPENBLAS_NUM_THREADS"] = BLAS_THREADS
-
-__all__ = ["BLAS_THREADS"]

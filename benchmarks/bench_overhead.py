@@ -5,15 +5,14 @@ such link, two recorded ops (a ``mul`` and an ``add``). On a scalar (a 0-d array
 vector (10 elements) the arithmetic is negligible, so the time per node is the cost of recording
 two ops (forward) and of running their vector-Jacobian products (backward). Forward and backward
 are timed separately, interleaved with the same chain under ``no_grad`` (the forward floor
-without recording), plain NumPy on the same arrays, and PyTorch when importable (one thread: the
-ops are far too small for a second).
+without recording), the chain replayed (``al.value_and_grad(chain, replay=True)``), plain NumPy
+on the same arrays, and PyTorch when importable (one thread: the ops are far too small for two).
 
 Run: ``python -m benchmarks.bench_overhead [--quick] [--nodes N] [--profile]``.
 """
 
 from __future__ import annotations
 
-import cProfile
 import gc
 import sys
 from collections.abc import Callable
@@ -24,241 +23,149 @@ import numpy as np
 from benchmarks.common import (
     base_parser,
     clock,
-    freeze_heap,
+    footer,
     goal,
     interleaved,
     optional_import,
     pin_blas_threads,
-    print_goals,
-    print_notes_and_environment,
     print_profile,
-    profile_rows,
-    save_results,
+    profile,
     since,
-    summarize_timings,
+    summarize,
     table,
 )
 
 MUL = 1.0001
 ADD = 0.0001
 VECTOR = 10
+TORCH = "torch eager (1 thread)"
 
 
-def _al_round(
-    al: Any, shape: tuple[int, ...], n: int, gc_off: bool = False
-) -> Callable[[], dict[str, Any]]:
-    def round_() -> dict[str, Any]:
-        x0 = al.Tensor(np.ones(shape), requires_grad=True)
-        if gc_off:
-            gc.disable()
-        try:
-            start = clock()
-            x = x0
-            for _ in range(n):
-                x = x * MUL + ADD
-            fwd = since(start, n)
-            seed = None if not shape else np.ones(shape)
-            start = clock()
-            x.backward(seed)
-            bwd = since(start, n)
-        finally:
-            gc.enable()
-        _check(np.asarray(x0.grad), n)
-        return {"fwd": fwd, "bwd": bwd}
-
-    return round_
+def chain(x: Any, n: int) -> Any:
+    for _ in range(n):
+        x = x * MUL + ADD
+    return x
 
 
-def _al_replay_round(al: Any, shape: tuple[int, ...], n: int) -> Callable[[], dict[str, Any]]:
-    """The same chain through ``al.value_and_grad(chain, replay=True)``: recorded at the first
-    (warm-up) round, replayed as generated code after that. Forward and backward run in one
-    call, so only their sum is timed."""
-
-    def chain(x: Any) -> Any:
-        for _ in range(n):
-            x = x * MUL + ADD
-        return x.sum()
-
-    value_and_grad = al.value_and_grad(chain, replay=True)
-
-    def round_() -> dict[str, Any]:
-        x0 = np.ones(shape)
-        start = clock()
-        _, grad = value_and_grad(x0)
-        total = since(start, n)
-        _check(np.asarray(grad), n)
-        return {"fwd+bwd": total}
-
-    return round_
+def _check(grad: Any, n: int) -> None:
+    if not np.allclose(np.asarray(grad), MUL**n, rtol=1e-9):
+        raise AssertionError(f"chain gradient {np.ravel(grad)[:1]} != {MUL**n}")
 
 
-def _al_no_grad_round(al: Any, shape: tuple[int, ...], n: int) -> Callable[[], dict[str, Any]]:
-    def round_() -> dict[str, Any]:
+def _timed(x0: Any, n: int, backward: Callable[[Any], Any] | None) -> dict[str, Any]:
+    """Forward (and, given ``backward``, backward) of an ``n``-node chain from ``x0``, per node."""
+    begin = clock()
+    x = chain(x0, n)
+    out = {"fwd": since(begin, n)}
+    if backward is not None:
+        begin = clock()
+        backward(x)
+        out["bwd"] = since(begin, n)
+    return out
+
+
+def rounds(al: Any, torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
+    """The contenders' rounds on one shape: each returns ``{"fwd", "bwd"}`` or ``{"fwd+bwd"}``."""
+    seed = None if not shape else np.ones(shape)
+
+    def eager(gc_off: bool = False) -> Callable:
+        def round_() -> dict[str, Any]:
+            x0 = al.Tensor(np.ones(shape), requires_grad=True)
+            if gc_off:
+                gc.disable()
+            try:
+                out = _timed(x0, n, lambda x: x.backward(seed))
+            finally:
+                gc.enable()
+            _check(x0.grad, n)
+            return out
+
+        return round_
+
+    def no_grad() -> dict[str, Any]:
         x0 = al.Tensor(np.ones(shape), requires_grad=True)
         with al.no_grad():
-            start = clock()
-            x = x0
-            for _ in range(n):
-                x = x * MUL + ADD
-            fwd = since(start, n)
-        return {"fwd": fwd}
+            return _timed(x0, n, None)
 
-    return round_
+    # recorded at the first (warm-up) round, replayed as generated code after that
+    value_and_grad = al.value_and_grad(lambda x: chain(x, n).sum(), replay=True)
 
+    def replayed() -> dict[str, Any]:
+        x0 = np.ones(shape)
+        begin = clock()
+        _, grad = value_and_grad(x0)
+        total = since(begin, n)
+        _check(grad, n)
+        return {"fwd+bwd": total}
 
-def _numpy_round(shape: tuple[int, ...], n: int) -> Callable[[], dict[str, Any]]:
-    def round_() -> dict[str, Any]:
-        x = np.ones(shape)
-        start = clock()
-        for _ in range(n):
-            x = x * MUL + ADD
-        fwd = since(start, n)
-        # The hand-written backward of the chain: g = g * 1.0001 per node, on the same arrays.
-        g = np.ones(shape)
-        start = clock()
-        for _ in range(n):
-            g = g * MUL
-        bwd = since(start, n)
-        return {"fwd": fwd, "bwd": bwd}
+    def numpy() -> dict[str, Any]:
+        g0 = np.ones(shape)  # the hand-written backward: g = g * 1.0001 per node
+        return _timed(np.ones(shape), n, lambda _: _chain_grad(g0, n))
 
-    return round_
+    out = {
+        "autograd_lite": eager(),
+        "autograd_lite, cyclic GC off (diagnostic)": eager(gc_off=True),
+        "autograd_lite no_grad (forward floor)": no_grad,
+        "autograd_lite, replay=True (recorded once)": replayed,
+        "numpy (no graph)": numpy,
+    }
+    if torch is not None:
 
+        def torch_round() -> dict[str, Any]:
+            torch.set_num_threads(1)
+            x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+            tseed = None if not shape else torch.ones(shape, dtype=torch.float64)
+            out = _timed(x0, n, lambda x: x.backward(tseed))
+            _check(x0.grad.numpy(), n)
+            return out
 
-def _torch_round(torch: Any, shape: tuple[int, ...], n: int) -> Callable[[], dict[str, Any]]:
-    def round_() -> dict[str, Any]:
-        torch.set_num_threads(1)
-        x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
-        start = clock()
-        x = x0
-        for _ in range(n):
-            x = x * MUL + ADD
-        fwd = since(start, n)
-        seed = None if not shape else torch.ones(shape, dtype=torch.float64)
-        start = clock()
-        x.backward(seed)
-        bwd = since(start, n)
-        _check(x0.grad.numpy(), n)
-        return {"fwd": fwd, "bwd": bwd}
-
-    return round_
+        out[TORCH] = torch_round
+    return out
 
 
-def _check(grad: np.ndarray, n: int) -> None:
-    expected = MUL**n
-    if not np.allclose(grad, expected, rtol=1e-9):
-        raise AssertionError(f"chain gradient {grad.ravel()[:1]} != {expected}")
+def _chain_grad(g: np.ndarray, n: int) -> None:
+    for _ in range(n):
+        g = g * MUL
 
 
-def measure(n: int, reps: int, use_torch: bool, notes: list[str]) -> dict[str, Any]:
+def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
     import autograd_lite as al
 
-    torch = None
-    if use_torch:
-        torch, why = optional_import("torch")
-        if torch is None:
-            notes.append(f"PyTorch skipped: {why}")
-    else:
-        notes.append("PyTorch skipped (--no-torch)")
     results: dict[str, Any] = {}
     for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
-        rounds = {
-            "autograd_lite": _al_round(al, shape, n),
-            "autograd_lite, cyclic GC off (diagnostic)": _al_round(al, shape, n, gc_off=True),
-            "autograd_lite no_grad (forward floor)": _al_no_grad_round(al, shape, n),
-            "autograd_lite, replay=True (recorded once)": _al_replay_round(al, shape, n),
-            "numpy (no graph)": _numpy_round(shape, n),
-        }
-        if torch is not None:
-            rounds["torch eager (1 thread)"] = _torch_round(torch, shape, n)
-        samples = interleaved(rounds, reps=reps, warmup=1)
-        table_rows = {}
+        samples = interleaved(rounds(al, torch, shape, n), reps=reps, warmup=1)
+        results[label] = {}
         for name, values in samples.items():
-            entry: dict[str, Any] = {}
-            for part in ("fwd", "bwd"):
-                if part in values[0]:
-                    entry[part] = summarize_timings([v[part] for v in values], 1e6)
-            if "bwd" in entry:
-                total = [(v["fwd"][0] + v["bwd"][0], v["fwd"][1] + v["bwd"][1]) for v in values]
-                entry["total"] = summarize_timings(total, 1e6)
+            entry = {p: summarize([v[p] for v in values], 1e6) for p in values[0] if p != "fwd+bwd"}
+            if "bwd" in values[0]:
+                total = [tuple(f + b for f, b in zip(v["fwd"], v["bwd"])) for v in values]
+                entry["total"] = summarize(total, 1e6)
             elif "fwd+bwd" in values[0]:
-                entry["total"] = summarize_timings([v["fwd+bwd"] for v in values], 1e6)
-            table_rows[name] = entry
-        results[label] = table_rows
+                entry["total"] = summarize([v["fwd+bwd"] for v in values], 1e6)
+            results[label][name] = entry
     return results
 
 
 def print_results(results: dict[str, Any], n: int, reps: int) -> None:
+    headers = ["contender", "fwd µs", "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "per op µs",
+               "vs torch"]  # fmt: skip
     for label, rows in results.items():
         print(
             f"\n{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), "
             f"µs per node, median of {reps} interleaved rounds"
         )
-        torch_total = rows.get("torch eager (1 thread)", {}).get("total", {}).get("median")
+        torch_total = rows.get(TORCH, {}).get("total", {}).get("median")
         out = []
-        for name, entry in rows.items():
-            fwd = entry.get("fwd", {}).get("median")
-            bwd = entry.get("bwd", {}).get("median")
-            total = entry.get("total", {}).get("median")
+        for name, e in rows.items():
+            fwd, bwd, total = (e.get(k, {}).get("median") for k in ("fwd", "bwd", "total"))
             vs_torch = f"{total / torch_total:.2f}x" if total and torch_total else "-"
-            cpu_total = entry.get("total", {}).get("cpu", {}).get("median")
-            out.append((name, fwd, bwd, total, cpu_total, total / 2 if total else None, vs_torch))
-        print(
-            table(
-                [
-                    "contender",
-                    "fwd µs",
-                    "bwd µs",
-                    "fwd+bwd µs",
-                    "cpu fwd+bwd",
-                    "per op µs",
-                    "vs torch",
-                ],
-                out,
-            )
-        )
-
-
-def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for label, rows in results.items():
-        total = rows["autograd_lite"]["total"]
-        out.append(
-            goal(
-                f"≤ 3 µs per chain node fwd+bwd ({label})",
-                total["median"],
-                3.0,
-                total["cpu"]["median"],
-                unit="µs",
-            )
-        )
-    return out
-
-
-def profile_chain(n: int, top: int = 20) -> dict[str, Any]:
-    """cProfile of building a scalar chain of ``n`` nodes and running its backward."""
-    import autograd_lite as al
-
-    def run() -> None:
-        x0 = al.Tensor(1.0, requires_grad=True)
-        x = x0
-        for _ in range(n):
-            x = x * MUL + ADD
-        x.backward()
-
-    run()  # warm
-    freeze_heap()
-    start = clock()
-    run()
-    plain = since(start, n)[0]
-    profiler = cProfile.Profile()
-    profiler.enable()
-    run()
-    profiler.disable()
-    return profile_rows(profiler, n, plain, top)
+            cpu = e.get("total", {}).get("cpu", {}).get("median")
+            out.append((name, fwd, bwd, total, cpu, total / 2 if total else None, vs_torch))
+        print(table(headers, out))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(__doc__.splitlines()[0])
+    parser = base_parser(__doc__)
     parser.add_argument("--nodes", type=int, default=None, help="nodes per chain (default 2000)")
     parser.add_argument("--profile", action="store_true", help="also cProfile a chain")
     args = parser.parse_args(argv)
@@ -266,25 +173,34 @@ def main(argv: list[str] | None = None) -> int:
     n = args.nodes or (1000 if args.quick else 2000)
     reps = args.reps or (9 if args.quick else 21)
     notes: list[str] = []
+    torch = optional_import("torch", args.no_torch, notes)
     print("bench_overhead: chains of tiny ops, forward and backward per node")
-    results = measure(n, reps, not args.no_torch, notes)
+    results = measure(n, reps, torch)
     print_results(results, n, reps)
-    env = print_notes_and_environment(notes)
-    goal_rows = goals(results)
-    print_goals(goal_rows, "medians")
     payload: dict[str, Any] = {
         "task": f"chain x = x*{MUL} + {ADD}, {n} nodes (2 ops each), fwd and bwd per node",
         "nodes": n,
         "rounds": reps,
         "results": results,
-        "goals": goal_rows,
         "notes": notes,
     }
     if args.profile:
-        prof = profile_chain(10_000 if not args.quick else 2_000)
-        print_profile("cProfile of a scalar chain, fwd + bwd, per node", prof)
-        payload["profile"] = prof
-    save_results(args.json or "bench_overhead", payload, env)
+        import autograd_lite as al
+
+        nodes = 2_000 if args.quick else 10_000
+
+        def run() -> None:
+            chain(al.Tensor(1.0, requires_grad=True), nodes).backward()
+
+        run()  # warm
+        payload["profile"] = profile(run, nodes, top=20)
+        print_profile("cProfile of a scalar chain, fwd + bwd, per node", payload["profile"])
+    goal_rows = [
+        goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]["median"],
+             3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
+        for label, r in results.items()
+    ]  # fmt: skip
+    footer(args.json or "bench_overhead", payload, notes, goal_rows, what="medians")
     return 0
 
 
