@@ -1,17 +1,11 @@
 """Before and after: the working tree's autograd_lite against an earlier commit, in one process.
 
 ``python -m benchmarks.ab REV [--dtype float32] [--rounds 21]`` extracts ``autograd_lite/`` at
-``REV`` (``git archive``) into a temporary folder as a package named ``autograd_lite_ab``, imports
-it beside the working tree's ``autograd_lite``, and times both in interleaved rounds, in a
-shuffled order, with the hand-written NumPy reference of :mod:`benchmarks.bench_nielsen`:
-
-* one ``Network.update_mini_batch`` step of the chapter's network on the embedded digits;
-* one node of the scalar chain ``x = x*1.0001 + 0.0001`` (200-node chains, forward + backward).
-
-Running both versions in the same process, round after round, is what makes a change of a few
-percent visible on a noisy machine: a slow moment hits both alike. The weights of the two
-networks are compared at the end (a change that should not alter the arithmetic must leave them
-bitwise equal).
+``REV`` (``git archive``) as a package named ``autograd_lite_ab``, imports it beside the working
+tree's, and times a ``Network.update_mini_batch`` step and a chain node (200-node chains) of
+both in interleaved rounds with bench_nielsen's NumPy reference: a slow moment of a noisy
+machine hits both alike. A change that should not alter the arithmetic must leave the weights of
+the two networks bitwise equal (checked at the end).
 """
 
 from __future__ import annotations
@@ -22,13 +16,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from benchmarks.bench_nielsen import ETA, SEED, SIZES, gather_batches, load_training, reference
 from benchmarks.bench_overhead import chain
-from benchmarks.common import ROOT, clock, interleaved, median, pin_blas_threads, since
+from benchmarks.common import ROOT, block, interleaved, median, pin_blas_threads
 
 OLD_NAME = "autograd_lite_ab"
 
@@ -68,27 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         nets = {v: v.nielsen.Network(SIZES, seed=SEED, dtype=dtype) for v in (old, new)}
         ref = reference(nets[old].biases, nets[old].weights)
 
-        def per_unit(run: Any, units: int) -> Any:
-            def round_() -> tuple[float, float]:
-                begin = clock()
-                run()
-                return since(begin, units)
-
-            return round_
-
-        def steps(net: Any) -> Any:
-            return per_unit(lambda: [net.update_mini_batch(b, ETA) for b in batches], len(batches))
-
-        def chains(al: Any) -> Any:  # five 200-node chains, forward and backward
-            x = al.Tensor(1.0, requires_grad=True)
-            return per_unit(lambda: [chain(x, 200).backward() for _ in range(5)], 5 * 200)
-
-        contenders = {
-            "numpy reference": per_unit(lambda: [ref.step(b) for b in batches], len(batches)),
-            f"Network at {args.rev}": steps(nets[old]),
-            "Network now": steps(nets[new]),
-            f"chain node at {args.rev}": chains(old),
-            "chain node now": chains(new),
+        x_old, x_new = (v.Tensor(1.0, requires_grad=True) for v in (old, new))
+        steps = lambda net: lambda: [net.update_mini_batch(b, ETA) for b in batches]  # noqa: E731
+        chains = lambda x: lambda: [chain(x, 200).backward() for _ in range(5)]  # noqa: E731
+        contenders = {  # one round: the steps over the batches, or five 200-node chains
+            "numpy reference": block(lambda: [ref.step(b) for b in batches], len(batches)),
+            f"Network at {args.rev}": block(steps(nets[old]), len(batches)),
+            "Network now": block(steps(nets[new]), len(batches)),
+            f"chain node at {args.rev}": block(chains(x_old), 5 * 200),
+            "chain node now": block(chains(x_new), 5 * 200),
         }
         samples = interleaved(contenders, reps=args.rounds, warmup=0)
         base = median(samples["numpy reference"], 1e6)

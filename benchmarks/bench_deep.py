@@ -1,13 +1,9 @@
 """Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
 
-Each node is one link ``x = x * 1.0001 + 0.0001`` on a scalar (two recorded ops, as in
-:mod:`benchmarks.bench_overhead`). For every size and framework a *fresh process* builds the
-chain (forward), runs ``backward()`` and reports the times and its resident memory: the RSS
-before the chain, the peak RSS (reset just before the chain) and the RSS after the backward, so
-peaks of different sizes never mix. Peak memory should grow linearly with the number of nodes:
-the table gives bytes per node. The child checks the gradient (``1.0001 ** n``) and, for
-autograd_lite, that a graph of that depth can be dropped *without* a backward (freeing a
-million-deep chain of objects must not overflow the C stack).
+Each run is a fresh process that builds a scalar chain (:func:`benchmarks.bench_overhead.chain`),
+runs ``backward()``, checks the gradient and reports the times and the RSS before, at its peak
+(reset just before the chain) and after; for autograd_lite it also frees a graph of that depth
+dropped without a backward (a million-deep chain must not overflow the C stack).
 
 Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes 10000,100000]``.
 """
@@ -23,22 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import common
 from benchmarks.bench_overhead import MUL, chain
-from benchmarks.common import (
-    base_parser,
-    clock,
-    footer,
-    goal,
-    median,
-    optional_import,
-    peak_rss_bytes,
-    pin_blas_threads,
-    reset_peak_rss,
-    rss_bytes,
-    run_child,
-    since,
-    table,
-)
+from benchmarks.common import clock, rss_bytes, since
 
 GC_OFF = "autograd_lite, GC off"
 
@@ -61,7 +44,7 @@ def child(framework: str, n: int) -> dict[str, Any]:
     """One chain of ``n`` nodes in this process (the parent runs it with ``--child``): times,
     RSS before, peak and after, the collector during the forward, and for autograd_lite the
     time to free a graph of the same depth dropped without a backward."""
-    pin_blas_threads()
+    common.pin_blas_threads()
     if framework == "torch":
         import torch
 
@@ -77,7 +60,7 @@ def child(framework: str, n: int) -> dict[str, Any]:
     gc.collect()
     x0, log = leaf(), CollectorLog()
     out: dict[str, Any] = {"framework": framework, "nodes": n, "rss_before": rss_bytes()}
-    out["peak_reset"] = reset_peak_rss()
+    out["peak_reset"] = common.reset_peak_rss()
     gc.callbacks.append(log)
     begin = clock()
     y = chain(x0, n)
@@ -87,7 +70,7 @@ def child(framework: str, n: int) -> dict[str, Any]:
     begin = clock()
     y.backward()
     out["bwd_s"], out["bwd_cpu_s"] = since(begin)
-    out["peak"] = peak_rss_bytes()
+    out["peak"] = common.peak_rss_bytes()
     out["grad"] = float(np.asarray(x0.grad))
     out["grad_ok"] = bool(np.isclose(out["grad"], MUL**n, rtol=1e-6))
     del y
@@ -104,19 +87,20 @@ def child(framework: str, n: int) -> dict[str, Any]:
 
 def summary(rs: list[dict[str, Any]], n: int) -> dict[str, Any]:
     """Medians over the runs of one framework at one size."""
-    med = {k: median([r[k] for r in rs]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
-    peak = median([r["peak"] - r["rss_before"] for r in rs])
+    col = {k: [r[k] for r in rs] for k in rs[0]}
+    med = {k: common.median(col[k]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
+    peak = common.median([r["peak"] - r["rss_before"] for r in rs])
     return med | {
-        "ok": all(r["grad_ok"] for r in rs), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
+        "ok": all(col["grad_ok"]), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
         "fwd_us_per_node": med["fwd_s"] / n * 1e6, "bwd_us_per_node": med["bwd_s"] / n * 1e6,
         "rss_before": rs[0]["rss_before"], "peak_growth_bytes": peak,
         "peak_bytes_per_node": peak / n,
-        "retained_after_bytes": median([r["rss_after"] - r["rss_before"] for r in rs]),
-        "peak_reset": all(r["peak_reset"] for r in rs), "raw": rs,
-        "gc_fwd_count": [median([r["gc_fwd_count"][g] for r in rs]) for g in range(3)],
-        "gc_fwd_s": [median([r["gc_fwd_s"][g] for r in rs]) for g in range(3)],
-    } | ({"drop_without_backward_s": rs[0]["drop_without_backward_s"]}
-         if "drop_without_backward_s" in rs[0] else {})  # fmt: skip
+        "retained_after_bytes": common.median([r["rss_after"] - r["rss_before"] for r in rs]),
+        "peak_reset": all(col["peak_reset"]), "raw": rs,
+        "gc_fwd_count": [common.median(g) for g in zip(*col["gc_fwd_count"])],
+        "gc_fwd_s": [common.median(g) for g in zip(*col["gc_fwd_s"])],
+        "drop_without_backward_s": rs[0].get("drop_without_backward_s"),
+    }  # fmt: skip
 
 
 def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
@@ -129,7 +113,7 @@ def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
             for fw in frameworks if rep % 2 == 0 else frameworks[::-1]:
                 if n > limits.get(fw, n):
                     continue
-                result = run_child("benchmarks.bench_deep", ["--child", fw, str(n)], timeout)
+                result = common.run_child("benchmarks.bench_deep", ["--child", fw, str(n)], timeout)
                 if "error" in result:
                     errors.append(f"{fw} n={n:,}: {result['error']}")
                 else:
@@ -154,34 +138,33 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
                 continue
             ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
             rows.append((f"{n:,}", fw, *(_s(e[k]) for k in ("fwd_s", "bwd_s", "total_s")), ratio,
-                         f"{e['peak_growth_bytes'] / 2**20:.1f}", f"{e['peak_bytes_per_node']:.0f}",
-                         f"{e['retained_after_bytes'] / 2**20:.1f}", "yes" if e["ok"] else "NO"))  # fmt: skip
+                         f"{e['peak_growth_bytes'] / 2**20:.1f}",
+                         f"{e['peak_bytes_per_node']:.0f}",
+                         f"{e['retained_after_bytes'] / 2**20:.1f}",
+                         "yes" if e["ok"] else "NO"))  # fmt: skip
     headers = ["nodes", "framework", "fwd s", "bwd s", "total s", "vs torch", "peak MiB",
                "peak B/node", "kept MiB", "grad ok"]  # fmt: skip
-    print(table(headers, rows, align="llrrrrrrrl"))
+    print(common.table(headers, rows, align="llrrrrrrrl"))
     al = {n: e for n, e in ((n, res["autograd_lite"][str(n)]) for n in sizes) if e.get("runs")}
     for n, e in al.items():
         count, seconds = e["gc_fwd_count"], e["gc_fwd_s"]
-        print(
-            f"cyclic GC during the autograd_lite forward at {n:,} nodes: "
-            f"{count[2]:.0f} full collection(s), {seconds[2]:.3g} s; "
-            f"{count[0] + count[1]:.0f} young ones, {seconds[0] + seconds[1]:.3g} s "
-            f"(of a {e['fwd_s']:.3g} s forward)"
-        )
+        print(f"cyclic GC during the autograd_lite forward at {n:,} nodes: {count[2]:.0f} full "
+              f"collection(s), {seconds[2]:.3g} s; {count[0] + count[1]:.0f} young ones, "
+              f"{seconds[0] + seconds[1]:.3g} s (of a {e['fwd_s']:.3g} s forward)")  # fmt: skip
     big = max(sizes)
     mine, torch = res["autograd_lite"][str(big)], res.get("torch", {}).get(str(big), {})
     goals = []
     if big >= 1_000_000:
-        goals.append(goal(f"{big:,}-node chain backward succeeds", "yes" if mine["ok"] else "no"))
+        ok = "yes" if mine["ok"] else "no"
+        goals.append(common.goal(f"{big:,}-node chain backward succeeds", ok))
     if mine.get("runs") and torch.get("runs"):
         cpu = (mine["fwd_cpu_s"] + mine["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
         ratio = mine["total_s"] / torch["total_s"]
-        goals.append(goal(f"{big:,}-node chain total time ≤ 0.5x PyTorch", ratio, 0.5, cpu))
+        goals.append(common.goal(f"{big:,}-node chain total time ≤ 0.5x PyTorch", ratio, 0.5, cpu))
     per_node = [e["peak_bytes_per_node"] for e in al.values()]
     if len(per_node) >= 2:
-        spread = max(per_node) / min(per_node)
-        goals.append(goal("peak memory linear in nodes (bytes/node spread across sizes)", spread,
-                          1.5))  # fmt: skip
+        text = "peak memory linear in nodes (bytes/node spread across sizes)"
+        goals.append(common.goal(text, max(per_node) / min(per_node), 1.5))
     return goals
 
 
@@ -190,7 +173,7 @@ def _s(seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--max-nodes", type=int, default=None, help="skip larger chains")
     parser.add_argument("--torch-max-nodes", type=int, default=None, help="largest torch chain")
     parser.add_argument("--sizes", default=None, help="comma-separated chain lengths")
@@ -202,12 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return 0
-    pin_blas_threads()
+    common.pin_blas_threads()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]
     max_nodes = args.max_nodes or (100_000 if args.quick else None)
     sizes = [n for n in sizes if not max_nodes or n <= max_nodes]
     notes: list[str] = []
-    torch = optional_import("torch", args.no_torch, notes)
+    torch = common.optional_import("torch", args.no_torch, notes)
     frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(torch)
     # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
     # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
@@ -225,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
         "sizes": sizes, "frameworks": frameworks, **result, "notes": notes,
     }  # fmt: skip
-    footer(args.json or "bench_deep", payload, notes, goals, what="medians")
+    common.footer(args.json or "bench_deep", payload, notes, goals, what="medians")
     return 0 if not result["errors"] else 1
 
 

@@ -1,16 +1,9 @@
 """One epoch of full Fashion-MNIST: autograd_lite against hand-written NumPy (and PyTorch).
 
-The book's setting on a real-sized data set: ``load_mnist("/usr/share/datasets/fashion-mnist")``
-gives 50,000 training images (the last 10,000 of the 60,000 are the validation set, as in the
-book), ``[784, 30, 10]``, sigmoid, quadratic cost, η = 3.0, mini-batches of 10: 5,000 steps. Each
-contender of :mod:`benchmarks.bench_nielsen` trains one epoch from the same initial parameters
-with the same driver -- shuffle the indices, gather each mini-batch as a contiguous row block,
-take one step -- so the epoch time includes the gathers, as a training loop pays them.
-``Network.SGD`` (the library's own driver, ``monitor_cost=False``) is timed too. The accuracy on
-the 10,000 test images after the epoch shows that every contender learned the same thing.
-
-The data comes from Debian (``apt-get install dataset-fashion-mnist``); without it the benchmark
-is skipped with a note.
+bench_nielsen's step and contenders on 50,000 training images (``apt-get install
+dataset-fashion-mnist``; skipped with a note without it): each shuffles, gathers every
+mini-batch as a row block and steps, from the same start; ``Network.SGD`` (the library's own
+driver) too. The test accuracy after the epoch shows that all learned the same thing.
 
 Run: ``python -m benchmarks.bench_fashion [--quick] [--dtype float64|float32] [--data DIR]``.
 """
@@ -24,41 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_nielsen import (
-    BATCH,
-    ETA,
-    NETWORK,
-    REFERENCE,
-    REFERENCE_LIBRARY_SIGMOID,
-    SEED,
-    SIZES,
-    Contender,
-    lockstep_check,
-    lockstep_line,
-    max_weight_difference,
-    network,
-    reference,
-    start,
-    torch_eager,
-)
-from benchmarks.common import (
-    base_parser,
-    clock,
-    footer,
-    goal,
-    interleaved,
-    optional_import,
-    pin_blas_threads,
-    since,
-    summarize,
-    table,
-)
+from benchmarks import bench_nielsen as nielsen
+from benchmarks import common
+from benchmarks.bench_nielsen import BATCH, ETA, NETWORK, REFERENCE, SEED, SIZES
+from benchmarks.common import clock, since
 
 DATA = "/usr/share/datasets/fashion-mnist"
 SGD = "Network.SGD (library driver)"
 
 
-def accuracy(c: Contender, X_cols: np.ndarray, labels: np.ndarray) -> float:
+def accuracy(c: nielsen.Contender, X_cols: np.ndarray, labels: np.ndarray) -> float:
     """The share of test images whose largest output is the label."""
     a = X_cols
     with np.errstate(over="ignore"):
@@ -67,8 +35,8 @@ def accuracy(c: Contender, X_cols: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(a.argmax(axis=0) == labels))
 
 
-def epoch(name: str, make: Callable[[], Contender], X_rows: np.ndarray, Y_rows: np.ndarray,
-          last: dict[str, Contender]) -> Callable[[], tuple[float, float]]:  # fmt: skip
+def epoch(name: str, make: Callable, X_rows: np.ndarray, Y_rows: np.ndarray,
+          last: dict[str, nielsen.Contender]) -> Callable[[], tuple[float, float]]:  # fmt: skip
     """One timed epoch from fresh parameters (the model kept in ``last``); the k-th call of every
     contender shuffles alike."""
     rng = np.random.default_rng(7)
@@ -99,7 +67,7 @@ def sgd_epoch(dtype: Any, X_rows: np.ndarray, Y_rows: np.ndarray, last: dict) ->
 
     def round_() -> tuple[float, float]:
         net = Network(SIZES, seed=SEED, dtype=dtype)
-        last[SGD] = Contender(SGD, "", lambda b: None, lambda: (net.biases, net.weights))
+        last[SGD] = nielsen.Contender(SGD, "", lambda b: None, lambda: (net.biases, net.weights))
         begin = clock()
         net.SGD((X_rows.T, Y_rows.T), 1, BATCH, ETA, verbose=False, monitor_cost=False)
         return since(begin)
@@ -115,19 +83,20 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
     load_s = since(begin)[0]
     X_rows, Y_rows = data.train.images, data.train.one_hot()
     X_test, y_test = data.test.images.T, data.test.labels
-    makers = {REFERENCE: lambda: reference(*start(dtype)),
-              REFERENCE_LIBRARY_SIGMOID: lambda: reference(*start(dtype), library_sigmoid=True),
-              NETWORK: lambda: network(dtype)}  # fmt: skip
+    start = lambda: nielsen.start(dtype)  # noqa: E731
+    makers = {REFERENCE: lambda: nielsen.reference(*start()),
+              nielsen.REFERENCE_LIBRARY_SIGMOID: lambda: nielsen.reference(*start(), True),
+              NETWORK: lambda: nielsen.network(dtype)}  # fmt: skip
     if torch is not None:
-        makers["torch eager (1 thread)"] = lambda: torch_eager(torch, *start(dtype), threads=1)
-    last: dict[str, Contender] = {}
+        makers["torch eager (1 thread)"] = lambda: nielsen.torch_eager(torch, *start(), threads=1)
+    last: dict[str, nielsen.Contender] = {}
     rounds = {name: epoch(name, make, X_rows, Y_rows, last) for name, make in makers.items()}
     rounds[SGD] = sgd_epoch(dtype, X_rows, Y_rows, last)
-    samples = interleaved(rounds, reps=reps, warmup=0)
-    ref = summarize(samples[REFERENCE])
+    samples = common.interleaved(rounds, reps=reps, warmup=0)
+    ref = common.summarize(samples[REFERENCE])
     results = {}
     for name, values in samples.items():
-        stats = summarize(values)
+        stats = common.summarize(values)
         results[name] = {
             "epoch_s": stats,
             "ratio_to_reference": stats["median"] / ref["median"],
@@ -140,12 +109,13 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
     perm = np.random.default_rng(7).permutation(X_rows.shape[0])
     pairs = ((X_rows[perm[k : k + BATCH]].T, Y_rows[perm[k : k + BATCH]].T)
              for k in range(0, X_rows.shape[0] - BATCH + 1, BATCH))  # fmt: skip
+    diff = nielsen.max_weight_difference
     return {
         "max_abs_weight_diff_network_vs_reference_after_epoch":
-            max_weight_difference(last[REFERENCE], last[NETWORK]),
+            diff(last[REFERENCE], last[NETWORK]),
         "max_abs_weight_diff_network_vs_reference_library_sigmoid_after_epoch":
-            max_weight_difference(last[REFERENCE_LIBRARY_SIGMOID], last[NETWORK]),
-        "lockstep_same_sigmoid": lockstep_check(dtype, pairs),
+            diff(last[nielsen.REFERENCE_LIBRARY_SIGMOID], last[NETWORK]),
+        "lockstep_same_sigmoid": nielsen.lockstep_check(dtype, pairs),
         "data": data.source, "load_s": load_s, "dtype": np.dtype(dtype).name,
         "train_images": int(X_rows.shape[0]), "steps_per_epoch": int(X_rows.shape[0] // BATCH),
         "epochs_timed": reps, "results": results,
@@ -153,19 +123,19 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--data", default=DATA, help=f"Fashion-MNIST folder (default {DATA})")
     args = parser.parse_args(argv)
-    pin_blas_threads()
+    common.pin_blas_threads()
     reps = args.reps or (1 if args.quick else 3)
     notes: list[str] = []
-    torch = optional_import("torch", args.no_torch, notes)
+    torch = common.optional_import("torch", args.no_torch, notes)
     print("bench_fashion: one epoch of Fashion-MNIST, [784, 30, 10], sigmoid, quadratic, η=3, m=10")
     if not Path(args.data).is_dir():
         notes.append(f"Fashion-MNIST not found in {args.data}: skipped "
                      "(install it with `apt-get install -y dataset-fashion-mnist`)")  # fmt: skip
-        footer(args.json or "bench_fashion", {"result": None, "notes": notes}, notes)
+        common.footer(args.json or "bench_fashion", {"result": None, "notes": notes}, notes)
         return 0
     r = measure(args.data, np.dtype(args.dtype), reps, torch)
     print(
@@ -174,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     headers = ["contender", "epoch s", "cpu s", "vs numpy", "cpu vs numpy", "µs/step",
                "test accuracy"]  # fmt: skip
-    print(table(headers, [
+    print(common.table(headers, [
         (name, f"{e['epoch_s']['median']:.2f}", f"{e['epoch_s']['cpu']['median']:.2f}",
          f"{e['ratio_to_reference']:.2f}x", f"{e['cpu_ratio_to_reference']:.2f}x",
          f"{e['epoch_s']['median'] / r['steps_per_epoch'] * 1e6:.0f}",
@@ -185,12 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         f"max|Δw| {r['max_abs_weight_diff_network_vs_reference_after_epoch']:.1e}; vs "
         "the reference with the library's σ: max|Δw| "
         f"{r['max_abs_weight_diff_network_vs_reference_library_sigmoid_after_epoch']:.1e}"
-        f"; {ls['steps']:,} steps in lockstep with it: {lockstep_line(ls)}"
+        f"; {ls['steps']:,} steps in lockstep with it: {nielsen.lockstep_line(ls)}"
     )
     me = r["results"][NETWORK]
-    goals = [goal("one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy", me["ratio_to_reference"],
-                  1.25, me["cpu_ratio_to_reference"])]  # fmt: skip
-    footer(args.json or "bench_fashion", {"result": r, "notes": notes}, notes, goals)
+    text = "one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy"
+    goals = [common.goal(text, me["ratio_to_reference"], 1.25, me["cpu_ratio_to_reference"])]
+    common.footer(args.json or "bench_fashion", {"result": r, "notes": notes}, notes, goals)
     return 0
 
 

@@ -1,11 +1,8 @@
 """Leak check: resident memory over 10,000 training steps (and over many graphs).
 
-``Network.update_mini_batch`` builds and frees a graph every step; if anything (a cache, a hook
-list, a reference cycle the collector cannot see, an array kept by a released node) survived a
-step, the process would grow step after step. The RSS (psutil) is sampled every 1,000 steps,
-after a warm-up of 1,000 steps that settles NumPy's and the allocator's pools. Flat within 5%
-means no leak. The same is done for scalar chains of 1,000 nodes, built and backpropagated over
-and over, and for chains dropped without a backward.
+If anything of a step's graph survived it (a cache, a hook list, a cycle the collector cannot
+see), the process would grow step after step: the RSS is sampled every 1,000 steps after 1,000
+warm-up steps, and over chains of 1,000 nodes with and without a backward. Flat within 5%.
 
 Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
 """
@@ -20,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import common
 from benchmarks.bench_nielsen import BATCH, ETA, SEED, SIZES, gather_batches, load_training
-from benchmarks.common import base_parser, footer, goal, pin_blas_threads, rss_bytes, table
+from benchmarks.bench_overhead import chain
 
 LIMIT = 0.05  # flat within 5%
 
@@ -30,10 +28,10 @@ def track(run_block: Callable[[], None], blocks: int) -> dict[str, Any]:
     """Call ``run_block`` once to warm up, then ``blocks`` times, sampling the RSS after each."""
     run_block()
     gc.collect()
-    samples = [rss_bytes()]
+    samples = [common.rss_bytes()]
     for _ in range(blocks):
         run_block()
-        samples.append(rss_bytes())
+        samples.append(common.rss_bytes())
     base = samples[0]
     growth, drift = (max(samples) - base) / base, (samples[-1] - base) / base
     return {"rss_bytes": samples, "baseline_bytes": base, "max_growth_fraction": growth,
@@ -41,52 +39,46 @@ def track(run_block: Callable[[], None], blocks: int) -> dict[str, Any]:
             "gc_objects_end": len(gc.get_objects())}  # fmt: skip
 
 
-def network_block(steps: int) -> Callable[[], None]:
-    """``steps`` training steps per call, cycling over one epoch of mini-batches."""
+def blocks(steps: int, chains: int) -> dict[str, Callable[[], None]]:
+    """The workloads, one block each: ``steps`` training steps (cycling over one epoch of
+    mini-batches); ``chains`` chains of 1,000 nodes with a backward, and without."""
+    import autograd_lite as al
     from autograd_lite.nielsen import Network
 
     X_rows, Y_rows, _ = load_training(np.float64)
     batches = itertools.cycle([b[:2] for b in gather_batches(X_rows, Y_rows, 800, BATCH)])
     net = Network(SIZES, seed=SEED)
 
-    def block() -> None:
+    def network() -> None:
         for _ in range(steps):
             net.update_mini_batch(next(batches), ETA)
 
-    return block
+    def chains_of(backward: bool) -> Callable[[], None]:
+        def block() -> None:
+            for _ in range(chains):
+                x = chain(al.Tensor(1.0, requires_grad=True), 1000)
+                if backward:
+                    x.backward()
+                del x
 
+        return block
 
-def chain_block(chains: int, nodes: int, backward: bool) -> Callable[[], None]:
-    import autograd_lite as al
-
-    def block() -> None:
-        for _ in range(chains):
-            x = al.Tensor(1.0, requires_grad=True)
-            for _ in range(nodes):
-                x = x * 1.0001 + 0.0001
-            if backward:
-                x.backward()
-            del x
-
-    return block
+    return {"network": network, "chains with backward": chains_of(True),
+            "chains dropped without backward": chains_of(False)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--steps", type=int, default=None, help="training steps (default 10000)")
     args = parser.parse_args(argv)
-    pin_blas_threads()
+    common.pin_blas_threads()
     steps = args.steps or (3000 if args.quick else 10_000)
     every = 1000 if steps >= 2000 else max(steps // 10, 1)
-    print(
-        f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch steps "
-        f"(after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak"
-    )
-    chains = 10 if args.quick else 20
+    print(f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch "
+          f"steps (after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak")  # fmt: skip
+    work = blocks(every, 10 if args.quick else 20)
     results = {
-        "network": track(network_block(every), steps // every),
-        "chains with backward": track(chain_block(chains, 1000, True), 10),
-        "chains dropped without backward": track(chain_block(chains, 1000, False), 10),
+        k: track(block, steps // every if k == "network" else 10) for k, block in work.items()
     }
     rows = []
     for name, r in results.items():
@@ -96,17 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, f"{r['baseline_bytes'] / 2**20:.1f}",
                      f"{100 * r['max_growth_fraction']:+.2f}%",
                      f"{100 * r['end_drift_fraction']:+.2f}%", "yes" if r["flat"] else "NO"))  # fmt: skip
-    print()
-    print(
-        table(["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"], rows)
-    )
+    headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
+    print("\n" + common.table(headers, rows))
     net = results["network"]
     growth = max(abs(net["max_growth_fraction"]), abs(net["end_drift_fraction"]))
-    goals = [goal(f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps", 100 * growth,
-                  100 * LIMIT, unit="%")]  # fmt: skip
+    text = f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps"
+    goals = [common.goal(text, 100 * growth, 100 * LIMIT, unit="%")]
     payload = {"task": f"RSS over {steps} Network steps, sampled every {every}", "steps": steps,
                "every": every, "results": results}  # fmt: skip
-    footer(args.json or "bench_memory", payload, goals=goals)
+    common.footer(args.json or "bench_memory", payload, goals=goals)
     return 0 if all(r["flat"] for r in results.values()) else 1
 
 

@@ -1,27 +1,9 @@
 """Per-step time of the chapter's network: autograd_lite against hand-written NumPy and others.
 
-The task is one SGD step of Nielsen's chapter-2 network -- sizes ``[784, 30, 10]``, sigmoid
-neurons, quadratic cost, learning rate 3.0, mini-batches of 10 -- on the real digits embedded in
-the package (``load_mnist()``: 8,000 training images). Contenders:
-
-* ``numpy reference``: backpropagation written by hand *here*, in matrix form (BP1-BP4 on the
-  whole mini-batch), preallocated buffers, every update in place: the fastest honest NumPy one
-  can write for this network. Every other number is a ratio to it.
-* ``numpy reference, library's σ``: the same, σ computed exactly as autograd_lite does
-  (``1/(1+e^-z)``, the overflow silenced by ``np.errstate``): what that costs.
-* ``autograd_lite Network``: ``Network.update_mini_batch`` (the graph recorded at the first step
-  and replayed after that); ``, replay=False``: the graph built anew at every step.
-* ``minimal tape (diagnostic)``: the least a define-by-run autodiff in Python can do for this
-  step (``benchmarks/minimal_tape.py``): separates the cost of the design from the features'.
-* ``ManualNetwork matrix`` / ``per-sample``: the chapter's hand-derived network.
-* ``torch eager (1 thread)`` / ``(2 threads)`` and ``jax jit`` (the whole step), when importable.
-
-Every contender starts from the same parameters and sees the same mini-batches in the same
-order, gathered once before timing as row blocks ``X_rows[idx]`` (the column view ``.T`` is
-free); the gather is measured on its own. Rounds last alike (:class:`Rounds`). After them each
-contender's weights are compared with the reference replayed over the same batches (float64:
-within 1e-12), and ``Network`` runs in lockstep with the reference computing σ by the library's
-formula: the weights must stay bitwise equal.
+One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, mini-batches of 10) on the
+embedded digits for each contender of :func:`build_contenders`, from the same start over the
+same batches, in interleaved rounds of equal duration (:class:`Rounds`), with the weight checks
+and the cost of a gather (``docs/performance.md``).
 
 Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|both] [--profile]``.
 """
@@ -37,25 +19,16 @@ from typing import Any
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import clock, since
+from benchmarks.common import block, clock, since
 
-SIZES = [784, 30, 10]
-ETA = 3.0
-BATCH = 10
-SEED = 1
-
-#: Maximum |weight difference| from the reference after the timed steps. The contenders compute
+SIZES, ETA, BATCH, SEED = [784, 30, 10], 3.0, 10, 1
+#: Largest |weight difference| from the reference after the timed steps: the contenders compute
 #: σ by different (all correct) formulas, so they differ in the last bits from the first step
-#: on and training amplifies that slowly: ~4e-14 after 1,000 float64 steps.
+#: on, and training amplifies that slowly (~4e-14 after 1,000 float64 steps).
 TOLERANCE = {"float64": 1e-12, "float32": 1e-3}
-
-REFERENCE = "numpy reference"
+REFERENCE, NETWORK = "numpy reference", "autograd_lite Network"
 REFERENCE_LIBRARY_SIGMOID = "numpy reference, library's σ"
-NETWORK = "autograd_lite Network"
 WARMUP_ROUNDS = 4  # the first warms up, the others calibrate the steps per round
-
-
-# -- the hand-written reference ---------------------------------------------------------------
 
 
 def sigmoid_inplace(z: np.ndarray) -> np.ndarray:
@@ -67,9 +40,9 @@ def sigmoid_inplace(z: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_library_inplace(z: np.ndarray) -> np.ndarray:
-    """σ(z) in place as autograd_lite's ``sigmoid`` computes it: 1 / (1 + e^-z), the overflow of
-    e^-z silenced by ``np.errstate`` as a decorator. With it the reference reproduces the
-    library's weights bitwise (the lockstep check); its time shows what the errstate costs."""
+    """σ(z) in place as autograd_lite computes it: the overflow of e^-z silenced by
+    ``np.errstate`` as a decorator. With it the reference reproduces the library's weights
+    bitwise (the lockstep check); its time shows what the errstate costs."""
     np.negative(z, out=z)
     _exp_quietly(z)
     z += 1.0
@@ -139,9 +112,6 @@ class NumpyReference:
                 d = d_prev
 
 
-# -- data -------------------------------------------------------------------------------------
-
-
 def load_training(dtype: Any) -> tuple[np.ndarray, np.ndarray, str]:
     """The embedded training digits as rows: ``X_rows`` (n, 784) and one-hot ``Y_rows``."""
     from autograd_lite.datasets import load_mnist
@@ -159,10 +129,9 @@ def gather_batches(X_rows: np.ndarray, Y_rows: np.ndarray, count: int, m: int) -
     for _ in range(count):
         if pos + m > n:
             perm, pos = rng.permutation(n), 0
-        idx = perm[pos : pos + m]
-        pos += m
-        Xr, Yr = X_rows[idx], Y_rows[idx]
+        Xr, Yr = X_rows[perm[pos : pos + m]], Y_rows[perm[pos : pos + m]]
         batches.append((Xr.T, Yr.T, Xr, Yr))
+        pos += m
     return batches
 
 
@@ -174,11 +143,10 @@ def start(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return net.biases, net.weights
 
 
-# -- contenders: a step on a batch (Xc, Yc, Xr, Yr), and the parameters in the chapter's shapes --
-
-
 @dataclass
 class Contender:
+    """A step on a batch ``(Xc, Yc, Xr, Yr)``, and the parameters in the chapter's shapes."""
+
     name: str
     note: str
     step: Callable[[tuple], Any]
@@ -186,17 +154,21 @@ class Contender:
     before_round: Callable[[], Any] = lambda: None  # untimed (thread settings)
     finish: Callable[[], Any] = lambda: None  # waits for asynchronous work, inside the timing
 
+    @classmethod
+    def of(cls, name: str, note: str, net: Any, step: Callable[[tuple], Any]) -> Contender:
+        """A contender whose parameters are ``net.biases`` and ``net.weights``."""
+        return cls(name, note, step, lambda: (net.biases, net.weights))
+
 
 def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Contender:
-    sigmoid = sigmoid_library_inplace if library_sigmoid else sigmoid_inplace
-    net = NumpyReference(biases, weights, BATCH, sigmoid=sigmoid)
     if library_sigmoid:
-        name = REFERENCE_LIBRARY_SIGMOID
+        net = NumpyReference(biases, weights, BATCH, sigmoid_library_inplace)
         note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
+        name = REFERENCE_LIBRARY_SIGMOID
     else:
+        net = NumpyReference(biases, weights, BATCH)
         name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
-    return Contender(name, note, lambda b: net.step(b[0], b[1], ETA),
-                     lambda: (net.biases, net.weights))  # fmt: skip
+    return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
 def network(dtype: Any, replay: bool = True) -> Contender:
@@ -206,34 +178,11 @@ def network(dtype: Any, replay: bool = True) -> Contender:
     name, note = NETWORK, "Network.update_mini_batch (autodiff; the graph recorded once, replayed)"
     if not replay:
         name, note = f"{NETWORK}, replay=False", "the same, the graph built anew at every step"
-    return Contender(name, note, lambda b: net.update_mini_batch((b[0], b[1]), ETA),
-                     lambda: (net.biases, net.weights))  # fmt: skip
-
-
-def minimal_tape(biases: list, weights: list) -> Contender:
-    from benchmarks.minimal_tape import MinimalTapeNetwork
-
-    net = MinimalTapeNetwork(biases, weights)
-    note = "the floor of a per-op Python autodiff: benchmarks/minimal_tape.py"
-    return Contender("minimal tape (diagnostic)", note, lambda b: net.step(b[0], b[1], ETA),
-                     lambda: (net.biases, net.weights))  # fmt: skip
-
-
-def manual(dtype: Any, per_sample: bool) -> Contender:
-    from autograd_lite.nielsen import ManualNetwork
-
-    net = ManualNetwork(SIZES, seed=SEED, dtype=dtype)
-    params = lambda: (net.biases, net.weights)  # noqa: E731
-    if per_sample:
-        return Contender("ManualNetwork per-sample", "the chapter's loop (update_mini_batch)",
-                         lambda b: net.update_mini_batch((b[0], b[1]), ETA), params)  # fmt: skip
-    return Contender("ManualNetwork matrix", "ManualNetwork.update_mini_batch_matrix",
-                     lambda b: net.update_mini_batch_matrix(b[0], b[1], ETA), params)  # fmt: skip
+    return Contender.of(name, note, net, lambda b: net.update_mini_batch((b[0], b[1]), ETA))
 
 
 def torch_eager(torch: Any, biases: list, weights: list, threads: int) -> Contender:
-    """The step in PyTorch autograd (addmm + sigmoid, ``no_grad`` in-place update), on the row
-    blocks."""
+    """The step in PyTorch autograd (addmm + sigmoid, ``no_grad`` in-place update)."""
     layers = [(torch.tensor(np.array(w), requires_grad=True),
                torch.tensor(np.array(b).reshape(-1), requires_grad=True))
               for w, b in zip(weights, biases)]  # fmt: skip
@@ -260,41 +209,56 @@ def torch_eager(torch: Any, biases: list, weights: list, threads: int) -> Conten
 
 
 def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
-    """``jax.jit`` of the whole step (grad + update), on the row blocks."""
-    import jax.numpy as jnp
+    """``jax.jit`` of the whole step (grad + update)."""
 
     def loss(params: Any, x: Any, y: Any) -> Any:
         for w, b in params:
             x = jax.nn.sigmoid(x @ w.T + b)
-        return 0.5 * jnp.sum((x - y) ** 2)
+        d = x - y
+        return 0.5 * jax.numpy.sum(d * d)
 
     def update(params: Any, x: Any, y: Any) -> Any:
         grads = jax.grad(loss)(params, x, y)
         return jax.tree_util.tree_map(lambda p, g: p - ETA / BATCH * g, params, grads)
 
     update = jax.jit(update, donate_argnums=0)
-    state = [[(jnp.asarray(np.array(w)), jnp.asarray(np.array(b).reshape(-1)))
+    state = [[(jax.numpy.asarray(np.array(w)), jax.numpy.asarray(np.array(b).reshape(-1)))
               for w, b in zip(weights, biases)]]  # fmt: skip
-
-    def step(batch: tuple) -> None:
-        state[0] = update(state[0], batch[2], batch[3])
 
     def params() -> tuple[list, list]:
         jax.block_until_ready(state[0])
         return ([np.asarray(b).reshape(-1, 1) for _, b in state[0]],
                 [np.asarray(w) for w, _ in state[0]])  # fmt: skip
 
+    def step(batch: tuple) -> None:
+        state[0] = update(state[0], batch[2], batch[3])
+
     note = "jax.jit of the whole step (grad + update), NumPy batches passed in"
     return Contender("jax jit", note, step, params, finish=lambda: jax.block_until_ready(state[0]))
 
 
 def build_contenders(dtype: Any, torch: Any, jax: Any) -> list[Contender]:
+    """The hand-written reference (and the same with the library's σ); ``Network``, replayed and
+    with ``replay=False``; the minimal tape (the floor of a per-op Python autodiff,
+    ``benchmarks/minimal_tape.py``: a diagnostic, not a contender); the chapter's
+    ``ManualNetwork`` (matrix form and its per-sample loop); PyTorch eager (1 and 2 threads)
+    and JAX ``jit`` when importable."""
+    from autograd_lite.nielsen import ManualNetwork
+    from benchmarks.minimal_tape import MinimalTapeNetwork
+
     biases, weights = start(dtype)
+    tape = MinimalTapeNetwork(biases, weights)
+    manual = ManualNetwork(SIZES, seed=SEED, dtype=dtype)
     out = [reference(biases, weights), reference(biases, weights, library_sigmoid=True),
-           network(dtype), network(dtype, replay=False), minimal_tape(biases, weights),
-           manual(dtype, per_sample=False), manual(dtype, per_sample=True)]  # fmt: skip
-    if torch is not None:
-        out += [torch_eager(torch, biases, weights, t) for t in (1, 2)]
+           network(dtype), network(dtype, replay=False),
+           Contender.of("minimal tape (diagnostic)", "the floor of a per-op Python autodiff: "
+                        "benchmarks/minimal_tape.py", tape, lambda b: tape.step(b[0], b[1], ETA)),
+           Contender.of("ManualNetwork matrix", "ManualNetwork.update_mini_batch_matrix", manual,
+                        lambda b: manual.update_mini_batch_matrix(b[0], b[1], ETA))]  # fmt: skip
+    per_sample = ManualNetwork(SIZES, seed=SEED, dtype=dtype)
+    out.append(Contender.of("ManualNetwork per-sample", "the chapter's loop (update_mini_batch)",
+                            per_sample, lambda b: per_sample.update_mini_batch(b[:2], ETA)))  # fmt: skip
+    out += [torch_eager(torch, biases, weights, t) for t in (1, 2)] if torch else []
     if jax is not None:
         jax.config.update("jax_enable_x64", True)  # float64 arrays stay float64
         out.append(jax_jit(jax, biases, weights))
@@ -303,20 +267,17 @@ def build_contenders(dtype: Any, torch: Any, jax: Any) -> list[Contender]:
 
 def max_weight_difference(a: Contender, b: Contender) -> float:
     """The largest |difference| between the parameters of two contenders."""
-    pa, pb = a.params(), b.params()
-    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip([*pa[0], *pa[1]], [*pb[0], *pb[1]]))  # fmt: skip
+    pairs = zip([*a.params()[0], *a.params()[1]], [*b.params()[0], *b.params()[1]])
+    return max(float(np.max(np.abs(np.asarray(x, np.float64) - y))) for x, y in pairs)
 
 
 class Rounds:
     """The rounds of one contender: consecutive steps over the batches, timed as one block.
 
-    The first call warms up; the next ``WARMUP_ROUNDS - 1`` calibrate, from the fastest of them,
-    how many steps fit in ``target_s``: rounds of equal *duration* matter on a shared machine (a
-    round longer than a time slice is likely to be preempted, a short one is not, so rounds of
-    equal step counts would bias the medians against the slower contenders). ``count`` is the
-    number of steps run so far, for the weight check.
-    """
+    The first call warms up; the next calibrate, from the fastest, how many steps fit in
+    ``target_s``: on a shared machine a round longer than a time slice is likely to be preempted
+    and a short one is not, so rounds of equal step counts would bias the medians against the
+    slower contenders. ``count``: the steps run so far, for the weight check."""
 
     def __init__(self, contender: Contender, batches: list, target_s: float) -> None:
         self.contender, self.batches, self.target_s = contender, batches, target_s
@@ -328,8 +289,7 @@ class Rounds:
         c.before_round()
         chunk = [self.batches[(self.count + i) % n] for i in range(steps)]
         self.count += steps
-        step = c.step
-        begin = clock()
+        step, begin = c.step, clock()
         for batch in chunk:
             step(batch)
         c.finish()
@@ -342,33 +302,32 @@ class Rounds:
         return timing
 
 
-# -- the measurements -------------------------------------------------------------------------
-
-
 def lockstep_check(dtype: Any, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """``Network`` against the reference computing σ by the library's formula, in lockstep over
-    the mini-batches ``(X, Y)`` (samples as columns): if the graph performs exactly the
-    reference's arithmetic the weights stay bitwise equal. Returns the steps, the step of the
-    first difference (None if none) and the largest difference."""
-    biases, weights = start(dtype)
-    ref, net = reference(biases, weights, library_sigmoid=True), network(dtype)
+    """``Network`` in lockstep with the reference computing σ by the library's formula, over the
+    mini-batches ``(X, Y)``: if the graph does exactly the reference's arithmetic the weights
+    stay bitwise equal. Returns the steps, the first that differs (or None), the largest Δ."""
+    ref, net = reference(*start(dtype), library_sigmoid=True), network(dtype)
     first, worst, steps = None, 0.0, 0
-    for steps, (Xc, Yc) in enumerate(pairs, 1):
-        ref.step((Xc, Yc))
-        net.step((Xc, Yc))
+    for steps, batch in enumerate(pairs, 1):
+        ref.step(batch)
+        net.step(batch)
         diff = max_weight_difference(ref, net)
         first = steps if diff and first is None else first
         worst = max(worst, diff)
     return {"steps": steps, "bitwise": first is None, "first_difference_at": first, "max": worst}
 
 
-def measure_steps(
-    dtype: Any, round_s: float, reps: int, torch: Any, jax: Any, n_batches: int
-) -> dict[str, Any]:
+def lockstep_line(ls: dict[str, Any]) -> str:
+    if ls["bitwise"]:
+        return "bitwise identical"
+    return f"first difference at step {ls['first_difference_at']}, max {ls['max']:.1e}"
+
+
+def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -> dict[str, Any]:
     """Interleaved per-step timings of every contender for one dtype, plus the weight checks."""
     dtype = np.dtype(dtype)
     X_rows, Y_rows, source = load_training(dtype)
-    batches = gather_batches(X_rows, Y_rows, n_batches, BATCH)
+    batches = gather_batches(X_rows, Y_rows, 800, BATCH)  # one epoch of the 8,000 digits
     contenders = build_contenders(dtype, torch, jax)
     probes = build_contenders(dtype, torch, jax)  # one step each from the same start
     for probe in probes:
@@ -376,46 +335,68 @@ def measure_steps(
         probe.step(batches[0])
         probe.finish()
     first_step = {p.name: max_weight_difference(p, probes[0]) for p in probes}
-    del probes
-    lockstep = lockstep_check(dtype, ((b[0], b[1]) for b in batches))
+    lockstep = lockstep_check(dtype, (b[:2] for b in batches))
     rounds = {c.name: Rounds(c, batches, round_s) for c in contenders}
-    samples = common.interleaved(rounds, reps=reps, warmup=WARMUP_ROUNDS, seed=int(dtype.itemsize))
-    # Each contender ran its own number of steps over the same batches: compare it with the
-    # reference replayed, untimed, from the same start for exactly that many steps.
-    replays: dict[int, Contender] = {}
-
-    def reference_after(count: int) -> Contender:
-        if count not in replays:
-            replays[count] = reference(*start(dtype))
-            for i in range(count):
-                replays[count].step(batches[i % len(batches)])
-        return replays[count]
-
-    ref = common.summarize(samples[REFERENCE], 1e6)
-    results = {}
-    for c in contenders:
+    samples = common.interleaved(rounds, reps, warmup=WARMUP_ROUNDS, seed=int(dtype.itemsize))
+    ref, results = common.summarize(samples[REFERENCE], 1e6), {}
+    for c in contenders:  # against the reference replayed, untimed, over as many steps
         stats, count = common.summarize(samples[c.name], 1e6), rounds[c.name].count
+        replay = reference(*start(dtype))
+        for i in range(count):
+            replay.step(batches[i % len(batches)])
         results[c.name] = {
             "note": c.note, "us_per_step": stats,
             "ratio_to_reference": stats["median"] / ref["median"],
             "cpu_ratio_to_reference": stats["cpu"]["median"] / ref["cpu"]["median"],
-            "max_abs_weight_diff_after_timed_steps": max_weight_difference(c, reference_after(count)),
+            "max_abs_weight_diff_after_timed_steps": max_weight_difference(c, replay),
             "max_abs_weight_diff_after_one_step": first_step[c.name],
             "steps_per_round": rounds[c.name].steps, "steps_run": count,
             "samples_wall_us": [w * 1e6 for w, _ in samples[c.name]],
         }  # fmt: skip
-    tol = TOLERANCE[dtype.name]
     torch_names = [n for n in results if n.startswith("torch")]
     return {
         "dtype": dtype.name, "data": source, "round_s": round_s, "rounds": reps,
-        "steps_run_by_network": rounds[NETWORK].count, "batches": len(batches), "tolerance": tol,
+        "steps_run_by_network": rounds[NETWORK].count, "batches": len(batches),
+        "tolerance": TOLERANCE[dtype.name], "lockstep_same_sigmoid": lockstep,
         "same_weights_as_reference":
-            results[NETWORK]["max_abs_weight_diff_after_timed_steps"] <= tol,
-        "lockstep_same_sigmoid": lockstep,
-        "best_torch": min(torch_names, default=None,
-                          key=lambda n: results[n]["us_per_step"]["median"]),
+            results[NETWORK]["max_abs_weight_diff_after_timed_steps"] <= TOLERANCE[dtype.name],
+        "best_torch": min(torch_names, key=lambda n: results[n]["us_per_step"]["median"],
+                          default=None),
         "contenders": results,
     }  # fmt: skip
+
+
+def print_steps(result: dict[str, Any], notes: list[str]) -> None:
+    print(f"\n[{result['dtype']}] µs per step, median of {result['rounds']} interleaved rounds of "
+          f"~{1e3 * result['round_s']:.0f} ms each ({result['data']})")  # fmt: skip
+    headers = ["contender", "µs/step", "IQR", "vs numpy", "cpu µs", "cpu vs numpy",
+               "max|Δ| 1 step", "max|Δ| end"]  # fmt: skip
+    print(common.table(headers, [
+        (name, s["median"], f"{s['q1']:.0f}-{s['q3']:.0f}", f"{r['ratio_to_reference']:.2f}x",
+         s["cpu"]["median"], f"{r['cpu_ratio_to_reference']:.2f}x",
+         f"{r['max_abs_weight_diff_after_one_step']:.1e}",
+         f"{r['max_abs_weight_diff_after_timed_steps']:.1e}")
+        for name, r in result["contenders"].items() for s in [r["us_per_step"]]]))  # fmt: skip
+    verdict = "same" if result["same_weights_as_reference"] else "DIFFERENT"
+    print(f"autograd_lite vs reference weights after {result['steps_run_by_network']} steps "
+          f"from the same start: {verdict} (tolerance {result['tolerance']:.0e})")  # fmt: skip
+    ls = result["lockstep_same_sigmoid"]
+    print(f"autograd_lite vs reference computing σ by the library's formula, {ls['steps']} steps "
+          f"in lockstep: {lockstep_line(ls)}")  # fmt: skip
+    for note in notes:
+        print("note:", note)
+
+
+def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's goals for this benchmark: ratios of medians, wall and CPU time."""
+    c, dt = result["contenders"], result["dtype"]
+    me = c[NETWORK]["us_per_step"]
+    them = {f"Network ≤ 1.25x numpy reference ({dt})": (REFERENCE, 1.25),
+            f"Network ≤ 0.5x PyTorch eager, best threads ({dt})": (result["best_torch"], 0.5),
+            f"Network ≤ 0.8x JAX jit ({dt})": ("jax jit", 0.8)}  # fmt: skip
+    return [common.goal(text, me["median"] / c[other]["us_per_step"]["median"], limit,
+                        me["cpu"]["median"] / c[other]["us_per_step"]["cpu"]["median"])
+            for text, (other, limit) in them.items() if other in c]  # fmt: skip
 
 
 def measure_gather(dtype: Any, reps: int) -> dict[str, Any]:
@@ -425,30 +406,32 @@ def measure_gather(dtype: Any, reps: int) -> dict[str, Any]:
     n, rng = X_rows.shape[0], np.random.default_rng(0)
     count = n // BATCH
 
-    def rows(idx: np.ndarray) -> None:
-        X_rows[idx], Y_rows[idx]
-
-    def columns(idx: np.ndarray) -> None:
-        X_cols[:, idx], Y_cols[:, idx]
-
-    def timed(gather: Callable[[np.ndarray], Any] | None) -> Callable:
+    def timed(layout: str) -> Callable[[], tuple[float, float]]:
         def round_() -> tuple[float, float]:
             perm = rng.permutation(n)
             begin = clock()
-            if gather is None:  # one shuffled copy per epoch, then every mini-batch is a view
+            if layout == "rows":
+                for k in range(count):
+                    idx = perm[k * BATCH : (k + 1) * BATCH]
+                    X_rows[idx]
+                    Y_rows[idx]
+            elif layout == "columns":
+                for k in range(count):
+                    idx = perm[k * BATCH : (k + 1) * BATCH]
+                    X_cols[:, idx]
+                    Y_cols[:, idx]
+            else:  # one shuffled copy per epoch, then every mini-batch is a view
                 Xp, Yp = X_rows[perm], Y_rows[perm]
                 for k in range(count):
-                    Xp[k * BATCH : (k + 1) * BATCH], Yp[k * BATCH : (k + 1) * BATCH]
-            else:
-                for k in range(count):
-                    gather(perm[k * BATCH : (k + 1) * BATCH])
+                    Xp[k * BATCH : (k + 1) * BATCH]
+                    Yp[k * BATCH : (k + 1) * BATCH]
             return since(begin, count)
 
         return round_
 
-    samples = common.interleaved({"rows X[idx] (contiguous)": timed(rows),
-                                  "columns X[:, idx] (strided)": timed(columns),
-                                  "permute once per epoch, then slice": timed(None)}, reps=reps)  # fmt: skip
+    samples = common.interleaved({"rows X[idx] (contiguous)": timed("rows"),
+                                  "columns X[:, idx] (strided)": timed("columns"),
+                                  "permute once per epoch, then slice": timed("slice")}, reps)  # fmt: skip
     base = common.median(samples["rows X[idx] (contiguous)"])
     return {k: {"us_per_batch": common.median(v, 1e6), "ratio_to_rows": common.median(v) / base}
             for k, v in samples.items()}  # fmt: skip
@@ -468,10 +451,14 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     biases, weights = [b.copy() for b in net.biases], [w.copy() for w in net.weights]
     leaves = [al.Tensor(p, requires_grad=True) for p in biases + weights]
     replayed = al.value_and_grad(net._cost, argnums=tuple(range(len(leaves))), replay=True)
+    params, grads = (
+        [p.copy() for p in biases + weights],
+        [np.ones_like(p) for p in biases + weights],
+    )
 
-    def per_step(body: Callable[..., Any], prepare: Callable[..., tuple] | None = None) -> Any:
+    def per_step(body: Callable[..., Any], prepare: Callable[..., tuple] = lambda *b: b) -> Any:
         def round_() -> tuple[float, float]:
-            ready = [prepare(X, Y) if prepare else (X, Y) for X, Y in batches]
+            ready = [prepare(X, Y) for X, Y in batches]
             begin = clock()
             for item in ready:
                 body(*item)
@@ -479,27 +466,20 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
 
         return round_
 
-    def whole_step(gc_off: bool) -> Callable:
-        def round_() -> tuple[float, float]:
-            if gc_off:
-                gc.disable()
-            try:
-                begin = clock()
-                for X, Y in batches:
-                    net.update_mini_batch((X, Y), ETA)
-                return since(begin, steps)
-            finally:
-                gc.enable()
+    def without_gc() -> tuple[float, float]:
+        gc.disable()
+        try:
+            return per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA))()
+        finally:
+            gc.enable()
 
-        return round_
-
-    def np_forward(X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
+    def np_forward(X: np.ndarray, Y: np.ndarray) -> tuple[list[np.ndarray]]:
         acts = [X]
         for w, b in zip(weights, biases):
             acts.append(1.0 / (1.0 + np.exp(-(w @ acts[-1] + b))))
         d = acts[-1] - Y
         0.5 * np.dot(d.ravel(), d.ravel())
-        return acts + [Y]
+        return (acts + [Y],)
 
     def np_backward(acts: list[np.ndarray]) -> None:
         d = (acts[-2] - acts[-1]) * acts[-2] * (1 - acts[-2])
@@ -509,16 +489,14 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
             if l:
                 d = (weights[l].T @ d) * acts[l] * (1 - acts[l])
 
-    grads = [np.ones_like(p) for p in biases + weights]
-    params = [p.copy() for p in biases + weights]
-
-    def update(X: np.ndarray, Y: np.ndarray) -> None:
+    def update(*_: Any) -> None:
         for p, g in zip(params, grads):
             p -= (ETA / BATCH) * g
 
     samples = common.interleaved({
-        "Network.update_mini_batch (whole step)": whole_step(False),
-        "  the same, cyclic GC disabled (diagnostic)": whole_step(True),
+        "Network.update_mini_batch (whole step)":
+            per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA)),
+        "  the same, cyclic GC disabled (diagnostic)": without_gc,
         "replayed forward + backward (what a step runs)":
             per_step(lambda X, Y: replayed(*biases, *weights, X, Y)),
         "eager forward (recording the graph)": per_step(lambda X, Y: net._cost(*leaves, X, Y)),
@@ -526,8 +504,8 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
             per_step(lambda C: al.gradients(C, leaves), lambda X, Y: (net._cost(*leaves, X, Y),)),
         "autograd_lite update (4 in-place)": per_step(update),
         "numpy forward (allocating)": per_step(np_forward),
-        "numpy backward (allocating)": per_step(np_backward, lambda X, Y: (np_forward(X, Y),)),
-    }, reps=reps)  # fmt: skip
+        "numpy backward (allocating)": per_step(np_backward, np_forward),
+    }, reps)  # fmt: skip
     return {name: common.median(s, 1e6) for name, s in samples.items()}
 
 
@@ -546,82 +524,13 @@ def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
         with al.no_grad():
             return al.sigmoid(Z)
 
-    def bench(fn: Callable[[], Any], n: int = 2000) -> Callable[[], tuple[float, float]]:
-        def round_() -> tuple[float, float]:
-            begin = clock()
-            for _ in range(n):
-                fn()
-            return since(begin, n)
-
-        return round_
-
-    cases = {
-        "np.matmul (30,784)@(784,10)": bench(lambda: w @ x),
-        "al.matmul, recorded": bench(lambda: al.matmul(W, x)),
-        "z + b (30,10)+(30,1)": bench(lambda: z + b),
-        "al.add, recorded": bench(lambda: al.add(Z, B)),
-        "1/(1+exp(-z)) (30,10)": bench(lambda: 1.0 / (1.0 + np.exp(-z))),
-        "al.sigmoid, recorded": bench(lambda: al.sigmoid(Z)),
-        "al.sigmoid in its own with no_grad()": bench(no_grad_sigmoid),
-    }
-    return {name: common.median(s, 1e6) for name, s in common.interleaved(cases, reps=reps).items()}
-
-
-# -- main -------------------------------------------------------------------------------------
-
-
-def lockstep_line(ls: dict[str, Any]) -> str:
-    if ls["bitwise"]:
-        return "bitwise identical"
-    return f"first difference at step {ls['first_difference_at']}, max {ls['max']:.1e}"
-
-
-def print_steps(result: dict[str, Any], notes: list[str]) -> None:
-    print(
-        f"\n[{result['dtype']}] µs per step, median of {result['rounds']} interleaved rounds of "
-        f"~{1e3 * result['round_s']:.0f} ms each ({result['data']})"
-    )
-    headers = ["contender", "µs/step", "IQR", "vs numpy", "cpu µs", "cpu vs numpy",
-               "max|Δ| 1 step", "max|Δ| end"]  # fmt: skip
-    rows = [(name, r["us_per_step"]["median"],
-             f"{r['us_per_step']['q1']:.0f}-{r['us_per_step']['q3']:.0f}",
-             f"{r['ratio_to_reference']:.2f}x", r["us_per_step"]["cpu"]["median"],
-             f"{r['cpu_ratio_to_reference']:.2f}x",
-             f"{r['max_abs_weight_diff_after_one_step']:.1e}",
-             f"{r['max_abs_weight_diff_after_timed_steps']:.1e}")
-            for name, r in result["contenders"].items()]  # fmt: skip
-    print(common.table(headers, rows))
-    verdict = "same" if result["same_weights_as_reference"] else "DIFFERENT"
-    print(
-        f"autograd_lite vs reference weights after {result['steps_run_by_network']} steps "
-        f"from the same start: {verdict} (tolerance {result['tolerance']:.0e})"
-    )
-    ls = result["lockstep_same_sigmoid"]
-    print(
-        f"autograd_lite vs reference computing σ by the library's formula, {ls['steps']} steps "
-        f"in lockstep: {lockstep_line(ls)}"
-    )
-    for note in notes:
-        print("note:", note)
-
-
-def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's goals for this benchmark: ratios of medians, wall and CPU time."""
-    c, dt = result["contenders"], result["dtype"]
-    me = c[NETWORK]["us_per_step"]
-
-    def entry(text: str, other: str, limit: float) -> dict[str, Any]:
-        them = c[other]["us_per_step"]
-        cpu = me["cpu"]["median"] / them["cpu"]["median"]
-        return common.goal(text, me["median"] / them["median"], limit, cpu)
-
-    out = [entry(f"Network ≤ 1.25x numpy reference ({dt})", REFERENCE, 1.25)]
-    if result["best_torch"]:
-        out.append(entry(f"Network ≤ 0.5x PyTorch eager, best threads ({dt})",
-                         result["best_torch"], 0.5))  # fmt: skip
-    if "jax jit" in c:
-        out.append(entry(f"Network ≤ 0.8x JAX jit ({dt})", "jax jit", 0.8))
-    return out
+    cases = {"np.matmul (30,784)@(784,10)": lambda: w @ x, "al.matmul, recorded": lambda: al.matmul(W, x),
+             "z + b (30,10)+(30,1)": lambda: z + b, "al.add, recorded": lambda: al.add(Z, B),
+             "1/(1+exp(-z)) (30,10)": lambda: 1.0 / (1.0 + np.exp(-z)),
+             "al.sigmoid, recorded": lambda: al.sigmoid(Z),
+             "al.sigmoid in its own with no_grad()": no_grad_sigmoid}  # fmt: skip
+    samples = common.interleaved({k: block(f, 2000, repeat=2000) for k, f in cases.items()}, reps)
+    return {name: common.median(s, 1e6) for name, s in samples.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -633,49 +542,43 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common.pin_blas_threads()
     reps = args.reps or (9 if args.quick else 31)
-    steps = args.steps or (25 if args.quick else 40)
-    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     notes: list[str] = []
     torch = common.optional_import("torch", args.no_torch, notes)
     jax = common.optional_import("jax", args.no_jax, notes)
-
     print("bench_nielsen: one SGD step of [784, 30, 10], sigmoid, quadratic cost, η=3, m=10")
     results = {}
-    for dt in dtypes:  # 800 batches: one epoch of the 8,000 embedded training digits
-        results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, torch, jax, 800)
+    for dt in ["float64", "float32"] if args.dtype == "both" else [args.dtype]:
+        results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, torch, jax)
         print_steps(results[dt], notes)
     gather = measure_gather("float64", reps)
     print("\nGathering one mini-batch of 10 (float64), median µs:")
-    print(common.table(["layout", "µs/batch", "vs rows"],
-                [(k, v["us_per_batch"], f"{v['ratio_to_rows']:.2f}x") for k, v in gather.items()]))  # fmt: skip
-    payload: dict[str, Any] = {
-        "task": "one update_mini_batch step, [784,30,10], sigmoid, quadratic, eta=3, m=10",
-        "results": results,
-        "gather": gather,
-    }
+    rows = [(k, v["us_per_batch"], f"{v['ratio_to_rows']:.2f}x") for k, v in gather.items()]
+    print(common.table(["layout", "µs/batch", "vs rows"], rows))
+    payload: dict[str, Any] = {"results": results, "gather": gather, "notes": notes,
+                               "task": "one update_mini_batch step, [784,30,10], sigmoid, "
+                                       "quadratic, eta=3, m=10"}  # fmt: skip
     if args.profile:
         from autograd_lite.nielsen import Network
 
         X_rows, Y_rows, _ = load_training(np.float64)
-        batches = [
-            b[:2] for b in gather_batches(X_rows, Y_rows, 400 if args.quick else 2000, BATCH)
-        ]
+        count = 400 if args.quick else 2000
+        batches = [b[:2] for b in gather_batches(X_rows, Y_rows, count, BATCH)]
         net = Network(SIZES, seed=SEED)
         for batch in batches[:50]:
             net.update_mini_batch(batch, ETA)
-        prof = common.profile(
-            lambda: [net.update_mini_batch(b, ETA) for b in batches], len(batches)
+        title = "cProfile of Network.update_mini_batch (float64), per step"
+        payload["profile"] = common.profile(
+            title, lambda: [net.update_mini_batch(b, ETA) for b in batches], count
         )
+        steps = args.steps or (25 if args.quick else 40)
         payload["phases_us"] = measure_phases(reps, steps)
-        payload["op_costs_us"] = measure_op_costs(reps)
-        payload["profile"] = prof
-        common.print_profile("cProfile of Network.update_mini_batch (float64), per step", prof)
         print("\nPhases of a step (float64), median µs, no profiler:")
         print(common.table(["phase", "µs/step"], list(payload["phases_us"].items())))
+        payload["op_costs_us"] = measure_op_costs(reps)
         print("\nSingle calls on the step's shapes (float64), median µs:")
         print(common.table(["call", "µs"], list(payload["op_costs_us"].items())))
-    goal_rows = [g for dt in dtypes for g in goals(results[dt])]
-    common.footer(args.json or "bench_nielsen", payload | {"notes": notes}, goals=goal_rows)
+    goal_rows = [g for r in results.values() for g in goals(r)]
+    common.footer(args.json or "bench_nielsen", payload, goals=goal_rows)
     return 0
 
 

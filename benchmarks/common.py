@@ -1,24 +1,16 @@
-"""Shared instruments of the benchmarks: threads, environment, timing, tables, the footer.
+"""Shared instruments of the benchmarks: threads, timing, memory, tables, the footer.
 
-Timing follows three rules, because the machines these numbers come from are small, shared and
-noisy (``docs/performance.md``):
-
-* **Interleaved rounds in one process.** Every contender runs one *round* (many repetitions timed
-  as a block), then the next, in a shuffled order, and the cycle repeats: a slow phase of the
-  machine hits every contender alike. pyperf's model (each benchmark in its own worker processes,
-  one after the other) would measure a contender and its baseline at different moments, so the
-  statistics here are the standard library's, over in-process interleaved rounds.
-* **Medians** over the rounds (quartiles and minimum kept in the JSON), wall and CPU time.
-* **One BLAS thread**, set with ``threadpoolctl`` and read back from it.
-
-Memory is read with ``psutil``; only the peak RSS (which psutil does not report) comes from
-``/proc``. ``threadpoolctl`` and ``psutil`` are the ``bench`` extra (imported where used).
+Timing rules for small, shared, noisy machines (``docs/performance.md``): contenders run in
+*interleaved* rounds in one process, in a shuffled order, so that a slow phase hits all alike
+(pyperf's worker processes would time a contender and its baseline at different moments, so the
+statistics are the standard library's); results are medians of wall and CPU time; BLAS runs one
+thread (threadpoolctl). Memory is psutil's RSS; only the peak (psutil has none) is ``/proc``'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
+import datetime
 import gc
 import importlib
 import json
@@ -37,133 +29,38 @@ import numpy as np
 
 from benchmarks import BLAS_THREADS
 
-#: Where the results files go (git-ignored).
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
+#: Where the results files go (git-ignored).
+RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 
-# -- threads and environment ------------------------------------------------------------------
+def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
+    """Limit NumPy's BLAS to ``n`` threads (default ``AL_BENCH_BLAS_THREADS``); return what
+    threadpoolctl reports of it (``num_threads``, ``version``, ...)."""
+    import threadpoolctl
 
-
-def pin_blas_threads(n: int | None = None) -> int | None:
-    """Limit NumPy's BLAS to ``n`` threads (default ``AL_BENCH_BLAS_THREADS``); return the count
-    now in force."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=int(BLAS_THREADS) if n is None else n, user_api="blas")
-    return _blas().get("num_threads")
-
-
-def _blas() -> dict[str, Any]:
-    from threadpoolctl import threadpool_info
-
-    return next((i for i in threadpool_info() if i["user_api"] == "blas"), {})
-
-
-def _cpu() -> tuple[str, str]:
-    """The CPU's model name and the vector extensions that matter here (Linux; else a guess)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            info = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
-        model, flags = info["model name"], set(info["flags"].split())
-    except (OSError, KeyError):
-        pass
-    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
-    return model, " ".join(w for w in wanted if w in flags)
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def environment() -> dict[str, Any]:
-    """The machine and software the numbers were measured on."""
-    import psutil
-
-    cpu, flags = _cpu()
-    blas = _blas()
-    changed = _git("status", "--porcelain", "--", "autograd_lite")
-    keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-            "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
-    return {
-        "date": _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
-        "cpu": cpu,
-        "cpu_flags": flags,
-        "cores": psutil.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else psutil.cpu_count(),
-        "load_average": psutil.getloadavg(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(),
-        "numpy": np.__version__,
-        "blas": {k: blas.get(k) for k in ("internal_api", "version", "architecture")}
-        | {"threads": blas.get("num_threads"), "path": blas.get("filepath")},
-        "torch": getattr(sys.modules.get("torch"), "__version__", None),
-        "jax": getattr(sys.modules.get("jax"), "__version__", None),
-        "env": {k: os.environ[k] for k in keys if k in os.environ},
-        "git": {
-            "commit": _git("rev-parse", "--short", "HEAD"),
-            "package_changes_uncommitted": None if changed is None else len(changed.splitlines()),
-        },
-    }
-
-
-def describe_environment(env: Mapping[str, Any]) -> str:
-    """The environment as a few lines of text."""
-    blas, git = env["blas"], env["git"]
-    load = "/".join(f"{x:.2f}" for x in env["load_average"])
-    lines = [
-        f"date {env['date']}; {env['cpu']} ({env['cpu_flags']}), "
-        f"{env['cores_usable']} usable core(s), load {load}",
-        f"Python {env['python']}, NumPy {env['numpy']} with {blas['internal_api']} "
-        f"{blas['version']} (core {blas['architecture']}, {blas['threads']} thread(s))",
-    ]
-    extras = [f"{k} {env[k]}" for k in ("torch", "jax") if env[k]]
-    lines += [", ".join(extras)] if extras else []
-    lines += ["env: " + " ".join(f"{k}={v}" for k, v in env["env"].items())] if env["env"] else []
-    if git["commit"]:
-        dirty = git["package_changes_uncommitted"]
-        dirty = f" + {dirty} uncommitted change(s) under autograd_lite/" if dirty else ""
-        lines.append(f"commit {git['commit']}{dirty}")
-    return "\n".join(lines)
+    threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
+    return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
 
 
 def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
-    """The module ``name``, or None with a note saying why it is skipped (``skip``: asked to)."""
+    """The module ``name`` (an optional contender), or None and a note saying why not."""
+    label = {"torch": "PyTorch", "jax": "JAX"}[name]
     if skip:
-        notes.append(f"{_LABELS.get(name, name)} skipped (--no-{name})")
+        notes.append(f"{label} skipped (--no-{name})")
         return None
     try:
         return importlib.import_module(name)
     except Exception as error:  # noqa: BLE001 - any failure means "skip, with a note"
-        why = f"{name} not importable ({type(error).__name__}: {error})"
-        notes.append(f"{_LABELS.get(name, name)} skipped: {why}")
+        notes.append(f"{label} skipped: {name} not importable ({type(error).__name__}: {error})")
         return None
 
 
-_LABELS = {"torch": "PyTorch", "jax": "JAX"}
-
-
-# -- timing -----------------------------------------------------------------------------------
-
-
 def freeze_heap() -> None:
-    """Move everything alive now out of the cyclic collector's sight (``gc.freeze``), so that
+    """Move everything alive now out of the cyclic collector's sight (``gc.freeze``): the
     collections during the timing see only what the rounds allocate."""
     gc.collect()
     gc.freeze()
-
-
-def _settle() -> None:
-    gc.collect()
-    time.sleep(0.001)  # let worker threads a previous round woke go idle
 
 
 def interleaved(
@@ -171,19 +68,19 @@ def interleaved(
 ) -> dict[str, list[Any]]:
     """Run each contender's round ``warmup + reps`` times, interleaved, in a shuffled order.
 
-    A round does its own timing (so that untimed setup can live inside it) and returns the time
-    of one unit of work: a float, ``(wall, cpu)`` from :func:`since`, or a dict of those.
-    Before every round, untimed: a collection and a millisecond's sleep. Returns ``name ->``
-    the recorded rounds' values.
+    A round does its own timing (untimed setup can live inside it) and returns the time of one
+    unit of work: a float, ``(wall, cpu)`` from :func:`since`, or a dict of those. Before every
+    round, untimed, a collection and a millisecond's sleep (worker threads a previous round woke
+    go idle). Returns ``name -> [the recorded rounds' values]``.
     """
     freeze_heap()
-    order = list(contenders)
-    shuffle = random.Random(seed).shuffle
+    order, shuffle = list(contenders), random.Random(seed).shuffle
     samples: dict[str, list[Any]] = {name: [] for name in order}
     for cycle in range(warmup + reps):
         shuffle(order)
         for name in order:
-            _settle()
+            gc.collect()
+            time.sleep(0.001)
             value = contenders[name]()
             if cycle >= warmup:
                 samples[name].append(value)
@@ -202,18 +99,28 @@ def since(start: tuple[float, float], units: int = 1) -> tuple[float, float]:
     return (wall - start[0]) / units, (cpu - start[1]) / units
 
 
+def block(run: Callable[[], Any], units: int, repeat: int = 1) -> Callable[[], tuple]:
+    """A round that times ``repeat`` calls of ``run`` as one block: ``(wall, cpu)`` per unit."""
+
+    def round_() -> tuple[float, float]:
+        begin = clock()
+        for _ in range(repeat):
+            run()
+        return since(begin, units)
+
+    return round_
+
+
 def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
-    """Median, quartiles, minimum and count (times ``scale``); for ``(wall, cpu)`` pairs, of
-    the wall times, with the CPU times' summary under ``"cpu"``."""
+    """Median, quartiles, minimum and count (times ``scale``); of ``(wall, cpu)`` pairs, the
+    wall times', with the CPU times' under ``"cpu"``."""
     if values and isinstance(values[0], tuple):
-        return summarize([v[0] for v in values], scale) | {
-            "cpu": summarize([v[1] for v in values], scale)
-        }
-    data = sorted(v * scale for v in values)
-    if not data:
-        return {"median": float("nan"), "q1": float("nan"), "q3": float("nan"), "min": None, "n": 0}
+        cpu = summarize([v[1] for v in values], scale)
+        return summarize([v[0] for v in values], scale) | {"cpu": cpu}
+    data = sorted(v * scale for v in values) or [float("nan")]
     q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if len(data) > 1 else data * 3
-    return {"median": statistics.median(data), "q1": q1, "q3": q3, "min": data[0], "n": len(data)}
+    return {"median": statistics.median(data), "q1": q1, "q3": q3, "min": data[0],
+            "n": len(values)}  # fmt: skip
 
 
 def median(values: Sequence[Any], scale: float = 1.0) -> float:
@@ -221,8 +128,8 @@ def median(values: Sequence[Any], scale: float = 1.0) -> float:
     return summarize(values, scale)["median"]
 
 
-def profile(run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]:
-    """cProfile of ``run()`` (after one plain timed call): its functions in µs per unit of work.
+def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]:
+    """cProfile of ``run()``, after one plain timed call, printed in µs per unit of work.
 
     cProfile adds a fixed cost to every Python call, so for code made of many small calls read
     the ranking and the shares, beside the time without the profiler.
@@ -231,54 +138,43 @@ def profile(run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]
     import pstats
 
     freeze_heap()
-    start = time.perf_counter()
-    run()
-    plain = time.perf_counter() - start
+    plain = block(run, units)()[0] * 1e6
     profiler = cProfile.Profile()
     profiler.runcall(run)
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt  # type: ignore[attr-defined]
-    rows = []
-    for (filename, line, func), (_, calls, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
-        where = next((m + filename.split(m, 1)[1] for m in _MARKERS if m in filename), None)
-        where = where or filename.rsplit("/", 1)[-1]
-        rows.append({"function": f"{where}:{line}({func})" if line else func,
+    stats: Any = pstats.Stats(profiler)
+    total, rows = stats.total_tt, []
+    for (path, line, func), (_, calls, tt, ct, _) in stats.stats.items():
+        where = [
+            m + path.split(m, 1)[1]
+            for m in ("autograd_lite/", "numpy/", "benchmarks/")
+            if m in path
+        ]
+        path = where[0] if where else path.split("/")[-1]
+        rows.append({"function": f"{path}:{line}({func})" if line else func,
                      "calls_per_unit": calls / units, "self_us_per_unit": tt / units * 1e6,
-                     "cumulative_us_per_unit": ct / units * 1e6,
-                     "self_share": tt / total if total else 0.0})  # fmt: skip
-    by = lambda key: sorted(rows, key=lambda r: r[key], reverse=True)[:top]  # noqa: E731
-    return {"units": units, "plain_us_per_unit": plain / units * 1e6,
-            "profiled_us_per_unit": total / units * 1e6, "top_self": by("self_us_per_unit"),
-            "top_cumulative": by("cumulative_us_per_unit")}  # fmt: skip
-
-
-_MARKERS = ("autograd_lite/", "numpy/", "benchmarks/")
-
-
-def print_profile(title: str, prof: dict[str, Any], top: int = 20) -> None:
-    print(
-        f"\n{title}: {prof['plain_us_per_unit']:.1f} µs per unit without the profiler, "
-        f"{prof['profiled_us_per_unit']:.1f} µs with it (cProfile inflates small calls)"
-    )
-    headers = ["function (by self time)", "calls/unit", "self µs/unit", "cum µs/unit", "share"]
-    print(table(headers, [(r["function"], f"{r['calls_per_unit']:.1f}", r["self_us_per_unit"],
-                           r["cumulative_us_per_unit"], f"{100 * r['self_share']:.1f}%")
-                          for r in prof["top_self"][:top]]))  # fmt: skip
-
-
-# -- memory -----------------------------------------------------------------------------------
+                     "cumulative_us_per_unit": ct / units * 1e6, "self_share": tt / (total or 1)})  # fmt: skip
+    by = {k: sorted(rows, key=lambda r: r[f"{k}_us_per_unit"], reverse=True)[:top]
+          for k in ("self", "cumulative")}  # fmt: skip
+    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total / units * 1e6:.1f} µs "
+          "with it (cProfile inflates small calls)")  # fmt: skip
+    print(table(["function (by self time)", "calls/unit", "self µs/unit", "cum µs/unit", "share"],
+                [(r["function"], f"{r['calls_per_unit']:.1f}", r["self_us_per_unit"],
+                  r["cumulative_us_per_unit"], f"{100 * r['self_share']:.1f}%")
+                 for r in by["self"][:20]]))  # fmt: skip
+    return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total / units * 1e6,
+            "top_self": by["self"], "top_cumulative": by["cumulative"]}  # fmt: skip
 
 
 def rss_bytes() -> int:
-    """The resident set size of this process now, in bytes."""
+    """This process's resident set size now, in bytes."""
     import psutil
 
     return psutil.Process().memory_info().rss
 
 
 def peak_rss_bytes() -> int:
-    """The peak RSS since the start or :func:`reset_peak_rss` (Linux ``VmHWM``: psutil has no
-    peak; elsewhere ``ru_maxrss``, which cannot be reset)."""
+    """The peak RSS since the start or :func:`reset_peak_rss`: Linux ``VmHWM`` (psutil has no
+    peak); elsewhere ``ru_maxrss``, which cannot be reset."""
     try:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -297,22 +193,15 @@ def reset_peak_rss() -> bool:
         return False
 
 
-# -- tables, goals, results -------------------------------------------------------------------
-
-
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
-    """A plain-text table; ``align`` is one letter per column, ``l`` or ``r`` (default: text
-    left, the rest right)."""
+    """A plain-text table; ``align``: a letter per column, ``l`` or ``r`` (default ``lrr...``)."""
     cells = [list(headers)] + [[_cell(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     align = align or "l" + "r" * (len(headers) - 1)
     cells.insert(1, ["-" * w for w in widths])
-    return "\n".join(
-        "  ".join(
-            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)
-        ).rstrip()
-        for row in cells
-    )
+    just = {"l": str.ljust, "r": str.rjust}
+    return "\n".join("  ".join(just[a](c, w) for c, w, a in zip(row, widths, align)).rstrip()
+                     for row in cells)  # fmt: skip
 
 
 def _cell(value: Any) -> str:
@@ -349,14 +238,48 @@ def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
     return table(["goal", "measured", "cpu", "limit", "met"], rows)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    return None if isinstance(value, float) and value != value else value
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def environment() -> dict[str, Any]:
+    """The machine and software the numbers were measured on."""
+    import psutil
+
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
+    except OSError:
+        pass
+    flags = set(info.get("flags", "").split())
+    changed = _git("status", "--porcelain", "--", "autograd_lite")
+    blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
+    keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+            "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpu": info.get("model name", platform.processor() or platform.machine()),
+        "cpu_flags": " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
+                              if f in flags),
+        "cores": psutil.cpu_count(), "load_average": psutil.getloadavg(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                        else psutil.cpu_count(),
+        "platform": platform.platform(), "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(), "numpy": np.__version__,
+        "blas": {"name": blas.get("internal_api"), "version": blas.get("version"),
+                 "core": blas.get("architecture"), "threads": blas.get("num_threads"),
+                 "path": blas.get("filepath")},
+        "torch": getattr(sys.modules.get("torch"), "__version__", None),
+        "jax": getattr(sys.modules.get("jax"), "__version__", None),
+        "env": {k: os.environ[k] for k in keys if k in os.environ},
+        "git": {"commit": _git("rev-parse", "--short", "HEAD"),
+                "package_changes_uncommitted": None if changed is None else len(changed.splitlines())},
+    }  # fmt: skip
 
 
 def footer(
@@ -365,13 +288,27 @@ def footer(
     notes: Sequence[str] = (),
     goals: Sequence[Mapping[str, Any]] = (),
     what: str = "ratios of medians",
-) -> Path:
+) -> None:
     """Every benchmark's ending: its notes, the machine (read now, so that the optional
     frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``."""
     for note in notes:
         print("note:", note)
     env = environment()
-    print("\n" + describe_environment(env))
+    blas, git = env["blas"], env["git"]
+    print(
+        f"\ndate {env['date']}; {env['cpu']} ({env['cpu_flags']}), {env['cores_usable']} "
+        f"usable core(s), load {'/'.join(f'{x:.2f}' for x in env['load_average'])}"
+    )
+    print(f"Python {env['python']}, NumPy {env['numpy']} with {blas['name']} {blas['version']} "
+          f"(core {blas['core']}, {blas['threads']} thread(s))")  # fmt: skip
+    if env["torch"] or env["jax"]:
+        print(", ".join(f"{k} {env[k]}" for k in ("torch", "jax") if env[k]))
+    if env["env"]:
+        print("env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()))
+    if git["commit"]:
+        dirty = git["package_changes_uncommitted"]
+        print(f"commit {git['commit']}" + (f" + {dirty} uncommitted change(s) under autograd_lite/"
+                                           if dirty else ""))  # fmt: skip
     if goals:
         print(f"\nGoals (issue 6): {what} (met = wall and CPU time both within)")
         print(goal_table(goals))
@@ -380,10 +317,16 @@ def footer(
     document = {"benchmark": name, "environment": env, **payload, "goals": list(goals)}
     path.write_text(json.dumps(_jsonable(document), indent=2) + "\n")
     print(f"\nwrote {path}")
-    return path
 
 
-# -- command lines and child processes --------------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return None if isinstance(value, float) and value != value else value
 
 
 def base_parser(doc: str) -> argparse.ArgumentParser:
@@ -398,14 +341,15 @@ def base_parser(doc: str) -> argparse.ArgumentParser:
 
 
 def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
-    """``python -m module *args`` from the repository root, this package importable."""
+    """``python -m module *args`` in a fresh process, from the root, with this package
+    importable (and the pinned BLAS threads inherited)."""
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env = {**os.environ, "PYTHONPATH": path}
     return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, **kwargs)
 
 
 def run_child(module: str, args: Sequence[str], timeout: float | None = None) -> dict[str, Any]:
-    """Run ``python -m module *args`` in a fresh process; the JSON of its last line of output."""
+    """:func:`python_m`, and the JSON of the last line of its output (else ``{"error": ...}``)."""
     proc = python_m(module, args, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
