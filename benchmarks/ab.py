@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_nielsen import ETA, SEED, SIZES, gather_batches, load_training, reference
+from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches, reference
 from benchmarks.bench_overhead import chain
 from benchmarks.common import ROOT, block, interleaved, median, pin_blas_threads
 
@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
         import autograd_lite as new
 
-        X_rows, Y_rows, _ = load_training(dtype)
-        batches = [b[:2] for b in gather_batches(X_rows, Y_rows, args.steps, 10)]
+        batches = [b[:2] for b in load_batches(dtype, args.steps)[0]]
         nets = {v: v.nielsen.Network(SIZES, seed=SEED, dtype=dtype) for v in (old, new)}
         ref = reference(nets[old].biases, nets[old].weights)
 

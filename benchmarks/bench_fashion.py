@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd_lite.datasets import load_mnist
+from autograd_lite.nielsen import Network
 from benchmarks import bench_nielsen as nielsen
 from benchmarks import common
 from benchmarks.bench_nielsen import BATCH, ETA, NETWORK, REFERENCE, SEED, SIZES
@@ -63,7 +65,6 @@ def epoch(name: str, make: Callable, X_rows: np.ndarray, Y_rows: np.ndarray,
 
 def sgd_epoch(dtype: Any, X_rows: np.ndarray, Y_rows: np.ndarray, last: dict) -> Callable:
     """``Network.SGD`` for one epoch: the library's own driver and shuffling."""
-    from autograd_lite.nielsen import Network
 
     def round_() -> tuple[float, float]:
         net = Network(SIZES, seed=SEED, dtype=dtype)
@@ -76,8 +77,6 @@ def sgd_epoch(dtype: Any, X_rows: np.ndarray, Y_rows: np.ndarray, last: dict) ->
 
 
 def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
-    from autograd_lite.datasets import load_mnist
-
     begin = clock()
     data = load_mnist(data_dir, dtype=dtype)
     load_s = since(begin)[0]

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+import autograd_lite as al
+from autograd_lite.nielsen import Network
 from benchmarks import common
-from benchmarks.bench_nielsen import BATCH, ETA, SEED, SIZES, gather_batches, load_training
+from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches
 from benchmarks.bench_overhead import chain
 
 LIMIT = 0.05  # flat within 5%
@@ -42,11 +44,7 @@ def track(run_block: Callable[[], None], blocks: int) -> dict[str, Any]:
 def blocks(steps: int, chains: int) -> dict[str, Callable[[], None]]:
     """The workloads, one block each: ``steps`` training steps (cycling over one epoch of
     mini-batches); ``chains`` chains of 1,000 nodes with a backward, and without."""
-    import autograd_lite as al
-    from autograd_lite.nielsen import Network
-
-    X_rows, Y_rows, _ = load_training(np.float64)
-    batches = itertools.cycle([b[:2] for b in gather_batches(X_rows, Y_rows, 800, BATCH)])
+    batches = itertools.cycle([b[:2] for b in load_batches(np.float64, 800)[0]])
     net = Network(SIZES, seed=SEED)
 
     def network() -> None:

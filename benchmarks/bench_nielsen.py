@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+import autograd_lite as al
+from autograd_lite.datasets import load_mnist
+from autograd_lite.nielsen import ManualNetwork, Network
 from benchmarks import common
 from benchmarks.common import block, clock, since
 
@@ -112,33 +115,20 @@ class NumpyReference:
                 d = d_prev
 
 
-def load_training(dtype: Any) -> tuple[np.ndarray, np.ndarray, str]:
-    """The embedded training digits as rows: ``X_rows`` (n, 784) and one-hot ``Y_rows``."""
-    from autograd_lite.datasets import load_mnist
-
-    data = load_mnist(dtype=dtype)
-    return data.train.images, data.train.one_hot(), data.source
-
-
-def gather_batches(X_rows: np.ndarray, Y_rows: np.ndarray, count: int, m: int) -> list[tuple]:
-    """``count`` shuffled mini-batches ``(Xc, Yc, Xr, Yr)``: ``Xr = X_rows[idx]`` a contiguous
-    (m, n_in) block, ``Xc = Xr.T`` the same memory with the samples as columns."""
-    rng = np.random.default_rng(0)
-    n = X_rows.shape[0]
-    batches, perm, pos = [], rng.permutation(n), 0
-    for _ in range(count):
-        if pos + m > n:
-            perm, pos = rng.permutation(n), 0
-        Xr, Yr = X_rows[perm[pos : pos + m]], Y_rows[perm[pos : pos + m]]
-        batches.append((Xr.T, Yr.T, Xr, Yr))
-        pos += m
-    return batches
+def load_batches(dtype: Any, count: int) -> tuple[list[tuple], str]:
+    """``count`` shuffled mini-batches ``(Xc, Yc, Xr, Yr)`` of the embedded training digits (an
+    epoch after another), and their source: ``Xr = X_rows[idx]`` a contiguous (m, 784) block,
+    ``Xc = Xr.T`` the same memory with the samples as columns (the chapter's layout)."""
+    data, rng = load_mnist(dtype=dtype), np.random.default_rng(0)
+    X_rows, Y_rows = data.train.images, data.train.one_hot()
+    usable = X_rows.shape[0] // BATCH * BATCH
+    epochs = [rng.permutation(X_rows.shape[0])[:usable] for _ in range(-(-count * BATCH // usable))]
+    rows = [(X_rows[idx], Y_rows[idx]) for idx in np.concatenate(epochs).reshape(-1, BATCH)]
+    return [(Xr.T, Yr.T, Xr, Yr) for Xr, Yr in rows[:count]], data.source
 
 
 def start(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The initial ``(biases, weights)`` every contender starts from: ``Network``'s."""
-    from autograd_lite.nielsen import Network
-
     net = Network(SIZES, seed=SEED, dtype=dtype)
     return net.biases, net.weights
 
@@ -172,8 +162,6 @@ def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Con
 
 
 def network(dtype: Any, replay: bool = True) -> Contender:
-    from autograd_lite.nielsen import Network
-
     net = Network(SIZES, seed=SEED, dtype=dtype, replay=replay)
     name, note = NETWORK, "Network.update_mini_batch (autodiff; the graph recorded once, replayed)"
     if not replay:
@@ -243,7 +231,6 @@ def build_contenders(dtype: Any, torch: Any, jax: Any) -> list[Contender]:
     ``benchmarks/minimal_tape.py``: a diagnostic, not a contender); the chapter's
     ``ManualNetwork`` (matrix form and its per-sample loop); PyTorch eager (1 and 2 threads)
     and JAX ``jit`` when importable."""
-    from autograd_lite.nielsen import ManualNetwork
     from benchmarks.minimal_tape import MinimalTapeNetwork
 
     biases, weights = start(dtype)
@@ -326,8 +313,7 @@ def lockstep_line(ls: dict[str, Any]) -> str:
 def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -> dict[str, Any]:
     """Interleaved per-step timings of every contender for one dtype, plus the weight checks."""
     dtype = np.dtype(dtype)
-    X_rows, Y_rows, source = load_training(dtype)
-    batches = gather_batches(X_rows, Y_rows, 800, BATCH)  # one epoch of the 8,000 digits
+    batches, source = load_batches(dtype, 800)  # one epoch of the 8,000 digits
     contenders = build_contenders(dtype, torch, jax)
     probes = build_contenders(dtype, torch, jax)  # one step each from the same start
     for probe in probes:
@@ -401,7 +387,8 @@ def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def measure_gather(dtype: Any, reps: int) -> dict[str, Any]:
     """Cost of gathering one mini-batch: rows (contiguous) vs columns (strided) vs a slice."""
-    X_rows, Y_rows, _ = load_training(np.dtype(dtype))
+    data = load_mnist(dtype=dtype)
+    X_rows, Y_rows = data.train.images, data.train.one_hot()
     X_cols, Y_cols = np.ascontiguousarray(X_rows.T), np.ascontiguousarray(Y_rows.T)
     n, rng = X_rows.shape[0], np.random.default_rng(0)
     count = n // BATCH
@@ -442,11 +429,7 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     function), eagerly (forward recording it; backward) and replayed (forward and backward in
     one call, what a step runs), the in-place update, and the same forward and backward in
     plain allocating NumPy (the floor each phase can approach)."""
-    import autograd_lite as al
-    from autograd_lite.nielsen import Network
-
-    X_rows, Y_rows, _ = load_training(dtype)
-    batches = [b[:2] for b in gather_batches(X_rows, Y_rows, steps, BATCH)]
+    batches = [b[:2] for b in load_batches(dtype, steps)[0]]
     net = Network(SIZES, seed=SEED, dtype=dtype)
     biases, weights = [b.copy() for b in net.biases], [w.copy() for w in net.weights]
     leaves = [al.Tensor(p, requires_grad=True) for p in biases + weights]
@@ -511,8 +494,6 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
 
 def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
     """The fixed cost of single calls on the step's own shapes: a NumPy call vs an op."""
-    import autograd_lite as al
-
     rng = np.random.default_rng(0)
     w = rng.standard_normal((30, 784)).astype(dtype)
     x = rng.random((784, BATCH)).astype(dtype)
@@ -558,11 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                                "task": "one update_mini_batch step, [784,30,10], sigmoid, "
                                        "quadratic, eta=3, m=10"}  # fmt: skip
     if args.profile:
-        from autograd_lite.nielsen import Network
-
-        X_rows, Y_rows, _ = load_training(np.float64)
         count = 400 if args.quick else 2000
-        batches = [b[:2] for b in gather_batches(X_rows, Y_rows, count, BATCH)]
+        batches = [b[:2] for b in load_batches(np.float64, count)[0]]
         net = Network(SIZES, seed=SEED)
         for batch in batches[:50]:
             net.update_mini_batch(batch, ETA)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+import autograd_lite as al
 from benchmarks import common
 from benchmarks.common import clock, since
 
@@ -29,7 +30,7 @@ def chain(x: Any, n: int) -> Any:
     return x
 
 
-def rounds(al: Any, torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
+def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
     """The contenders' rounds on one shape; each returns ``{"fwd", "bwd"}`` or ``{"fwd+bwd"}``
     (``(wall, cpu)`` per node) and checks the gradient, ``1.0001 ** n``."""
 
@@ -103,11 +104,9 @@ def _scale(g: np.ndarray, n: int) -> None:
 
 
 def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
-    import autograd_lite as al
-
     results: dict[str, Any] = {}
     for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
-        samples = common.interleaved(rounds(al, torch, shape, n), reps)
+        samples = common.interleaved(rounds(torch, shape, n), reps)
         results[label] = {}
         for name, values in samples.items():
             parts = {p: [v[p] for v in values] for p in values[0]}
@@ -153,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
                                "task": f"chain x = x*{MUL} + {ADD}, {n} nodes (2 ops each), "
                                        "fwd and bwd per node"}  # fmt: skip
     if args.profile:
-        import autograd_lite as al
-
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
         run()  # warm

@@ -10,12 +10,14 @@ thread (threadpoolctl). Memory is psutil's RSS; only the peak (psutil has none) 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime
 import gc
 import importlib
 import json
 import os
 import platform
+import pstats
 import random
 import statistics
 import subprocess
@@ -134,9 +136,6 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     cProfile adds a fixed cost to every Python call, so for code made of many small calls read
     the ranking and the shares, beside the time without the profiler.
     """
-    import cProfile
-    import pstats
-
     freeze_heap()
     plain = block(run, units)()[0] * 1e6
     profiler = cProfile.Profile()
