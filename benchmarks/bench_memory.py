@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     common.pin_blas_threads()
     steps = args.steps or (3000 if args.quick else 10_000)
     every = 1000 if steps >= 2000 else max(steps // 10, 1)
-    print(f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch "
-          f"steps (after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak")  # fmt: skip
+    print(
+        f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch "
+        f"steps (after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak"
+    )
     work = blocks(every, 10 if args.quick else 20)
     results = {
         k: track(block, steps // every if k == "network" else 10) for k, block in work.items()
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append((name, f"{r['baseline_bytes'] / 2**20:.1f}",
                      f"{100 * r['max_growth_fraction']:+.2f}%",
-                     f"{100 * r['end_drift_fraction']:+.2f}%", "yes" if r["flat"] else "NO"))  # fmt: skip
+                     f"{100 * r['end_drift_fraction']:+.2f}%",
+                     "yes" if r["flat"] else "NO"))  # fmt: skip
     headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
     print("\n" + common.table(headers, rows))
     net = results["network"]

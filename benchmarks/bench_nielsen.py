@@ -10,6 +10,7 @@ Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|bot
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 from collections.abc import Callable, Iterable
@@ -34,27 +35,23 @@ REFERENCE_LIBRARY_SIGMOID = "numpy reference, library's σ"
 WARMUP_ROUNDS = 4  # the first warms up, the others calibrate the steps per round
 
 
-def sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+def sigmoid_inplace(z: np.ndarray, exp: Callable = np.exp) -> np.ndarray:
     """σ(z) = 1 / (1 + e^-z) in place (e^-z may overflow to inf: then σ = 1/inf = 0, exact)."""
     np.negative(z, out=z)
-    np.exp(z, out=z)
-    z += 1.0
-    return np.reciprocal(z, out=z)
-
-
-def sigmoid_library_inplace(z: np.ndarray) -> np.ndarray:
-    """σ(z) in place as autograd_lite computes it: the overflow of e^-z silenced by
-    ``np.errstate`` as a decorator. With it the reference reproduces the library's weights
-    bitwise (the lockstep check); its time shows what the errstate costs."""
-    np.negative(z, out=z)
-    _exp_quietly(z)
+    exp(z, out=z)
     z += 1.0
     return np.reciprocal(z, out=z)
 
 
 @np.errstate(over="ignore")
-def _exp_quietly(z: np.ndarray) -> np.ndarray:
-    return np.exp(z, out=z)
+def _exp_quietly(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.exp(z, out=out)
+
+
+#: σ as autograd_lite computes it: e^-z's overflow silenced by ``np.errstate`` as a decorator.
+#: With it the reference reproduces the library's weights bitwise (the lockstep check); its time
+#: shows what the errstate costs.
+sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=_exp_quietly)
 
 
 class NumpyReference:
@@ -243,8 +240,9 @@ def build_contenders(dtype: Any, torch: Any, jax: Any) -> list[Contender]:
            Contender.of("ManualNetwork matrix", "ManualNetwork.update_mini_batch_matrix", manual,
                         lambda b: manual.update_mini_batch_matrix(b[0], b[1], ETA))]  # fmt: skip
     per_sample = ManualNetwork(SIZES, seed=SEED, dtype=dtype)
-    out.append(Contender.of("ManualNetwork per-sample", "the chapter's loop (update_mini_batch)",
-                            per_sample, lambda b: per_sample.update_mini_batch(b[:2], ETA)))  # fmt: skip
+    step = lambda b: per_sample.update_mini_batch(b[:2], ETA)  # noqa: E731
+    note = "the chapter's loop (update_mini_batch)"
+    out.append(Contender.of("ManualNetwork per-sample", note, per_sample, step))
     out += [torch_eager(torch, biases, weights, t) for t in (1, 2)] if torch else []
     if jax is not None:
         jax.config.update("jax_enable_x64", True)  # float64 arrays stay float64
@@ -418,7 +416,8 @@ def measure_gather(dtype: Any, reps: int) -> dict[str, Any]:
 
     samples = common.interleaved({"rows X[idx] (contiguous)": timed("rows"),
                                   "columns X[:, idx] (strided)": timed("columns"),
-                                  "permute once per epoch, then slice": timed("slice")}, reps)  # fmt: skip
+                                  "permute once per epoch, then slice": timed("slice")},
+                                 reps)  # fmt: skip
     base = common.median(samples["rows X[idx] (contiguous)"])
     return {k: {"us_per_batch": common.median(v, 1e6), "ratio_to_rows": common.median(v) / base}
             for k, v in samples.items()}  # fmt: skip
@@ -505,7 +504,8 @@ def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
         with al.no_grad():
             return al.sigmoid(Z)
 
-    cases = {"np.matmul (30,784)@(784,10)": lambda: w @ x, "al.matmul, recorded": lambda: al.matmul(W, x),
+    cases = {"np.matmul (30,784)@(784,10)": lambda: w @ x,
+             "al.matmul, recorded": lambda: al.matmul(W, x),
              "z + b (30,10)+(30,1)": lambda: z + b, "al.add, recorded": lambda: al.add(Z, B),
              "1/(1+exp(-z)) (30,10)": lambda: 1.0 / (1.0 + np.exp(-z)),
              "al.sigmoid, recorded": lambda: al.sigmoid(Z),

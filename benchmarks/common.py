@@ -58,13 +58,6 @@ def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
         return None
 
 
-def freeze_heap() -> None:
-    """Move everything alive now out of the cyclic collector's sight (``gc.freeze``): the
-    collections during the timing see only what the rounds allocate."""
-    gc.collect()
-    gc.freeze()
-
-
 def interleaved(
     contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1, seed: int = 0
 ) -> dict[str, list[Any]]:
@@ -73,9 +66,11 @@ def interleaved(
     A round does its own timing (untimed setup can live inside it) and returns the time of one
     unit of work: a float, ``(wall, cpu)`` from :func:`since`, or a dict of those. Before every
     round, untimed, a collection and a millisecond's sleep (worker threads a previous round woke
-    go idle). Returns ``name -> [the recorded rounds' values]``.
+    go idle). Everything alive before is frozen out of the collector's sight (``gc.freeze``), so
+    that collections see only what the rounds allocate. Returns ``name -> [recorded values]``.
     """
-    freeze_heap()
+    gc.collect()
+    gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
     samples: dict[str, list[Any]] = {name: [] for name in order}
     for cycle in range(warmup + reps):
@@ -136,7 +131,8 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     cProfile adds a fixed cost to every Python call, so for code made of many small calls read
     the ranking and the shares, beside the time without the profiler.
     """
-    freeze_heap()
+    gc.collect()
+    gc.freeze()
     plain = block(run, units)()[0] * 1e6
     profiler = cProfile.Profile()
     profiler.runcall(run)
@@ -151,7 +147,8 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
         path = where[0] if where else path.split("/")[-1]
         rows.append({"function": f"{path}:{line}({func})" if line else func,
                      "calls_per_unit": calls / units, "self_us_per_unit": tt / units * 1e6,
-                     "cumulative_us_per_unit": ct / units * 1e6, "self_share": tt / (total or 1)})  # fmt: skip
+                     "cumulative_us_per_unit": ct / units * 1e6,
+                     "self_share": tt / (total or 1)})  # fmt: skip
     by = {k: sorted(rows, key=lambda r: r[f"{k}_us_per_unit"], reverse=True)[:top]
           for k in ("self", "cumulative")}  # fmt: skip
     print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total / units * 1e6:.1f} µs "
@@ -257,6 +254,7 @@ def environment() -> dict[str, Any]:
         pass
     flags = set(info.get("flags", "").split())
     changed = _git("status", "--porcelain", "--", "autograd_lite")
+    changed = None if changed is None else len(changed.splitlines())
     blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
     keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
             "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
@@ -277,7 +275,7 @@ def environment() -> dict[str, Any]:
         "jax": getattr(sys.modules.get("jax"), "__version__", None),
         "env": {k: os.environ[k] for k in keys if k in os.environ},
         "git": {"commit": _git("rev-parse", "--short", "HEAD"),
-                "package_changes_uncommitted": None if changed is None else len(changed.splitlines())},
+                "package_changes_uncommitted": changed},
     }  # fmt: skip
 
 
@@ -314,18 +312,8 @@ def footer(
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
     document = {"benchmark": name, "environment": env, **payload, "goals": list(goals)}
-    path.write_text(json.dumps(_jsonable(document), indent=2) + "\n")
+    path.write_text(json.dumps(document, indent=2, default=lambda o: o.tolist()) + "\n")
     print(f"\nwrote {path}")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    return None if isinstance(value, float) and value != value else value
 
 
 def base_parser(doc: str) -> argparse.ArgumentParser:
