@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches, reference
-from benchmarks.bench_overhead import chain
-from benchmarks.common import ROOT, block, interleaved, median, pin_blas_threads
+from benchmarks.common import ROOT, block, chain, interleaved, median, pin_blas_threads
 
 OLD_NAME = "autograd_lite_ab"
 

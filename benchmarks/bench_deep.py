@@ -1,6 +1,6 @@
 """Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
 
-Each run is a fresh process that builds a scalar chain (:func:`benchmarks.bench_overhead.chain`),
+Each run is a fresh process that builds a scalar chain (:func:`benchmarks.common.chain`),
 runs ``backward()``, checks the gradient and reports the times and the RSS before, at its peak
 (reset just before the chain) and after; for autograd_lite it also frees a graph of that depth
 dropped without a backward (a million-deep chain must not overflow the C stack).
@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import common
-from benchmarks.bench_overhead import MUL, chain
-from benchmarks.common import clock, rss_bytes, since
+from benchmarks.common import MUL, chain, clock, rss_bytes, since
 
 GC_OFF = "autograd_lite, GC off"
 

@@ -21,7 +21,7 @@ import autograd_lite as al
 from autograd_lite.nielsen import Network
 from benchmarks import common
 from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches
-from benchmarks.bench_overhead import chain
+from benchmarks.common import chain
 
 LIMIT = 0.05  # flat within 5%
 

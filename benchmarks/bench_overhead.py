@@ -17,17 +17,10 @@ import numpy as np
 
 import autograd_lite as al
 from benchmarks import common
-from benchmarks.common import clock, since
+from benchmarks.common import ADD, MUL, chain, clock, since
 
-MUL, ADD, VECTOR = 1.0001, 0.0001, 10
+VECTOR = 10
 TORCH = "torch eager (1 thread)"
-
-
-def chain(x: Any, n: int) -> Any:
-    """``n`` nodes ``x = x * 1.0001 + 0.0001`` from ``x``."""
-    for _ in range(n):
-        x = x * MUL + ADD
-    return x
 
 
 def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
@@ -53,11 +46,11 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
     def eager(gc_off: bool = False) -> Callable[[], dict]:
         def round_() -> dict:
             x0 = al.Tensor(np.ones(shape), requires_grad=True)
+            seed = np.ones(shape) if shape else None
             if gc_off:
                 gc.disable()
             try:
-                return timed(x0, lambda x: x.backward(None if not shape else np.ones(shape)),
-                             lambda: x0.grad)  # fmt: skip
+                return timed(x0, lambda x: x.backward(seed), lambda: x0.grad)
             finally:
                 gc.enable()
 

@@ -32,6 +32,7 @@ import numpy as np
 from benchmarks import BLAS_THREADS
 
 ROOT = Path(__file__).resolve().parent.parent
+MUL, ADD = 1.0001, 0.0001
 #: Where the results files go (git-ignored).
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 
@@ -43,6 +44,14 @@ def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
 
     threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
     return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
+
+
+def chain(x: Any, n: int) -> Any:
+    """The chains of tiny ops (bench_overhead, bench_deep, bench_memory, ab): ``n`` nodes
+    ``x = x * 1.0001 + 0.0001`` from ``x``, two ops each."""
+    for _ in range(n):
+        x = x * MUL + ADD
+    return x
 
 
 def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
@@ -139,12 +148,8 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     stats: Any = pstats.Stats(profiler)
     total, rows = stats.total_tt, []
     for (path, line, func), (_, calls, tt, ct, _) in stats.stats.items():
-        where = [
-            m + path.split(m, 1)[1]
-            for m in ("autograd_lite/", "numpy/", "benchmarks/")
-            if m in path
-        ]
-        path = where[0] if where else path.split("/")[-1]
+        packages = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
+        path = packages[0] + path.split(packages[0], 1)[1] if packages else path.split("/")[-1]
         rows.append({"function": f"{path}:{line}({func})" if line else func,
                      "calls_per_unit": calls / units, "self_us_per_unit": tt / units * 1e6,
                      "cumulative_us_per_unit": ct / units * 1e6,
