@@ -50,6 +50,7 @@ def epoch(name: str, make: Callable, X_rows: np.ndarray, Y_rows: np.ndarray,
             Xr, Yr = X_rows[k * BATCH : (k + 1) * BATCH], Y_rows[k * BATCH : (k + 1) * BATCH]
             warm.step((Xr.T, Yr.T, Xr, Yr))
         c = last[name] = make()
+        c.before_round()  # thread settings
         step = c.step
         begin = clock()
         perm = rng.permutation(n)

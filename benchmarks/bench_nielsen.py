@@ -195,19 +195,20 @@ def torch_eager(torch: Any, biases: list, weights: list, threads: int) -> Conten
 
 def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
     """``jax.jit`` of the whole step (grad + update)."""
+    import jax.numpy as jnp
 
     def loss(params: Any, x: Any, y: Any) -> Any:
         for w, b in params:
             x = jax.nn.sigmoid(x @ w.T + b)
         d = x - y
-        return 0.5 * jax.numpy.sum(d * d)
+        return 0.5 * jnp.sum(d * d)
 
     def update(params: Any, x: Any, y: Any) -> Any:
         grads = jax.grad(loss)(params, x, y)
         return jax.tree_util.tree_map(lambda p, g: p - ETA / BATCH * g, params, grads)
 
     update = jax.jit(update, donate_argnums=0)
-    state = [[(jax.numpy.asarray(np.array(w)), jax.numpy.asarray(np.array(b).reshape(-1)))
+    state = [[(jnp.asarray(np.array(w)), jnp.asarray(np.array(b).reshape(-1)))
               for w, b in zip(weights, biases)]]  # fmt: skip
 
     def params() -> tuple[list, list]:
