@@ -1,374 +1,214 @@
 """Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
 
-Each node is one link ``x = x * 1.0001 + 0.0001`` on a scalar (two recorded ops, as in
-:mod:`benchmarks.bench_overhead`). For every size and framework a *fresh process* builds the
-chain (forward), runs ``backward()`` and reports the times and its resident memory: the RSS
-before the chain, the peak RSS (``VmHWM``, reset just before the chain) and the RSS after the
-backward, so peaks of different sizes never mix. Peak memory should grow linearly with the
-number of nodes: the table gives bytes per node. The child checks the gradient
-(``1.0001 ** n``) and, for autograd_lite, also that a graph of that depth can be dropped
-*without* a backward (freeing a million-deep chain of objects must not overflow the C stack).
+Each run is a fresh process that builds a scalar chain (:func:`benchmarks.common.chain`),
+runs ``backward()``, checks the gradient and reports the times and the RSS before, at its peak
+(reset just before the chain) and after; for autograd_lite it also frees a graph of that depth
+dropped without a backward (a million-deep chain must not overflow the C stack).
 
 Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes 10000,100000]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import (
-    base_parser,
-    clock,
-    goal,
-    median,
-    optional_import,
-    peak_rss_bytes,
-    pin_blas_threads,
-    print_goals,
-    print_notes_and_environment,
-    reset_peak_rss,
-    rss_bytes,
-    run_child,
-    save_results,
-    since,
-    summarize,
-    table,
-)
+from benchmarks import common
+from benchmarks.common import MUL, chain, clock, rss_bytes, since
 
-MUL = 1.0001
-ADD = 0.0001
 GC_OFF = "autograd_lite, GC off"
-
-
-# ---------------------------------------------------------------------------------------------
-# The child: one framework, one size, one process
-# ---------------------------------------------------------------------------------------------
-
-
-def _build(x0: Any, n: int) -> Any:
-    x = x0
-    for _ in range(n):
-        x = x * MUL + ADD
-    return x
 
 
 class CollectorLog:
     """A ``gc.callbacks`` entry: how many collections of each generation ran, and how long."""
 
     def __init__(self) -> None:
-        self.count = [0, 0, 0]
-        self.seconds = [0.0, 0.0, 0.0]
-        self._started = 0.0
+        self.count, self.seconds, self._started = [0, 0, 0], [0.0, 0.0, 0.0], 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            generation = info["generation"]
-            self.count[generation] += 1
-            self.seconds[generation] += time.perf_counter() - self._started
-
-
-def _measure_chain(make_leaf: Callable[[], Any], n: int, drop_test: bool) -> dict[str, Any]:
-    """Time and memory of one n-node chain built from ``make_leaf()``, forward then backward.
-
-    With ``drop_test``, also time freeing a graph of the same depth dropped without backward.
-    """
-    _build(make_leaf(), 100).backward()  # warm the code paths
-    gc.collect()
-    out: dict[str, Any] = {}
-    x0 = make_leaf()
-    out["rss_before"] = rss_bytes()
-    out["peak_reset"] = reset_peak_rss()
-    collections = CollectorLog()
-    gc.callbacks.append(collections)
-    start = clock()
-    y = _build(x0, n)
-    out["fwd_s"], out["fwd_cpu_s"] = since(start)
-    gc.callbacks.remove(collections)
-    out["gc_fwd_count"], out["gc_fwd_s"] = collections.count, collections.seconds
-    out["rss_after_fwd"] = rss_bytes()
-    start = clock()
-    y.backward()
-    out["bwd_s"], out["bwd_cpu_s"] = since(start)
-    out["peak"] = peak_rss_bytes()
-    out["grad"] = float(np.asarray(x0.grad))
-    del y
-    gc.collect()
-    out["rss_after"] = rss_bytes()
-    if drop_test:
-        # A graph of the same depth dropped without backward: freed by reference counting alone.
-        z = _build(make_leaf(), n)
-        start = clock()
-        del z
-        gc.collect()
-        out["drop_without_backward_s"] = since(start)[0]
-    return out
-
-
-def _chain_al(n: int) -> dict[str, Any]:
-    import autograd_lite as al
-
-    return _measure_chain(lambda: al.Tensor(1.0, requires_grad=True), n, drop_test=True)
-
-
-def _chain_torch(n: int) -> dict[str, Any]:
-    import torch
-
-    torch.set_num_threads(1)
-    leaf = lambda: torch.tensor(1.0, dtype=torch.float64, requires_grad=True)  # noqa: E731
-    return _measure_chain(leaf, n, drop_test=False)
+            self.count[info["generation"]] += 1
+            self.seconds[info["generation"]] += time.perf_counter() - self._started
 
 
 def child(framework: str, n: int) -> dict[str, Any]:
-    """Measure one chain in this process (called by the parent through ``--child``)."""
-    pin_blas_threads()
+    """One chain of ``n`` nodes in this process (the parent runs it with ``--child``): times,
+    RSS before, peak and after, the collector during the forward, and for autograd_lite the
+    time to free a graph of the same depth dropped without a backward."""
+    common.pin_blas_threads()
     if framework == "torch":
-        out = _chain_torch(n)
+        import torch
+
+        torch.set_num_threads(1)
+        leaf = lambda: torch.tensor(1.0, dtype=torch.float64, requires_grad=True)  # noqa: E731
     else:
+        import autograd_lite as al
+
         if framework == GC_OFF:
             gc.disable()  # diagnostic: what Python's cyclic garbage collector costs
-        out = _chain_al(n)
-    expected = MUL**n
-    out["grad_ok"] = bool(np.isclose(out["grad"], expected, rtol=1e-6))
-    out["framework"] = framework
-    out["nodes"] = n
+        leaf = lambda: al.Tensor(1.0, requires_grad=True)  # noqa: E731
+    chain(leaf(), 100).backward()  # warm the code paths
+    gc.collect()
+    x0, log = leaf(), CollectorLog()
+    out: dict[str, Any] = {"framework": framework, "nodes": n, "rss_before": rss_bytes()}
+    out["peak_reset"] = common.reset_peak_rss()
+    gc.callbacks.append(log)
+    begin = clock()
+    y = chain(x0, n)
+    out["fwd_s"], out["fwd_cpu_s"] = since(begin)
+    gc.callbacks.remove(log)
+    out["gc_fwd_count"], out["gc_fwd_s"], out["rss_after_fwd"] = log.count, log.seconds, rss_bytes()
+    begin = clock()
+    y.backward()
+    out["bwd_s"], out["bwd_cpu_s"] = since(begin)
+    out["peak"] = common.peak_rss_bytes()
+    out["grad"] = float(np.asarray(x0.grad))
+    out["grad_ok"] = bool(np.isclose(out["grad"], MUL**n, rtol=1e-6))
+    del y
+    gc.collect()
+    out["rss_after"] = rss_bytes()
+    if framework != "torch":  # dropped without backward: freed by reference counting alone
+        z = chain(leaf(), n)
+        begin = clock()
+        del z
+        gc.collect()
+        out["drop_without_backward_s"] = since(begin)[0]
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# The parent
-# ---------------------------------------------------------------------------------------------
+def summary(rs: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """Medians over the runs of one framework at one size."""
+    col = {k: [r[k] for r in rs] for k in rs[0]}
+    med = {k: common.median(col[k]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
+    peak = common.median([r["peak"] - r["rss_before"] for r in rs])
+    return med | {
+        "ok": all(col["grad_ok"]), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
+        "fwd_us_per_node": med["fwd_s"] / n * 1e6, "bwd_us_per_node": med["bwd_s"] / n * 1e6,
+        "rss_before": rs[0]["rss_before"], "peak_growth_bytes": peak,
+        "peak_bytes_per_node": peak / n,
+        "retained_after_bytes": common.median([r["rss_after"] - r["rss_before"] for r in rs]),
+        "peak_reset": all(col["peak_reset"]), "raw": rs,
+        "gc_fwd_count": [common.median(g) for g in zip(*col["gc_fwd_count"])],
+        "gc_fwd_s": [common.median(g) for g in zip(*col["gc_fwd_s"])],
+        "drop_without_backward_s": rs[0].get("drop_without_backward_s"),
+    }  # fmt: skip
 
 
-def measure(
-    sizes: list[int],
-    reps_for: dict[int, int],
-    frameworks: list[str],
-    timeout: float,
-    max_nodes_for: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    """Run the children, interleaving frameworks; collect medians per (framework, size)."""
-    runs: dict[str, dict[int, list[dict[str, Any]]]] = {
-        f: {n: [] for n in sizes} for f in frameworks
-    }
-    limits = max_nodes_for or {}
-    errors: list[str] = []
+def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
+            limits: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+    """Run the children, frameworks alternating in order; medians per (framework, size)."""
+    runs: dict[tuple[str, int], list] = {(f, n): [] for f in frameworks for n in sizes}
+    errors = []
     for n in sizes:
-        for rep in range(reps_for[n]):
-            order = frameworks if rep % 2 == 0 else list(reversed(frameworks))
-            for fw in order:
+        for rep in range(reps):
+            for fw in frameworks if rep % 2 == 0 else frameworks[::-1]:
                 if n > limits.get(fw, n):
                     continue
-                result = run_child(
-                    "benchmarks.bench_deep", ["--child", fw, str(n)], timeout=timeout
-                )
+                result = common.run_child("benchmarks.bench_deep", ["--child", fw, str(n)], timeout)
                 if "error" in result:
                     errors.append(f"{fw} n={n:,}: {result['error']}")
-                    continue
-                runs[fw][n].append(result)
-    summary: dict[str, Any] = {}
-    for fw in frameworks:
-        summary[fw] = {}
-        for n in sizes:
-            rs = runs[fw][n]
-            if not rs:
-                skipped = n > limits.get(fw, n)
-                summary[fw][str(n)] = {"ok": False, "skipped": skipped}
-                continue
-            fwd = summarize([r["fwd_s"] for r in rs])["median"]
-            bwd = summarize([r["bwd_s"] for r in rs])["median"]
-            peak_growth = summarize([r["peak"] - r["rss_before"] for r in rs])["median"]
-            entry = {
-                "ok": all(r["grad_ok"] for r in rs),
-                "runs": len(rs),
-                "fwd_s": fwd,
-                "bwd_s": bwd,
-                "total_s": fwd + bwd,
-                "fwd_us_per_node": fwd / n * 1e6,
-                "bwd_us_per_node": bwd / n * 1e6,
-                "fwd_cpu_s": summarize([r["fwd_cpu_s"] for r in rs])["median"],
-                "bwd_cpu_s": summarize([r["bwd_cpu_s"] for r in rs])["median"],
-                "rss_before": rs[0]["rss_before"],
-                "peak_growth_bytes": peak_growth,
-                "peak_bytes_per_node": peak_growth / n,
-                "retained_after_bytes": summarize([r["rss_after"] - r["rss_before"] for r in rs])[
-                    "median"
-                ],
-                "peak_reset": all(r["peak_reset"] for r in rs),
-                "raw": rs,
-            }
-            if "gc_fwd_s" in rs[0]:  # the collector during the forward, per generation
-                for key in ("gc_fwd_count", "gc_fwd_s"):
-                    entry[key] = [median([r[key][g] for r in rs]) for g in range(3)]
-            if "drop_without_backward_s" in rs[0]:
-                entry["drop_without_backward_s"] = rs[0]["drop_without_backward_s"]
-            summary[fw][str(n)] = entry
-    return {"results": summary, "errors": errors}
+                else:
+                    runs[fw, n].append(result)
+    results: dict[str, Any] = {f: {} for f in frameworks}
+    for (fw, n), rs in runs.items():
+        skipped = {"ok": False, "skipped": n > limits.get(fw, n)}
+        results[fw][str(n)] = summary(rs, n) if rs else skipped
+    return {"results": results, "errors": errors}
 
 
-def print_results(result: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
-    res = result["results"]
+def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
+    """Print the table and the collector lines; return the goals."""
     rows = []
     for n in sizes:
         torch_total = res.get("torch", {}).get(str(n), {}).get("total_s")
         for fw in res:
-            e = res[fw].get(str(n), {})
+            e = res[fw][str(n)]
             if not e.get("runs"):
                 why = "skipped" if e.get("skipped") else "FAILED"
-                rows.append((f"{n:,}", fw, None, None, None, None, None, None, None, why))
+                rows.append((f"{n:,}", fw, *[None] * 7, why))
                 continue
             ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
-            rows.append(
-                (
-                    f"{n:,}",
-                    fw,
-                    e["fwd_s"],
-                    e["bwd_s"],
-                    e["total_s"],
-                    ratio,
-                    f"{e['peak_growth_bytes'] / 2**20:.1f}",
-                    f"{e['peak_bytes_per_node']:.0f}",
-                    f"{e['retained_after_bytes'] / 2**20:.1f}",
-                    "yes" if e["ok"] else "NO",
-                )
-            )
-    print(
-        table(
-            [
-                "nodes",
-                "framework",
-                "fwd s",
-                "bwd s",
-                "total s",
-                "vs torch",
-                "peak MiB",
-                "peak B/node",
-                "kept MiB",
-                "grad ok",
-            ],
-            [tuple(_seconds(c) for c in row) for row in rows],
-            align="llrrrrrrrl",
-        )
-    )
-    for n in sizes:
-        e = res.get("autograd_lite", {}).get(str(n), {})
-        if e.get("gc_fwd_s"):
-            count, seconds = e["gc_fwd_count"], e["gc_fwd_s"]
-            print(
-                f"cyclic GC during the autograd_lite forward at {n:,} nodes: "
-                f"{count[2]:.0f} full collection(s), {seconds[2]:.3g} s; "
-                f"{count[0] + count[1]:.0f} young ones, {seconds[0] + seconds[1]:.3g} s "
-                f"(of a {e['fwd_s']:.3g} s forward)"
-            )
-    goal_rows = []
+            rows.append((f"{n:,}", fw, *(_s(e[k]) for k in ("fwd_s", "bwd_s", "total_s")), ratio,
+                         f"{e['peak_growth_bytes'] / 2**20:.1f}",
+                         f"{e['peak_bytes_per_node']:.0f}",
+                         f"{e['retained_after_bytes'] / 2**20:.1f}",
+                         "yes" if e["ok"] else "NO"))  # fmt: skip
+    headers = ["nodes", "framework", "fwd s", "bwd s", "total s", "vs torch", "peak MiB",
+               "peak B/node", "kept MiB", "grad ok"]  # fmt: skip
+    print(common.table(headers, rows, align="llrrrrrrrl"))
+    al = {n: e for n, e in ((n, res["autograd_lite"][str(n)]) for n in sizes) if e.get("runs")}
+    for n, e in al.items():
+        count, seconds = e["gc_fwd_count"], e["gc_fwd_s"]
+        print(f"cyclic GC during the autograd_lite forward at {n:,} nodes: {count[2]:.0f} full "
+              f"collection(s), {seconds[2]:.3g} s; {count[0] + count[1]:.0f} young ones, "
+              f"{seconds[0] + seconds[1]:.3g} s (of a {e['fwd_s']:.3g} s forward)")  # fmt: skip
     big = max(sizes)
-    al = res.get("autograd_lite", {}).get(str(big), {})
-    torch = res.get("torch", {}).get(str(big), {})
+    mine, torch = res["autograd_lite"][str(big)], res.get("torch", {}).get(str(big), {})
+    goals = []
     if big >= 1_000_000:
-        goal_rows.append(
-            goal(f"{big:,}-node chain backward succeeds", "yes" if al.get("ok") else "no")
-        )
-    if al.get("runs") and torch.get("runs"):
-        ratio = al["total_s"] / torch["total_s"]
-        cpu = (al["fwd_cpu_s"] + al["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
-        goal_rows.append(goal(f"{big:,}-node chain total time ≤ 0.5x PyTorch", ratio, 0.5, cpu))
-    per_node = [
-        res["autograd_lite"][str(n)]["peak_bytes_per_node"]
-        for n in sizes
-        if res.get("autograd_lite", {}).get(str(n), {}).get("runs")
-    ]
+        ok = "yes" if mine["ok"] else "no"
+        goals.append(common.goal(f"{big:,}-node chain backward succeeds", ok))
+    if mine.get("runs") and torch.get("runs"):
+        cpu = (mine["fwd_cpu_s"] + mine["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
+        ratio = mine["total_s"] / torch["total_s"]
+        goals.append(common.goal(f"{big:,}-node chain total time ≤ 0.5x PyTorch", ratio, 0.5, cpu))
+    per_node = [e["peak_bytes_per_node"] for e in al.values()]
     if len(per_node) >= 2:
-        spread = max(per_node) / min(per_node)
-        goal_rows.append(
-            goal("peak memory linear in nodes (bytes/node spread across sizes)", spread, 1.5)
-        )
-    return goal_rows
+        text = "peak memory linear in nodes (bytes/node spread across sizes)"
+        goals.append(common.goal(text, max(per_node) / min(per_node), 1.5))
+    return goals
 
 
-def _seconds(cell: Any) -> Any:
-    if isinstance(cell, float):
-        return f"{cell:.3f}" if cell < 10 else f"{cell:.1f}"
-    return cell
+def _s(seconds: float) -> str:
+    return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__)
     parser.add_argument("--max-nodes", type=int, default=None, help="skip larger chains")
-    parser.add_argument(
-        "--torch-max-nodes", type=int, default=None, help="largest chain run with PyTorch"
-    )
+    parser.add_argument("--torch-max-nodes", type=int, default=None, help="largest torch chain")
     parser.add_argument("--sizes", default=None, help="comma-separated chain lengths")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
-    parser.add_argument(
-        "--gc-diagnostic",
-        action="store_true",
-        help="also run autograd_lite with Python's cyclic GC disabled (shows what GC costs)",
-    )
-    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "N"), help=argparse_hidden())
+    parser.add_argument("--gc-diagnostic", action="store_true",
+                        help="also run autograd_lite with Python's cyclic GC disabled")  # fmt: skip
+    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return 0
-    pin_blas_threads()
-    if args.sizes:
-        sizes = [int(s) for s in args.sizes.split(",")]
-    else:
-        sizes = [10_000, 100_000, 1_000_000]
+    common.pin_blas_threads()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]
     max_nodes = args.max_nodes or (100_000 if args.quick else None)
-    if max_nodes:
-        sizes = [n for n in sizes if n <= max_nodes]
-    frameworks = ["autograd_lite"]
+    sizes = [n for n in sizes if not max_nodes or n <= max_nodes]
     notes: list[str] = []
-    if not args.no_torch:
-        torch, why = optional_import("torch")
-        if torch is None:
-            notes.append(f"PyTorch skipped: {why}")
-        else:
-            frameworks.append("torch")
-            del torch
-    else:
-        notes.append("PyTorch skipped (--no-torch)")
-    if args.gc_diagnostic:
-        frameworks.insert(1, GC_OFF)
-    reps = args.reps or (1 if args.quick else 3)
+    torch = common.optional_import("torch", args.no_torch, notes)
+    frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(torch)
     # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
     # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
-    reps_for = {n: reps for n in sizes}
+    reps = args.reps or (1 if args.quick else 3)
     print(
         "bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
-        "per run; median of " + ", ".join(f"{r} run(s) at {n:,}" for n, r in reps_for.items())
+        "per run; median of " + ", ".join(f"{reps} run(s) at {n:,}" for n in sizes)
     )
     limits = {"torch": args.torch_max_nodes} if args.torch_max_nodes else {}
-    result = measure(sizes, reps_for, frameworks, args.timeout, limits)
-    goal_rows = print_results(result, sizes)
+    result = measure(sizes, reps, frameworks, args.timeout, limits)
+    goals = report(result["results"], sizes)
     for err in result["errors"]:
         print("error:", err)
-    env = print_notes_and_environment(notes)
-    print_goals(goal_rows, "medians")
     payload = {
         "task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
-        "sizes": sizes,
-        "frameworks": frameworks,
-        **result,
-        "goals": goal_rows,
-        "notes": notes,
-    }
-    save_results(args.json or "bench_deep", payload, env)
+        "sizes": sizes, "frameworks": frameworks, **result, "notes": notes,
+    }  # fmt: skip
+    common.footer(args.json or "bench_deep", payload, notes, goals, what="medians")
     return 0 if not result["errors"] else 1
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

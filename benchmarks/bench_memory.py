@@ -1,11 +1,8 @@
 """Leak check: resident memory over 10,000 training steps (and over many graphs).
 
-``Network.update_mini_batch`` builds and frees a graph every step; if anything (a cache, a
-hook list, a reference cycle the collector cannot see, an array kept by a released node)
-survived a step, the process would grow step after step. The RSS is sampled every 1,000 steps
-(after a warm-up of 1,000 steps that settles NumPy's and the allocator's pools). Flat within 5%
-means no leak. The same is done for scalar chains of 1,000 nodes, built and backpropagated
-over and over, and for chains dropped without a backward.
+If anything of a step's graph survived it (a cache, a hook list, a cycle the collector cannot
+see), the process would grow step after step: the RSS is sampled every 1,000 steps after 1,000
+warm-up steps, and over chains of 1,000 nodes with and without a backward. Flat within 5%.
 
 Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
 """
@@ -13,135 +10,94 @@ Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_nielsen import BATCH, ETA, SEED, SIZES, gather_batches, load_training
-from benchmarks.common import (
-    base_parser,
-    goal,
-    pin_blas_threads,
-    print_notes_and_environment,
-    rss_bytes,
-    save_results,
-    table,
-)
+import autograd_lite as al
+from autograd_lite.nielsen import Network
+from benchmarks import common
+from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches
+from benchmarks.common import chain
 
 LIMIT = 0.05  # flat within 5%
 
 
-def track(run_block: Callable[[], None], blocks: int, warmup_blocks: int = 1) -> dict[str, Any]:
-    """Call ``run_block`` ``warmup_blocks + blocks`` times; sample the RSS after each block."""
-    for _ in range(warmup_blocks):
-        run_block()
+def track(run_block: Callable[[], None], blocks: int) -> dict[str, Any]:
+    """Call ``run_block`` once to warm up, then ``blocks`` times, sampling the RSS after each."""
+    run_block()
     gc.collect()
-    samples = [rss_bytes()]
+    samples = [common.rss_bytes()]
     for _ in range(blocks):
         run_block()
-        samples.append(rss_bytes())
+        samples.append(common.rss_bytes())
     base = samples[0]
-    growth = (max(samples) - base) / base
-    drift = (samples[-1] - base) / base
-    return {
-        "rss_bytes": samples,
-        "baseline_bytes": base,
-        "max_growth_fraction": growth,
-        "end_drift_fraction": drift,
-        "flat": max(abs(growth), abs(drift)) <= LIMIT,
-        "gc_objects_end": len(gc.get_objects()),
-    }
+    growth, drift = (max(samples) - base) / base, (samples[-1] - base) / base
+    return {"rss_bytes": samples, "baseline_bytes": base, "max_growth_fraction": growth,
+            "end_drift_fraction": drift, "flat": max(abs(growth), abs(drift)) <= LIMIT,
+            "gc_objects_end": len(gc.get_objects())}  # fmt: skip
 
 
-def network_blocks(steps_per_block: int) -> tuple[Callable[[], None], Any]:
-    from autograd_lite.nielsen import Network
-
-    X_rows, Y_rows, _ = load_training(np.float64)
-    batches = gather_batches(X_rows, Y_rows, 800, BATCH)
+def blocks(steps: int, chains: int) -> dict[str, Callable[[], None]]:
+    """The workloads, one block each: ``steps`` training steps (cycling over one epoch of
+    mini-batches); ``chains`` chains of 1,000 nodes with a backward, and without."""
+    batches = itertools.cycle([b[:2] for b in load_batches(np.float64, 800)[0]])
     net = Network(SIZES, seed=SEED)
-    state = {"pos": 0}
 
-    def block() -> None:
-        pos = state["pos"]
-        for k in range(steps_per_block):
-            Xc, Yc, _, _ = batches[(pos + k) % len(batches)]
-            net.update_mini_batch((Xc, Yc), ETA)
-        state["pos"] = (pos + steps_per_block) % len(batches)
+    def network() -> None:
+        for _ in range(steps):
+            net.update_mini_batch(next(batches), ETA)
 
-    return block, net
+    def chains_of(backward: bool) -> Callable[[], None]:
+        def block() -> None:
+            for _ in range(chains):
+                x = chain(al.Tensor(1.0, requires_grad=True), 1000)
+                if backward:
+                    x.backward()
+                del x
 
+        return block
 
-def chain_blocks(chains_per_block: int, nodes: int, backward: bool) -> Callable[[], None]:
-    import autograd_lite as al
-
-    def block() -> None:
-        for _ in range(chains_per_block):
-            x0 = al.Tensor(1.0, requires_grad=True)
-            x = x0
-            for _ in range(nodes):
-                x = x * 1.0001 + 0.0001
-            if backward:
-                x.backward()
-            del x, x0
-
-    return block
+    return {"network": network, "chains with backward": chains_of(True),
+            "chains dropped without backward": chains_of(False)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__)
     parser.add_argument("--steps", type=int, default=None, help="training steps (default 10000)")
     args = parser.parse_args(argv)
-    pin_blas_threads()
+    common.pin_blas_threads()
     steps = args.steps or (3000 if args.quick else 10_000)
     every = 1000 if steps >= 2000 else max(steps // 10, 1)
-    blocks = steps // every
     print(
-        f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch steps "
-        f"(after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak"
+        f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch "
+        f"steps (after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak"
     )
-    block, _net = network_blocks(every)
-    results = {"network": track(block, blocks)}
-    chain_count = 10 if args.quick else 20
-    results["chains with backward"] = track(chain_blocks(chain_count, 1000, True), 10)
-    results["chains dropped without backward"] = track(chain_blocks(chain_count, 1000, False), 10)
+    work = blocks(every, 10 if args.quick else 20)
+    results = {
+        k: track(block, steps // every if k == "network" else 10) for k, block in work.items()
+    }
     rows = []
     for name, r in results.items():
-        mib = [f"{b / 2**20:.1f}" for b in r["rss_bytes"]]
-        rows.append(
-            (
-                name,
-                f"{r['baseline_bytes'] / 2**20:.1f}",
-                f"{100 * r['max_growth_fraction']:+.2f}%",
-                f"{100 * r['end_drift_fraction']:+.2f}%",
-                "yes" if r["flat"] else "NO",
-            )
+        print(
+            f"{name}: RSS MiB per sample: " + " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"])
         )
-        print(f"{name}: RSS MiB per sample: " + " ".join(mib))
-    print()
-    print(
-        table(["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"], rows)
-    )
-    env = print_notes_and_environment()
+        rows.append((name, f"{r['baseline_bytes'] / 2**20:.1f}",
+                     f"{100 * r['max_growth_fraction']:+.2f}%",
+                     f"{100 * r['end_drift_fraction']:+.2f}%",
+                     "yes" if r["flat"] else "NO"))  # fmt: skip
+    headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
+    print("\n" + common.table(headers, rows))
     net = results["network"]
     growth = max(abs(net["max_growth_fraction"]), abs(net["end_drift_fraction"]))
-    goal_rows = [
-        goal(
-            f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps",
-            100 * growth,
-            100 * LIMIT,
-            unit="%",
-        )
-    ]
-    payload = {
-        "task": f"RSS over {steps} Network steps, sampled every {every}",
-        "steps": steps,
-        "every": every,
-        "results": results,
-        "goals": goal_rows,
-    }
-    save_results(args.json or "bench_memory", payload, env)
+    text = f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps"
+    goals = [common.goal(text, 100 * growth, 100 * LIMIT, unit="%")]
+    payload = {"task": f"RSS over {steps} Network steps, sampled every {every}", "steps": steps,
+               "every": every, "results": results}  # fmt: skip
+    common.footer(args.json or "bench_memory", payload, goals=goals)
     return 0 if all(r["flat"] for r in results.values()) else 1
 
 

@@ -1,13 +1,9 @@
 """The floor of a define-by-run autodiff in CPython: a diagnostic, not a contender to beat.
 
-``bench_nielsen`` times this alongside ``Network`` to separate what any reverse-mode autodiff
-that records one Python object per op must pay from what autograd_lite's own features cost. It
-is the least such a framework can do for the chapter's step: a node class with five slots, four
-ops (matmul, add, sigmoid, the quadratic cost), a backward pass that pops nodes from a heap by
-creation number and calls one Python vjp per input, and nothing else -- no validation, no dtype
-care, no hooks, no ``create_graph``, no error messages, no release of the graph. It calls the
-library's own σ and vjp kernels (matmul's and add's are one line each), so it computes the same
-arithmetic as ``Network`` and its weights stay bitwise equal to the library's.
+The least such a framework can do for the chapter's step: one object per op, a backward that
+pops nodes from a heap and calls one Python vjp per input, nothing else (no validation, dtype
+care, hooks, ``create_graph``, errors). It calls the library's σ and vjp kernels, so its weights
+stay bitwise equal to ``Network``'s: ``bench_nielsen`` times what the per-op design costs.
 """
 
 from __future__ import annotations

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd_lite.nielsen import Network
 from benchmarks.minimal_tape import MinimalTapeNetwork
@@ -74,3 +78,159 @@ def test_collector_log_counts_each_generation() -> None:
         gc.callbacks.remove(log)
     assert log.count[0] >= 1 and log.count[2] >= 2
     assert all(seconds >= 0.0 for seconds in log.seconds) and log.seconds[2] > 0.0
+
+
+def test_documented_command_lines_parse() -> None:
+    """Every ``python -m benchmarks...`` line of docs/performance.md is accepted by its module.
+
+    In a fresh process: importing the benchmarks here would add their constants to the ones
+    hypothesis draws from in this process (its local-constants pool), which moves other tests.
+    """
+    from benchmarks.common import ROOT
+
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    commands = re.findall(r"^python -m (benchmarks[\w.]*)([^#\n]*)", doc, re.M)
+    assert len(commands) >= 10
+    code = (
+        "import argparse, importlib, shlex, sys\n"
+        "class Parsed(Exception): pass\n"
+        "parse = argparse.ArgumentParser.parse_args\n"
+        "def parse_only(self, args=None, namespace=None):\n"
+        "    parse(self, args, namespace)  # exits 2 on an option the module does not know\n"
+        "    raise Parsed\n"
+        "argparse.ArgumentParser.parse_args = parse_only\n"
+        f"for module, rest in {commands!r}:\n"
+        "    name = 'benchmarks.__main__' if module == 'benchmarks' else module\n"
+        "    try:\n"
+        "        importlib.import_module(name).main(shlex.split(rest))\n"
+        "    except Parsed:\n"
+        "        continue\n"
+        "    sys.exit(f'{module}{rest}: no command line parsed')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@given(count=st.integers(1, 1700))
+@settings(max_examples=10, deadline=None)
+def test_load_batches_are_epochs_of_row_blocks_and_their_column_views(count) -> None:
+    """Every contender gets the same batches: shuffled epochs of 10-sample row blocks, the
+    chapter's column layout a view of the same memory."""
+    from autograd_lite.datasets import load_mnist
+    from benchmarks.bench_nielsen import BATCH, load_batches
+
+    batches, _ = load_batches(np.float32, count)
+    assert len(batches) == count
+    for Xc, Yc, Xr, Yr in batches:
+        assert Xr.shape == (BATCH, 784) and Xr.flags.c_contiguous and Yr.shape == (BATCH, 10)
+        assert Xc.base is Xr and Yc.base is Yr
+    if count >= 800:  # the first 800 batches are the 8,000 training digits, each once
+
+        def rows(a: np.ndarray) -> np.ndarray:
+            return np.sort(np.ascontiguousarray(a).view(f"V{a.shape[1] * a.itemsize}").ravel())
+
+        first = np.concatenate([b[2] for b in batches[:800]])
+        assert np.array_equal(rows(first), rows(load_mnist(dtype=np.float32).train.images))
+
+
+@given(st.lists(st.floats(0.0, 1e3), min_size=1, max_size=40))
+def test_summarize_is_the_median_and_quartiles_of_wall_and_cpu(values) -> None:
+    """Medians, quartiles and minima of plain timings and of ``(wall, cpu)`` pairs."""
+    from benchmarks.common import summarize
+
+    s = summarize(values, 1e6)
+    assert s["median"] == statistics.median(v * 1e6 for v in values)
+    assert s["min"] == min(values) * 1e6 and s["n"] == len(values)
+    slack = 1e-9 * max(values) * 1e6  # the quartiles are interpolated
+    assert s["min"] - slack <= s["q1"] <= s["median"] + slack
+    assert s["median"] - slack <= s["q3"] <= max(values) * 1e6 + slack
+    pairs = summarize([(v, 2 * v) for v in values])
+    assert pairs["median"] == statistics.median(values)
+    assert pairs["cpu"]["median"] == statistics.median(2 * v for v in values)
+
+
+def test_interleaved_records_every_contender_after_its_warmup() -> None:
+    """Each round runs ``warmup + reps`` times, in cycles; only the last ``reps`` are kept."""
+    from benchmarks.common import interleaved
+
+    calls = {"a": 0, "b": 0}
+
+    def round_(name: str):  # type: ignore[no-untyped-def]
+        def run() -> int:
+            calls[name] += 1
+            return calls[name]
+
+        return run
+
+    try:
+        samples = interleaved({"a": round_("a"), "b": round_("b")}, reps=3, warmup=2)
+    finally:
+        gc.unfreeze()  # interleaved freezes the heap it finds; give this process's back
+    assert calls == {"a": 5, "b": 5}
+    assert samples == {"a": [3, 4, 5], "b": [3, 4, 5]}
+
+
+def test_pinned_blas_reports_the_count_pinned() -> None:
+    """threadpoolctl (not ctypes) pins NumPy's BLAS; the count it reports is the one pinned."""
+    pytest.importorskip("threadpoolctl")
+    from benchmarks.common import pin_blas_threads
+
+    before = pin_blas_threads(None).get("num_threads")
+    if before is None:
+        pytest.skip("NumPy's BLAS is not one threadpoolctl knows")
+    try:
+        assert pin_blas_threads(1)["num_threads"] == 1
+        assert pin_blas_threads(2)["num_threads"] == 2
+    finally:
+        pin_blas_threads(before)
+
+
+def test_footer_writes_numpy_values_and_the_environment(tmp_path, monkeypatch, capsys) -> None:
+    """The shared footer prints the notes, the machine and the goals, and writes valid JSON."""
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("psutil")
+    from benchmarks import common
+
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
+    goals = [common.goal("ratio ≤ 1.25x", 1.1, 1.25, 1.3)]
+    payload = {"values": np.arange(3.0), "flag": np.bool_(True), "count": np.int64(7)}
+    common.footer("probe", payload, ["a note"], goals)
+    out = capsys.readouterr().out
+    assert "note: a note" in out and "NumPy" in out and "ratio ≤ 1.25x" in out and "NO" in out
+    document = json.loads((tmp_path / "probe.json").read_text())
+    assert document["values"] == [0.0, 1.0, 2.0] and document["flag"] is True
+    assert document["count"] == 7 and document["goals"][0]["met"] is False
+    assert set(document["environment"]["blas"]) >= {"name", "version", "threads"}
+
+
+def test_peak_rss_resets_and_then_grows_with_an_allocation() -> None:
+    """bench_deep's peak memory, in a fresh process as there: reset just before a block of work,
+    the peak then counts what the work took, and a second reset forgets it once it is freed."""
+    pytest.importorskip("psutil")
+    from benchmarks.common import ROOT
+
+    code = (
+        "import numpy as np\n"
+        "from benchmarks.common import peak_rss_bytes, reset_peak_rss, rss_bytes\n"
+        "if not reset_peak_rss(): raise SystemExit(3)\n"
+        "before = peak_rss_bytes()\n"
+        "assert abs(before - rss_bytes()) < 2**23, (before, rss_bytes())\n"
+        "block = np.ones(2**23)\n"  # 64 MiB, written
+        "assert peak_rss_bytes() - before > 2**25, (peak_rss_bytes(), before)\n"
+        "del block\n"
+        "assert reset_peak_rss() and peak_rss_bytes() - before < 2**24, peak_rss_bytes()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if result.returncode == 3:
+        pytest.skip("no /proc/self/clear_refs")
+    assert result.returncode == 0, result.stderr
+
+
+def test_table_aligns_text_left_and_numbers_right() -> None:
+    """The tables every benchmark prints: text left, numbers right, a missing value as ``-``."""
+    from benchmarks.common import table
+
+    lines = table(["name", "µs"], [("a", 1.234), ("bb", 123.4), ("c", None)]).splitlines()
+    assert lines == ["name    µs", "----  ----", "a     1.23", "bb     123", "c        -"]
