@@ -185,6 +185,122 @@ class ComparisonReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class RoundOffBounds:
+    r"""Entrywise bounds on the round-off of BP1-BP4, from :func:`round_off_bounds`.
+
+    Each array bounds :math:`|\text{computed} - \text{exact}|` entry by entry, for any of the
+    three ways :func:`compare` computes the quantity; two computations therefore differ by at
+    most twice the bound.
+
+    Attributes
+    ----------
+    nabla_w, nabla_b, delta : list of numpy.ndarray
+        One array per layer ``l = 2..L``, shaped like :math:`\nabla_w C`, :math:`\nabla_b C`
+        and :math:`\delta^l` (one column per sample).
+    z_error : list of float
+        :math:`E_l`, the bound on the error of every entry of :math:`z^l`, ``l = 2..L``.
+    """
+
+    nabla_w: list[np.ndarray]
+    nabla_b: list[np.ndarray]
+    delta: list[np.ndarray]
+    z_error: list[float]
+
+
+def round_off_bounds(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    cost: str = "quadratic",
+) -> RoundOffBounds:
+    r"""First-order bounds on the round-off of a sigmoid network's backprop, computed from data.
+
+    The analysis (Higham, *Accuracy and Stability of Numerical Algorithms*, ch. 3): with
+    :math:`\varepsilon` the dtype's machine epsilon (twice the unit round-off, so every bound
+    below carries a factor 2 of margin), a sum of :math:`n` terms computed in any order is off
+    by at most :math:`n \varepsilon \sum |x_i|`, and so is each entry of a matrix product with
+    inner dimension :math:`n`, relative to :math:`|A|\,|B|`. Errors are followed layer by layer:
+
+    * forward: :math:`z^l = w^l a^{l-1} + b^l` is off by at most
+      :math:`E_l = \max\,[((n_{l-1} + 4)\varepsilon + E_{l-1})\,(|w^l|\,a^{l-1} + |b^l|)]`
+      (the input is exact, :math:`E_1 = 0`), and since :math:`d\sigma/\sigma = (1-\sigma)\,dz`,
+      :math:`a^l = \sigma(z^l)` is off by a relative :math:`E_l + 3\varepsilon`;
+      :math:`1 - a^l` by an *absolute* :math:`E_l + 4\varepsilon` (saturated units, where
+      :math:`1 - a` is tiny, are what make this bound, not the relative one, hold);
+    * BP1: :math:`\delta^L` is off by :math:`r_L\,D^L` with the magnitude
+      :math:`D^L = |a^L| + |y|` and :math:`r_L = E_L + 4\varepsilon` (cross-entropy,
+      :math:`a - y`), or :math:`D^L = (|a^L| + |y|)\,a^L` and :math:`r_L = 3E_L + 13\varepsilon`
+      (quadratic, :math:`(a - y)\,a(1 - a)`);
+    * BP2: :math:`D^l = (|w^{l+1}|^T D^{l+1}) \odot a^l` and
+      :math:`r_l = r_{l+1} + (n_{l+1} + 10)\varepsilon + 2E_l`;
+    * BP3 and BP4 sum over the :math:`m` samples: :math:`\nabla_b` is off by at most
+      :math:`(r_l + m\varepsilon) \sum_x D^l_x`, :math:`\nabla_w` by
+      :math:`(r_l + E_{l-1} + (m + 4)\varepsilon) \sum_x D^l_x (a^{l-1}_x)^T`.
+
+    The magnitudes :math:`D` are the gradients of the network with every weight replaced by its
+    absolute value and no cancellation allowed, so a bound is small exactly where the gradient
+    is computed from small terms, and stays meaningful where large terms cancel (an absolute
+    ``1e-12`` is not: it is too loose for tiny gradients and too tight for a large batch).
+
+    Parameters
+    ----------
+    weights, biases : sequence of numpy.ndarray
+        The network's parameters (``biases`` as columns).
+    X, Y : numpy.ndarray
+        The mini-batch, samples as columns.
+    cost : {"quadratic", "cross-entropy"}
+
+    Returns
+    -------
+    RoundOffBounds
+    """
+    quadratic = _cost_name(cost) == "quadratic"
+    dtype = np.result_type(*weights, X)
+    eps = float(np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps)
+    X = np.abs(np.asarray(X, dtype=np.float64))
+    Y = np.abs(np.asarray(Y, dtype=np.float64))
+    m = X.shape[1]
+    activations, errors = [X], [0.0]  # a^l (>= 0), and E_l
+    for w, b in zip(weights, biases, strict=True):
+        w, b = np.abs(np.asarray(w, dtype=np.float64)), np.abs(np.asarray(b, dtype=np.float64))
+        z_magnitude = w @ np.abs(activations[-1]) + b
+        z = np.asarray(weights[len(activations) - 1], dtype=np.float64) @ activations[-1]
+        z = z + np.asarray(biases[len(activations) - 1], dtype=np.float64)
+        activations.append(1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0))))
+        forward = ((w.shape[1] + 4) * eps + errors[-1]) * z_magnitude
+        errors.append(float(np.max(forward, initial=0.0)))
+    a_out, e_out = activations[-1], errors[-1]
+    if quadratic:
+        magnitude, relative = (a_out + Y) * a_out, 3 * e_out + 13 * eps
+    else:
+        magnitude, relative = a_out + Y, e_out + 4 * eps
+    n_layers = len(weights)
+    magnitudes, relatives = [magnitude], [relative]
+    for l in range(n_layers - 2, -1, -1):  # hidden layers, from the last one down
+        w_next = np.abs(np.asarray(weights[l + 1], dtype=np.float64))
+        magnitude = (w_next.T @ magnitude) * activations[l + 1]
+        relative = relative + (w_next.shape[0] + 10) * eps + 2 * errors[l + 1]
+        magnitudes.append(magnitude)
+        relatives.append(relative)
+    magnitudes.reverse()
+    relatives.reverse()
+    nabla_w, nabla_b, delta = [], [], []
+    for l, (d, r) in enumerate(zip(magnitudes, relatives, strict=True)):
+        delta.append(r * d)
+        nabla_b.append((r + m * eps) * d.sum(axis=1, keepdims=True))
+        nabla_w.append((r + errors[l] + (m + 4) * eps) * (d @ activations[l].T))
+    return RoundOffBounds(nabla_w=nabla_w, nabla_b=nabla_b, delta=delta, z_error=errors[1:])
+
+
+def _cost_name(cost: Any) -> str:
+    name = getattr(cost, "name", cost)
+    if name not in ("quadratic", "cross-entropy"):
+        raise ValueError(f"cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
+    return name
+
+
 def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b), initial=0.0))
 
