@@ -46,7 +46,10 @@ def assert_within(got, want, bound, what: str = "") -> None:
     bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), diff.shape)
     bad = ~(diff <= bound)
     if np.any(bad):
-        i = np.unravel_index(np.argmax(np.where(bad, diff - bound, -np.inf)), diff.shape)
+        i = tuple(
+            int(k)
+            for k in np.unravel_index(np.argmax(np.where(bad, diff - bound, -np.inf)), diff.shape)
+        )
         raise AssertionError(
             f"{what}: |got - want| = {diff[i]:.3e} at {i} exceeds the round-off bound "
             f"{bound[i]:.3e} ({int(bad.sum())} of {diff.size} entries)"
