@@ -15,10 +15,22 @@ from autograd_lite.nielsen.manual import sigmoid, sigmoid_prime
 
 try:  # tests/ is not a package: pytest puts it on sys.path
     from nielsen_helpers import COST_NAMES, FAST, assert_rel, cases, make_batch
-    from tolerances import assert_within, backprop_bounds, cost_bound
+    from tolerances import (
+        assert_within,
+        backprop_bounds,
+        cost_bound,
+        step_bounds,
+        sync_parameters,
+    )
 except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
     from tests.nielsen_helpers import COST_NAMES, FAST, assert_rel, cases, make_batch
-    from tests.tolerances import assert_within, backprop_bounds, cost_bound
+    from tests.tolerances import (
+        assert_within,
+        backprop_bounds,
+        cost_bound,
+        step_bounds,
+        sync_parameters,
+    )
 
 
 def pair(sizes, seed, cost, dtype=np.float64):
@@ -195,6 +207,12 @@ def _hidden(net, X):
 @FAST
 @given(cases(max_layers=4), st.integers(1, 4), st.floats(0.05, 3.0))
 def test_update_mini_batch_in_lockstep_with_manual(case, steps, eta):
+    """Along the autodiff network's trajectory, every step of the three update rules, taken
+    from the same parameters, agrees to the round-off of one step (tolerances.step_bounds).
+
+    (Comparing the parameters only after several steps would also measure how training
+    amplifies a difference, which is not a property of the code.)
+    """
     sizes, seed, m, cost = case
     net, man = pair(sizes, seed, cost)
     man_matrix = ManualNetwork(sizes, seed=seed, cost=cost)
@@ -202,17 +220,23 @@ def test_update_mini_batch_in_lockstep_with_manual(case, steps, eta):
     for k in range(steps):
         X, Y = rng.random((sizes[0], m)), rng.random((sizes[-1], m))
         chapter = [(X[:, [j]], Y[:, [j]]) for j in range(m)]
+        sync_parameters(net, man, man_matrix)
+        before = [p.copy() for p in net.weights + net.biases]
+        bounds = backprop_bounds(man, X, Y)
         net.update_mini_batch(chapter if k % 2 else (X, Y), eta)
         man.update_mini_batch(chapter, eta)
         man_matrix.update_mini_batch_matrix(X, Y, eta)
-    for p, q, r in zip(
-        net.weights + net.biases,
-        man.weights + man.biases,
-        man_matrix.weights + man_matrix.biases,
-        strict=True,
-    ):
-        assert_rel(p, q, 1e-10)
-        assert_rel(p, r, 1e-10)
+        after = net.weights + net.biases
+        allowed = step_bounds(bounds, before, after, eta, m)
+        for p, q, r, bound in zip(
+            after,
+            man.weights + man.biases,
+            man_matrix.weights + man_matrix.biases,
+            allowed,
+            strict=True,
+        ):
+            assert_within(p, q, 2 * bound, f"step {k}: autodiff vs per-sample")
+            assert_within(p, r, 2 * bound, f"step {k}: autodiff vs matrix")
 
 
 def test_update_rule_is_w_minus_eta_over_m_nabla():

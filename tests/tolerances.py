@@ -88,3 +88,27 @@ def cost_bound(net, X, Y) -> float:
         )
         total = np.abs(y) * log_a + np.abs(1 - y) * log_1ma
     return float(np.nansum(terms) + (n + 2) * eps * np.nansum(total))
+
+
+def sync_parameters(source, *targets) -> None:
+    """Give every target network copies of ``source``'s weights and biases."""
+    for target in targets:
+        target.weights = [w.copy() for w in source.weights]
+        target.biases = [b.copy() for b in source.biases]
+
+
+def step_bounds(bounds, before, after, eta: float, m: int, dtype=np.float64) -> list[np.ndarray]:
+    """Bounds on one SGD step ``p - (eta / m) * nabla`` from the same parameters ``before``.
+
+    ``before`` and ``after`` list the weights then the biases (before and after one of the
+    steps); ``bounds`` is :func:`backprop_bounds` at ``before``. The step scales the gradient's
+    error by ``eta / m`` and adds three roundings (``eta / m``, the product, the difference),
+    each within ``eps`` of ``|p| + |(eta / m) nabla|``, the latter being ``|after - before|`` to
+    first order. Returns, per parameter, the bound on ``|computed step - exact step|``.
+    """
+    eps = float(np.finfo(dtype).eps)
+    scale = eta / m
+    out = []
+    for p, q, bound in zip(before, after, bounds.nabla_w + bounds.nabla_b, strict=True):
+        out.append(scale * bound * (1 + eps) + 3 * eps * (np.abs(p) + np.abs(q - p)))
+    return out
