@@ -9,6 +9,10 @@
   function is named).
 * A ```text block preceded by ``<!-- output -->`` must equal what the Python block before it
   printed.
+* Every figure in the prose of ``README.md`` and ``docs/*.md`` (a percentage, a power of ten, a
+  time) is recomputed by a :class:`Claim` (within its stated tolerance), or sits under a
+  ``<!-- measured: ... -->`` or ``<!-- example: ... -->`` label (to the next heading of the
+  same level; under a page's title, the whole page).
 * ``examples/why_backprop_is_fast.py --quick`` runs and draws a PNG; ``examples/big_picture.py``
   draws the same graph as ``docs/backprop.md``; ``mkdocs build --strict`` passes (when mkdocs is
   installed, as in CI).
