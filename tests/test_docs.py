@@ -9,6 +9,10 @@
   function is named).
 * A ```text block preceded by ``<!-- output -->`` must equal what the Python block before it
   printed.
+* Every figure in the prose of ``README.md`` and ``docs/*.md`` (a percentage, a power of ten, a
+  time) is recomputed by a :class:`Claim` (within its stated tolerance), or sits under a
+  ``<!-- measured: ... -->`` or ``<!-- example: ... -->`` label (to the next heading of the
+  same level; under a page's title, the whole page).
 * ``examples/why_backprop_is_fast.py --quick`` runs and draws a PNG; ``examples/big_picture.py``
   draws the same graph as ``docs/backprop.md``; ``mkdocs build --strict`` passes (when mkdocs is
   installed, as in CI).
@@ -288,3 +292,151 @@ def test_every_module_has_an_api_page() -> None:
     pages = "\n".join(p.read_text(encoding="utf-8") for p in (DOCS / "api").glob("*.md"))
     missing = [m for m in modules if f"::: autograd_lite.{m}\n" not in pages]
     assert not missing, f"no page in docs/api/ documents autograd_lite.{missing}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures in the prose: recomputed, or labelled as a measurement / an example
+# ---------------------------------------------------------------------------------------------
+
+#: What counts as a figure in prose: a percentage, a power of ten, a time.
+FIGURE = re.compile(r"\d(?:[\d.,]*\d)? ?%|10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d(?:[\d.,]*\d)? ?(?:s|ms|µs)\b")
+#: ``<!-- measured: ... -->`` or ``<!-- example: ... -->`` labels every figure from there to the
+#: next heading of the same or a higher level (right under a page's title: the whole page).
+LABEL = re.compile(r"<!-- (measured|example):")
+HEADING = re.compile(r"^(#+) ")
+#: Pages another part of the project owns the wording of (their figures are measurements
+#: quoted with the run that made them); scanned all the same once labelled.
+UNSCANNED = {"design.md"}
+
+
+def _quickstart_accuracies() -> dict[str, float]:
+    """Test accuracy (in %) of the quickstart's two runs, recomputed."""
+    from autograd_lite.datasets import load_mnist
+    from autograd_lite.nielsen import Network
+
+    data = load_mnist()
+    training = (data.train.images.T, data.train.labels)
+    test = (data.test.images.T, data.test.labels)
+    cross = Network([784, 30, 10], seed=0, cost="cross-entropy").SGD(
+        training, epochs=1, mini_batch_size=10, eta=0.5, test_data=test, verbose=False
+    )
+    quad = Network([784, 30, 10], seed=0, cost="quadratic").SGD(
+        training, epochs=2, mini_batch_size=10, eta=3.0, test_data=test, verbose=False
+    )
+    return {
+        "cross-entropy, 1 epoch": 100 * cross[0]["accuracy"],
+        "quadratic, 1 epoch": 100 * quad[0]["accuracy"],
+        "quadratic, 2 epochs": 100 * quad[1]["accuracy"],
+    }
+
+
+@functools.cache
+def _computed(name: str) -> float:
+    return _quickstart_accuracies()[name]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A figure in a page's prose: ``pattern``'s group 1, within ``tolerance`` of ``compute()``."""
+
+    page: str
+    pattern: str
+    name: str
+    tolerance: float
+    why: str
+
+
+#: Every recomputed figure. Accuracies: the text rounds to whole percents (0.5) and the exact
+#: count of 2,000 test digits may move by a few with the platform's BLAS (0.5 more): 1 point.
+CLAIMS = [
+    Claim(
+        "docs/quickstart.md",
+        r"gets about (\d+)% of the test digits right",
+        "cross-entropy, 1 epoch",
+        1.0,
+        "rounding to a whole percent + BLAS",
+    ),
+    Claim(
+        "docs/quickstart.md",
+        r"about (\d+)% after this epoch",
+        "quadratic, 1 epoch",
+        1.0,
+        "rounding to a whole percent + BLAS",
+    ),
+    Claim(
+        "docs/quickstart.md",
+        r"and (\d+)% after the second",
+        "quadratic, 2 epochs",
+        1.0,
+        "rounding to a whole percent + BLAS",
+    ),
+]
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.page}:{c.name}")
+def test_figures_in_the_prose_are_what_the_code_computes(claim: Claim) -> None:
+    text = (ROOT / claim.page).read_text(encoding="utf-8")
+    match = re.search(claim.pattern, text)
+    assert match, f"{claim.page} no longer says {claim.pattern!r}: update CLAIMS"
+    shown, computed = float(match[1]), _computed(claim.name)
+    assert abs(shown - computed) <= claim.tolerance, (
+        f"{claim.page} says {match[0]!r} ({claim.name}) but the code gives {computed:.2f} "
+        f"(tolerance {claim.tolerance}: {claim.why})"
+    )
+
+
+def _prose_figures(page: Path) -> list[tuple[int, str]]:
+    """(line, figure) for every figure outside code blocks and outside a labelled section."""
+    found = []
+    fenced = False
+    labelled_at: int | None = None  # heading level the current label lasts until
+    level = 0
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        heading = HEADING.match(line)
+        if heading:
+            level = len(heading[1])
+            if labelled_at is not None and level <= labelled_at:
+                labelled_at = None
+            continue
+        if LABEL.search(line):
+            labelled_at = level
+            continue
+        if labelled_at is None:
+            found += [(number, m[0]) for m in FIGURE.finditer(line)]
+    return found
+
+
+@pytest.mark.parametrize(
+    "page",
+    [ROOT / "README.md"] + [p for p in PAGES if p.parent == DOCS and p.name not in UNSCANNED],
+    ids=lambda p: p.name,
+)
+def test_every_figure_in_the_prose_is_checked_or_labelled(page: Path) -> None:
+    rel = str(page.relative_to(ROOT))
+    checked = [re.compile(c.pattern) for c in CLAIMS if c.page == rel]
+    lines = page.read_text(encoding="utf-8").splitlines()
+    unchecked = [
+        f"{rel}:{number}: {figure!r}"
+        for number, figure in _prose_figures(page)
+        if not any(p.search(lines[number - 1]) for p in checked)
+    ]
+    assert not unchecked, (
+        "figures neither recomputed by a Claim in tests/test_docs.py nor under a "
+        "<!-- measured: ... --> / <!-- example: ... --> label:\n" + "\n".join(unchecked)
+    )
+
+
+def test_figure_scan_sees_figures_and_labels(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# T\n\nabout 69% after one epoch, 10⁻¹⁶, 3 ms\n\n```python\nx = 50%\n```\n\n"
+        "## Measured\n\n<!-- measured: a run -->\n\n12% here\n\n### deeper\n\n40 ms\n\n"
+        "## Next\n\n7%\n",
+        encoding="utf-8",
+    )
+    assert [f for _, f in _prose_figures(page)] == ["69%", "10⁻¹⁶", "3 ms", "7%"]

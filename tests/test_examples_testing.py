@@ -33,7 +33,9 @@ def test_fuzz_custom_layer_example_runs() -> None:
         assert f"ok: {name}" in out, out
     assert "caught the planted bug in ScaledTanhBuggy" in out, out
     assert "with respect to input 1 ('a')" in out, out  # the scale, whose gradient is averaged
-    assert "Failing test case" in out, out  # hypothesis's shrunk counterexample
+    # gradcheck's own report of the counterexample (hypothesis's wording of it is not matched:
+    # it changes between versions).
+    assert re.search(r"analytic: .*\n\s+numeric: ", out), out
 
 
 def test_docs_testing_code_blocks_execute(capsys: object) -> None:

@@ -37,6 +37,11 @@ from autograd_lite.function import EachInput, Primitive
 from autograd_lite.testing import gradcheck
 from autograd_lite.testing.strategies import graphs
 
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from mutation_witnesses import WITNESSES
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.mutation_witnesses import WITNESSES
+
 BUDGET = settings(
     max_examples=100,  # hypothesis's default budget
     derandomize=True,
@@ -370,6 +375,23 @@ def test_every_op_has_a_mutation() -> None:
     mutated = {m.op for m in MUTATIONS}
     assert set(ops.OPS) <= mutated, f"no planted bug for {sorted(set(ops.OPS) - mutated)}"
     assert {"quadratic_cost", "cross_entropy_cost", "cross_entropy_cost_logits"} <= mutated
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_planted_bug_is_caught_on_its_pinned_graph(
+    mutation: Mutation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every run, whatever hypothesis draws: the bug fails gradcheck on a pinned graph."""
+    graph = WITNESSES[mutation.name]
+    assert graph.uses(mutation.op), repr(graph)
+    with monkeypatch.context() as patch:
+        patch.setattr(mutation.primitive, "vjps", mutation.vjps)
+        assert _fails(graph, mutation.caught_by), f"{mutation.name!r} survived {graph!r}"
+    assert gradcheck(graph, graph.leaves()), repr(graph)
+
+
+def test_every_planted_bug_has_a_pinned_graph() -> None:
+    assert set(WITNESSES) == {m.name for m in MUTATIONS}
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from autograd_lite.errors import CheckpointError
@@ -36,8 +36,22 @@ from autograd_lite.nielsen.manual import (
 
 try:  # tests/ is not a package: pytest puts it on sys.path
     from nielsen_helpers import FAST, assert_rel, cases, make_batch
+    from tolerances import (
+        assert_within,
+        backprop_bounds,
+        cost_bound,
+        step_bounds,
+        sync_parameters,
+    )
 except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
     from tests.nielsen_helpers import FAST, assert_rel, cases, make_batch
+    from tests.tolerances import (
+        assert_within,
+        backprop_bounds,
+        cost_bound,
+        step_bounds,
+        sync_parameters,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,8 +238,13 @@ def test_deltas_are_dC_dz(case):
 
 @FAST
 @given(cases())
+@example(([9, 1, 3], 52, 5, "cross-entropy"))  # failed a fixed 1e-13 relative bound once
 def test_minibatch_gradient_is_sum_of_per_sample_gradients(case):
-    """Assumption 1: C = (1/n) sum_x C_x, so the mini-batch gradient is the per-sample sum."""
+    """Assumption 1: C = (1/n) sum_x C_x, so the mini-batch gradient is the per-sample sum.
+
+    Each side is within round_off_bounds of the exact gradient (an error analysis from the
+    data, relative to the magnitudes summed), so they differ by at most twice that.
+    """
     sizes, seed, m, cost = case
     net = ManualNetwork(sizes, seed=seed, cost=cost)
     X, Y = make_batch(sizes, seed, m)
@@ -236,8 +255,11 @@ def test_minibatch_gradient_is_sum_of_per_sample_gradients(case):
         sum_b = [s + g for s, g in zip(sum_b, nb, strict=True)]
         sum_w = [s + g for s, g in zip(sum_w, nw, strict=True)]
     mb, mw = net.backprop_matrix(X, Y)
-    for got, want in zip(mb + mw, sum_b + sum_w, strict=True):
-        assert_rel(got, want, 1e-12)
+    bounds = backprop_bounds(net, X, Y)
+    for got, want, bound in zip(
+        mb + mw, sum_b + sum_w, bounds.nabla_b + bounds.nabla_w, strict=True
+    ):
+        assert_within(got, want, 2 * bound, "matrix vs summed per-sample gradient")
     # backprop given several columns returns the same sums.
     pb, pw = net.backprop(X, Y)
     for got, want in zip(pb + pw, mb + mw, strict=True):
@@ -245,11 +267,14 @@ def test_minibatch_gradient_is_sum_of_per_sample_gradients(case):
     # The deltas of the batch are the per-sample deltas, column by column.
     batch_deltas = net.deltas(X, Y)
     for j in range(m):
-        for d_batch, d_one in zip(batch_deltas, net.deltas(X[:, [j]], Y[:, [j]]), strict=True):
-            assert_rel(d_batch[:, [j]], d_one, 1e-13)
-    # And the average cost is the mean of the per-sample costs.
+        for d_batch, d_one, bound in zip(
+            batch_deltas, net.deltas(X[:, [j]], Y[:, [j]]), bounds.delta, strict=True
+        ):
+            assert_within(d_batch[:, [j]], d_one, 2 * bound[:, [j]], f"delta of column {j}")
+    # And the average cost is the mean of the per-sample costs (each within cost_bound).
     per_sample = [net.cost.fn(net.feedforward(X[:, [j]]), Y[:, [j]]) for j in range(m)]
-    assert net.total_cost(X, Y) == pytest.approx(np.mean(per_sample), rel=1e-12)
+    allowed = (2 * cost_bound(net, X, Y) + (m + 2) * np.finfo(float).eps * sum(per_sample)) / m
+    assert_within(net.total_cost(X, Y), np.mean(per_sample), allowed, "average cost")
 
 
 @FAST
@@ -283,18 +308,23 @@ def test_cost_depends_on_the_output_activations_only(case):
 @FAST
 @given(cases(), st.integers(1, 4), st.floats(0.05, 3.0))
 def test_per_sample_and_matrix_updates_train_in_lockstep(case, steps, eta):
+    """Each step of both rules, from the same parameters, agrees to one step's round-off."""
     sizes, seed, m, cost = case
     a = ManualNetwork(sizes, seed=seed, cost=cost)
     b = ManualNetwork(sizes, seed=seed, cost=cost)
     rng = np.random.default_rng(seed)
-    for _ in range(steps):
+    for k in range(steps):
         X = rng.random((sizes[0], m))
         Y = rng.random((sizes[-1], m))
         chapter_batch = [(X[:, [j]], Y[:, [j]]) for j in range(m)]
+        sync_parameters(a, b)
+        before = [p.copy() for p in a.weights + a.biases]
+        bounds = backprop_bounds(a, X, Y)
         a.update_mini_batch(chapter_batch, eta)
         b.update_mini_batch_matrix(X, Y, eta)
-    for p, q in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
-        assert_rel(p, q, 1e-10)
+        allowed = step_bounds(bounds, before, a.weights + a.biases, eta, m)
+        for p, q, bound in zip(a.weights + a.biases, b.weights + b.biases, allowed, strict=True):
+            assert_within(p, q, 2 * bound, f"step {k}")
 
 
 def test_update_mini_batch_is_w_minus_eta_over_m_times_sum():

@@ -315,7 +315,9 @@ def test_operators_with_numpy_on_either_side_give_tensors(op, shapes, data):
         assert isinstance(out, al.Tensor), f"{name}: {type(left)} op {type(right)} -> {type(out)}"
         assert out.op is None
         assert out.shape == np.shape(expected)
-        np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+        # One elementwise op on positive operands: correctly rounded (pow within a few ulps),
+        # so a relative 4 eps covers it, whatever route the Tensor takes.
+        np.testing.assert_allclose(out.data, expected, rtol=4 * np.finfo(float).eps, atol=0)
 
 
 @FAST
@@ -325,7 +327,7 @@ def test_reflected_operators_with_python_scalars_and_their_gradients(op, scalar,
     x = al.Tensor(array, requires_grad=True)
     out = fn(scalar, x)
     assert isinstance(out, al.Tensor) and out.op == name
-    np.testing.assert_allclose(out.data, fn(scalar, array), rtol=1e-12)
+    np.testing.assert_allclose(out.data, fn(scalar, array), rtol=4 * np.finfo(float).eps, atol=0)
     out.sum().backward()
     expected = numeric_grad(lambda v: np.sum(fn(scalar, v)), array)
     assert_close(x.grad, expected, rtol=1e-5, atol=1e-6, what=f"d({scalar} {name} x)/dx")

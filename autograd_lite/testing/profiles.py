@@ -9,7 +9,22 @@
 ``thorough``
     Many examples, for an occasional long run.
 
-The environment variable ``AUTOGRAD_LITE_PROFILE`` selects one explicitly. In a conftest.py::
+The environment variable ``AUTOGRAD_LITE_PROFILE`` selects one explicitly.
+
+What ``pytest --hypothesis-seed=N`` does depends on the profile: under ``ci`` (derandomized)
+the seed is ignored and every run draws the same examples, so a pull request never fails on
+a draw that the previous run did not make; under ``dev`` and ``thorough`` the seed picks the
+examples, which is how to explore (and reproduce a failure seen with) other draws::
+
+    for s in $(seq 1 20); do
+        AUTOGRAD_LITE_PROFILE=dev python -m pytest -q -p no:cacheprovider --hypothesis-seed=$s
+    done
+    AUTOGRAD_LITE_PROFILE=thorough python -m pytest -q
+
+Keep CI derandomized and run the seeded loop and the ``thorough`` profile on a schedule: new
+draws then find bugs without making unrelated changes fail.
+
+In a conftest.py::
 
     from autograd_lite.testing.profiles import load_profile
     load_profile()
