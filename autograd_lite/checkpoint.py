@@ -217,7 +217,7 @@ class NpzReader:
             self._zip = zipfile.ZipFile(self.path)
         except CheckpointError:
             raise
-        except Exception as error:  # zipfile: BadZipFile, NotImplementedError (its version), OSError
+        except Exception as error:  # BadZipFile, NotImplementedError (a zip version), OSError
             raise self._fail(error) from None
         try:
             self._members = self._check_members(allowed)
