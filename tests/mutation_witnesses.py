@@ -3,7 +3,9 @@
 Each graph was found by ``hypothesis.find`` over ``graphs(include=[op], max_ops=4)`` (hypothesis
 6.170.27, derandomized) and is written out here so that every
 planted bug is caught on every run, whatever hypothesis version or seed draws: the search can
-only add counterexamples. Regenerate by printing the graphs ``find`` returns, in this format.
+only add counterexamples. Regenerate by printing the graphs ``find`` returns, in this format,
+then ``ruff format --config format.skip-magic-trailing-comma=true`` on this file (one line a
+step where it fits).
 """
 
 import numpy as np
@@ -21,38 +23,11 @@ WITNESSES = {
                     dtype=np.float64,
                 ),
             ),
-            Step(
-                "broadcast_to",
-                (Var(0),),
-                {
-                    "shape": (
-                        3,
-                        3,
-                        3,
-                    )
-                },
-                shape=(3, 3, 3),
-            ),
-            Step(
-                "add",
-                (
-                    Var(1),
-                    -1.0,
-                ),
-                {},
-                shape=(3, 3, 3),
-            ),
+            Step("broadcast_to", (Var(0),), {"shape": (3, 3, 3)}, shape=(3, 3, 3)),
+            Step("add", (Var(1), -1.0), {}, shape=(3, 3, 3)),
             Step("exp", (Var(0),), {}, shape=(3, 1, 1)),
             Step("sum", (Var(2),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "add",
-                (
-                    Var(3),
-                    Var(4),
-                ),
-                {},
-                shape=(3, 1, 1),
-            ),
+            Step("add", (Var(3), Var(4)), {}, shape=(3, 1, 1)),
         ],
         output=5,
         dtype=np.float64,
@@ -60,15 +35,7 @@ WITNESSES = {
     "sub: second operand sign": Graph(
         [
             Step("leaf", shape=(), value=np.array(0.0, dtype=np.float64)),
-            Step(
-                "sub",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("sub", (Var(0), Var(0)), {}, shape=()),
         ],
         output=1,
         dtype=np.float64,
@@ -77,36 +44,12 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
-            Step(
-                "mul",
-                (
-                    Var(2),
-                    Var(1),
-                ),
-                {},
-                shape=(1,),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
+            Step("mul", (Var(2), Var(1)), {}, shape=(1,)),
             Step("leaf", shape=(2,), value=np.array([-1.5373037343406608, -2.0], dtype=np.float64)),
             Step("relu", (Var(4),), {}, shape=(2,)),
             Step("sum", (Var(3),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "add",
-                (
-                    Var(5),
-                    Var(6),
-                ),
-                {},
-                shape=(2,),
-            ),
+            Step("add", (Var(5), Var(6)), {}, shape=(2,)),
         ],
         output=7,
         dtype=np.float64,
@@ -114,15 +57,7 @@ WITNESSES = {
     "mul: forgotten factor": Graph(
         [
             Step("leaf", shape=(), value=np.array(0.0, dtype=np.float64)),
-            Step(
-                "mul",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("mul", (Var(0), Var(0)), {}, shape=()),
         ],
         output=1,
         dtype=np.float64,
@@ -134,15 +69,7 @@ WITNESSES = {
                 shape=(2, 1),
                 value=np.array([[-1.4241117284710514], [-1.4241117284710514]], dtype=np.float64),
             ),
-            Step(
-                "hadamard",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(2, 1),
-            ),
+            Step("hadamard", (Var(0), Var(0)), {}, shape=(2, 1)),
             Step(
                 "leaf",
                 shape=(2, 3),
@@ -165,35 +92,11 @@ WITNESSES = {
                     dtype=np.float64,
                 ),
             ),
-            Step(
-                "stack",
-                (
-                    Var(2),
-                    Var(3),
-                ),
-                {"axis": 0},
-                shape=(2, 2, 3),
-            ),
+            Step("stack", (Var(2), Var(3)), {"axis": 0}, shape=(2, 2, 3)),
             Step("max", (Var(1),), {"axis": (1,), "keepdims": True}, shape=(2, 1)),
-            Step(
-                "mul",
-                (
-                    -1.0,
-                    Var(5),
-                ),
-                {},
-                shape=(2, 1),
-            ),
+            Step("mul", (-1.0, Var(5)), {}, shape=(2, 1)),
             Step("sum", (Var(4),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "add",
-                (
-                    Var(6),
-                    Var(7),
-                ),
-                {},
-                shape=(2, 1),
-            ),
+            Step("add", (Var(6), Var(7)), {}, shape=(2, 1)),
         ],
         output=8,
         dtype=np.float64,
@@ -202,36 +105,12 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
             Step("leaf", shape=(), value=np.array(0.9733436687990049, dtype=np.float64)),
-            Step(
-                "hadamard",
-                (
-                    Var(2),
-                    Var(3),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("hadamard", (Var(2), Var(3)), {}, shape=()),
             Step("leaf", shape=(1, 1), value=np.array([[1.677927255233505]], dtype=np.float64)),
             Step("relu", (Var(5),), {}, shape=(1, 1)),
-            Step(
-                "add",
-                (
-                    Var(6),
-                    Var(4),
-                ),
-                {},
-                shape=(1, 1),
-            ),
+            Step("add", (Var(6), Var(4)), {}, shape=(1, 1)),
         ],
         output=7,
         dtype=np.float64,
@@ -259,25 +138,9 @@ WITNESSES = {
             Step("getitem", (Var(0),), {"index": np.array([-2], dtype=np.int64)}, shape=(1, 2, 2)),
             Step("softmax", (Var(1),), {"axis": -2}, shape=(1, 2, 2)),
             Step("max", (Var(1),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "div",
-                (
-                    Var(3),
-                    Var(3),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("div", (Var(3), Var(3)), {}, shape=()),
             Step("sum", (Var(2),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "add",
-                (
-                    Var(4),
-                    Var(5),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("add", (Var(4), Var(5)), {}, shape=()),
         ],
         output=6,
         dtype=np.float64,
@@ -286,15 +149,7 @@ WITNESSES = {
         [
             Step("leaf", shape=(), value=np.array(0.0, dtype=np.float64)),
             Step("leaf", shape=(), value=np.array(0.5, dtype=np.float64)),
-            Step(
-                "div",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("div", (Var(0), Var(1)), {}, shape=()),
         ],
         output=2,
         dtype=np.float64,
@@ -310,15 +165,7 @@ WITNESSES = {
     "pow: exponent without ln(base)": Graph(
         [
             Step("leaf", shape=(), value=np.array(0.5, dtype=np.float64)),
-            Step(
-                "pow",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("pow", (Var(0), Var(0)), {}, shape=()),
         ],
         output=1,
         dtype=np.float64,
@@ -326,15 +173,7 @@ WITNESSES = {
     "pow: base exponent off by one": Graph(
         [
             Step("leaf", shape=(), value=np.array(0.5, dtype=np.float64)),
-            Step(
-                "pow",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("pow", (Var(0), Var(0)), {}, shape=()),
         ],
         output=1,
         dtype=np.float64,
@@ -353,15 +192,7 @@ WITNESSES = {
                     dtype=np.float64,
                 ),
             ),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(3, 3),
-            ),
+            Step("matmul", (Var(0), Var(0)), {}, shape=(3, 3)),
         ],
         output=1,
         dtype=np.float64,
@@ -380,15 +211,7 @@ WITNESSES = {
                     dtype=np.float64,
                 ),
             ),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {},
-                shape=(3, 3),
-            ),
+            Step("matmul", (Var(0), Var(0)), {}, shape=(3, 3)),
         ],
         output=1,
         dtype=np.float64,
@@ -406,28 +229,9 @@ WITNESSES = {
                     dtype=np.float64,
                 ),
             ),
-            Step(
-                "transpose",
-                (Var(0),),
-                {
-                    "axes": (
-                        -2,
-                        -3,
-                        -1,
-                    )
-                },
-                shape=(2, 2, 1),
-            ),
+            Step("transpose", (Var(0),), {"axes": (-2, -3, -1)}, shape=(2, 2, 1)),
             Step("leaf", shape=(1, 1), value=np.array([[-0.0712802423321075]], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(1),
-                    Var(2),
-                ),
-                {},
-                shape=(2, 2, 1),
-            ),
+            Step("matmul", (Var(1), Var(2)), {}, shape=(2, 2, 1)),
         ],
         output=3,
         dtype=np.float64,
@@ -479,14 +283,8 @@ WITNESSES = {
                 "scatter_add",
                 (Var(1),),
                 {
-                    "index": (
-                        slice(None, None, None),
-                        np.array([-3, 0, 2], dtype=np.int64),
-                    ),
-                    "shape": (
-                        1,
-                        3,
-                    ),
+                    "index": (slice(None, None, None), np.array([-3, 0, 2], dtype=np.int64)),
+                    "shape": (1, 3),
                 },
                 shape=(1, 3),
             ),
@@ -498,15 +296,7 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-0.31147284762317407], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.9989407886784045], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
             Step("max", (Var(2),), {"axis": None, "keepdims": True}, shape=()),
             Step("relu", (Var(3),), {}, shape=()),
         ],
@@ -535,15 +325,7 @@ WITNESSES = {
                 ),
             ),
             Step("softmax", (Var(0),), {"axis": 0}, shape=(2, 3, 1)),
-            Step(
-                "hadamard",
-                (
-                    Var(1),
-                    Var(1),
-                ),
-                {},
-                shape=(2, 3, 1),
-            ),
+            Step("hadamard", (Var(1), Var(1)), {}, shape=(2, 3, 1)),
         ],
         output=2,
         dtype=np.float64,
@@ -612,18 +394,7 @@ WITNESSES = {
                     dtype=np.float64,
                 ),
             ),
-            Step(
-                "reshape",
-                (Var(0),),
-                {
-                    "shape": (
-                        9,
-                        1,
-                        3,
-                    )
-                },
-                shape=(9, 1, 3),
-            ),
+            Step("reshape", (Var(0),), {"shape": (9, 1, 3)}, shape=(9, 1, 3)),
         ],
         output=1,
         dtype=np.float64,
@@ -655,18 +426,7 @@ WITNESSES = {
                 ),
             ),
             Step("log", (Var(0),), {}, shape=(3, 3, 3)),
-            Step(
-                "transpose",
-                (Var(1),),
-                {
-                    "axes": (
-                        1,
-                        0,
-                        2,
-                    )
-                },
-                shape=(3, 3, 3),
-            ),
+            Step("transpose", (Var(1),), {"axes": (1, 0, 2)}, shape=(3, 3, 3)),
         ],
         output=2,
         dtype=np.float64,
@@ -675,37 +435,11 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
-            Step(
-                "broadcast_to",
-                (Var(2),),
-                {
-                    "shape": (
-                        2,
-                        3,
-                    )
-                },
-                shape=(2, 3),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
+            Step("broadcast_to", (Var(2),), {"shape": (2, 3)}, shape=(2, 3)),
             Step("relu", (Var(1),), {}, shape=(1,)),
             Step("sum", (Var(3),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "add",
-                (
-                    Var(4),
-                    Var(5),
-                ),
-                {},
-                shape=(1,),
-            ),
+            Step("add", (Var(4), Var(5)), {}, shape=(1,)),
         ],
         output=6,
         dtype=np.float64,
@@ -714,15 +448,7 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
             Step(
                 "getitem",
                 (Var(1),),
@@ -730,15 +456,7 @@ WITNESSES = {
                 shape=(4,),
             ),
             Step("relu", (Var(3),), {}, shape=(4,)),
-            Step(
-                "add",
-                (
-                    Var(4),
-                    Var(2),
-                ),
-                {},
-                shape=(4,),
-            ),
+            Step("add", (Var(4), Var(2)), {}, shape=(4,)),
         ],
         output=5,
         dtype=np.float64,
@@ -759,37 +477,11 @@ WITNESSES = {
             Step(
                 "scatter_add",
                 (Var(3),),
-                {
-                    "index": (
-                        1,
-                        slice(0, None, None),
-                    ),
-                    "shape": (
-                        2,
-                        3,
-                        1,
-                    ),
-                },
+                {"index": (1, slice(0, None, None)), "shape": (2, 3, 1)},
                 shape=(2, 3, 1),
             ),
-            Step(
-                "div",
-                (
-                    Var(4),
-                    0.5,
-                ),
-                {},
-                shape=(2, 3, 1),
-            ),
-            Step(
-                "add",
-                (
-                    Var(5),
-                    Var(2),
-                ),
-                {},
-                shape=(2, 3, 1),
-            ),
+            Step("div", (Var(4), 0.5), {}, shape=(2, 3, 1)),
+            Step("add", (Var(5), Var(2)), {}, shape=(2, 3, 1)),
         ],
         output=6,
         dtype=np.float64,
@@ -797,15 +489,7 @@ WITNESSES = {
     "concatenate: offset forgotten": Graph(
         [
             Step("leaf", shape=(1,), value=np.array([0.0], dtype=np.float64)),
-            Step(
-                "concatenate",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {"axis": 0},
-                shape=(2,),
-            ),
+            Step("concatenate", (Var(0), Var(0)), {"axis": 0}, shape=(2,)),
         ],
         output=1,
         dtype=np.float64,
@@ -814,15 +498,7 @@ WITNESSES = {
         [
             Step("leaf", shape=(), value=np.array(-1.6691125392814028, dtype=np.float64)),
             Step("neg", (Var(0),), {}, shape=()),
-            Step(
-                "stack",
-                (
-                    Var(1),
-                    Var(0),
-                ),
-                {"axis": 0},
-                shape=(2,),
-            ),
+            Step("stack", (Var(1), Var(0)), {"axis": 0}, shape=(2,)),
         ],
         output=2,
         dtype=np.float64,
@@ -831,23 +507,9 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
             Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
-            Step(
-                "where",
-                (
-                    Var(2),
-                    Var(1),
-                ),
-                {"condition": np.array(False, dtype=np.bool)},
-                shape=(1,),
+                "where", (Var(2), Var(1)), {"condition": np.array(False, dtype=np.bool)}, shape=(1,)
             ),
             Step("relu", (Var(3),), {}, shape=(1,)),
         ],
@@ -858,25 +520,9 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
             Step("leaf", shape=(), value=np.array(0.9733436687990049, dtype=np.float64)),
-            Step(
-                "quadratic_cost",
-                (
-                    Var(2),
-                    Var(3),
-                ),
-                {"reduction": "mean"},
-                shape=(),
-            ),
+            Step("quadratic_cost", (Var(2), Var(3)), {"reduction": "mean"}, shape=()),
             Step("relu", (Var(4),), {}, shape=()),
         ],
         output=5,
@@ -886,25 +532,9 @@ WITNESSES = {
         [
             Step("leaf", shape=(1,), value=np.array([-1.192092896e-07], dtype=np.float64)),
             Step("leaf", shape=(1,), value=np.array([1.8127121421017653], dtype=np.float64)),
-            Step(
-                "matmul",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("matmul", (Var(0), Var(1)), {}, shape=()),
             Step("leaf", shape=(), value=np.array(0.9733436687990049, dtype=np.float64)),
-            Step(
-                "quadratic_cost",
-                (
-                    Var(2),
-                    Var(3),
-                ),
-                {"reduction": "mean"},
-                shape=(),
-            ),
+            Step("quadratic_cost", (Var(2), Var(3)), {"reduction": "mean"}, shape=()),
             Step("relu", (Var(4),), {}, shape=()),
         ],
         output=5,
@@ -914,51 +544,18 @@ WITNESSES = {
         [
             Step("leaf", shape=(), value=np.array(-1.8006664646471613, dtype=np.float64)),
             Step("leaf", shape=(), value=np.array(1.0048065181418302, dtype=np.float64)),
-            Step(
-                "stack",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {"axis": -1},
-                shape=(2,),
-            ),
+            Step("stack", (Var(0), Var(1)), {"axis": -1}, shape=(2,)),
             Step("sigmoid_prime", (Var(2),), {}, shape=(2,)),
             Step(
                 "leaf",
                 shape=(2,),
                 value=np.array([0.402667794505266, 5.960464477539063e-08], dtype=np.float64),
             ),
-            Step(
-                "cross_entropy_cost",
-                (
-                    Var(3),
-                    Var(4),
-                ),
-                {"reduction": "sum"},
-                shape=(),
-            ),
+            Step("cross_entropy_cost", (Var(3), Var(4)), {"reduction": "sum"}, shape=()),
             Step("leaf", shape=(), value=np.array(-0.5946256113899737, dtype=np.float64)),
             Step("leaf", shape=(), value=np.array(1e-06, dtype=np.float64)),
-            Step(
-                "stack",
-                (
-                    Var(6),
-                    Var(6),
-                    Var(7),
-                ),
-                {"axis": -1},
-                shape=(3,),
-            ),
-            Step(
-                "add",
-                (
-                    Var(8),
-                    Var(5),
-                ),
-                {},
-                shape=(3,),
-            ),
+            Step("stack", (Var(6), Var(6), Var(7)), {"axis": -1}, shape=(3,)),
+            Step("add", (Var(8), Var(5)), {}, shape=(3,)),
         ],
         output=9,
         dtype=np.float64,
@@ -966,15 +563,7 @@ WITNESSES = {
     "cross_entropy_cost: target's sign": Graph(
         [
             Step("leaf", shape=(), value=np.array(0.1, dtype=np.float64)),
-            Step(
-                "cross_entropy_cost",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {"reduction": "sum"},
-                shape=(),
-            ),
+            Step("cross_entropy_cost", (Var(0), Var(0)), {"reduction": "sum"}, shape=()),
         ],
         output=1,
         dtype=np.float64,
@@ -982,15 +571,7 @@ WITNESSES = {
     "cross_entropy_cost(logits): an extra σ'(z)": Graph(
         [
             Step("leaf", shape=(), value=np.array(0.0, dtype=np.float64)),
-            Step(
-                "cross_entropy_cost_logits",
-                (
-                    Var(0),
-                    Var(0),
-                ),
-                {"reduction": "sum"},
-                shape=(),
-            ),
+            Step("cross_entropy_cost_logits", (Var(0), Var(0)), {"reduction": "sum"}, shape=()),
         ],
         output=1,
         dtype=np.float64,
@@ -1009,34 +590,10 @@ WITNESSES = {
                 shape=(2, 1),
                 value=np.array([[1.3626917346510521e-281], [0.7639496091110689]], dtype=np.float64),
             ),
-            Step(
-                "hadamard",
-                (
-                    Var(0),
-                    Var(1),
-                ),
-                {},
-                shape=(2, 1),
-            ),
-            Step(
-                "cross_entropy_cost_logits",
-                (
-                    Var(1),
-                    Var(1),
-                ),
-                {"reduction": "sum"},
-                shape=(),
-            ),
+            Step("hadamard", (Var(0), Var(1)), {}, shape=(2, 1)),
+            Step("cross_entropy_cost_logits", (Var(1), Var(1)), {"reduction": "sum"}, shape=()),
             Step("sum", (Var(2),), {"axis": None, "keepdims": False}, shape=()),
-            Step(
-                "add",
-                (
-                    Var(3),
-                    Var(4),
-                ),
-                {},
-                shape=(),
-            ),
+            Step("add", (Var(3), Var(4)), {}, shape=()),
         ],
         output=5,
         dtype=np.float64,
