@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import http.server
 import socket
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -30,6 +29,11 @@ from autograd_lite.datasets import (
     read_idx,
 )
 from autograd_lite.errors import DatasetError
+
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from loopback import serving
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.loopback import serving
 
 CLASS_COUNTS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
 IMAGES_SHA = "c57357b7f233235eb1e538ee125b55b20d88da422662fd72fe439c4947307fbd"
@@ -541,27 +545,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+def server(tmp_path):
     root = tmp_path / "served"
     root.mkdir()
     requests: list[str] = []
     handler = type("Handler", (_QuietHandler,), {"requests": requests})
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
-    )
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root, requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(functools.partial(handler, directory=str(root))) as url:
+        yield url, root, requests
 
 
 def sha(data: bytes) -> str:

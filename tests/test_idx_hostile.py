@@ -31,6 +31,11 @@ from autograd_lite import datasets
 from autograd_lite.datasets import MAX_IDX_BYTES, download, load_mnist, read_idx
 from autograd_lite.errors import DatasetError
 
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from loopback import serving
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.loopback import serving
+
 HEADROOM = 400 * 2**20  # address space the capped subprocess may add after its imports
 GIB3 = 3 * 10**9
 
@@ -379,24 +384,9 @@ class _HostileHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[tuple[str, dict[str, int]]]:
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-            mp.delenv(var, raising=False)
-        mp.setenv("no_proxy", "127.0.0.1,localhost")
-        sent: dict[str, int] = {}
-        handler = type("Handler", (_HostileHandler,), {"sent": sent})
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_address[1]}", sent
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
-            thread.join()
+    sent: dict[str, int] = {}
+    with serving(type("Handler", (_HostileHandler,), {"sent": sent})) as url:
+        yield url, sent
 
 
 def body_sha(n: int) -> str:
