@@ -241,22 +241,14 @@ class _Plan:
         ns["StaleRecording"], ns["same"], ns["MISSING"] = _StaleRecording, _same_value, _MISSING
         lines += self._generate_watches()
         ns["as_array"] = as_array
-        for slot in self.converted:
+        reads = [(slot, f"as_array(o{slot}, dtype{slot})") for slot in self.converted]
+        reads += [(slot, None) for slot in self.array_constants]  # c{slot} is in the namespace
+        # A Tensor's data may be replaced between calls.
+        reads += [(slot, f"t{slot}.data") for slot in self.tensor_constants]
+        for slot, read in reads:  # each read afresh, and checked for a new shape or dtype
             ns[f"d{slot}"] = self.dtypes[slot]
-            lines.append(f"    c{slot} = as_array(o{slot}, dtype{slot})")
-            lines.append(
-                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
-                f"raise StaleRecording"
-            )
-        for slot in self.array_constants:
-            ns[f"d{slot}"] = self.dtypes[slot]
-            lines.append(
-                f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
-                f"raise StaleRecording"
-            )
-        for slot in self.tensor_constants:  # a Tensor's data may be replaced between calls
-            ns[f"d{slot}"] = self.dtypes[slot]
-            lines.append(f"    c{slot} = t{slot}.data")
+            if read is not None:
+                lines.append(f"    c{slot} = {read}")
             lines.append(
                 f"    if c{slot}.shape != {self.shapes[slot]} or c{slot}.dtype != d{slot}: "
                 f"raise StaleRecording"
