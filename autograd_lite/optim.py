@@ -36,7 +36,7 @@ from autograd_lite.errors import InvalidInputError, TrainingError
 from autograd_lite.modes import no_grad
 from autograd_lite.tensor import Tensor
 
-__all__ = ["SGD", "l2_groups"]
+__all__ = ["SGD", "l2_groups", "check_learning_rate"]
 
 _GROUP_KEYS = ("lr", "momentum", "weight_decay", "n")
 
@@ -50,15 +50,23 @@ def _check_number(name: str, value: Any, *, low: float = 0.0, high: float = math
     return value
 
 
-def _check_lr(value: Any) -> float:
+def check_learning_rate(value: Any, name: str = "lr (the learning rate η)") -> float:
+    """``value`` as a float, if it is a finite positive real number: a learning rate (``lr``
+    here, the chapter's η in :mod:`autograd_lite.nielsen`).
+
+    Raises
+    ------
+    TrainingError
+        If it is 0, negative, NaN or inf.
+    InvalidInputError
+        If it is not a real number (a bool, a string, None ...).
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidInputError(f"SGD: lr must be a number, got {type(value).__name__}")
-    lr = float(value)
-    if not (0 < lr < math.inf):
-        raise TrainingError(
-            f"SGD: lr (the learning rate η) must be a positive finite number, got {lr}"
-        )
-    return lr
+        raise InvalidInputError(f"SGD: {name} must be a number, got {type(value).__name__}")
+    rate = float(value)
+    if not (math.isfinite(rate) and rate > 0):
+        raise TrainingError(f"SGD: {name} must be a positive finite number, got {rate}")
+    return rate
 
 
 def _check_count(name: str, value: Any) -> int | None:
@@ -151,7 +159,7 @@ class SGD:
         n: int | None = None,
     ) -> None:
         defaults = {
-            "lr": _check_lr(lr),
+            "lr": check_learning_rate(lr),
             "momentum": _check_number("momentum", momentum, high=1.0),
             "weight_decay": _check_number("weight_decay", weight_decay),
             "n": _check_count("n", n),
@@ -206,7 +214,7 @@ class SGD:
                 )
             seen.add(id(p))
         made = {"params": tensors}
-        made["lr"] = _check_lr(group.get("lr", defaults["lr"]))
+        made["lr"] = check_learning_rate(group.get("lr", defaults["lr"]))
         made["momentum"] = _check_number(
             "momentum", group.get("momentum", defaults["momentum"]), high=1.0
         )

@@ -26,7 +26,8 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..checkpoint import NpzReader, write_npz
-from ..errors import CheckpointError, InvalidInputError, TrainingError
+from ..errors import CheckpointError, TrainingError
+from ..optim import check_learning_rate
 
 __all__ = [
     "validate_sizes",
@@ -312,25 +313,10 @@ def count_correct(
 
 
 def check_eta(eta: Any) -> float:
-    """``eta`` as a float, if it is a finite positive real number.
-
-    Raises
-    ------
-    TrainingError
-        If it is 0, negative, NaN or inf.
-    InvalidInputError
-        If it is not a real number (a bool, a string, None ...).
-    """
-    if isinstance(eta, (bool, np.bool_)) or not isinstance(
-        eta, (int, float, np.integer, np.floating)
-    ):
-        raise InvalidInputError(f"SGD: eta (the learning rate η) must be a number, got {eta!r}")
-    value = float(eta)
-    if not (math.isfinite(value) and value > 0):
-        raise TrainingError(
-            f"SGD: eta (the learning rate η) must be a positive finite number, got {value}"
-        )
-    return value
+    """``eta`` as a float, if it is a finite positive real number (see
+    :func:`autograd_lite.optim.check_learning_rate`, which raises ``TrainingError`` or
+    ``InvalidInputError``)."""
+    return check_learning_rate(eta, "eta (the learning rate η)")
 
 
 class _Trainable(Protocol):
