@@ -36,7 +36,14 @@ from numpy.lib import format as npy_format
 
 from autograd_lite.errors import CheckpointError
 
-__all__ = ["MAX_BYTES", "NpzReader", "read_npz", "write_npz", "check_save_path"]
+__all__ = [
+    "MAX_BYTES",
+    "NpzReader",
+    "read_npz",
+    "write_npz",
+    "check_save_path",
+    "refuse_non_finite",
+]
 
 #: Largest total of array data a checkpoint may declare (2 GiB); ``max_bytes=`` raises it.
 MAX_BYTES = 2**31
@@ -123,6 +130,22 @@ def check_save_path(path: str | os.PathLike[str]) -> Path:
     os.close(fd)
     tmp.unlink(missing_ok=True)
     return target
+
+
+def refuse_non_finite(path: str | os.PathLike[str], arrays: dict[str, Any], rate: str) -> None:
+    """Refuse to save a diverged model: raise if an array of ``arrays`` holds NaN or inf.
+
+    Raises
+    ------
+    CheckpointError
+        Naming ``path`` and the array, and suggesting a smaller learning rate ``rate``.
+    """
+    for key, value in arrays.items():
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            raise CheckpointError(
+                f"{path}: not saved: '{key}' holds NaN or inf (training diverged; try a "
+                f"smaller learning rate {rate})"
+            )
 
 
 def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.checkpoint import NpzReader, write_npz
+from autograd_lite.checkpoint import NpzReader, refuse_non_finite, write_npz
 from autograd_lite.errors import CheckpointError, ShapeError
 from autograd_lite.tensor import Tensor, as_array
 
@@ -295,12 +295,7 @@ class Module:
             or ``path`` cannot be written.
         """
         arrays = {_FORMAT_KEY: np.array(CHECKPOINT_FORMAT), **self.state_dict()}
-        for name, value in arrays.items():
-            if value.dtype.kind in "fc" and not np.isfinite(value).all():
-                raise CheckpointError(
-                    f"{path}: not saved: '{name}' holds NaN or inf (training diverged; try a "
-                    "smaller learning rate lr)"
-                )
+        refuse_non_finite(path, arrays, "lr")
         return write_npz(path, arrays)
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from ..checkpoint import NpzReader, write_npz
+from ..checkpoint import NpzReader, refuse_non_finite, write_npz
 from ..errors import CheckpointError, TrainingError
 from ..optim import check_learning_rate
 
@@ -479,12 +479,7 @@ def save_checkpoint(
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         arrays[f"w{i}"] = np.asarray(w)
         arrays[f"b{i}"] = np.asarray(b)
-    for key, arr in arrays.items():
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise CheckpointError(
-                f"{path}: not saved: '{key}' holds NaN or inf (training diverged; "
-                "try a smaller learning rate η)"
-            )
+    refuse_non_finite(path, arrays, "η")
     return write_npz(path, arrays)
 
 
