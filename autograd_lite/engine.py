@@ -28,33 +28,13 @@ from autograd_lite.errors import (
     InvalidGradientError,
     NonScalarBackwardError,
 )
-from autograd_lite.function import EachInput, _check_finite, opaque_gradient
+from autograd_lite.function import EachInput
 from autograd_lite.modes import CURRENT, DEFAULT, enable_grad
+from autograd_lite.modes import check_finite as _check_finite
+from autograd_lite.ops import opaque_gradient, sum_to
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["backward", "gradients", "sum_to"]
-
-
-def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0) -> Any:
-    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to grad's shape.
-
-    Works on ndarrays and on Tensors (then it is recorded, for higher-order gradients).
-    """
-    gshape = grad.shape
-    if gshape == shape:
-        return grad
-    if len(gshape) == 2 and shape == (gshape[0], 1):  # a bias (n, 1) over a mini-batch (n, m)
-        return grad.sum(axis=1, keepdims=True)
-    lead = len(gshape) - len(shape)
-    if lead < 0 or any(n != 1 and n != gshape[lead + i] for i, n in enumerate(shape)):
-        raise InvalidGradientError(
-            f"{op_name}: the gradient for input {index} has shape {gshape}, which cannot be "
-            f"summed down to the input's shape {shape}"
-        )
-    if lead:  # summing the leading axes away needs no reshape afterwards
-        grad = grad.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
-    return grad.sum(axis=axes, keepdims=True) if axes else grad
 
 
 def _released(node: Tensor) -> GraphReleasedError:

@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from hypothesis import assume
@@ -49,8 +49,11 @@ __all__ = [
     "COST_OPS",
 ]
 
-#: Every op ``graphs`` draws by default: the names of ``autograd_lite.ops.OPS``.
-OP_NAMES: tuple[str, ...] = tuple(_ops.OPS)
+#: Every op ``graphs`` draws by default: the ops of ``autograd_lite.ops`` that declare a ``Draw``
+#: (an op declared elsewhere, e.g. by a test, is drawn when named in ``ops`` or ``include``).
+OP_NAMES: tuple[str, ...] = tuple(
+    name for name, info in _ops.REGISTRY.items() if name in _ops.OPS and info.draw is not None
+)
 
 DEFAULT_BOUNDS = (-10.0, 10.0)
 
@@ -78,7 +81,7 @@ def shapes(
 
 
 def _element_strategy(elements: Any, dtype: np.dtype) -> st.SearchStrategy[float]:
-    width = 32 if dtype == np.float32 else 64
+    width: Literal[32, 64] = 32 if dtype == np.float32 else 64
     if elements is None:
         elements = DEFAULT_BOUNDS
     if isinstance(elements, st.SearchStrategy):
@@ -264,8 +267,7 @@ def graphs(
             + (
                 ""
                 if not set(unknown) & set(_ops.OPS)
-                else " (an op of ops.OPS without a "
-                "generator in autograd_lite/testing/_generators.py)"
+                else " (an op of ops.OPS declared without draw=Draw(...))"
             )
         )
     if not allowed and not wanted:
