@@ -268,3 +268,30 @@ def test_cli_explore_user_errors_are_one_line(argv, message, capsys, tmp_path, m
     status = main(["explore", *argv])
     err = capsys.readouterr().err
     assert status != 0 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_module_names_its_parameters_on_the_page(tmp_path):
+    from autograd_lite import nn
+
+    class Residual(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.inner = nn.Linear(width, width, seed=0)
+
+        def forward(self, x):
+            return x + al.sigmoid(self.inner(x))
+
+    model = Residual(3)
+    x = al.Tensor(np.linspace(0, 1, 12).reshape(4, 3), requires_grad=True, name="x")
+    loss = al.quadratic_cost(model(x), np.zeros((4, 3)))
+    data = explore_data(loss, labels=model.named_parameters())
+    labels = {n["label"] for n in data["nodes"]}
+    assert {"inner.weight", "inner.bias", "x"} <= labels
+    leaves = data["steps"][-1]["items"]
+    x_item = next(i for i in leaves if data["nodes"][i["node"]]["label"] == "x")
+    assert len(x_item["parts"]) == 2  # the residual connection: x fans out
+    bias = next(i for i in leaves if data["nodes"][i["node"]]["label"] == "inner.bias")
+    assert array(data, bias["arriving"]).shape == (3,)
+    loss.backward()
+    np.testing.assert_array_equal(array(data, x_item["arriving"]), x.grad)
+    np.testing.assert_array_equal(array(data, bias["arriving"]), model.inner.bias.grad)

@@ -132,6 +132,15 @@ def _graph_nodes(output: Tensor) -> list[Any]:
     return tensors
 
 
+def _label_map(labels: Any) -> dict[int, str]:
+    """``{id(tensor): name}`` from ``{tensor: name}`` or ``(name, tensor)`` pairs."""
+    if not labels:
+        return {}
+    if isinstance(labels, dict):
+        return {id(t): str(name) for t, name in labels.items()}
+    return {id(t): str(name) for name, t in labels}
+
+
 def _shape_text(shape: Sequence[int]) -> str:
     return "×".join(str(n) for n in shape) or "scalar"
 
@@ -140,7 +149,7 @@ def explore_data(
     output: Tensor,
     *,
     grad: Any = None,
-    labels: dict[Tensor, str] | None = None,
+    labels: Any = None,
     notes: dict[tuple[Tensor, int], str] | None = None,
     title: str | None = None,
 ) -> dict[str, Any]:
@@ -152,8 +161,9 @@ def explore_data(
         The result whose backward pass to record; its graph must still be there.
     grad : array_like, optional
         The gradient to seed at ``output``; default 1 for a one-element output, ones otherwise.
-    labels : dict, optional
-        A display name for some tensors (default: the tensor's ``name``, else its op).
+    labels : dict or iterable of pairs, optional
+        A display name for some tensors: ``{tensor: name}``, or ``(name, tensor)`` pairs such as
+        a module's ``named_parameters()`` (default: the tensor's ``name``, else its op).
     notes : dict, optional
         ``(tensor, input index) -> text`` shown at the step that processes that tensor
         (index -1: about the step as a whole).
@@ -175,7 +185,7 @@ def explore_data(
             "explore: the output does not require grad, so it has no graph; create its inputs "
             "with requires_grad=True"
         )
-    labels = labels or {}
+    labels = _label_map(labels)
     notes = notes or {}
     tensors = _graph_nodes(output)
     arrays = _Arrays()
@@ -193,7 +203,10 @@ def explore_data(
         nodes.append(
             {
                 "id": i,
-                "label": labels.get(t) or t.name or (t.op if t.op is not None else "leaf"),
+                "label": labels.get(id(t))
+                or t.name
+                or t.op
+                or ("leaf" if t.requires_grad else "input"),
                 "op": t.op,
                 "kind": kind,
                 "shape": list(t.shape),
@@ -391,7 +404,7 @@ def explore(
     *,
     grad: Any = None,
     title: str | None = None,
-    labels: dict[Tensor, str] | None = None,
+    labels: Any = None,
 ) -> Path:
     """Write the backprop explorer for the graph that computed ``output`` to ``path``.
 
@@ -413,8 +426,9 @@ def explore(
         The gradient seeded at ``output`` (default: 1, or ones for a non-scalar output).
     title : str, optional
         The page's title.
-    labels : dict, optional
-        Display names for some tensors (default: their ``name``, else their op).
+    labels : dict or iterable of pairs, optional
+        Display names for some tensors: ``{tensor: name}``, or ``(name, tensor)`` pairs such as
+        ``model.named_parameters()`` (default: their ``name``, else their op).
 
     Returns
     -------
