@@ -219,3 +219,17 @@ def test_digit_page_and_phone_width(browser, tmp_path):
     width = page.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width}px wide in a 390px window"
     page.close()
+
+
+def test_the_checks_would_catch_a_request_and_a_console_error(browser, tmp_path):
+    """The two guards above are live: a page that fetches or logs an error is caught."""
+    x = al.Tensor([1.0, 2.0], requires_grad=True)
+    path = al.viz.explore((x * x).sum(), tmp_path / "bad.html")
+    html = path.read_text(encoding="utf-8")
+    bad = '<img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script></body>'
+    path.write_text(html.replace("</body>", bad), encoding="utf-8")
+    page = Page(browser, path)
+    page.page.wait_for_timeout(200)
+    assert any("127.0.0.1:9" in url for url in page.requests)
+    assert any("boom" in error for error in page.errors)
+    page.page.close()
