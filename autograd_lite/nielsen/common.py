@@ -103,11 +103,10 @@ def as_columns(
     n_in, n_out = sizes[0], sizes[-1]
     if type(data) is tuple and len(data) == 2 and not labels:  # the hot path: a step's batch
         X, Y = data
-        # fmt: off
-        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.dtype == dtype == Y.dtype
-            and X.ndim == 2 == Y.ndim and X.shape[0] == n_in and Y.shape == (n_out, X.shape[1])):
-            return X, Y
-        # fmt: on
+        if type(X) is np.ndarray is type(Y) and X.dtype is dtype is Y.dtype and X.ndim == 2:
+            (n, m), shape = X.shape, Y.shape
+            if n == n_in and shape == (n_out, m):
+                return X, Y
     if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], tuple):
         X, Y = np.asarray(data[0], dtype=dtype), np.asarray(data[1])
         if X.ndim == 1:  # one sample: its label, or its column of desired outputs
@@ -228,7 +227,7 @@ class NetworkBase:
     def update_mini_batch(self, mini_batch: Any, eta: float) -> None:
         r"""One gradient-descent step, :math:`w \to w - \frac{\eta}{m}\sum_x \nabla_w C_x` (and
         ``b``), from a list of ``(x, y)`` tuples or ``(X, Y)`` columns (see :func:`as_columns`)."""
-        self._update(*self._columns(mini_batch), eta)
+        self._update(*as_columns(mini_batch, self.sizes, self.dtype), eta)
 
     def evaluate(self, test_data: Any) -> int:
         r"""Number of test inputs whose output :math:`\arg\max_j a^L_j` is the label;
