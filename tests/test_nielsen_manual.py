@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from autograd_lite.errors import CheckpointError
+from autograd_lite.errors import CheckpointError, ShapeError, TrainingError
 from autograd_lite.nielsen import common
 from autograd_lite.nielsen.common import (
     as_columns,
@@ -72,7 +72,7 @@ except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
     ],
 )
 def test_validate_sizes_errors(sizes, pattern):
-    with pytest.raises(ValueError, match=pattern) as info:
+    with pytest.raises(ShapeError, match=pattern) as info:
         validate_sizes(sizes)
     assert "\n" not in str(info.value)
     with pytest.raises(ValueError, match=pattern):
@@ -111,11 +111,11 @@ def test_same_seed_same_network_and_shuffles():
 
 
 def test_constructor_rejects_bad_cost_dtype_and_seed():
-    with pytest.raises(ValueError, match="cost must be"):
+    with pytest.raises(TrainingError, match="cost must be"):
         ManualNetwork([2, 2], cost="hinge")
-    with pytest.raises(ValueError, match="floating dtype"):
+    with pytest.raises(TrainingError, match="floating dtype"):
         ManualNetwork([2, 2], dtype=np.int32)
-    with pytest.raises(ValueError, match="seed must be"):
+    with pytest.raises(TrainingError, match="seed must be"):
         ManualNetwork([2, 2], seed=1.5)
     assert get_cost("cross_entropy") is CrossEntropyCost
     assert get_cost(QuadraticCost) is QuadraticCost
@@ -393,11 +393,11 @@ def test_data_formats_are_equivalent():
     np.testing.assert_array_equal(Yb, Y[:, :3])
     x, y = as_columns((X[:, 0], Y[:, 0]), sizes, np.float32)  # one sample, 1-D
     assert x.shape == (4, 1) and y.shape == (3, 1) and x.dtype == y.dtype == np.float32
-    with pytest.raises(ValueError, match=r"X must have shape \(4, n\)"):
+    with pytest.raises(ShapeError, match=r"X must have shape \(4, n\)"):
         as_columns((X[:3], Y), sizes, np.float64)
     with pytest.raises(ValueError, match="labels must lie in"):
         as_columns((X, labels + 5), sizes, np.float64)
-    with pytest.raises(ValueError, match=r"Y must have shape \(3, 60\)"):
+    with pytest.raises(ShapeError, match=r"Y must have shape \(3, 60\)"):
         as_columns((X, Y[:2]), sizes, np.float64)
 
 
@@ -464,11 +464,11 @@ def test_sgd_formats_and_modes_train_identically():
 def test_sgd_rejects_bad_arguments():
     net = ManualNetwork([4, 3], seed=0)
     X, Y, _ = _toy_problem(10)
-    with pytest.raises(ValueError, match="mini_batch_size"):
+    with pytest.raises(TrainingError, match="mini_batch_size"):
         net.SGD((X, Y), 1, 0, 1.0, verbose=False)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(TrainingError, match="epochs"):
         net.SGD((X, Y), -1, 5, 1.0, verbose=False)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(TrainingError, match="empty"):
         net.SGD([], 1, 5, 1.0, verbose=False)
 
 
