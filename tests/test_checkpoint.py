@@ -355,3 +355,18 @@ def test_a_zip_needing_a_newer_zip_version_is_a_checkpoint_error(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(CheckpointError, match="new.npz.*zip file version 10.9"):
         read_npz(path)
+
+
+def test_one_layout_for_both_kinds_of_model(tmp_path):
+    """nn and nielsen write one layout (a '__format__' tag naming the kind, then the arrays),
+    checked by one validator: each refuses the other's files, and a nielsen file tagged
+    otherwise; the legacy 'format' tag of earlier nielsen files still loads (good_members)."""
+    net_path = Network(SIZES, seed=0).save(tmp_path / "n.npz")
+    module_path = nn_model().save(tmp_path / "m.npz")
+    assert str(read_npz(net_path)["__format__"]) == "autograd_lite.nielsen/1"
+    assert str(read_npz(module_path)["__format__"]) == "autograd_lite.nn/1"
+    assert_refused(load_module, net_path)
+    assert_refused(load_network, module_path)
+    tag = "autograd_lite.nn/1".encode("utf-32-le")
+    other = replace(good_members(), "format.npy", npy((), "<U18", data=tag))
+    assert_refused(load_network, write_zip(tmp_path / "o.npz", other), "autograd_lite.nielsen")

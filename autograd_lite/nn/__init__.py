@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.checkpoint import NpzReader, refuse_non_finite, write_npz
+from autograd_lite.checkpoint import load_checkpoint, save_checkpoint
 from autograd_lite.errors import CheckpointError, ShapeError
 from autograd_lite.tensor import Tensor, as_array
 
@@ -294,9 +294,7 @@ class Module:
             If a parameter holds NaN or inf (nothing is written: train with a smaller ``lr``),
             or ``path`` cannot be written.
         """
-        arrays = {_FORMAT_KEY: np.array(CHECKPOINT_FORMAT), **self.state_dict()}
-        refuse_non_finite(path, arrays, "lr")
-        return write_npz(path, arrays)
+        return save_checkpoint(path, CHECKPOINT_FORMAT, self.state_dict(), "lr")
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
         """Load parameters written by :meth:`save` into this module, in place; returns self.
@@ -312,42 +310,17 @@ class Module:
             needing pickle), or does not fit the module (keys, shapes); the message names the
             file. The module is unchanged when it raises.
         """
-        path = Path(path)
         params = dict(self.named_parameters())
-        allowed = None if not strict else (lambda key: key == _FORMAT_KEY or key in params)
+        state = load_checkpoint(
+            path,
+            CHECKPOINT_FORMAT,
+            lambda npz: {k: (p.data.shape, "fiu") for k, p in params.items() if k in npz},
+            allowed=(lambda key: key == _FORMAT_KEY or key in params) if strict else None,
+        )
         try:
-            with NpzReader(path, allowed) as npz:
-                tag = npz.header(_FORMAT_KEY) if _FORMAT_KEY in npz else None
-                if tag is None or tag[0] != () or tag[1].kind != "U" or tag[1].itemsize > 400:
-                    raise CheckpointError(
-                        f"not an autograd_lite.nn checkpoint (no '{_FORMAT_KEY}' = "
-                        f"{CHECKPOINT_FORMAT!r} entry)"
-                    )
-                present = [name for name in params if name in npz]
-                for name in present:  # every header checked before any array is read
-                    shape, dtype = npz.header(name)
-                    if shape != params[name].data.shape:
-                        raise CheckpointError(
-                            f"load_state_dict: '{name}' has shape {shape} in the state but "
-                            f"{params[name].data.shape} in the model"
-                        )
-                    if dtype.kind not in "fiu":
-                        raise CheckpointError(
-                            f"load_state_dict: '{name}' has dtype {dtype}, expected numbers"
-                        )
-                if str(npz.array(_FORMAT_KEY)) != CHECKPOINT_FORMAT:
-                    raise CheckpointError(
-                        f"not an autograd_lite.nn checkpoint (no '{_FORMAT_KEY}' = "
-                        f"{CHECKPOINT_FORMAT!r} entry)"
-                    )
-                state = {_FORMAT_KEY: CHECKPOINT_FORMAT}
-                state.update({name: npz.array(name) for name in present})
             return self.load_state_dict(state, strict=strict)
         except CheckpointError as error:
-            message = str(error)
-            raise CheckpointError(
-                message if message.startswith(str(path)) else f"{path}: {message}"
-            ) from None
+            raise CheckpointError(f"{path}: {error}") from None
 
     # -- display ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
