@@ -12,6 +12,7 @@ Run: ``python -m benchmarks.bench_adam [--quick] [--profile] [--no-torch]``.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Callable
@@ -109,9 +110,9 @@ def contenders(torch: Any, steps: int) -> tuple[dict[str, Callable], dict[str, A
         out[f"optim.{name}.step"] = common.block(opt.step, steps, steps)
 
     for name, cls in ((ADAM_BASE, NumpyAdamInPlace), (ADAM_TEXTBOOK, NumpyAdam)):
-        arrays = [w.copy() for w in start]
-        made[name] = arrays
-        out[name] = common.block(lambda adam=cls(arrays): adam.step(grads), steps, steps)
+        adam = cls([w.copy() for w in start])
+        made[name] = adam.params
+        out[name] = common.block(functools.partial(adam.step, grads), steps, steps)
     sgd_arrays = [w.copy() for w in start]
     out[SGD_BASE] = common.block(lambda: numpy_sgd(sgd_arrays, grads), steps,
                                                  steps)  # fmt: skip

@@ -133,10 +133,8 @@ def test_sgd_is_its_rule(shapes, steps, seed, lr, momentum, dampening, weight_de
     nesterov = nesterov and momentum > 0 and dampening == 0
     options = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                    nesterov=nesterov, maximize=maximize)  # fmt: skip
-    start, history, ended, _ = _run(
-        lambda ps: optim.SGD(ps, **options, n=n), shapes, steps, seed, batch_size=m,
-        skip_every=3,
-    )
+    make = lambda ps: optim.SGD(ps, **options, n=n)  # noqa: E731
+    start, history, ended, _ = _run(make, shapes, steps, seed, batch_size=m, skip_every=3)
     _check(start, history, ended, lambda w, g: sgd_reference(w, g, **options, m=m or 1, n=n or 1))
 
 

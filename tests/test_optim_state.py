@@ -185,6 +185,12 @@ def test_closure_is_called_with_gradients_enabled_and_its_loss_returned():
     assert isinstance(loss, al.Tensor) and model[0].weight.grad is not None
 
 
+def test_a_batch_size_passed_as_the_closure_is_refused():
+    opt = optim.SGD([nn.Parameter(np.ones(2))], lr=0.1)
+    with pytest.raises(InvalidInputError, match=r"step\(batch_size=m\)"):
+        opt.step(10)
+
+
 def test_a_gradient_of_the_wrong_shape_is_refused():
     p = nn.Parameter(np.ones(3))
     p.grad = np.ones(1)  # would broadcast silently
@@ -229,8 +235,7 @@ def test_read_only_parameter_arrays_are_updated_as_copies():
         (lambda p: optim.Adam([]), TrainingError, "empty"),
     ],
 )  # fmt: skip
-def test_bad_hyper_parameters_raise_typed_errors_naming_the_optimizer_and_value(make, error,
-                                                                               match):
+def test_bad_hyper_parameters_raise_typed_errors_naming_the_optimizer_and_value(make, error, match):
     with pytest.raises(error, match=match) as info:
         make(nn.Parameter([1.0, 2.0]))
     assert isinstance(info.value, AutogradLiteError)

@@ -123,3 +123,20 @@ def test_reduce_on_plateau_gives_pytorchs_lr_sequence():
         ours.step(metric)
         theirs.step(metric)
         assert ours.get_last_lr() == theirs.get_last_lr()
+
+
+@pytest.mark.parametrize(("name", "options"), SCHEDULERS)
+def test_schedulers_built_to_resume_at_an_epoch_give_pytorchs_lrs(name, options):
+    """``last_epoch=k`` with groups that hold ``initial_lr`` (as a loaded optimizer's do)."""
+    ours_opt = optim.SGD([{"params": [nn.Parameter(np.ones(1))], "lr": 0.07, "initial_lr": 0.2}])
+    theirs_opt = torch.optim.SGD([{"params": [torch.ones(1, requires_grad=True)], "lr": 0.07,
+                                   "initial_lr": 0.2}])  # fmt: skip
+    ours = getattr(lr_scheduler, name)(ours_opt, **options, last_epoch=4)
+    theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, **options, last_epoch=4)
+    for epoch in range(20):
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-13,
+                                   atol=1e-15, err_msg=f"{name} epoch {epoch}")  # fmt: skip
+        ours_opt.step()
+        theirs_opt.step()
+        ours.step()
+        theirs.step()

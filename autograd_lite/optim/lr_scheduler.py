@@ -55,6 +55,8 @@ class LRScheduler:
         ``initial_lr``, which a resumed scheduler requires).
     """
 
+    _initial = False  # True during the constructor's step
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         name = type(self).__name__
         self.optimizer = _check_optimizer(name, optimizer)
@@ -74,15 +76,13 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self._optimizer_steps = optimizer._step_count
         self._step_count = 0
-        self.step()  # epoch 0 (or last_epoch + 1): sets the lr
+        self._initial = True  # PyTorch's initial step: epoch last_epoch + 1, the lr kept
+        self.step()
+        del self._initial
 
     def get_lr(self) -> list[float]:
         """The lr of each group for ``last_epoch``, from the current ones (PyTorch's
         recursive form)."""
-        raise NotImplementedError
-
-    def _closed_form(self) -> list[float]:
-        """The lr of each group for ``last_epoch`` from ``base_lrs`` alone."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
@@ -102,10 +102,7 @@ class LRScheduler:
                 stacklevel=2,
             )
         self.last_epoch += 1
-        # PyTorch: a resumed scheduler's first step jumps to the closed form
-        values = self._closed_form() if self._step_count == 1 and self.last_epoch > 0 else None
-        values = values if values is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -147,20 +144,18 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        self.step_size = count("StepLR", "step_size", step_size)
-        if self.step_size is None:
+        size = count("StepLR", "step_size", step_size)
+        if size is None:
             raise TrainingError("StepLR: step_size must be a positive int, got None")
+        self.step_size = size
         self.gamma = number(0.0)("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:  # type: ignore[operator]
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma for group in groups]
-
-    def _closed_form(self) -> list[float]:
-        return [lr * self.gamma ** (self.last_epoch // self.step_size) for lr in self.base_lrs]  # type: ignore[operator]
 
 
 class ExponentialLR(LRScheduler):
@@ -172,12 +167,9 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
-        if self.last_epoch == 0:
+        if self._initial:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma for group in groups]
-
-    def _closed_form(self) -> list[float]:
-        return [lr * self.gamma**self.last_epoch for lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -198,7 +190,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         groups, t, T, low = self.optimizer.param_groups, self.last_epoch, self.T_max, self.eta_min
-        if t == 0:
+        if self._initial:
             return [group["lr"] for group in groups]
         if (t - 1 - T) % (2 * T) == 0:  # the bottom of a cycle: climb back by the first step
             return [
@@ -207,10 +199,6 @@ class CosineAnnealingLR(LRScheduler):
             ]
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (group["lr"] - low) + low for group in groups]
-
-    def _closed_form(self) -> list[float]:
-        t, T, low = self.last_epoch, self.T_max, self.eta_min
-        return [low + (base - low) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
 
 
 class ReduceLROnPlateau:
@@ -338,5 +326,7 @@ class ReduceLROnPlateau:
         """Resume from :meth:`state_dict`."""
         unknown = set(state_dict) - set(self.__dict__)
         if unknown:
-            raise TrainingError(f"ReduceLROnPlateau.load_state_dict: unknown keys {sorted(unknown)}")
+            raise TrainingError(
+                f"ReduceLROnPlateau.load_state_dict: unknown keys {sorted(unknown)}"
+            )
         self.__dict__.update(state_dict)

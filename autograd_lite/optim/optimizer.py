@@ -270,6 +270,11 @@ class Optimizer:
             gradients enabled, before the update); its result is returned.
         """
         loss = None
+        if closure is not None and not callable(closure):
+            raise InvalidInputError(
+                f"{type(self).__name__}.step: closure must be a function returning the loss, "
+                f"got {closure!r} (SGD's mini-batch size is step(batch_size=m))"
+            )
         if closure is not None:
             from autograd_lite.modes import enable_grad
 
@@ -332,9 +337,7 @@ class Optimizer:
             buffer, or a buffer's shape is not its parameter's.
         """
         name = type(self).__name__
-        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(
-            state_dict
-        ):
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
             raise CheckpointError(
                 f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups', "
                 f"got {type(state_dict).__name__}"

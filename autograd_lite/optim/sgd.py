@@ -166,9 +166,7 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
-    def step(
-        self, closure: Callable[[], Any] | None = None, batch_size: int | None = None
-    ) -> Any:
+    def step(self, closure: Callable[[], Any] | None = None, batch_size: int | None = None) -> Any:
         r"""Update every parameter that has a gradient, in place.
 
         Parameters
