@@ -228,3 +228,11 @@ def test_updates_are_in_place_and_keep_the_dtype(make, dtype):
     assert p.data is array and p.dtype == dtype
     assert all(v.dtype == dtype for v in opt.state[p].values() if isinstance(v, np.ndarray))
     assert math.isfinite(float(np.sum(p.data)))
+
+
+def test_the_benchmarks_hand_written_adams_are_adam():
+    """benchmarks/bench_adam.py times optim.Adam against hand-written steps that compute the
+    same thing (its own check, run here)."""
+    from benchmarks.bench_adam import check
+
+    assert check() <= 1e-10

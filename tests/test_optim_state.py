@@ -198,6 +198,24 @@ def test_a_gradient_of_the_wrong_shape_is_refused():
         optim.Adam([p]).step()
 
 
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_a_parameter_whose_data_is_replaced_is_updated_in_its_new_array(name):
+    """A step's scratch arrays follow ``p.data`` (rebound by a module's load_state_dict, or by
+    hand) and the group's list of parameters."""
+    p, q = nn.Parameter(np.ones(3)), nn.Parameter(np.ones((2, 2)))
+    opt = MAKERS[name]([p])
+    p.grad = np.full(3, 0.5)
+    opt.step()
+    new = np.zeros(3)
+    p.data = new
+    opt.step()
+    assert p.data is new and np.all(new != 0)
+    opt.param_groups[0]["params"].append(q)
+    q.grad = np.ones((2, 2))
+    opt.step()
+    assert np.all(q.data != 1)
+
+
 def test_read_only_parameter_arrays_are_updated_as_copies():
     p = nn.Parameter(np.ones(3))
     p.data.flags.writeable = False

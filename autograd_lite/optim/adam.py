@@ -107,15 +107,12 @@ class Adam(Optimizer):
         decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         name = type(self).__name__
-        scratch = self._scratch
-        for p in group["params"]:
+        for i, (p, w, tmp, gbuf) in enumerate(self._records(group)):
             grad = p.grad
             if grad is None:
                 continue
-            record = scratch.get(p)
-            if record is None or record[0] is not p.data:
-                record = self._scratch_for(p, 2)
-            w, tmp, gbuf = record
+            if p.data is not w:
+                _, w, tmp, gbuf = self._refresh(group, i)
             if type(grad) is not np.ndarray or grad.shape != w.shape:
                 grad = _grad_array(name, p, grad)
             state = self.state.get(p)

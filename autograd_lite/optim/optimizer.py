@@ -168,7 +168,7 @@ class Optimizer:
         self.defaults = {k: self.hyper[k](name, k, v) for k, v in defaults.items()}
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
-        self._scratch: dict[Tensor, list[Any]] = {}
+        self._scratch: dict[int, tuple[list[Tensor], int, list[list[Any]]]] = {}
         self._step_count = 0
         if isinstance(params, Tensor):
             raise InvalidInputError(
@@ -288,16 +288,28 @@ class Optimizer:
     def _update(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _scratch_for(self, p: Tensor, n: int) -> list[Any]:
-        """``[w, tmp_1, ..., tmp_n]``: ``p.data`` (replaced by a writable copy if it is
-        read-only) and ``n`` scratch arrays shaped like it, made once per parameter and
-        remade only when ``p.data`` is another array (not in the state: their values do not
-        outlive a step). A step compares ``record[0] is p.data`` and nothing else."""
+    def _records(self, group: dict[str, Any]) -> list[list[Any]]:
+        """``[p, w, tmp, gbuf]`` for each parameter of ``group``: ``w`` is ``p.data`` (made
+        writable), ``tmp`` and ``gbuf`` scratch arrays shaped like it, made once (not in the
+        state: their values do not outlive a step). Remade when the group's list of
+        parameters changes; a step checks ``p.data is w`` and calls :meth:`_refresh` if not."""
+        params = group["params"]
+        cached = self._scratch.get(id(group))
+        if cached is None or cached[0] is not params or cached[1] != len(params):
+            cached = self._scratch[id(group)] = (params, len(params),
+                                                 [self._record(p) for p in params])  # fmt: skip
+        return cached[2]
+
+    @staticmethod
+    def _record(p: Tensor) -> list[Any]:
         w = p.data
         if not w.flags.writeable:  # e.g. an array loaded read-only: updated as a copy
             w = p.data = w.copy()
-        record = [w, *(np.empty_like(w) for _ in range(n))]
-        self._scratch[p] = record
+        return [p, w, np.empty_like(w), np.empty_like(w)]
+
+    def _refresh(self, group: dict[str, Any], i: int) -> list[Any]:
+        """The record of parameter ``i`` of ``group`` after its ``.data`` was replaced."""
+        record = self._records(group)[i] = self._record(group["params"][i])
         return record
 
     # -- saving and resuming ---------------------------------------------------------------
@@ -377,6 +389,7 @@ class Optimizer:
             state[p] = self._loaded_state(int(key), p, buffers)
         self.param_groups[:] = groups
         self.state = state
+        self._scratch.clear()
 
     def _loaded_state(self, key: int, p: Tensor, buffers: Mapping[str, Any]) -> dict[str, Any]:
         name = type(self).__name__

@@ -82,15 +82,12 @@ class RMSprop(Optimizer):
     def _update(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
         mu, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-        scratch = self._scratch
-        for p in group["params"]:
+        for i, (p, w, tmp, gbuf) in enumerate(self._records(group)):
             grad = p.grad
             if grad is None:
                 continue
-            record = scratch.get(p)
-            if record is None or record[0] is not p.data:
-                record = self._scratch_for(p, 2)
-            w, tmp, gbuf = record
+            if p.data is not w:
+                _, w, tmp, gbuf = self._refresh(group, i)
             if type(grad) is not np.ndarray or grad.shape != w.shape:
                 grad = _grad_array("RMSprop", p, grad)
             state = self.state.get(p)

@@ -195,15 +195,12 @@ class SGD(Optimizer):
         decay = group["weight_decay"] / (group["n"] or 1)
         maximize = group["maximize"]
         scale, shrink = (-lr / m if maximize else lr / m), 1.0 - lr * decay
-        scratch = self._scratch
-        for p in group["params"]:
+        for i, (p, w, tmp, gbuf) in enumerate(self._records(group)):
             grad = p.grad
             if grad is None:
                 continue
-            record = scratch.get(p)
-            if record is None or record[0] is not p.data:
-                record = self._scratch_for(p, 2)
-            w, tmp, gbuf = record
+            if p.data is not w:
+                _, w, tmp, gbuf = self._refresh(group, i)
             if type(grad) is not np.ndarray or grad.shape != w.shape:
                 grad = _grad_array("SGD", p, grad)
             if mu == 0.0:  # the chapter's rule: w <- (1 - lr decay) w - (lr / m) grad
