@@ -214,6 +214,13 @@ def test_a_parameter_whose_data_is_replaced_is_updated_in_its_new_array(name):
     q.grad = np.ones((2, 2))
     opt.step()
     assert np.all(q.data != 1)
+    r = nn.Parameter(np.ones(4))
+    r.grad = np.ones(4)
+    opt.param_groups[0]["params"][0] = r  # replaced in place: same list, same length
+    before = p.data.copy()
+    opt.step()
+    assert np.all(r.data != 1)
+    np.testing.assert_array_equal(p.data, before)
 
 
 def test_read_only_parameter_arrays_are_updated_as_copies():

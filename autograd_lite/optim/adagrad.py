@@ -82,12 +82,15 @@ class Adagrad(Optimizer):
     def _update(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
         decay, maximize = group["weight_decay"], group["maximize"]
-        for i, (p, w, tmp, gbuf) in enumerate(self._records(group)):
+        records = self._records(group)
+        for i, p in enumerate(group["params"]):
             grad = p.grad
             if grad is None:
                 continue
-            if p.data is not w:
-                _, w, tmp, gbuf = self._refresh(group, i)
+            record = records[i]
+            if record[0] is not p or record[1] is not p.data:
+                record = self._refresh(records, i, p)
+            _, w, tmp, gbuf = record
             if type(grad) is not np.ndarray or grad.shape != w.shape:
                 grad = _grad_array("Adagrad", p, grad)
             state = self.state.get(p)

@@ -107,12 +107,15 @@ class Adam(Optimizer):
         decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         name = type(self).__name__
-        for i, (p, w, tmp, gbuf) in enumerate(self._records(group)):
+        records = self._records(group)
+        for i, p in enumerate(group["params"]):
             grad = p.grad
             if grad is None:
                 continue
-            if p.data is not w:
-                _, w, tmp, gbuf = self._refresh(group, i)
+            record = records[i]
+            if record[0] is not p or record[1] is not p.data:
+                record = self._refresh(records, i, p)
+            _, w, tmp, gbuf = record
             if type(grad) is not np.ndarray or grad.shape != w.shape:
                 grad = _grad_array(name, p, grad)
             state = self.state.get(p)

@@ -291,11 +291,15 @@ class Optimizer:
     def _records(self, group: dict[str, Any]) -> list[list[Any]]:
         """``[p, w, tmp, gbuf]`` for each parameter of ``group``: ``w`` is ``p.data`` (made
         writable), ``tmp`` and ``gbuf`` scratch arrays shaped like it, made once (not in the
-        state: their values do not outlive a step). Remade when the group's list of
-        parameters changes; a step checks ``p.data is w`` and calls :meth:`_refresh` if not."""
+        state: their values do not outlive a step). A step checks ``record[0] is p`` and
+        ``record[1] is p.data``, and calls :meth:`_refresh` if not (a parameter replaced in the
+        group, or its ``.data`` rebound)."""
         params = group["params"]
         cached = self._scratch.get(id(group))
         if cached is None or cached[0] is not params or cached[1] != len(params):
+            if cached is None and len(self._scratch) >= len(self.param_groups):
+                live = {id(g) for g in self.param_groups}  # forget groups no longer here
+                self._scratch = {k: v for k, v in self._scratch.items() if k in live}
             cached = self._scratch[id(group)] = (params, len(params),
                                                  [self._record(p) for p in params])  # fmt: skip
         return cached[2]
@@ -307,9 +311,9 @@ class Optimizer:
             w = p.data = w.copy()
         return [p, w, np.empty_like(w), np.empty_like(w)]
 
-    def _refresh(self, group: dict[str, Any], i: int) -> list[Any]:
-        """The record of parameter ``i`` of ``group`` after its ``.data`` was replaced."""
-        record = self._records(group)[i] = self._record(group["params"][i])
+    def _refresh(self, records: list[list[Any]], i: int, p: Tensor) -> list[Any]:
+        """The record of ``p``, parameter ``i`` of a group, made anew."""
+        record = records[i] = self._record(p)
         return record
 
     # -- saving and resuming ---------------------------------------------------------------

@@ -195,12 +195,15 @@ class SGD(Optimizer):
         decay = group["weight_decay"] / (group["n"] or 1)
         maximize = group["maximize"]
         scale, shrink = (-lr / m if maximize else lr / m), 1.0 - lr * decay
-        for i, (p, w, tmp, gbuf) in enumerate(self._records(group)):
+        records = self._records(group)
+        for i, p in enumerate(group["params"]):
             grad = p.grad
             if grad is None:
                 continue
-            if p.data is not w:
-                _, w, tmp, gbuf = self._refresh(group, i)
+            record = records[i]
+            if record[0] is not p or record[1] is not p.data:
+                record = self._refresh(records, i, p)
+            _, w, tmp, gbuf = record
             if type(grad) is not np.ndarray or grad.shape != w.shape:
                 grad = _grad_array("SGD", p, grad)
             if mu == 0.0:  # the chapter's rule: w <- (1 - lr decay) w - (lr / m) grad
