@@ -299,7 +299,7 @@ def test_register_buffer_keeps_arrays_out_of_the_parameters():
         m.register_buffer("a.b", np.ones(2))
 
 
-# -- replay: what the docs say about Dropout and BatchNorm ---------------------------------------------
+# -- replay: what the docs say about Dropout and BatchNorm ------------------------------------
 def test_replay_freezes_a_dropout_mask_and_the_check_catches_it():
     layer = nn.Dropout(0.5, seed=0)
     x = np.ones(40)

@@ -11,17 +11,17 @@ import numpy as np
 from autograd_lite import ops
 from autograd_lite.errors import ShapeError, TensorIndexError
 from autograd_lite.nn.init import init_weights, make_rng
-from autograd_lite.nn.module import Module, ModuleArgumentError, Parameter, as_tensor
+from autograd_lite.nn.module import (
+    Module,
+    ModuleArgumentError,
+    Parameter,
+    as_tensor,
+    number_in,
+    positive_int,
+)
 from autograd_lite.tensor import Tensor
 
-__all__ = ["Linear", "Identity", "Flatten", "Dropout", "Embedding", "positive_int"]
-
-
-def positive_int(owner: str, label: str, n: Any) -> int:
-    """``n`` as an int, or a :class:`ModuleArgumentError` naming ``owner`` and ``label``."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ModuleArgumentError(f"{owner}: {label} must be a positive int, got {n!r}")
-    return int(n)
+__all__ = ["Linear", "Identity", "Flatten", "Dropout", "Embedding"]
 
 
 class Linear(Module):
@@ -152,9 +152,7 @@ class Dropout(Module):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ModuleArgumentError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = number_in("Dropout", "p", p, 0.0, 1.0)
         self.rng = make_rng(seed, rng)
 
     def forward(self, x: Any) -> Any:

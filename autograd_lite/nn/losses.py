@@ -18,7 +18,7 @@ import numpy as np
 
 from autograd_lite import ops
 from autograd_lite.errors import InvalidInputError, ShapeError, TensorIndexError
-from autograd_lite.nn.module import Module, ModuleArgumentError, as_tensor
+from autograd_lite.nn.module import Module, ModuleArgumentError, as_tensor, number_in
 from autograd_lite.tensor import Tensor
 
 __all__ = [
@@ -167,7 +167,7 @@ def cross_entropy(
     """
     owner = "cross_entropy"
     reduction = _check_reduction(owner, reduction)
-    eps = _check_smoothing(owner, label_smoothing)
+    eps = number_in(owner, "label_smoothing", label_smoothing, 0.0, 1.0)
     x = as_tensor(input)
     axis = _class_axis(owner, x)
     n_classes = x.shape[axis]
@@ -193,18 +193,6 @@ def cross_entropy(
     return ops.add(ops.mul(nll, 1 - eps), ops.mul(smooth, eps / n_classes))
 
 
-def _check_smoothing(owner: str, label_smoothing: Any) -> float:
-    if (
-        isinstance(label_smoothing, bool)
-        or not isinstance(label_smoothing, (int, float))
-        or not 0 <= label_smoothing <= 1
-    ):
-        raise ModuleArgumentError(
-            f"{owner}: label_smoothing must be in [0, 1], got {label_smoothing!r}"
-        )
-    return float(label_smoothing)
-
-
 def binary_cross_entropy_with_logits(
     input: Any,  # noqa: A002
     target: Any,
@@ -227,7 +215,7 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: target shape {y.shape} differs from input "
             f"shape {x.shape}"
         )
-    pairs = ops.stack([ops.mul(x, 0.0), x], axis=-1)
+    pairs = ops.stack([np.zeros(x.shape, x.dtype), x], axis=-1)
     log_sigmoid = ops.getitem(ops.log_softmax(pairs, axis=-1), (..., 1))
     coefficient = (1.0 if pos_weight is None else _raw(pos_weight)) * y + (1 - y)
     loss = ops.sub(ops.mul(x, 1 - y), ops.mul(log_sigmoid, coefficient.astype(x.dtype)))
@@ -283,7 +271,9 @@ class CrossEntropyLoss(NLLLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, ignore_index, reduction)
-        self.label_smoothing = _check_smoothing("CrossEntropyLoss", label_smoothing)
+        self.label_smoothing = number_in(
+            "CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0, 1.0
+        )
 
     def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
         return cross_entropy(

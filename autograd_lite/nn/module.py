@@ -11,6 +11,7 @@ parameters, then its own buffers, then its children's; :class:`Sequential` names
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ __all__ = [
     "Module",
     "Sequential",
     "ModuleArgumentError",
+    "positive_int",
+    "number_in",
     "StateDictError",
     "StateDictKeyError",
     "StateDictShapeError",
@@ -40,6 +43,21 @@ _FORMAT_KEY = "__format__"
 class ModuleArgumentError(AutogradLiteError, ValueError):
     """A layer or loss built or called with an argument it cannot use (a width of 0, ``p=2``
     for dropout, an unknown ``reduction`` …); the message names the layer and the value."""
+
+
+def positive_int(owner: str, label: str, n: Any) -> int:
+    """``n`` as an int, or a :class:`ModuleArgumentError` naming ``owner`` and ``label``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ModuleArgumentError(f"{owner}: {label} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def number_in(owner: str, label: str, x: Any, low: float, high: float = math.inf) -> float:
+    """``x`` as a float in ``[low, high]``, or a :class:`ModuleArgumentError` naming both."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)) or not low <= x <= high:
+        where = f"in [{low}, {high}]" if high < math.inf else f">= {low}"
+        raise ModuleArgumentError(f"{owner}: {label} must be a number {where}, got {x!r}")
+    return float(x)
 
 
 class StateDictError(CheckpointError):

@@ -17,8 +17,14 @@ import numpy as np
 
 from autograd_lite import ops
 from autograd_lite.errors import ShapeError
-from autograd_lite.nn.layers import positive_int
-from autograd_lite.nn.module import Module, ModuleArgumentError, Parameter, as_tensor
+from autograd_lite.nn.module import (
+    Module,
+    ModuleArgumentError,
+    Parameter,
+    as_tensor,
+    number_in,
+    positive_int,
+)
 from autograd_lite.tensor import Tensor
 
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
@@ -30,12 +36,6 @@ def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Te
     centered = ops.sub(x, mean)
     var = ops.mean(ops.mul(centered, centered), axis=axes, keepdims=True)
     return ops.mul(centered, ops.pow(ops.add(var, eps), -0.5)), mean, var
-
-
-def _check_eps(owner: str, eps: Any) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-        raise ModuleArgumentError(f"{owner}: eps must be a number >= 0, got {eps!r}")
-    return float(eps)
 
 
 class LayerNorm(Module):
@@ -61,7 +61,7 @@ class LayerNorm(Module):
         )
         if not self.normalized_shape:
             raise ModuleArgumentError("LayerNorm: normalized_shape must name at least one axis")
-        self.eps = _check_eps("LayerNorm", eps)
+        self.eps = number_in("LayerNorm", "eps", eps, 0.0)
         self.elementwise_affine = bool(elementwise_affine)
         affine = self.elementwise_affine
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if affine else None
@@ -107,15 +107,9 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(name, "num_features", num_features)
-        self.eps = _check_eps(name, eps)
-        if momentum is not None and (
-            isinstance(momentum, bool)
-            or not isinstance(momentum, (int, float))
-            or not 0 <= momentum <= 1
-        ):
-            raise ModuleArgumentError(
-                f"{name}: momentum must be in [0, 1] or None, got {momentum!r}"
-            )
+        self.eps = number_in(name, "eps", eps, 0.0)
+        if momentum is not None:
+            momentum = number_in(name, "momentum", momentum, 0.0, 1.0)
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
