@@ -156,6 +156,14 @@ def test_losses_are_finite_and_exact_at_plus_minus_1000():
     np.testing.assert_array_equal(z.grad, [1.0, -1.0, 0.0, 0.0])  # σ(z) - y
     smoothed = nn.CrossEntropyLoss(label_smoothing=0.1)(x, np.array([1, 0]))
     assert np.isfinite(smoothed.item())
+    # probabilities: -Σ q log p with log p = (0, -2000, -1000) for the first sample
+    q = np.array([[0.5, 0.25, 0.25], [0.0, 1.0, 0.0]])
+    soft = al.Tensor(x.data, requires_grad=True)
+    loss = nn.CrossEntropyLoss(reduction="none")(soft, q)
+    np.testing.assert_allclose(loss.data[0], 0.25 * 2000 + 0.25 * 1000, rtol=1e-15)
+    loss.sum().backward()
+    assert np.all(np.isfinite(soft.grad))
+    np.testing.assert_allclose(soft.grad[0], [0.5, -0.25, -0.25], rtol=1e-15)  # p - q
 
 
 def test_the_chapter_costs_are_unchanged():
