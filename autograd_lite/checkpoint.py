@@ -522,8 +522,7 @@ def load_checkpoint(
             if a.dtype.kind == "f" and not np.isfinite(a).all():
                 raise CheckpointError(f"'{name}' holds non-finite values (NaN or inf)")
         return arrays
-    except CheckpointError as error:
-        message = str(error)
-        raise CheckpointError(
-            message if message.startswith(str(path)) else f"{path}: {message}"
-        ) from None
+    except CheckpointError as error:  # the same error (its subclass kept), named by the file
+        if not str(error).startswith(str(path)):
+            error.args = (f"{path}: {error}",)
+        raise

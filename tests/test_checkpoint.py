@@ -97,7 +97,7 @@ def members_for(loader):
 
 
 def weight_name(loader):
-    return "layers.0.weight" if loader is load_module else "w0"
+    return "0.weight" if loader is load_module else "w0"
 
 
 def assert_refused(loader, path, *fragments):
@@ -245,8 +245,8 @@ def test_impossible_headers_are_refused_by_the_generic_reader(tmp_path, member):
 
 
 def test_an_object_array_in_an_nn_checkpoint_is_refused(tmp_path):
-    members = replace(nn_members(), "layers.0.bias.npy", npy((2,), "|O", data=b""))
-    assert_refused(load_module, write_zip(tmp_path / "obj.npz", members), "layers.0.bias", "pickle")
+    members = replace(nn_members(), "0.bias.npy", npy((2,), "|O", data=b""))
+    assert_refused(load_module, write_zip(tmp_path / "obj.npz", members), "0.bias", "pickle")
 
 
 @pytest.mark.parametrize(
