@@ -650,21 +650,39 @@ def _out_size(op: str, size: tuple[int, ...], kernel: tuple, stride: tuple, padd
     return out[0], out[1]
 
 
-def _windows(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
-             fill: float = 0.0) -> np.ndarray:  # fmt: skip
-    """The view ``(N, C, OH, OW, KH, KW)`` of every window of ``x`` (padded with ``fill``)."""
-    (ph, pw), (dh, dw) = padding, dilation
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    span = (dh * (kernel[0] - 1) + 1, dw * (kernel[1] - 1) + 1)
-    view = _windows_view(x, span, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1], ::dh, ::dw]
+def _pad(x: np.ndarray, padding: tuple, fill: float = 0.0) -> np.ndarray:
+    """``x`` with ``padding`` rows/columns of ``fill`` on both sides of H and W."""
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x
+    return out
+
+
+def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple) -> list[tuple]:
+    """For each kernel offset (row-major), the (rows, columns) slices of the padded input that
+    it reads across all windows at once."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    return [
+        (
+            slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    ]
 
 
 def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple
             ) -> np.ndarray:  # fmt: skip
-    """The im2col matrices ``(N, C·KH·KW, OH·OW)`` of ``x``: one copy of the windows' view."""
-    view = _windows(x, kernel, stride, padding, dilation)
+    """The im2col matrices ``(N, C·KH·KW, OH·OW)`` of ``x``: the windows' strided view
+    (``sliding_window_view``), copied once."""
+    (dh, dw) = dilation
+    span = (dh * (kernel[0] - 1) + 1, dw * (kernel[1] - 1) + 1)
+    view = _windows_view(_pad(x, padding), span, axis=(2, 3))
+    view = view[:, :, :: stride[0], :: stride[1], ::dh, ::dw]
     n, c, oh, ow, kh, kw = view.shape
     return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
 
@@ -674,13 +692,11 @@ def _col2im(cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, paddin
     """The adjoint of :func:`_im2col`: each window's column added back where it was read from
     (a loop over the kh·kw kernel offsets, each one strided add of every window at once)."""
     n, c, h, w = shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, out_hw
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    (kh, kw), (ph, pw), (oh, ow) = kernel, padding, out_hw
+    cols = cols.reshape(n, c, kh * kw, oh, ow)
     out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):
-        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-        for j in range(kw):
-            out[:, :, rows, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
+    for k, (rows, columns) in enumerate(_offsets(kernel, stride, dilation, out_hw)):
+        out[:, :, rows, columns] += cols[:, :, k]
     return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
 
 
@@ -859,67 +875,103 @@ def _pool_params(op: str, x_shape: tuple, kernel_size: Any, stride: Any, padding
 
 def _max_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any = 0,
                 dilation: Any = 1) -> Any:  # fmt: skip
-    """2-D max pooling, NCHW (PyTorch's ``max_pool2d``; padding counts as -inf).
+    """2-D max pooling, NCHW (PyTorch's ``max_pool2d``; padding counts as -inf; NaN wins).
 
     VJP: ``g`` to the *first* maximal element of each window in row-major order (one element
-    per window, as PyTorch does on the CPU; ties are not shared), accumulated where windows
+    per window, as PyTorch does on the CPU; ties are not shared), summed where windows
     overlap: ``max_pool2d_backward``.
     """
     x = np.asarray(x)
     kernel, stride, padding, dilation = _pool_params(
         "max_pool2d", x.shape, kernel_size, stride, padding, dilation
     )
-    _out_size("max_pool2d", x.shape[2:], kernel, stride, padding, dilation)
-    return _windows(x, kernel, stride, padding, dilation, -np.inf).max(axis=(4, 5))
+    out_hw = _out_size("max_pool2d", x.shape[2:], kernel, stride, padding, dilation)
+    padded = _pad(x, padding, -np.inf)
+    out = None
+    for rows, columns in _offsets(kernel, stride, dilation, out_hw):  # (beats a windows' view)
+        part = padded[:, :, rows, columns]
+        out = part.copy() if out is None else np.maximum(out, part, out=out)
+    return out
 
 
-def _argmax_index(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
-                  dilation: tuple) -> np.ndarray:  # fmt: skip
-    """For each window of ``max_pool2d``, the flat index into ``x`` of its first maximum."""
-    view = _windows(x, kernel, stride, padding, dilation, -np.inf)
-    n, c, oh, ow, kh, kw = view.shape
-    k = view.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
-    ki, kj = np.divmod(k, kw)
-    rows = np.arange(oh).reshape(-1, 1) * stride[0] + ki * dilation[0] - padding[0]
-    cols = np.arange(ow) * stride[1] + kj * dilation[1] - padding[1]
-    h, w = x.shape[2:]
-    planes = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
-    return planes + rows * w + cols
+def _first_max_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tuple,
+                     padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
+    """``(KH·KW, N, C, OH, OW)`` booleans: for each window, True at the kernel offset of its
+    first maximum in row-major order (its first NaN if it holds one)."""
+    padded = _pad(x, padding, -np.inf)
+    nan = bool(np.isnan(top).any())
+    masks = np.empty((kernel[0] * kernel[1], *top.shape), dtype=bool)
+    taken = np.zeros(top.shape, dtype=bool)
+    for k, (rows, columns) in enumerate(_offsets(kernel, stride, dilation, top.shape[2:])):
+        part = padded[:, :, rows, columns]
+        hit = np.equal(part, top, out=masks[k])
+        if nan:
+            hit |= np.isnan(part)
+        hit &= ~taken
+        taken |= hit
+    return masks
 
 
-def _max_pool2d_backward(g: Any, index: Any = None, shape: tuple = (), unique: bool = False
+def _max_pool2d_backward(g: Any, masks: Any = None, shape: tuple = (), kernel_size: Any = 2,
+                         stride: Any = None, padding: Any = 0, dilation: Any = 1
                          ) -> Any:  # fmt: skip
-    """Zeros of ``shape`` with ``g`` added at the flat positions ``index`` (of ``g``'s shape):
-    the vjp of :func:`max_pool2d`. VJP: ``h.reshape(-1)[index]``, the gather of those places."""
+    """The vjp of :func:`max_pool2d`: zeros of ``shape`` with each window's ``g`` added at its
+    first maximum (``masks``, from the forward's input and output).
+
+    VJP: the gather of the same places, ``h.reshape(-1)[index]`` (index: those positions).
+    """
     g = np.asarray(g)
-    size = int(np.prod(shape))
-    if unique:  # windows that do not overlap: every position at most once
-        out = np.zeros(size, dtype=g.dtype)
-        out[index.reshape(-1)] = g.reshape(-1)
-    else:
-        out = np.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=size)
-        out = out.astype(g.dtype, copy=False)
-    return out.reshape(shape)
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool2d_backward", tuple(shape), kernel_size, stride, padding, dilation
+    )
+    n, c, h, w = shape
+    (ph, pw) = padding
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    overlap = any(s < d * (k - 1) + 1 for s, k, d in zip(stride, kernel, dilation))
+    for k, (rows, columns) in enumerate(_offsets(kernel, stride, dilation, g.shape[2:])):
+        if overlap:
+            out[:, :, rows, columns] += np.where(masks[k], g, 0)
+        else:  # windows that do not overlap: each place written at most once
+            np.copyto(out[:, :, rows, columns], g, where=masks[k])
+    return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
+
+
+def _max_positions(masks: np.ndarray, shape: tuple, kernel: tuple, stride: tuple,
+                   padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
+    """The flat index into an array of ``shape`` of each window's chosen element."""
+    k = masks.argmax(axis=0)
+    ki, kj = np.divmod(k, kernel[1])
+    n, c, oh, ow = k.shape
+    h, w = shape[2:]
+    rows = np.arange(oh).reshape(-1, 1) * stride[0] + ki * dilation[0] - padding[0]
+    columns = np.arange(ow) * stride[1] + kj * dilation[1] - padding[1]
+    return np.arange(n * c).reshape(n, c, 1, 1) * (h * w) + rows * w + columns
+
+
+def _max_pool2d_backward_vjp(h: Any, out: Any, g: Any, masks: Any = None, shape: tuple = (),
+                             kernel_size: Any = 2, stride: Any = None, padding: Any = 0,
+                             dilation: Any = 1) -> Any:  # fmt: skip
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool2d_backward", tuple(shape), kernel_size, stride, padding, dilation
+    )
+    index = _max_positions(masks, tuple(shape), kernel, stride, padding, dilation)
+    return h.reshape(-1)[index]
 
 
 max_pool2d_backward = Primitive(
-    "max_pool2d_backward",
-    _max_pool2d_backward,
-    (lambda h, out, g, index=None, shape=(), unique=False: h.reshape(-1)[index],),
+    "max_pool2d_backward", _max_pool2d_backward, (_max_pool2d_backward_vjp,)
 )
 
 
 def _max_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any = None,
                     padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
     data = _raw(x)
-    kernel, stride, padding, dilation = _pool_params(
-        "max_pool2d", data.shape, kernel_size, stride, padding, dilation
-    )
-    index = _argmax_index(data, kernel, stride, padding, dilation)
-    unique = all(s >= d * (k - 1) + 1 for s, k, d in zip(stride, kernel, dilation))
+    params = _pool_params("max_pool2d", data.shape, kernel_size, stride, padding, dilation)
+    masks = _first_max_masks(data, _raw(out), *params)
     return _differentiable_call(
-        max_pool2d_backward, g, index=index, shape=data.shape, unique=unique
-    )
+        max_pool2d_backward, g, masks=masks, shape=data.shape, kernel_size=params[0],
+        stride=params[1], padding=params[2], dilation=params[3],
+    )  # fmt: skip
 
 
 _max_pool2d_op = Primitive("max_pool2d", _max_pool2d, (_max_pool2d_vjp,))
@@ -946,14 +998,11 @@ def _avg_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any =
     x = np.asarray(x)
     kernel, stride, padding, _ = _pool_params("avg_pool2d", x.shape, kernel_size, stride, padding)
     oh, ow = _out_size("avg_pool2d", x.shape[2:], kernel, stride, padding, (1, 1))
-    if padding != (0, 0):
-        x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    padded = _pad(x, padding)
     out = None
-    for i in range(kernel[0]):  # (kh·kw strided adds beat a mean over the windows' view)
-        rows = slice(i, i + stride[0] * (oh - 1) + 1, stride[0])
-        for j in range(kernel[1]):
-            part = x[:, :, rows, j : j + stride[1] * (ow - 1) + 1 : stride[1]]
-            out = part.copy() if out is None else np.add(out, part, out=out)
+    for rows, columns in _offsets(kernel, stride, (1, 1), (oh, ow)):  # (beats a windows' mean)
+        part = padded[:, :, rows, columns]
+        out = part.copy() if out is None else np.add(out, part, out=out)
     return out * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=x.dtype)
 
 

@@ -580,3 +580,8 @@ class LogSoftmax(Softmax):
 
     def forward(self, z: Any) -> Tensor:
         return ops.log_softmax(z, axis=self.axis)
+
+
+from autograd_lite.nn.conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402 (needs Module)
+
+__all__ += ["Conv2d", "MaxPool2d", "AvgPool2d"]
