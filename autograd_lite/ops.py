@@ -863,12 +863,10 @@ def _pool_params(op: str, x_shape: tuple, kernel_size: Any, stride: Any, padding
     stride = kernel if stride is None else _pair(stride, "stride", op, 1)
     padding = _pair(padding, "padding", op, 0)
     dilation = _pair(dilation, "dilation", op, 1)
-    for p, k, d in zip(padding, kernel, dilation):
-        if 2 * p > d * (k - 1) + 1:
-            raise ShapeError(
-                f"{op}: padding {padding} must be at most half the kernel {kernel} "
-                f"(dilation {dilation}), as in PyTorch"
-            )
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ShapeError(
+            f"{op}: padding {padding} must be at most half the kernel {kernel}, as in PyTorch"
+        )
     _check_nchw(op, "the input", x_shape)
     return kernel, stride, padding, dilation
 
