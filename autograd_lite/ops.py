@@ -1018,14 +1018,15 @@ def _avg_pool2d_backward(g: Any, shape: tuple = (), kernel_size: Any = 2, stride
     return _col2im(cols, tuple(shape), kernel, stride, padding, (1, 1), (oh, ow))
 
 
+def _avg_pool2d_backward_vjp(h: Any, out: Any, g: Any, shape: tuple = (), kernel_size: Any = 2,
+                             stride: Any = None, padding: Any = 0) -> Any:  # fmt: skip
+    return _differentiable_call(
+        _avg_pool2d_op, h, kernel_size=kernel_size, stride=stride, padding=padding
+    )
+
+
 avg_pool2d_backward = Primitive(
-    "avg_pool2d_backward",
-    _avg_pool2d_backward,
-    (
-        lambda h, out, g, shape=(), kernel_size=2, stride=None, padding=0: _differentiable_call(
-            _avg_pool2d_op, h, kernel_size=kernel_size, stride=stride, padding=padding
-        ),
-    ),
+    "avg_pool2d_backward", _avg_pool2d_backward, (_avg_pool2d_backward_vjp,)
 )
 
 

@@ -58,7 +58,7 @@ def torch_lenet(torch: Any, state: dict[str, np.ndarray]) -> Any:
 def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
     ex = example()
     data = al.datasets.load_mnist(dtype=np.float32)
-    x, y = data.train.images[:limit].reshape(-1, 1, 28, 28), data.train.labels[:limit]
+    x, y = ex.standardise(data.train.images[:limit]), data.train.labels[:limit]
     order = np.random.default_rng(0).permutation(len(x))
     lr, momentum, batch = ex.LR, ex.MOMENTUM, ex.BATCH
 
