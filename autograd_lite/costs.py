@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.errors import ShapeError
+from autograd_lite.errors import InvalidArgumentError, ShapeError
 from autograd_lite.ops import Draw, defop
 from autograd_lite.tensor import Tensor, as_array, raw
 
@@ -28,7 +28,7 @@ def _sample_count(shape: tuple[int, ...], axis: int, reduction: str) -> int:
     if reduction == "sum":
         return 1
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+        raise InvalidArgumentError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     if reduction == "sum" or len(shape) < 2:
         return 1
     return int(np.prod(shape)) // shape[axis]

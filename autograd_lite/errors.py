@@ -24,6 +24,7 @@ __all__ = [
     "TrainingError",
     "RequiresGradError",
     "DuplicateOpError",
+    "InvalidArgumentError",
 ]
 
 
@@ -92,6 +93,11 @@ class TrainingError(AutogradLiteError, ValueError):
 class RequiresGradError(AutogradLiteError, ValueError, RuntimeError):
     """A call that needs a tensor's ``requires_grad`` to be otherwise (a hook on a tensor that
     does not require grad; ``requires_grad_(False)`` on a non-leaf)."""
+
+
+class InvalidArgumentError(AutogradLiteError, ValueError):
+    """An argument of an accepted type but an invalid value (a ``reduction`` that is neither
+    ``"sum"`` nor ``"mean"``, an unknown profile name ...)."""
 
 
 class DuplicateOpError(AutogradLiteError, ValueError):

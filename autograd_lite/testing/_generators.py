@@ -18,6 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograd_lite.errors import InvalidArgumentError
 from autograd_lite.ops import REGISTRY, Draw
 from autograd_lite.testing._builder import (
     MAX_NDIM,
@@ -315,7 +316,9 @@ def generator(name: str, draw: Draw) -> Gen:
         return _pair_cost(name, left, left_domain, right, right_domain)
     if kind in _SHAPE_RULES:
         return _SHAPE_RULES[kind]
-    raise ValueError(f"{name}: unknown Draw kind {kind!r}")
+    raise InvalidArgumentError(
+        f"{name}: unknown Draw kind {kind!r}; see autograd_lite.ops.Draw for the kinds"
+    )
 
 
 class _Generators(Mapping[str, Gen]):

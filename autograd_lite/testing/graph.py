@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import costs, ops
+from autograd_lite.errors import InvalidInputError
 from autograd_lite.tensor import Tensor
 
 __all__ = ["Var", "Step", "Graph", "COST_OPS", "call_op"]
@@ -184,7 +185,7 @@ class Graph:
         """
         count = sum(1 for s in self.steps if s.op == "leaf")
         if len(leaves) != count:
-            raise TypeError(f"this graph takes {count} leaves, got {len(leaves)}")
+            raise InvalidInputError(f"this graph takes {count} leaves, got {len(leaves)}")
         call = call or call_op
         values: list[Any] = []
         feed = iter(leaves)
