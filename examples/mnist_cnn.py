@@ -55,7 +55,7 @@ def shifted(images: np.ndarray, rng: np.random.Generator, pixels: int = SHIFT) -
 
 def pytorch_init(layer: nn.Linear, rng: np.random.Generator) -> None:
     """``torch.nn.Linear``'s default initialisation: weight and bias ~ U(±1/√n_in)."""
-    bound = 1.0 / math.sqrt(layer.n_in)
+    bound = 1.0 / math.sqrt(layer.in_features)
     layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.shape)
     layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.shape)
 

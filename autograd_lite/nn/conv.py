@@ -25,7 +25,7 @@ import numpy as np
 
 from autograd_lite import ops
 from autograd_lite.errors import InvalidInputError, ShapeError
-from autograd_lite.nn import Module, Parameter
+from autograd_lite.nn.module import Module, Parameter
 from autograd_lite.tensor import Tensor
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d"]
