@@ -10,12 +10,17 @@ failing hook or vjp leaves every ``.grad`` as it was.
 A gradient handed to user code is owned: hooks and user-defined vjps get read-only views (the
 same array may be another tensor's gradient too; ``g *= 2`` raises InvalidGradientError instead
 of changing both), what they return is copied before the engine keeps it, and every ``.grad``
-and returned gradient is an array of its own (:func:`_own`). In place, the engine adds only into
+and returned gradient is an array of its own (:func:`own`). In place, the engine adds only into
 sums it allocated itself.
+
+The engine rules that replay shares, one function each: how a vjp is called (:func:`call_vjp`),
+what is done to the gradient it returns (:func:`fit`: validated, unbroadcast, cast), how fan-out
+is summed (:func:`accumulate`), and how a gradient is handed out (:func:`own`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -32,7 +37,10 @@ from autograd_lite.function import EachInput, _check_finite, opaque_gradient
 from autograd_lite.modes import CURRENT, DEFAULT, enable_grad
 from autograd_lite.tensor import Tensor, as_array
 
-__all__ = ["backward", "gradients", "sum_to"]
+__all__ = [
+    "backward", "gradients", "sum_to", "call_vjp", "fit", "accumulate", "own", "read_only",
+    "validate_user_gradient",
+]  # fmt: skip
 
 
 def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0) -> Any:
@@ -99,25 +107,22 @@ def _run(
     create_graph: bool,
     targets: Sequence[Tensor] | None,
 ) -> tuple[dict[Tensor, Any], list[tuple[Tensor, Any]]]:
-    """The backward pass.
-
-    Returns the total gradient of each leaf (or of each target), and those of the non-leaf
-    tensors that asked to retain theirs.
+    """The backward pass: the total gradient of each leaf (or of each target), and those of the
+    non-leaf tensors that asked to retain theirs.
 
     Nodes are visited in decreasing order of creation (``_seq``): a tensor is always created
     after its inputs, so when a node comes off the heap every consumer has already sent its
-    contribution and the node's gradient is complete. No separate topological sort is needed,
-    and nothing recurses, so depth is unlimited.
+    contribution and the node's gradient is complete. No topological sort, no recursion.
     """
     pending: dict[Tensor, Any] = {}  # non-leaf nodes: gradient so far
-    owned: set[Tensor] = set()  # pending arrays we allocated ourselves may be added to in place
+    owned: set[Tensor] = set()  # pending sums we allocated ourselves may be added to in place
     leaves: dict[Tensor, Any] = {}  # leaves: gradient so far
     heap: list[tuple[int, Tensor]] = []
     for root, seed in zip(roots, seeds):
         if root._op is None:
-            leaves[root] = seed if root not in leaves else leaves[root] + seed
+            leaves[root] = accumulate(leaves.get(root), seed)
         elif root in pending:
-            pending[root] = pending[root] + seed
+            pending[root] = accumulate(pending[root], seed)
         else:
             pending[root] = seed
             heappush(heap, (-root._seq, root))
@@ -148,67 +153,43 @@ def _run(
         elif node in wanted:
             results[node] = g
         op = node._op
-        params = node._params
-        vjps = op.vjps
-        variadic = vjps.__class__ is EachInput
+        params = node._params or EMPTY
         count = len(saved)  # the op's inputs, from the slots that Tensor._args describes
         if count == 2:
             args = (node._in0, node._in1)
         else:
             args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
-        if plain_pass:
-            graph_mode = False
-            inputs, out, g_in = saved, node.data, g
-            careful = not op.trusted
-            if careful:  # a user's vjp may not write into g: it may be another tensor's too
-                g_in = _read_only(g)
-        else:  # under create_graph the vjps get Tensors, and record what they compute
-            graph_mode = create_graph and op.differentiable
-            if graph_mode:
-                inputs, out, g_in = args, node, g
-            else:
-                inputs, out, g_in = saved, node.data, _read_only(g.data if create_graph else g)
-            careful = True
+        graph_mode = create_graph and op.differentiable
+        careful = not (plain_pass and op.trusted)
+        if graph_mode:  # under create_graph the vjps get Tensors, and record what they compute
+            inputs, out, g_in = args, node, g
+        else:
+            inputs, out, g_in = saved, node.data, g if plain_pass else g.data if create_graph else g
+            if not op.trusted:  # a user's vjp may not write into g: it may be another tensor's
+                g_in = read_only(g_in)
         index = -1
         for arg in args:
             index += 1
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
-            try:
-                if variadic:
-                    gi = vjps.fn(index, g_in, out, inputs, **params)
-                elif params:
-                    gi = vjps[index](g_in, out, *inputs, **params)
-                else:
-                    gi = vjps[index](g_in, out, *inputs)
-            except ValueError as error:  # (a try costs nothing until it catches)
-                raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
+            gi = call_vjp(op, index, g_in, out, inputs, params)
             if gi is None:
                 continue
+            data = arg.data
             if careful:
                 gi = _check_gradient(gi, node, index, arg, g, graph_mode, create_graph, anomaly)
-            else:  # the plain backward of a built-in op: undo broadcasting, keep the dtype
-                data = arg.data
-                if gi.shape != data.shape:
-                    gi = sum_to(gi, data.shape, op.name, index)
-                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                    gi = gi.astype(data.dtype)  # a float32 tensor gets a float32 gradient
+            elif gi.shape != data.shape or gi.dtype is not data.dtype:
+                gi = fit(gi, op, index, data.shape, data.dtype, node.data.shape)
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
-                current = leaves.get(arg)
-                leaves[arg] = gi if current is None else current + gi
+                leaves[arg] = accumulate(leaves.get(arg), gi)
                 continue
-            # Fan-out: the first contribution is stored without a copy; the second makes a
-            # fresh sum that we own, so later ones may be added to it in place.
             current = pending.get(arg)
             if current is None:
                 pending[arg] = gi
                 heappush(heap, (-arg._seq, arg))
-            elif create_graph or arg not in owned or not current.ndim:
-                # (a 0-d sum is a NumPy scalar, which cannot be added to in place)
-                pending[arg] = current + gi
-                owned.add(arg)
             else:
-                current += gi
+                pending[arg] = accumulate(current, gi, not create_graph and arg in owned)
+                owned.add(arg)
 
     for leaf, g in leaves.items():
         if leaf._hooks:
@@ -224,37 +205,68 @@ def _run(
     return results, retained
 
 
+EMPTY: dict[str, Any] = {}
+
+
+def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], params: dict) -> Any:
+    """The one way a vjp is called (by the engine, replay's interpreter and its generated code):
+    ``vjps[index](g, out, *inputs, **params)``, or ``vjps.fn(index, g, out, inputs, **params)``
+    for a variadic op. A vjp that writes into its read-only ``g`` gets InvalidGradientError."""
+    try:
+        if op.vjps.__class__ is EachInput:
+            return op.vjps.fn(index, g, out, inputs, **params)
+        return op.vjps[index](g, out, *inputs, **params)
+    except ValueError as error:  # (a try costs nothing until it catches)
+        raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
+
+
+def fit(gi: Any, op: Any, index: int, shape: tuple, dtype: Any, out_shape: tuple) -> Any:
+    """The one rule for a gradient ``gi`` that a vjp of ``op`` returned for input ``index`` (of
+    ``shape`` and ``dtype``) in a plain pass: a user's vjp is validated and its array copied;
+    broadcasting is undone (:func:`sum_to`); the result has the input's dtype."""
+    if not op.trusted:
+        gi = validate_user_gradient(gi, op.name, index, False, shape, dtype, out_shape)
+    if gi.shape != shape:
+        gi = sum_to(gi, shape, op.name, index)
+    if not op.trusted:  # a user's array, which it may keep and change: copy it
+        return np.array(gi, dtype=dtype)
+    return gi if gi.dtype == dtype else gi.astype(dtype)  # a float32 input, a float32 gradient
+
+
+def accumulate(total: Any, gi: Any, in_place: bool = False) -> Any:
+    """The fan-out rule: the contributions to one gradient are summed in the order they come.
+    The first is kept as it is (it may be another tensor's too: ``add`` hands ``g`` to both
+    inputs), so it is never written to; ``in_place`` says ``total`` is a sum we made."""
+    if total is None:
+        return gi
+    if in_place and total.ndim:  # (a 0-d sum is a NumPy scalar: no in-place add)
+        total += gi
+        return total
+    return total + gi
+
+
 def _check_gradient(
-    gi: Any,
-    node: Tensor,
-    index: int,
-    arg: Tensor,
-    g: Any,
-    graph_mode: bool,
-    create_graph: bool,
+    gi: Any, node: Tensor, index: int, arg: Tensor, g: Any, graph_mode: bool, create_graph: bool,
     anomaly: bool,
-) -> Any:
+) -> Any:  # fmt: skip
     """The slow path for one input's gradient: a user-defined vjp, ``create_graph``, or
     anomaly mode."""
-    op = node._op
-    if not op.trusted:
-        gi = _validate_user_gradient(
-            gi, op.name, index, graph_mode, arg.data.shape, arg.data.dtype, node.data.shape
-        )
-    if gi.shape != arg.data.shape:
-        gi = sum_to(gi, arg.data.shape, op.name, index)
-    if not (graph_mode or op.trusted):  # a user's array, which it may keep and change: copy it
-        gi = np.array(gi, dtype=arg.data.dtype)
-    if create_graph and not graph_mode:
-        gi = opaque_gradient(gi, (g, *node._args), op.name)
-    elif not graph_mode and gi.dtype != arg.data.dtype:
-        gi = gi.astype(arg.data.dtype)
+    op, shape = node._op, arg.data.shape
+    if not graph_mode:
+        gi = fit(gi, op, index, shape, arg.data.dtype, node.data.shape)
+        if create_graph:  # computed in NumPy: differentiating it again must raise
+            gi = opaque_gradient(gi, (g, *node._args), op.name)
+    else:
+        if not op.trusted:
+            gi = validate_user_gradient(gi, op.name, index, True, shape, arg.dtype, node.shape)
+        if gi.shape != shape:
+            gi = sum_to(gi, shape, op.name, index)
     if anomaly:
         _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
     return gi
 
 
-def _read_only(g: Any) -> np.ndarray:
+def read_only(g: Any) -> np.ndarray:
     """A read-only view of ``g`` (a NumPy scalar becomes a 0-d array): what user code gets."""
     view = g.view() if g.__class__ is np.ndarray else np.array(g)
     view.flags.writeable = False
@@ -277,7 +289,7 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
     for hook in list(node._hooks or ()):
         name = f"hook {getattr(hook, '__name__', hook)!r} on a tensor of shape {node.shape}"
         try:
-            replaced = hook(g if create_graph else _read_only(g))
+            replaced = hook(g if create_graph else read_only(g))
         except ValueError as error:
             raise _wrote_read_only(error, name) from None
         if replaced is None:
@@ -308,15 +320,10 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
     return g
 
 
-def _validate_user_gradient(
-    gi: Any,
-    op_name: str,
-    index: int,
-    graph_mode: bool,
-    arg_shape: tuple[int, ...],
-    arg_dtype: Any,
-    out_shape: tuple[int, ...],
-) -> Any:
+def validate_user_gradient(
+    gi: Any, op_name: str, index: int, graph_mode: bool, arg_shape: tuple, arg_dtype: Any,
+    out_shape: tuple,
+) -> Any:  # fmt: skip
     """Check a gradient returned by a user-defined vjp: its type, and a shape that is the
     input's own or, for an input that was broadcast, the output's."""
     if graph_mode:
@@ -359,15 +366,12 @@ def backward(
             "with requires_grad=True (and do not compute it under no_grad())"
         )
     seed = _seed_gradient(root, grad, create_graph)
-    if create_graph:
-        with enable_grad():
-            results, retained = _run([root], [seed], retain_graph or create_graph, True, None)
-    else:
-        results, retained = _run([root], [seed], retain_graph, False, None)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        results, retained = _run([root], [seed], retain_graph or create_graph, create_graph, None)
     _commit([*results.items(), *retained], create_graph)
 
 
-def _own(g: Any, handed_out: set[int]) -> np.ndarray:
+def own(g: Any, handed_out: set[int]) -> np.ndarray:
     """``g`` as an array the caller may keep and modify: a NumPy scalar becomes an array, and a
     view (a broadcast, a reshape, a slice) or an array already handed to another tensor
     (``a + b`` gives both the same upstream gradient) is copied."""
@@ -387,7 +391,7 @@ def _commit(pairs: Any, create_graph: bool) -> None:
             total = tensor.grad + g
             tensor.grad = total if create_graph else np.asarray(total)
         else:
-            tensor.grad = g if create_graph else _own(g, handed_out)
+            tensor.grad = g if create_graph else own(g, handed_out)
 
 
 def gradients(
@@ -444,11 +448,8 @@ def gradients(
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed_gradient(o, g, create_graph) for o, g in zip(outs, grad_outputs)]
-    if create_graph:
-        with enable_grad():
-            results, _ = _run(outs, seeds, retain_graph, True, ins)
-    else:
-        results, _ = _run(outs, seeds, retain_graph, False, ins)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        results, _ = _run(outs, seeds, retain_graph, create_graph, ins)
     grads = [results.get(x) for x in ins]
     handed_out: set[int] = set()
     for i, g in enumerate(grads):
@@ -461,5 +462,5 @@ def gradients(
             g = np.zeros_like(ins[i].data)
             grads[i] = Tensor._constant(g) if create_graph else g
         elif not create_graph:
-            grads[i] = _own(g, handed_out)
+            grads[i] = own(g, handed_out)
     return grads

@@ -15,7 +15,8 @@ import numpy as np
 
 from autograd_lite.engine import gradients
 from autograd_lite.errors import BackwardError, InvalidInputError, ShapeError
-from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.modes import STATE
+from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient, evaluate
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["grad", "value_and_grad", "hvp"]
@@ -33,30 +34,6 @@ def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int]
             continue  # already in an outer graph: differentiate through it
         prepared[n] = Tensor(as_array(value, what="grad"), requires_grad=True)
     return prepared, nums, single
-
-
-def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
-    # STATE.depth counts the grad evaluations running in this thread: an inner grad must keep
-    # its result in the graph, because the outer one may differentiate through it (even via a
-    # closure). Another thread's grad is not an outer one.
-    state = STATE
-    state.depth += 1
-    try:
-        with enable_grad():
-            out = f(*prepared, **kwargs)
-    finally:
-        state.depth -= 1
-    if not isinstance(out, Tensor):
-        raise BackwardError(
-            f"grad: the function returned {type(out).__name__}, not a Tensor; build its result "
-            f"with autograd_lite ops"
-        )
-    if out.data.size != 1:
-        raise BackwardError(
-            f"grad: the function must return a scalar, it returned shape {out.shape}; "
-            f"reduce it (e.g. .sum()) or use Tensor.backward(grad=...)"
-        )
-    return out
 
 
 def _check_every(replay: Any, check_every: int | None) -> int:
@@ -90,7 +67,7 @@ def value_and_grad(
             isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())
         )
         prepared, nums, single = _prepare(args, argnums)
-        out = _evaluate(f, prepared, kwargs)
+        out = evaluate(f, prepared, kwargs)
         wrt = [prepared[n] for n in nums]
         if not out.requires_grad:  # f does not depend on the arguments
             grads = [np.zeros_like(x.data) for x in wrt]
@@ -103,8 +80,6 @@ def value_and_grad(
 
     value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
     if replay:
-        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
-
         if every:
             return CheckedReplayedGradient(f, argnums, value_and_gradient, check_every=every)
         return ReplayedGradient(f, argnums, value_and_gradient)
@@ -161,8 +136,6 @@ def grad(
     every = _check_every(replay, check_every)
     vg = value_and_grad(f, argnums)
     if replay:
-        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
-
         if every:
             return CheckedReplayedGradient(f, argnums, vg, gradient_only=True, check_every=every)
         return ReplayedGradient(f, argnums, vg, gradient_only=True)
@@ -204,7 +177,7 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
         raise ShapeError(
             f"hvp: v has shape {direction.shape} but x has shape {point.shape}; they must match"
         )
-    out = _evaluate(f, [point], {})
+    out = evaluate(f, [point], {})
     (g,) = gradients(out, [point], create_graph=True)
     if not isinstance(g, Tensor) or not g.requires_grad:
         return np.zeros_like(point.data)  # the gradient does not depend on x: H = 0
