@@ -45,9 +45,7 @@ __all__ = [
 
 def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0) -> Any:
     """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to grad's shape.
-
-    Works on ndarrays and on Tensors (then it is recorded, for higher-order gradients).
-    """
+    Works on ndarrays and on Tensors (then it is recorded, for higher-order gradients)."""
     gshape = grad.shape
     if gshape == shape:
         return grad
@@ -354,10 +352,8 @@ def validate_user_gradient(
 def backward(
     root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
 ) -> None:
-    """Backpropagate from ``root`` and accumulate into the ``.grad`` of every leaf.
-
-    See :meth:`autograd_lite.Tensor.backward`.
-    """
+    """Backpropagate from ``root`` and accumulate into the ``.grad`` of every leaf (see
+    :meth:`autograd_lite.Tensor.backward`)."""
     if not isinstance(root, Tensor):
         raise BackwardError(f"backward: expected a Tensor, got {type(root).__name__}")
     if not root.requires_grad:
@@ -402,28 +398,11 @@ def gradients(
     create_graph: bool = False,
     allow_unused: bool = True,
 ) -> list[Any]:
-    """The gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
-
-    Parameters
-    ----------
-    outputs : Tensor or sequence of Tensor
-        What to differentiate; one-element unless ``grad_outputs`` is given.
-    inputs : Tensor or sequence of Tensor
-        With respect to what (leaves or intermediate tensors).
-    grad_outputs : array_like or sequence, optional
-        The upstream gradient for each output.
-    retain_graph : bool, optional
-        Keep the graph for another backward; defaults to ``create_graph``.
-    create_graph : bool, default False
-        Return Tensors that are themselves differentiable (for higher-order gradients).
-    allow_unused : bool, default True
-        An input the outputs do not depend on gets a zero gradient; with False it raises.
-
-    Returns
-    -------
-    list
-        One gradient per input: ndarrays, or Tensors when ``create_graph`` is True.
-    """
+    """The gradients of ``outputs`` (one-element, unless ``grad_outputs`` gives the upstream
+    gradient of each) with respect to ``inputs`` (leaves or intermediate tensors), without
+    touching any ``.grad``: one per input, ndarrays, or differentiable Tensors under
+    ``create_graph=True`` (``retain_graph`` defaults to it). An input the outputs do not depend
+    on gets zeros (BackwardError with ``allow_unused=False``)."""
     single_output = isinstance(outputs, Tensor)
     outs = [outputs] if single_output else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -442,11 +421,10 @@ def gradients(
                 "gradients: an output does not require grad; none of the inputs it was computed "
                 "from has requires_grad=True"
             )
-    if not all([isinstance(x, Tensor) for x in ins]):
-        bad = next(x for x in ins if not isinstance(x, Tensor))
-        raise BackwardError(f"gradients: inputs must be Tensors, got {type(bad).__name__}")
-    if retain_graph is None:
-        retain_graph = create_graph
+    for x in ins:
+        if not isinstance(x, Tensor):
+            raise BackwardError(f"gradients: inputs must be Tensors, got {type(x).__name__}")
+    retain_graph = create_graph if retain_graph is None else retain_graph
     seeds = [_seed_gradient(o, g, create_graph) for o, g in zip(outs, grad_outputs)]
     with enable_grad() if create_graph else contextlib.nullcontext():
         results, _ = _run(outs, seeds, retain_graph, create_graph, ins)

@@ -1,29 +1,16 @@
 """Record a function's graph once as a :class:`Plan`, then replay it: ``al.grad(f, replay=True)``.
 
-Building the graph is most of what a small network's step costs in Python. When ``f`` runs the
-same ops on arguments of the same shapes every time -- a training step -- that graph is the same
-every time too. :func:`record` runs ``f`` once and keeps its graph as a :class:`Plan`, a
-printable list of steps (op, inputs, shapes, dtypes) like a jaxpr or a torch.fx graph.
-:meth:`Plan.interpret` runs it step by step: the reference. :meth:`Plan.run` runs the same steps
-as generated Python (``Plan.source``, registered with :mod:`linecache` so that tracebacks show
-its lines): the forwards in recorded order, then, newest op first, the vjps of the inputs that
-lead to a differentiated argument. Both apply the engine's rules (``call_vjp``, ``fit``,
-``accumulate``, ``own``), so the results are bitwise those of the eager graph. A
-:class:`ReplayedGradient` keeps one plan per *signature* (the shapes and dtypes of the array
-arguments, the values of the others).
-
-What replay asks of ``f`` (as ``jax.jit`` does): everything that depends on an array argument is
-computed with autograd_lite ops, and which ops run does not depend on the values. Values computed
-from the arguments under ``no_grad`` or by ``detach()`` become stop-gradient steps, recomputed
-at every call; reading values out of a Tensor that depends on them (``.data``, ``repr``,
-``x > 0``, ``item()`` ...) or a hook in the graph raises
-:class:`~autograd_lite.errors.ReplayError`; arrays, lists and Tensors from outside ``f`` are read
-through their object at every call; rebinding a closure cell, a global or a default that ``f``
-reads records again. ``replay="check"`` (or ``check_every=N``) runs the eager graph too and
-raises ``ReplayError`` at the first bitwise difference: it catches what replay cannot see
-(``np.random``, objects changed in place, ``self``'s attributes). The full table is under
-"Replay" in the design notes. Under ``detect_anomaly``, inside another ``grad``, or for a graph
-of more than ``MAX_STEPS`` ops the function runs eagerly.
+Building the graph is most of a small step's cost in Python, and a training step builds the same
+graph every time. :func:`record` runs ``f`` once and keeps its graph as a :class:`Plan`, a
+printable IR (one line per op, like a jaxpr or a torch.fx graph). :meth:`Plan.interpret` runs it
+step by step: the reference. :meth:`Plan.run` runs it as generated Python (``Plan.source``, in
+:mod:`linecache`: tracebacks show its lines). Both apply the engine's rules (``call_vjp``,
+``fit``, ``accumulate``, ``own``), so results are bitwise the eager graph's. A
+:class:`ReplayedGradient` keeps a plan per *signature* (shapes and dtypes of the array
+arguments, values of the others). What ``f`` must satisfy (as for ``jax.jit``: ops on the
+arguments are autograd_lite ops, none chosen by the values), what the recording guards, records
+again or refuses (:class:`~autograd_lite.errors.ReplayError`), and what only ``replay="check"``
+catches is under "Replay" in the design notes.
 """
 
 from __future__ import annotations
@@ -158,7 +145,9 @@ class Plan:
                 leads[step.out] = bool(step.edges)
         self.leads_to_root = leads[self.root]
         self.arrays_only = all(t is not None for t in inputs)
-        self.source, ns = _Generator(self).generate()
+        _, ns = _Generator(self).generate()
+        #: The generated code: ``run``, and ``forward`` + ``backward`` (what al.compile runs).
+        self.source, self.split_source = ns["sources"]
         self.run: Callable[..., tuple[Any, list[Any]]] = ns["replay"]
         self.run_if_same: Callable[..., Any] | None = ns.get("replay_if_same")
         self.forward: Callable[..., tuple[Any, tuple]] = ns["forward"]
@@ -208,9 +197,7 @@ class Plan:
             return f"{self.names[slot]}: {kind}[{shape}]"
 
         def param(v: Any) -> str:
-            if isinstance(v, np.ndarray):
-                return f"array{list(v.shape)}"
-            return getattr(v, "__name__", type(v).__name__) if callable(v) else repr(v)
+            return getattr(v, "__name__", type(v).__name__) if callable(v) else repr(v)[:40]
 
         args = [typed(i) if self.dtypes[i] is not None else f"x{i}" for i in range(self.n_args)]
         lines = [f"plan({', '.join(args)}):"]
@@ -298,21 +285,22 @@ class _Generator:
         )
         for slot, value in plan.values.items():
             ns[names[slot]] = value
-        forward, (backward, certain) = self._forward(), self._backward()
+        forward, backward = self._forward(), self._backward()
         saved = {names[s] for step in plan.steps if step.edges for s in (*step.slots, step.out)}
         saved |= {f"p{k}_" for k, step in enumerate(plan.steps) if step.context and step.edges}
         saved_tuple = "(" + "".join(f"{name}, " for name in sorted(saved)) + ")"
         returned = ", ".join(
-            f"own(g{i}, handed_out)" if certain[i] else f"zeros_like(x{i}) if g{i} is None else "
-            f"own(g{i}, handed_out)" for i in plan.wanted
-        )  # fmt: skip
+            f"zeros_like(x{i}) if g{i} is None else own(g{i}, handed_out)" for i in plan.wanted
+        )
         seed = f"ones({plan.shapes[plan.root]}, seed_dtype)" if plan.leads_to_root else "None"
         lines = [f"def replay({args}):", *head, *forward, f"    value = {root}"]
         lines += ["    # backward: each op's vjps, newest op first", f"    g{plan.root} = {seed}"]
         lines += [*backward, "    handed_out = set()", f"    return value, [{returned}]"]
+        shown = len(lines)
         lines += [f"def forward({args}):", *head, *forward, f"    return {root}, {saved_tuple}"]
         lines += [f"def backward(g{plan.root}, saved):", f"    {saved_tuple} = saved", *backward]
         lines.append(f"    return [{', '.join(f'g{i}' for i in plan.wanted)}]")
+        split = len(lines)
         if plan.arrays_only:
             lines.append(f"def replay_if_same({args}):")
             for i in range(plan.n_args):
@@ -322,19 +310,19 @@ class _Generator:
                     f"or x{i}.dtype is not d{i}: return MISMATCH"
                 )
             lines.append(f"    return replay({args})")
-        source = "\n".join(lines) + "\n"
+        source = "".join(line + "\n" for line in lines)
         filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         weakref.finalize(plan, linecache.cache.pop, filename, None)
         exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
+        ns["sources"] = [
+            "".join(f"{line}\n" for line in part) for part in (lines[:shown], lines[shown:split])
+        ]
         return source, ns
 
     def _forward(self) -> list[str]:
-        names, ns, lines = (
-            self.names,
-            self.ns,
-            ["    # forward, in the order the ops were recorded"],
-        )
+        names, ns = self.names, self.ns
+        lines = ["    # forward, in the order the ops were recorded"]
         for k, step in enumerate(self.plan.steps):
             ns[step.name], out = step.op.forward, names[step.out]
             shapes = " ".join(str(s) for s in step.shapes[0])
@@ -352,53 +340,49 @@ class _Generator:
                 lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
         return lines
 
-    def _backward(self) -> tuple[list[str], list[bool]]:
-        """The backward pass as code, and per slot whether its gradient is certain to exist at
-        the end. A built-in vjp never returns None: where only built-in ops lead to a gradient,
-        its code needs no test for None."""
+    def _backward(self) -> list[str]:
+        """The backward pass as code: :meth:`Plan.interpret`'s loop, unrolled."""
         plan, names, ns = self.plan, self.names, self.ns
-        certain = [False] * len(names)  # this gradient is certainly computed by now
-        maybe = [False] * len(names)  # ... or may be
-        certain[plan.root] = maybe[plan.root] = plan.leads_to_root
+        reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
         body: list[str] = []
         for k in reversed(range(len(plan.steps))):
             step = plan.steps[k]
-            if not step.edges or not maybe[step.out]:
+            if not step.edges or not reached[step.out]:
                 continue
-            op, out, g, sure = step.op, names[step.out], f"g{step.out}", certain[step.out]
-            indent = "    " if sure else "        "
-            body.append(f"    # {op.name}" if sure else f"    if {g} is not None:  # {op.name}")
+            op, out, g = step.op, names[step.out], f"g{step.out}"
             params = f"p{k}_" if step.context else f"p{k}" if step.params else ""
-            ins = ", ".join(names[j] for j in step.slots)
-            ns[f"op{k}"] = op
-            if not op.trusted:  # through the engine's call_vjp: a read-only g, errors explained
-                body.append(f"{indent}g_ = read_only({g})")
-            for index, slot in step.edges:
+            ins, ns[f"op{k}"] = ", ".join(names[j] for j in step.slots), op
+            body.append(f"    if {g} is not None:  # {op.name}")
+            if not op.trusted:  # the engine's call_vjp: a read-only g, errors explained
+                body.append(f"        g_ = read_only({g})")
+            for i, slot in step.edges:
                 shape, dtype, target = plan.shapes[slot], f"d{slot}", f"g{slot}"
                 ns[dtype] = plan.dtypes[slot]
-                fitted = f"gi = fit(gi, op{k}, {index}, {shape}, {dtype}, {step.shapes[1]})"
-                if op.trusted:  # a built-in vjp, called as call_vjp calls it
-                    ns[f"{step.name}_vjp{index}"] = op.vjps[index]
+                fitted = f"gi = fit(gi, op{k}, {i}, {shape}, {dtype}, {step.shapes[1]})"
+                summed = f"{target} = {f'accumulate({target}, gi)' if reached[slot] else 'gi'}"
+                if op.trusted:  # a built-in vjp (never None), called as call_vjp calls it
+                    ns[f"{step.name}_vjp{i}"] = op.vjps[i]
                     kw = f", **{params}" if params else ""
-                    body.append(f"{indent}gi = {step.name}_vjp{index}({g}, {out}, {ins}{kw})")
+                    body.append(f"        gi = {step.name}_vjp{i}({g}, {out}, {ins}{kw})")
                     body.append(
-                        f"{indent}if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}"
+                        f"        if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}"
                     )
-                    inner = indent
+                    body.append(f"        {summed}")
                 else:
-                    call = f"call_vjp(op{k}, {index}, g_, {out}, ({ins},), {params or '{}'})"
-                    body += [f"{indent}gi = {call}", f"{indent}if gi is not None:"]
-                    inner, sure = indent + "    ", False
-                    body.append(f"{inner}{fitted}")
-                first = not maybe[slot]
-                body.append(f"{inner}{target} = {'gi' if first else f'accumulate({target}, gi)'}")
-                certain[slot] = certain[slot] or (sure and first)
-                maybe[slot] = True
-            body.append(f"{indent}{out} = None  # no earlier op's vjp reads it: free it now")
-        unset = [i for i, m in enumerate(maybe) if (m or i in plan.wanted) and not certain[i]]
-        unset = [i for i in unset if i != plan.root]
-        head = ["    " + " = ".join(f"g{i}" for i in unset) + " = None"] if unset else []
-        return head + body, certain
+                    body.append(
+                        f"        gi = call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
+                    )
+                    body += [
+                        "        if gi is not None:",
+                        f"            {fitted}",
+                        f"            {summed}",
+                    ]
+                reached[slot] = True
+            body.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
+        unset = [
+            f"g{i} = " for i, r in enumerate(reached) if (r or i in plan.wanted) and i != plan.root
+        ]
+        return ["    " + "".join(unset) + "None"] * bool(unset) + body
 
 
 def record(
@@ -728,7 +712,8 @@ class CheckedReplayedGradient(ReplayedGradient):
                     continue
                 with np.errstate(all="ignore"):
                     diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-                how = f"largest difference {np.max(diff) if diff.size else 0:.3g} over shape {got.shape}"
+                largest = np.max(diff) if diff.size else 0
+                how = f"largest difference {largest:.3g} over shape {got.shape}"
             else:
                 how = f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"
             raise ReplayError(
