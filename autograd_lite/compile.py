@@ -73,6 +73,14 @@ def _key(value: Any) -> Any:
     return replay._value_key(value)
 
 
+def _reached(obj: Any, path: list[str]) -> Any:
+    """What the dotted name of a parameter (``layers.0.weight``) reaches now."""
+    for part in path:
+        obj = obj[int(part)] if isinstance(obj, (list, tuple)) else obj[part] if \
+            isinstance(obj, dict) else getattr(obj, part)  # fmt: skip
+    return obj
+
+
 class Compiled:
     """A function or module compiled by :func:`compile`; call it as the original.
 
@@ -93,7 +101,9 @@ class Compiled:
         #: among the plan's when some are taken by value), or why it runs eagerly.
         self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
         self._last: replay.Plan | None = None
-        self._parameters = getattr(fn, "parameters", None)  # a module's
+        #: A module's parameters, with the path that reaches each: checked at every call (a
+        #: parameter rebound is seen) instead of walking the module tree again.
+        self._named: list[tuple[list[str], Any]] | None = None
 
     @property
     def plans(self) -> int:
@@ -106,7 +116,7 @@ class Compiled:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if STATE.anomaly or STATE.depth or STATE.recording:
             return self._eager("detect_anomaly, al.grad or a recording is running", args, kwargs)
-        params = [p for p in self._parameters() if p.requires_grad] if self._parameters else []
+        params = [p for p in self._parameters() if p.requires_grad]
         try:
             key = (
                 tuple(_key(a) for a in args),
@@ -132,6 +142,17 @@ class Compiled:
             self._last, self.fallback_reason = plan, None
             return out
         return self._refuse("the recording went stale twice in a row", args, kwargs)
+
+    def _parameters(self) -> list[Any]:
+        named = self._named
+        try:
+            if named is not None and all(_reached(self.fn, path) is p for path, p in named):
+                return [p for _, p in named]
+        except (AttributeError, LookupError, ValueError, TypeError):
+            pass
+        walk = getattr(self.fn, "named_parameters", None)
+        self._named = [(name.split("."), p) for name, p in walk()] if walk else []
+        return [p for _, p in self._named]
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         n = len(args)

@@ -39,7 +39,6 @@ from autograd_lite.tensor import Tensor, as_array
 
 __all__ = [
     "backward", "gradients", "sum_to", "call_vjp", "fit", "accumulate", "own", "read_only",
-    "validate_user_gradient",
 ]  # fmt: skip
 
 
@@ -174,10 +173,12 @@ def _run(
             if gi is None:
                 continue
             data = arg.data
-            if careful:
-                gi = _check_gradient(gi, node, index, arg, g, graph_mode, create_graph, anomaly)
-            elif gi.shape != data.shape or gi.dtype is not data.dtype:
-                gi = fit(gi, op, index, data.shape, data.dtype, node.data.shape)
+            if careful or gi.shape != data.shape or gi.dtype is not data.dtype:
+                gi = fit(gi, op, index, data.shape, data.dtype, node.data.shape, graph_mode)
+                if create_graph and not graph_mode:  # computed in NumPy: not differentiable
+                    gi = opaque_gradient(gi, (g, *node._args), op.name)
+                if anomaly:
+                    _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
                 leaves[arg] = accumulate(leaves.get(arg), gi)
                 continue
@@ -218,14 +219,36 @@ def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], param
         raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
 
 
-def fit(gi: Any, op: Any, index: int, shape: tuple, dtype: Any, out_shape: tuple) -> Any:
-    """The one rule for a gradient ``gi`` that a vjp of ``op`` returned for input ``index`` (of
-    ``shape`` and ``dtype``) in a plain pass: a user's vjp is validated and its array copied;
-    broadcasting is undone (:func:`sum_to`); the result has the input's dtype."""
+def fit(
+    gi: Any, op: Any, index: int, shape: tuple, dtype: Any, out_shape: tuple, graph: bool = False
+) -> Any:
+    """The one rule for the gradient ``gi`` that a vjp of ``op`` returned for its input ``index``
+    (of ``shape`` and ``dtype``; ``graph``: a Tensor under ``create_graph``). A user's vjp is
+    checked (its type, a shape that is the input's or, for a broadcast input, the output's) and
+    its array copied; broadcasting is undone (:func:`sum_to`); an array gets the input's dtype."""
     if not op.trusted:
-        gi = validate_user_gradient(gi, op.name, index, False, shape, dtype, out_shape)
+        where = f"{op.name}: its vjp for input {index}"
+        if graph and isinstance(gi, (int, float)):
+            gi = Tensor._constant(np.asarray(gi, dtype=dtype))
+        elif graph and not isinstance(gi, Tensor):
+            raise InvalidGradientError(
+                f"{where} returned {type(gi).__name__} under create_graph=True, not a Tensor; a "
+                f"differentiable vjp must use Tensor operations"
+            )
+        elif not graph:
+            try:
+                gi = as_array(gi.data if isinstance(gi, Tensor) else gi, what=where)
+            except Exception as error:
+                raise InvalidGradientError(str(error)) from None
+        if gi.shape not in (shape, out_shape):
+            raise InvalidGradientError(
+                f"{where} returned a gradient of shape {gi.shape}; expected the input's shape "
+                f"{shape} (or the output's shape {out_shape} when the input was broadcast)"
+            )
     if gi.shape != shape:
         gi = sum_to(gi, shape, op.name, index)
+    if graph:
+        return gi
     if not op.trusted:  # a user's array, which it may keep and change: copy it
         return np.array(gi, dtype=dtype)
     return gi if gi.dtype == dtype else gi.astype(dtype)  # a float32 input, a float32 gradient
@@ -241,27 +264,6 @@ def accumulate(total: Any, gi: Any, in_place: bool = False) -> Any:
         total += gi
         return total
     return total + gi
-
-
-def _check_gradient(
-    gi: Any, node: Tensor, index: int, arg: Tensor, g: Any, graph_mode: bool, create_graph: bool,
-    anomaly: bool,
-) -> Any:  # fmt: skip
-    """The slow path for one input's gradient: a user-defined vjp, ``create_graph``, or
-    anomaly mode."""
-    op, shape = node._op, arg.data.shape
-    if not graph_mode:
-        gi = fit(gi, op, index, shape, arg.data.dtype, node.data.shape)
-        if create_graph:  # computed in NumPy: differentiating it again must raise
-            gi = opaque_gradient(gi, (g, *node._args), op.name)
-    else:
-        if not op.trusted:
-            gi = validate_user_gradient(gi, op.name, index, True, shape, arg.dtype, node.shape)
-        if gi.shape != shape:
-            gi = sum_to(gi, shape, op.name, index)
-    if anomaly:
-        _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
-    return gi
 
 
 def read_only(g: Any) -> np.ndarray:
@@ -316,37 +318,6 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
             _check_finite(replaced, name)
         g = replaced
     return g
-
-
-def validate_user_gradient(
-    gi: Any, op_name: str, index: int, graph_mode: bool, arg_shape: tuple, arg_dtype: Any,
-    out_shape: tuple,
-) -> Any:  # fmt: skip
-    """Check a gradient returned by a user-defined vjp: its type, and a shape that is the
-    input's own or, for an input that was broadcast, the output's."""
-    if graph_mode:
-        if isinstance(gi, (int, float)):
-            gi = Tensor._constant(np.asarray(gi, dtype=arg_dtype))
-        elif not isinstance(gi, Tensor):
-            raise InvalidGradientError(
-                f"{op_name}: under create_graph=True its vjp for input {index} returned "
-                f"{type(gi).__name__}, not a Tensor; a differentiable vjp must use Tensor "
-                f"operations"
-            )
-    elif isinstance(gi, Tensor):
-        gi = gi.data
-    elif not (isinstance(gi, np.ndarray) and gi.dtype.kind == "f"):
-        try:
-            gi = as_array(gi, what=f"{op_name} vjp for input {index}")
-        except Exception as error:
-            raise InvalidGradientError(str(error)) from None
-    if gi.shape not in (arg_shape, out_shape):
-        raise InvalidGradientError(
-            f"{op_name}: its vjp for input {index} returned a gradient of shape {gi.shape}; "
-            f"expected the input's shape {arg_shape} (or the output's shape {out_shape} when "
-            f"the input was broadcast)"
-        )
-    return gi
 
 
 def backward(

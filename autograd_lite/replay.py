@@ -93,23 +93,16 @@ class Step:
 
 
 class Plan:
-    """One recorded graph: the IR that :meth:`interpret` and the generated :meth:`run` execute.
-
-    Values are numbered slots: ``x3`` for argument 3, ``c7`` for a constant, ``v9`` for an op's
-    output (``g9`` for its gradient). ``str(plan)`` shows one line per step, ``source`` the
-    generated code: ``run`` (the value and the gradients), ``forward`` (the value and what
-    ``backward(g, saved)`` needs) and ``run_if_same`` (``run`` for ndarrays of the recorded
-    shapes and dtypes, else ``MISMATCH``).
-    """
+    """One recorded graph, the IR that :meth:`interpret` and the generated code execute: slots
+    ``x3`` (argument 3), ``c7`` (a constant), ``v9`` (an op's output; ``g9`` its gradient), and
+    one :class:`Step` per op. ``run(*args)`` gives the value and the gradients; ``forward`` the
+    value and what ``backward(g, saved)`` needs; ``run_if_same`` is ``run`` for ndarrays of the
+    recorded shapes and dtypes (else ``MISMATCH``)."""
 
     def __init__(
-        self,
-        root: Tensor,
-        inputs: Sequence[Tensor | None],
-        wanted: Sequence[int],
-        start: int,
+        self, root: Tensor, inputs: Sequence[Tensor | None], wanted: Sequence[int], start: int,
         watched: list[tuple[str, Any, str, Any]],
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.watched, self.n_args, self.wanted = watched, len(inputs), list(wanted)
         self.names = [f"x{i}" for i in range(len(inputs))]
         self.shapes: list[tuple[int, ...]] = [() if t is None else t.shape for t in inputs]
@@ -181,8 +174,7 @@ class Plan:
             )
         slot = self._new_slot("c", np.shape(array), getattr(array, "dtype", None))
         if arg is not array and not isinstance(arg, (bool, int, float, np.generic)):
-            # Converted by the op (an int array, a list): converted again at each call, from
-            # the object f passed, so that a change made in place is seen.
+            # Converted by the op (an int array, a list): again at each call, from the object
             self.reads.append((slot, "converted", arg, None))
         elif isinstance(array, np.ndarray):  # read as it is (its shape may change in place)
             self.reads.append((slot, "array", array, None))
@@ -215,10 +207,8 @@ class Plan:
         """The constants' arrays, read afresh (in ``reads`` order); _StaleRecording if one now
         has another shape or dtype, or if a watched name was rebound."""
         for kind, holder, name, value in self.watched:
-            if kind == "cell":
-                now = holder.cell_contents
-            else:
-                now = holder.get(name, _MISSING) if kind == "global" else getattr(holder, name)
+            now = holder.cell_contents if kind == "cell" else getattr(holder, name, _MISSING) \
+                if kind == "attr" else holder.get(name, _MISSING)  # fmt: skip
             if now is not value and not _same_value(now, value):
                 raise _StaleRecording
         arrays = []
@@ -386,13 +376,9 @@ class _Generator:
 
 
 def record(
-    f: Callable[..., Tensor],
-    args: Sequence[Any],
-    argnums: int | Sequence[int] = 0,
-    kwargs: dict | None = None,
-    inputs: Sequence[Tensor | None] | None = None,
-    scalar: bool = True,
-) -> Plan:
+    f: Callable[..., Tensor], args: Sequence[Any], argnums: int | Sequence[int] = 0,
+    kwargs: dict | None = None, inputs: Sequence[Tensor | None] | None = None, scalar: bool = True,
+) -> Plan:  # fmt: skip
     """Run ``f(*args, **kwargs)`` once and return its graph as a :class:`Plan` that computes
     the gradients of the arguments ``argnums`` (of a one-element result if ``scalar``).
     ``inputs``: the Tensors that stand for the arguments while ``f`` runs (None for those taken
@@ -598,9 +584,9 @@ class ReplayedGradient:
 
     def __init__(
         self,
-        f: Callable[..., Tensor],
+        f: Callable,
         argnums: int | Sequence[int],
-        eager: Callable[..., tuple[Any, Any]],
+        eager: Callable,
         gradient_only: bool = False,
     ) -> None:
         self.f, self._eager, self._gradient_only = f, eager, gradient_only
@@ -611,10 +597,7 @@ class ReplayedGradient:
         self._last: Plan | None = None  # the plan of the previous call, when it took arrays only
         self.__name__ = f"replayed_value_and_grad_{getattr(f, '__name__', 'f')}"
 
-    @property
-    def plans(self) -> int:
-        """How many signatures are recorded (a graph too large to replay counts too)."""
-        return len(self._plans)
+    plans = property(lambda self: len(self._plans), doc="How many signatures are recorded.")
 
     @property
     def sources(self) -> list[str]:
@@ -644,10 +627,10 @@ class ReplayedGradient:
         key, arrays = signature
         plan = self._plans[key] if key in self._plans else self._new_plan(key, args, arrays, kwargs)
         try:
-            found = None if plan is None else plan.run(*arrays)
+            found = plan.run(*arrays) if plan else None
         except _StaleRecording:
             plan = self._new_plan(key, args, arrays, kwargs)
-            found = None if plan is None else plan.run(*arrays)
+            found = plan.run(*arrays) if plan else None
         if plan is None or found is None:
             return self._run_eagerly(args, kwargs)
         self._last = plan if plan.arrays_only and not kwargs else None
@@ -707,15 +690,13 @@ class CheckedReplayedGradient(ReplayedGradient):
         ]
         for what, got, want in pairs:
             got, want = np.asarray(got), np.asarray(want)
+            how = f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"
             if got.dtype == want.dtype and got.shape == want.shape:
                 if got.tobytes() == want.tobytes():
                     continue
                 with np.errstate(all="ignore"):
-                    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-                largest = np.max(diff) if diff.size else 0
-                how = f"largest difference {largest:.3g} over shape {got.shape}"
-            else:
-                how = f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"
+                    diff = np.abs(got.astype(np.float64) - want.astype(np.float64)).max(initial=0)
+                how = f"largest difference {diff:.3g} over shape {got.shape}"
             raise ReplayError(
                 f"replay check (call {self.calls}): {what} replayed differs from the eager "
                 f"graph's ({how}). f reads something the recording froze: np.random, a list, "
