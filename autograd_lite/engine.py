@@ -1,21 +1,16 @@
 """Reverse-mode traversal: the general form of backpropagation.
 
-``backward`` orders the graph (iteratively, so depth is unlimited), then walks it from the output
-to the leaves. Each node's gradient is complete once every consumer has contributed (fan-out
-accumulates); the node's op turns it into gradients for its inputs (vector-Jacobian products);
-a gradient whose shape differs from its input's is summed back to that shape here, in one place
-(undoing broadcasting). Leaves receive ``.grad`` only after the whole pass has succeeded, so a
-failing hook or vjp leaves every ``.grad`` as it was.
+``backward`` walks the graph from the output to the leaves, newest node first (iteratively, so
+depth is unlimited); a node's gradient is complete once every consumer has contributed, and its
+op turns it into gradients for its inputs (vector-Jacobian products). Leaves receive ``.grad``
+only after the whole pass has succeeded: a failing hook or vjp leaves every ``.grad`` as it was.
+User code gets read-only gradients (``g *= 2`` raises InvalidGradientError: the array may be
+another tensor's too), what it returns is copied, and every ``.grad`` is an array of its own.
 
-A gradient handed to user code is owned: hooks and user-defined vjps get read-only views (the
-same array may be another tensor's gradient too; ``g *= 2`` raises InvalidGradientError instead
-of changing both), what they return is copied before the engine keeps it, and every ``.grad``
-and returned gradient is an array of its own (:func:`own`). In place, the engine adds only into
-sums it allocated itself.
-
-The engine rules that replay shares, one function each: how a vjp is called (:func:`call_vjp`),
-what is done to the gradient it returns (:func:`fit`: validated, unbroadcast, cast), how fan-out
-is summed (:func:`accumulate`), and how a gradient is handed out (:func:`own`).
+The engine's rules, one function each, shared with replay: how a vjp is called
+(:func:`call_vjp`), what becomes of the gradient it returns (:func:`fit`: checked, summed back
+to the input's shape, cast), how fan-out is summed (:func:`accumulate`), and how a gradient is
+handed out (:func:`own`).
 """
 
 from __future__ import annotations
@@ -150,18 +145,18 @@ def _run(
         elif node in wanted:
             results[node] = g
         op = node._op
-        params = node._params or EMPTY
+        params = node._params
         count = len(saved)  # the op's inputs, from the slots that Tensor._args describes
         if count == 2:
             args = (node._in0, node._in1)
         else:
             args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
-        graph_mode = create_graph and op.differentiable
         careful = not (plain_pass and op.trusted)
+        graph_mode = careful and create_graph and op.differentiable
         if graph_mode:  # under create_graph the vjps get Tensors, and record what they compute
             inputs, out, g_in = args, node, g
         else:
-            inputs, out, g_in = saved, node.data, g if plain_pass else g.data if create_graph else g
+            inputs, out, g_in = saved, node.data, g.data if create_graph else g
             if not op.trusted:  # a user's vjp may not write into g: it may be another tensor's
                 g_in = read_only(g_in)
         index = -1
@@ -180,7 +175,8 @@ def _run(
                 if anomaly:
                     _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
-                leaves[arg] = accumulate(leaves.get(arg), gi)
+                current = leaves.get(arg)
+                leaves[arg] = gi if current is None else accumulate(current, gi)
                 continue
             current = pending.get(arg)
             if current is None:
@@ -207,14 +203,16 @@ def _run(
 EMPTY: dict[str, Any] = {}
 
 
-def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], params: dict) -> Any:
+def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], params: Any) -> Any:
     """The one way a vjp is called (by the engine, replay's interpreter and its generated code):
     ``vjps[index](g, out, *inputs, **params)``, or ``vjps.fn(index, g, out, inputs, **params)``
     for a variadic op. A vjp that writes into its read-only ``g`` gets InvalidGradientError."""
     try:
         if op.vjps.__class__ is EachInput:
-            return op.vjps.fn(index, g, out, inputs, **params)
-        return op.vjps[index](g, out, *inputs, **params)
+            return op.vjps.fn(index, g, out, inputs, **(params or EMPTY))
+        if params:  # (an empty **params still costs a dictionary: most ops have none)
+            return op.vjps[index](g, out, *inputs, **params)
+        return op.vjps[index](g, out, *inputs)
     except ValueError as error:  # (a try costs nothing until it catches)
         raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
 

@@ -138,9 +138,8 @@ class Plan:
                 leads[step.out] = bool(step.edges)
         self.leads_to_root = leads[self.root]
         self.arrays_only = all(t is not None for t in inputs)
-        _, ns = _Generator(self).generate()
-        #: The generated code: ``run``, and ``forward`` + ``backward`` (what al.compile runs).
-        self.source, self.split_source = ns["sources"]
+        self.source = self.split_source = ""
+        ns = _Generator(self).generate()
         self.run: Callable[..., tuple[Any, list[Any]]] = ns["replay"]
         self.run_if_same: Callable[..., Any] | None = ns.get("replay_if_same")
         self.forward: Callable[..., tuple[Any, tuple]] = ns["forward"]
@@ -266,7 +265,9 @@ class _Generator:
             "ones": np.ones if plan.shapes[plan.root] else lambda _, dtype: np.array(1, dtype),
         }  # fmt: skip
 
-    def generate(self) -> tuple[str, dict[str, Any]]:
+    def generate(self) -> dict[str, Any]:
+        """Write, compile and register the code; set ``plan.source`` (``run``'s code) and
+        ``plan.split_source`` (``forward`` and ``backward``'s)."""
         plan, names, ns = self.plan, self.names, self.ns
         args, root = ", ".join(names[: plan.n_args]), names[plan.root]
         reads = "".join(f"c{slot}, " for slot, *_ in plan.reads)
@@ -305,10 +306,9 @@ class _Generator:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         weakref.finalize(plan, linecache.cache.pop, filename, None)
         exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
-        ns["sources"] = [
-            "".join(f"{line}\n" for line in part) for part in (lines[:shown], lines[shown:split])
-        ]
-        return source, ns
+        plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
+                                          (lines[:shown], lines[shown:split]))  # fmt: skip
+        return ns
 
     def _forward(self) -> list[str]:
         names, ns = self.names, self.ns
