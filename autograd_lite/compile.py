@@ -57,7 +57,7 @@ def _fused_vjp(
     spots: Any,
 ) -> Any:  # fmt: skip
     if call.grads_for is not g:  # the whole recorded backward, once per upstream gradient
-        call.grads, call.grads_for, call.saved = plan.backward(g, call.saved), g, ()
+        call.grads, call.grads_for = plan.backward(g, call.saved), g
     return call.grads[where[index]]
 
 

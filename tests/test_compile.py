@@ -182,3 +182,13 @@ def test_no_grad_anomaly_and_grad_run_without_recording_a_graph() -> None:
     assert compiled.fallback_reason is not None
     f = al.compile(lambda x: (x**3).sum())
     assert np.array_equal(al.grad(lambda x: f(x))(np.array([2.0])), [12.0])
+
+
+def test_a_retained_graph_backpropagates_through_the_fused_node_twice() -> None:
+    model = _mlp([3, 2], seed=0)
+    compiled = al.compile(model)
+    loss = compiled(np.ones((2, 3))).sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.copy() for p in model.parameters()]
+    loss.backward()
+    assert all(np.array_equal(p.grad, 2 * g) for p, g in zip(model.parameters(), first))
