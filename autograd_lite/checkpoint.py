@@ -18,18 +18,23 @@ that is exactly what the zip entry holds. Reading stops at the declared size, a 
 holds more (a zip bomb) or less (truncated) is refused, and the total is capped at
 :data:`MAX_BYTES` (a parameter raises it). Every failure, ``MemoryError`` included, is a
 one-line :class:`~autograd_lite.errors.CheckpointError` naming the file and the member.
+
+Both kinds of model use one layout, written by :func:`save_checkpoint` and checked by
+:func:`load_checkpoint`: a format tag under ``__format__`` (``"autograd_lite.nn/1"``,
+``"autograd_lite.nielsen/1"``) and named arrays, none of them NaN or inf.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 import stat
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -43,7 +48,13 @@ __all__ = [
     "write_npz",
     "check_save_path",
     "refuse_non_finite",
+    "FORMAT_KEY",
+    "save_checkpoint",
+    "load_checkpoint",
 ]
+
+#: The member holding a checkpoint's format tag.
+FORMAT_KEY = "__format__"
 
 #: Largest total of array data a checkpoint may declare (2 GiB); ``max_bytes=`` raises it.
 MAX_BYTES = 2**31
@@ -175,7 +186,8 @@ def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Pa
         raise CheckpointError(f"{path}: cannot save: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{k: np.asarray(v, order="C") for k, v in arrays.items()})
+            c_ordered: dict[str, Any] = {k: np.asarray(v, order="C") for k, v in arrays.items()}
+            np.savez(f, **c_ordered)
             f.flush()
             if mode is not None:
                 os.fchmod(f.fileno(), mode)
@@ -395,7 +407,7 @@ class NpzReader:
         nbytes = self._members[key].file_size - offset
         try:
             buffer = bytearray(nbytes)
-            with self._zip.open(self._members[key]) as f:
+            with cast(io.BufferedIOBase, self._zip.open(self._members[key])) as f:
                 f.read(offset)
                 view = memoryview(buffer)
                 filled = 0
@@ -435,3 +447,82 @@ def read_npz(
         for key in npz.keys:
             npz.header(key)
         return {key: npz.array(key) for key in npz.keys}
+
+
+# -- the checkpoint layout --------------------------------------------------------------------
+
+#: What :func:`load_checkpoint` expects: key -> (shape, dtype kinds such as ``"f"``).
+Expected = Mapping[str, tuple[tuple[int, ...], str]]
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str], tag: str, arrays: Mapping[str, Any], rate: str
+) -> Path:
+    """Write ``arrays`` and the format ``tag`` (under :data:`FORMAT_KEY`) atomically to ``path``.
+
+    Refused, nothing written, if an array holds NaN or inf (:func:`refuse_non_finite`, which
+    suggests a smaller learning rate ``rate``); then :func:`write_npz`. Returns ``path``.
+    """
+    out = {FORMAT_KEY: np.array(tag), **{key: np.asarray(a) for key, a in arrays.items()}}
+    refuse_non_finite(path, out, rate)
+    return write_npz(path, out)
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    tag: str,
+    expected: Expected | Callable[[NpzReader], Expected],
+    *,
+    allowed: Callable[[str], bool] | None = None,
+    tag_keys: Sequence[str] = (FORMAT_KEY,),
+    tag_required: bool = True,
+) -> dict[str, np.ndarray]:
+    """The arrays of a file written by :func:`save_checkpoint`, every one checked first.
+
+    ``expected`` maps each key to read to its shape and dtype kinds; it may be a function of
+    the open :class:`NpzReader` for layouts that store their shapes (it may read small
+    members). Members ``allowed`` rejects are refused unread; the tag (the first of
+    ``tag_keys`` present) must be ``tag``; every expected member's header is checked before any
+    array is read; floating arrays must be finite.
+
+    Raises
+    ------
+    CheckpointError
+        One line naming ``path`` and what is wrong (a ``CheckpointError`` raised by
+        ``expected`` gets the path too).
+    """
+    path = Path(path)
+    try:
+        with NpzReader(path, allowed) as npz:
+            key = next((k for k in tag_keys if k in npz), None)
+            head = npz.header(key) if key is not None else None
+            if (head is None and tag_required) or (
+                head is not None
+                and (head[0] != () or head[1].kind != "U" or head[1].itemsize > 400)
+            ):
+                raise CheckpointError(
+                    f"not an {tag.split('/')[0]} checkpoint (no '{FORMAT_KEY}' = {tag!r} entry)"
+                )
+            want = expected(npz) if callable(expected) else expected
+            for name, (shape, kinds) in want.items():  # every header before any array
+                if name not in npz:
+                    raise CheckpointError(f"entry '{name}' missing")
+                have, dtype = npz.header(name)
+                if have != tuple(shape):
+                    raise CheckpointError(f"'{name}' has shape {have}, expected {tuple(shape)}")
+                if dtype.kind not in kinds:
+                    kind = "a floating dtype" if kinds == "f" else f"a dtype of kind {kinds!r}"
+                    raise CheckpointError(f"'{name}' has dtype {dtype}, expected {kind}")
+            if key is not None and str(npz.array(key)) != tag:
+                raise CheckpointError(
+                    f"not an {tag.split('/')[0]} checkpoint (no '{FORMAT_KEY}' = {tag!r} entry)"
+                )
+            arrays = {name: npz.array(name) for name in want}
+        for name, a in arrays.items():
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                raise CheckpointError(f"'{name}' holds non-finite values (NaN or inf)")
+        return arrays
+    except CheckpointError as error:  # the same error (its subclass kept), named by the file
+        if not str(error).startswith(str(path)):
+            error.args = (f"{path}: {error}",)
+        raise

@@ -4,6 +4,8 @@
                           embedded MNIST digits by default (or ``--data DIR``).
 ``autograd-lite compare`` prints, layer by layer, how far the autodiff gradients and errors δˡ
                           are from the hand-derived BP1–BP4, and the time of a step of each.
+``autograd-lite explore`` writes the backprop explorer: one self-contained HTML page that steps
+                          the backward pass of the network node by node, beside BP1–BP4.
 
 Every user error (a missing folder, bad sizes, a non-positive η, a corrupt model file) ends in a
 one-line message and a non-zero exit status, never a traceback.
@@ -190,7 +192,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--seed", type=int, default=0, help="initial weights (0)")
     compare.set_defaults(run=_compare)
+
+    explore = commands.add_parser(
+        "explore",
+        help="write the backprop explorer (one HTML page): step the backward pass beside BP1-BP4",
+        description="Write one self-contained HTML page (no network needed; open it from disk) "
+        "that shows the network's graph and forward values and steps its backward pass one "
+        "node at a time, with the errors delta^l and gradients of BP1-BP4 beside the graph's.",
+    )
+    explore.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("explorer.html"),
+        metavar="FILE",
+        help="the page to write (default: explorer.html)",
+    )
+    explore.add_argument(
+        "--sizes",
+        type=_sizes,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="layer sizes, e.g. 2,3,2 or 2 3 2 (default: 2 3 2; 784 30 10 with --digit)",
+    )
+    explore.add_argument(
+        "--load", type=Path, default=None, metavar="MODEL.npz", help="a saved model to explore"
+    )
+    explore.add_argument(
+        "--digit",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="one embedded MNIST test digit (index N) through a trained 784-30-10 network "
+        "(trained here for a few seconds unless --load is given), with its picture",
+    )
+    explore.add_argument(
+        "--batch", type=_positive_int, default=4, help="mini-batch size without --digit (4)"
+    )
+    explore.add_argument("--seed", type=int, default=0, help="initial weights and data (0)")
+    explore.set_defaults(run=_explore)
     return parser
+
+
+def _sizes(text: str) -> list[int]:
+    """An argparse type for ``--sizes``: ``2,3,2`` (or one number of ``2 3 2``)."""
+    return [_positive_int(part) for part in text.split(",") if part.strip()] or [
+        _positive_int(text)
+    ]
 
 
 # -- train ------------------------------------------------------------------------------------
@@ -359,6 +408,30 @@ def _compare(args: argparse.Namespace) -> int:
         batch = (train.images[rows].T, train.one_hot()[rows].T)
     report = compare(sizes, batch=batch, seed=args.seed, mini_batch_size=args.batch)
     print(report)
+    return 0
+
+
+# -- explore ----------------------------------------------------------------------------------
+def _explore(args: argparse.Namespace) -> int:
+    from autograd_lite.viz.explore import chapter_example, write_page
+
+    sizes = None if args.sizes is None else [n for group in args.sizes for n in group]
+    if sizes is not None and len(sizes) < 2:
+        raise UsageError("--sizes needs at least two layers, e.g. 2,3,2")
+    if args.load is not None and not args.load.is_file():
+        raise UsageError(f"--load {args.load}: no such file")
+    if args.output.is_dir():
+        raise UsageError(f"-o {args.output}: is a folder; give a file name, e.g. explorer.html")
+    data = chapter_example(
+        sizes, load=args.load, digit=args.digit, seed=args.seed, batch=args.batch
+    )
+    path = write_page(data, args.output)
+    chapter = data["chapter"]
+    print(
+        f"Wrote {path} ({path.stat().st_size // 1024} KiB): {len(data['nodes'])} nodes, "
+        f"{len(data['steps'])} backward steps; the largest difference between the graph and "
+        f"BP1-BP4 is {chapter['max_difference']:.2e}. Open it in a browser."
+    )
     return 0
 
 

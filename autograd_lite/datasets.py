@@ -34,6 +34,7 @@ import gzip
 import hashlib
 import http.client
 import importlib.resources
+import io
 import os
 import stat
 import tempfile
@@ -48,7 +49,7 @@ from types import MappingProxyType
 from typing import IO, Any
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from autograd_lite.errors import DatasetError
 
@@ -63,6 +64,7 @@ __all__ = [
     "fetch_mnist",
     "load_data_wrapper",
     "load_mnist",
+    "one_hot",
     "read_idx",
 ]
 
@@ -201,7 +203,7 @@ def _not_regular(path: Path | str, mode: int) -> DatasetError:
     )
 
 
-def _open_regular(path: Path) -> IO[bytes]:
+def _open_regular(path: Path) -> io.BufferedReader:
     """Open ``path`` for binary reading if it is a regular file, else raise DatasetError.
 
     The type is checked on the opened descriptor (no race with a swapped path); ``O_NONBLOCK``
@@ -229,12 +231,12 @@ def _open_regular(path: Path) -> IO[bytes]:
         raise
 
 
-def _read_idx_gzip(f: IO[bytes], path: Path, max_bytes: int) -> np.ndarray:
+def _read_idx_gzip(f: io.BufferedIOBase, path: Path, max_bytes: int) -> np.ndarray:
     with gzip.GzipFile(fileobj=f, mode="rb") as gz:
         return _read_idx_stream(gz, path, max_bytes, None, "")
 
 
-def _read_exact(stream: IO[bytes], n: int) -> bytes:
+def _read_exact(stream: io.BufferedIOBase, n: int) -> bytes:
     """Read up to ``n`` bytes, short only at end of stream."""
     parts = []
     while n > 0:
@@ -246,7 +248,9 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
     return b"".join(parts)
 
 
-def _parse_header(stream: IO[bytes], path: Path, max_bytes: int) -> tuple[np.dtype, tuple, int]:
+def _parse_header(
+    stream: io.BufferedIOBase, path: Path, max_bytes: int
+) -> tuple[np.dtype, tuple, int]:
     """Read and check the magic and the dimensions; return (dtype, shape, header length)."""
     magic = _read_exact(stream, 4)
     if len(magic) < 4:
@@ -291,7 +295,7 @@ def _parse_header(stream: IO[bytes], path: Path, max_bytes: int) -> tuple[np.dty
 
 
 def _read_idx_stream(
-    stream: IO[bytes], path: Path, max_bytes: int, size: int | None, hint: str
+    stream: io.BufferedIOBase, path: Path, max_bytes: int, size: int | None, hint: str
 ) -> np.ndarray:
     """Parse an IDX stream; ``size`` is the file size for raw files, ``None`` for gzip."""
     try:
@@ -317,7 +321,7 @@ def _read_idx_stream(
 
 
 def _read_data(
-    stream: IO[bytes],
+    stream: io.BufferedIOBase,
     path: Path,
     dtype: np.dtype,
     shape: tuple,
@@ -341,7 +345,7 @@ def _read_data(
                 f"the header declares (shape {shape}, {dtype.name})"
             )
         arr = np.empty(count, dtype=dtype)
-        view = memoryview(arr).cast("B")
+        view = arr.data.cast("B")
         got = 0
         while got < nbytes:  # one read() returns at most ~2 GiB on Linux
             n = stream.readinto(view[got:])
@@ -377,6 +381,23 @@ def _read_data(
 # ----------------------------------------------------------------------------------------------
 # Splits
 # ----------------------------------------------------------------------------------------------
+
+
+def one_hot(labels: ArrayLike, n: int, dtype: DTypeLike = np.float64) -> np.ndarray:
+    """Rows ``e_label`` of length ``n``: shape ``(len(labels), n)``, a 1 in column ``labels[i]``
+    of row ``i``.
+
+    Raises
+    ------
+    DatasetError
+        If a label is not an integer in ``0 .. n-1``.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size and (labels.dtype.kind not in "iuf" or labels.min() < 0 or labels.max() >= n):
+        raise DatasetError(f"labels must lie in 0..{n - 1}, got values outside that range")
+    out = np.zeros((labels.size, n), dtype=dtype)
+    out[np.arange(labels.size), labels.astype(np.intp, copy=False)] = 1
+    return out
 
 
 @dataclass(eq=False)
@@ -419,9 +440,7 @@ class Split:
         numpy.ndarray
             Shape ``(n, 10)``, the images' dtype, a 1 in column ``labels[i]`` of row ``i``.
         """
-        out = np.zeros((len(self), _NUM_CLASSES), dtype=self.images.dtype)
-        out[np.arange(len(self)), self.labels] = 1
-        return out
+        return one_hot(self.labels, _NUM_CLASSES, self.images.dtype)
 
     def chapter(self, one_hot: bool) -> list[tuple[np.ndarray, Any]]:
         """Return the split in the format of Nielsen's ``mnist_loader``.

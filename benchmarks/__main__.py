@@ -15,15 +15,14 @@ from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
 #: Benchmark name -> extra arguments of the full run.
 BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "compile": []}  # fmt: skip
+           "memory": [], "adam": ["--profile"], "compile": []}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
-    parser.add_argument(
-        "--only", action="append", metavar="NAME", help=f"run only these ({', '.join(BENCHES)})"
-    )
+    only = f"run only these ({', '.join(BENCHES)})"
+    parser.add_argument("--only", action="append", metavar="NAME", help=only)
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch contenders")
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX contenders")
     parser.add_argument("--max-nodes", type=int, default=None, help="bench_deep: largest chain")

@@ -32,9 +32,8 @@ def extract(rev: str, into: Path) -> None:
     if archive.returncode != 0:
         raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    package = into / OLD_NAME
-    (into / "autograd_lite").rename(package)
-    for path in package.rglob("*.py"):
+    (into / "autograd_lite").rename(into / OLD_NAME)
+    for path in (into / OLD_NAME).rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         path.write_text(re.sub(r"\bautograd_lite\b", OLD_NAME, text), encoding="utf-8")
 

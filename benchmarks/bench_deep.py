@@ -1,11 +1,9 @@
 """Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
 
-Each run is a fresh process that builds a scalar chain (:func:`benchmarks.common.chain`),
-runs ``backward()``, checks the gradient and reports the times and the RSS before, at its peak
-(reset just before the chain) and after; for autograd_lite it also frees a graph of that depth
-dropped without a backward (a million-deep chain must not overflow the C stack).
-
-Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes 10000,100000]``.
+Each run is a fresh process that builds a scalar chain, runs ``backward()``, checks the gradient
+and reports the times and the RSS before, at its peak (reset just before the chain) and after;
+for autograd_lite it also frees a graph of that depth dropped without a backward (no C stack
+overflow). Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes ...]``.
 """
 
 from __future__ import annotations
@@ -40,9 +38,7 @@ class CollectorLog:
 
 
 def child(framework: str, n: int) -> dict[str, Any]:
-    """One chain of ``n`` nodes in this process (the parent runs it with ``--child``): times,
-    RSS before, peak and after, the collector during the forward, and for autograd_lite the
-    time to free a graph of the same depth dropped without a backward."""
+    """One chain of ``n`` nodes in this process (run by the parent with ``--child``)."""
     common.pin_blas_threads()
     if framework == "torch":
         import torch
@@ -69,8 +65,7 @@ def child(framework: str, n: int) -> dict[str, Any]:
     begin = clock()
     y.backward()
     out["bwd_s"], out["bwd_cpu_s"] = since(begin)
-    out["peak"] = common.peak_rss_bytes()
-    out["grad"] = float(np.asarray(x0.grad))
+    out["peak"], out["grad"] = common.peak_rss_bytes(), float(np.asarray(x0.grad))
     out["grad_ok"] = bool(np.isclose(out["grad"], MUL**n, rtol=1e-6))
     del y
     gc.collect()
@@ -106,7 +101,7 @@ def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
             limits: dict[str, int]) -> dict[str, Any]:  # fmt: skip
     """Run the children, frameworks alternating in order; medians per (framework, size)."""
     runs: dict[tuple[str, int], list] = {(f, n): [] for f in frameworks for n in sizes}
-    errors = []
+    errors, results = [], {f: {} for f in frameworks}
     for n in sizes:
         for rep in range(reps):
             for fw in frameworks if rep % 2 == 0 else frameworks[::-1]:
@@ -117,10 +112,10 @@ def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
                     errors.append(f"{fw} n={n:,}: {result['error']}")
                 else:
                     runs[fw, n].append(result)
-    results: dict[str, Any] = {f: {} for f in frameworks}
     for (fw, n), rs in runs.items():
-        skipped = {"ok": False, "skipped": n > limits.get(fw, n)}
-        results[fw][str(n)] = summary(rs, n) if rs else skipped
+        results[fw][str(n)] = (
+            summary(rs, n) if rs else {"ok": False, "skipped": n > limits.get(fw, n)}
+        )
     return {"results": results, "errors": errors}
 
 
@@ -136,7 +131,10 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
                 rows.append((f"{n:,}", fw, *[None] * 7, why))
                 continue
             ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
-            rows.append((f"{n:,}", fw, *(_s(e[k]) for k in ("fwd_s", "bwd_s", "total_s")), ratio,
+            secs = (
+                f"{e[k]:.3f}" if e[k] < 10 else f"{e[k]:.1f}" for k in ("fwd_s", "bwd_s", "total_s")
+            )
+            rows.append((f"{n:,}", fw, *secs, ratio,
                          f"{e['peak_growth_bytes'] / 2**20:.1f}",
                          f"{e['peak_bytes_per_node']:.0f}",
                          f"{e['retained_after_bytes'] / 2**20:.1f}",
@@ -165,10 +163,6 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
         text = "peak memory linear in nodes (bytes/node spread across sizes)"
         goals.append(common.goal(text, max(per_node) / min(per_node), 1.5))
     return goals
-
-
-def _s(seconds: float) -> str:
-    return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ bench_nielsen's step and contenders on 50,000 training images (``apt-get install
 dataset-fashion-mnist``; skipped with a note without it): each shuffles, gathers every
 mini-batch as a row block and steps, from the same start; ``Network.SGD`` (the library's own
 driver) too. The test accuracy after the epoch shows that all learned the same thing.
-
 Run: ``python -m benchmarks.bench_fashion [--quick] [--dtype float64|float32] [--data DIR]``.
 """
 
@@ -41,8 +40,7 @@ def epoch(name: str, make: Callable, X_rows: np.ndarray, Y_rows: np.ndarray,
           last: dict[str, nielsen.Contender]) -> Callable[[], tuple[float, float]]:  # fmt: skip
     """One timed epoch from fresh parameters (the model kept in ``last``); the k-th call of every
     contender shuffles alike."""
-    rng = np.random.default_rng(7)
-    n = X_rows.shape[0]
+    rng, n = np.random.default_rng(7), X_rows.shape[0]
 
     def round_() -> tuple[float, float]:
         warm = make()  # a few untimed steps: first-call costs (imports, allocator)
@@ -82,7 +80,6 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
     data = load_mnist(data_dir, dtype=dtype)
     load_s = since(begin)[0]
     X_rows, Y_rows = data.train.images, data.train.one_hot()
-    X_test, y_test = data.test.images.T, data.test.labels
     start = lambda: nielsen.start(dtype)  # noqa: E731
     makers = {REFERENCE: lambda: nielsen.reference(*start()),
               nielsen.REFERENCE_LIBRARY_SIGMOID: lambda: nielsen.reference(*start(), True),
@@ -91,18 +88,14 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
         makers["torch eager (1 thread)"] = lambda: nielsen.torch_eager(torch, *start(), threads=1)
     last: dict[str, nielsen.Contender] = {}
     rounds = {name: epoch(name, make, X_rows, Y_rows, last) for name, make in makers.items()}
-    rounds[SGD] = sgd_epoch(dtype, X_rows, Y_rows, last)
-    samples = common.interleaved(rounds, reps=reps, warmup=0)
-    ref = common.summarize(samples[REFERENCE])
-    results = {}
+    samples = common.interleaved(rounds | {SGD: sgd_epoch(dtype, X_rows, Y_rows, last)}, reps, 0)
+    ref, results = common.summarize(samples[REFERENCE]), {}
     for name, values in samples.items():
         stats = common.summarize(values)
-        results[name] = {
-            "epoch_s": stats,
-            "ratio_to_reference": stats["median"] / ref["median"],
-            "cpu_ratio_to_reference": stats["cpu"]["median"] / ref["cpu"]["median"],
-            "test_accuracy": accuracy(last[name], X_test, y_test),
-        }
+        results[name] = {"epoch_s": stats, "ratio_to_reference": stats["median"] / ref["median"],
+                         "cpu_ratio_to_reference": stats["cpu"]["median"] / ref["cpu"]["median"],
+                         "test_accuracy": accuracy(last[name], data.test.images.T,
+                                                   data.test.labels)}  # fmt: skip
     # At eta = 3 the training is chaotic: the last-bit differences of two σ formulas grow to O(1)
     # within the epoch. So the arithmetic is checked in lockstep, over a whole epoch, with the
     # reference computing σ by the library's formula: bitwise equal.
@@ -128,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=DATA, help=f"Fashion-MNIST folder (default {DATA})")
     args = parser.parse_args(argv)
     common.pin_blas_threads()
-    reps = args.reps or (1 if args.quick else 3)
-    notes: list[str] = []
+    reps, notes = args.reps or (1 if args.quick else 3), []
     torch = common.optional_import("torch", args.no_torch, notes)
     print("bench_fashion: one epoch of Fashion-MNIST, [784, 30, 10], sigmoid, quadratic, η=3, m=10")
     if not Path(args.data).is_dir():
@@ -138,10 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         common.footer(args.json or "bench_fashion", {"result": None, "notes": notes}, notes)
         return 0
     r = measure(args.data, np.dtype(args.dtype), reps, torch)
-    print(
-        f"{r['data']}; {r['dtype']}; {r['steps_per_epoch']:,} steps per epoch; "
-        f"median of {reps} interleaved epoch(s) each; loading took {r['load_s']:.1f} s"
-    )
+    print(f"{r['data']}; {r['dtype']}; {r['steps_per_epoch']:,} steps per epoch; median of {reps} "
+          f"interleaved epoch(s) each; loading took {r['load_s']:.1f} s")  # fmt: skip
     headers = ["contender", "epoch s", "cpu s", "vs numpy", "cpu vs numpy", "µs/step",
                "test accuracy"]  # fmt: skip
     print(common.table(headers, [
@@ -150,16 +140,14 @@ def main(argv: list[str] | None = None) -> int:
          f"{e['epoch_s']['median'] / r['steps_per_epoch'] * 1e6:.0f}",
          f"{100 * e['test_accuracy']:.2f}%") for name, e in r["results"].items()]))  # fmt: skip
     ls = r["lockstep_same_sigmoid"]
-    print(
-        "Network vs reference after the timed epoch (different σ formulas; η=3 is chaotic): "
-        f"max|Δw| {r['max_abs_weight_diff_network_vs_reference_after_epoch']:.1e}; vs "
-        "the reference with the library's σ: max|Δw| "
-        f"{r['max_abs_weight_diff_network_vs_reference_library_sigmoid_after_epoch']:.1e}"
-        f"; {ls['steps']:,} steps in lockstep with it: {nielsen.lockstep_line(ls)}"
-    )
+    print("Network vs reference after the timed epoch (different σ formulas; η=3 is chaotic): "
+          f"max|Δw| {r['max_abs_weight_diff_network_vs_reference_after_epoch']:.1e}; vs the "
+          "reference with the library's σ: max|Δw| "
+          f"{r['max_abs_weight_diff_network_vs_reference_library_sigmoid_after_epoch']:.1e}"
+          f"; {ls['steps']:,} steps in lockstep with it: {nielsen.lockstep_line(ls)}")  # fmt: skip
     me = r["results"][NETWORK]
-    text = "one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy"
-    goals = [common.goal(text, me["ratio_to_reference"], 1.25, me["cpu_ratio_to_reference"])]
+    goals = [common.goal("one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy",
+                         me["ratio_to_reference"], 1.25, me["cpu_ratio_to_reference"])]  # fmt: skip
     common.footer(args.json or "bench_fashion", {"result": r, "notes": notes}, notes, goals)
     return 0
 

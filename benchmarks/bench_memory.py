@@ -1,9 +1,8 @@
 """Leak check: resident memory over 10,000 training steps (and over many graphs).
 
 If anything of a step's graph survived it (a cache, a hook list, a cycle the collector cannot
-see), the process would grow step after step: the RSS is sampled every 1,000 steps after 1,000
-warm-up steps, and over chains of 1,000 nodes with and without a backward. Flat within 5%.
-
+see), the process would grow: the RSS is sampled every 1,000 steps after 1,000 warm-up steps,
+and over chains of 1,000 nodes with and without a backward. Flat within 5%.
 Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
 """
 
@@ -77,9 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         f"steps (after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak"
     )
     work = blocks(every, 10 if args.quick else 20)
-    results = {
-        k: track(block, steps // every if k == "network" else 10) for k, block in work.items()
-    }
+    results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
     rows = []
     for name, r in results.items():
         print(

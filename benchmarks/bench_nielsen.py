@@ -1,11 +1,9 @@
 """Per-step time of the chapter's network: autograd_lite against hand-written NumPy and others.
 
-One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, mini-batches of 10) on the
-embedded digits for each contender of :func:`build_contenders`, from the same start over the
-same batches, in interleaved rounds of equal duration (:class:`Rounds`), with the weight checks
-and the cost of a gather (``docs/performance.md``).
-
-Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|both] [--profile]``.
+One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) on the embedded digits
+for each contender of :func:`build_contenders`, from the same start over the same batches, in
+interleaved rounds of equal duration (:class:`Rounds`), with the weight checks and the cost of a
+gather. Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|both]``.
 """
 
 from __future__ import annotations
@@ -21,14 +19,14 @@ import numpy as np
 
 import autograd_lite as al
 from autograd_lite.datasets import load_mnist
+from autograd_lite.errors import ShapeError
 from autograd_lite.nielsen import ManualNetwork, Network
 from benchmarks import common
 from benchmarks.common import block, clock, since
 
 SIZES, ETA, BATCH, SEED = [784, 30, 10], 3.0, 10, 1
-#: Largest |weight difference| from the reference after the timed steps: the contenders compute
-#: σ by different (all correct) formulas, so they differ in the last bits from the first step
-#: on, and training amplifies that slowly (~4e-14 after 1,000 float64 steps).
+#: Largest |weight difference| from the reference after the timed steps: σ by other (correct)
+#: formulas differs in the last bits, amplified slowly (~4e-14 after 1,000 float64 steps).
 TOLERANCE = {"float64": 1e-12, "float32": 1e-3}
 REFERENCE, NETWORK = "numpy reference", "autograd_lite Network"
 REFERENCE_LIBRARY_SIGMOID = "numpy reference, library's σ"
@@ -48,26 +46,21 @@ def _exp_quietly(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.exp(z, out=out)
 
 
-#: σ as autograd_lite computes it: e^-z's overflow silenced by ``np.errstate`` as a decorator.
-#: With it the reference reproduces the library's weights bitwise (the lockstep check); its time
-#: shows what the errstate costs.
+#: σ as autograd_lite computes it (overflow silenced by ``np.errstate`` as a decorator): the
+#: reference reproduces the library's weights bitwise with it; its time is the errstate's cost.
 sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=_exp_quietly)
 
 
 class NumpyReference:
-    """The chapter's network with backpropagation written by hand in matrix form.
-
-    ``X`` (n_in, m) holds the samples as columns. Forward ``a^l = σ(w^l a^(l-1) + b^l)``;
-    backward, for the quadratic cost: BP1 ``δ^L = (a^L - y) ⊙ a^L ⊙ (1 - a^L)``; BP2
-    ``δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ a^l ⊙ (1 - a^l)``; BP3 ``∇b^l = Σ_columns δ^l``; BP4
-    ``∇w^l = δ^l (a^(l-1))^T``. All buffers are allocated once, products written with ``out=``,
-    and ``w -= (η/m) ∇w`` done in place once BP2 for layer l-1 has read the old ``w^l``.
-    """
+    """The chapter's network with backpropagation written by hand in matrix form, samples as
+    columns: BP1 ``δ^L = (a^L - y) ⊙ a^L ⊙ (1 - a^L)``, BP2 ``δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ a^l
+    ⊙ (1 - a^l)``, BP3 ``∇b^l = Σ_columns δ^l``, BP4 ``∇w^l = δ^l (a^(l-1))^T``. Buffers are
+    allocated once, products written with ``out=``, ``w -= (η/m) ∇w`` in place once BP2 for
+    layer l-1 has read the old ``w^l``."""
 
     def __init__(self, biases: list, weights: list, m: int, sigmoid: Callable = sigmoid_inplace):
         self.sigmoid, self.m = sigmoid, m
-        self.biases = [np.array(b) for b in biases]
-        self.weights = [np.array(w) for w in weights]
+        self.biases, self.weights = [np.array(b) for b in biases], [np.array(w) for w in weights]
         dtype = self.weights[0].dtype
         self.acts, self.deltas, self.tmps = (
             [np.empty((w.shape[0], m), dtype) for w in self.weights] for _ in range(3)
@@ -78,7 +71,7 @@ class NumpyReference:
     def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
         """One SGD step on the columns of ``X`` (n_in, m) and ``Y`` (n_out, m)."""
         if X.shape[1] != self.m:
-            raise ValueError(f"NumpyReference was built for mini-batches of {self.m}")
+            raise ShapeError(f"NumpyReference was built for mini-batches of {self.m}")
         rate = eta / self.m
         weights, biases, acts = self.weights, self.biases, self.acts
         with np.errstate(over="ignore"):
@@ -113,9 +106,8 @@ class NumpyReference:
 
 
 def load_batches(dtype: Any, count: int) -> tuple[list[tuple], str]:
-    """``count`` shuffled mini-batches ``(Xc, Yc, Xr, Yr)`` of the embedded training digits (an
-    epoch after another), and their source: ``Xr = X_rows[idx]`` a contiguous (m, 784) block,
-    ``Xc = Xr.T`` the same memory with the samples as columns (the chapter's layout)."""
+    """``count`` shuffled mini-batches ``(Xc, Yc, Xr, Yr)`` of the embedded training digits,
+    epoch after epoch, and their source: ``Xr`` a contiguous row block, ``Xc = Xr.T``."""
     data, rng = load_mnist(dtype=dtype), np.random.default_rng(0)
     X_rows, Y_rows = data.train.images, data.train.one_hot()
     usable = X_rows.shape[0] // BATCH * BATCH
@@ -132,14 +124,15 @@ def start(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 @dataclass
 class Contender:
-    """A step on a batch ``(Xc, Yc, Xr, Yr)``, and the parameters in the chapter's shapes."""
+    """A step on a batch ``(Xc, Yc, Xr, Yr)``, the parameters in the chapter's shapes, what runs
+    untimed before a round (thread settings) and what waits for asynchronous work, timed."""
 
     name: str
     note: str
     step: Callable[[tuple], Any]
     params: Callable[[], tuple[list[np.ndarray], list[np.ndarray]]]
-    before_round: Callable[[], Any] = lambda: None  # untimed (thread settings)
-    finish: Callable[[], Any] = lambda: None  # waits for asynchronous work, inside the timing
+    before_round: Callable[[], Any] = lambda: None
+    finish: Callable[[], Any] = lambda: None
 
     @classmethod
     def of(cls, name: str, note: str, net: Any, step: Callable[[tuple], Any]) -> Contender:
@@ -148,13 +141,12 @@ class Contender:
 
 
 def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Contender:
+    net = NumpyReference(biases, weights, BATCH, sigmoid_library_inplace if library_sigmoid
+                         else sigmoid_inplace)  # fmt: skip
+    name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
     if library_sigmoid:
-        net = NumpyReference(biases, weights, BATCH, sigmoid_library_inplace)
-        note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
         name = REFERENCE_LIBRARY_SIGMOID
-    else:
-        net = NumpyReference(biases, weights, BATCH)
-        name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
+        note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
     return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
@@ -184,10 +176,8 @@ def torch_eager(torch: Any, biases: list, weights: list, threads: int) -> Conten
                 p.sub_(p.grad, alpha=ETA / BATCH)
                 p.grad = None
 
-    def params() -> tuple[list, list]:
-        return ([b.detach().numpy().reshape(-1, 1) for _, b in layers],
-                [w.detach().numpy() for w, _ in layers])  # fmt: skip
-
+    params = lambda: ([b.detach().numpy().reshape(-1, 1) for _, b in layers],  # noqa: E731
+                      [w.detach().numpy() for w, _ in layers])  # fmt: skip
     name = f"torch eager ({threads} thread{'s' if threads > 1 else ''})"
     note = "torch autograd, addmm + sigmoid, no_grad in-place update"
     return Contender(name, note, step, params, lambda: torch.set_num_threads(threads))
@@ -224,26 +214,21 @@ def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
 
 
 def build_contenders(dtype: Any, torch: Any, jax: Any) -> list[Contender]:
-    """The hand-written reference (and the same with the library's σ); ``Network``, replayed and
-    with ``replay=False``; the minimal tape (the floor of a per-op Python autodiff,
-    ``benchmarks/minimal_tape.py``: a diagnostic, not a contender); the chapter's
-    ``ManualNetwork`` (matrix form and its per-sample loop); PyTorch eager (1 and 2 threads)
-    and JAX ``jit`` when importable."""
+    """The references, ``Network`` (replayed and not), the minimal tape (a diagnostic),
+    ``ManualNetwork`` (matrix and per-sample), PyTorch eager (1, 2 threads), JAX ``jit``."""
     from benchmarks.minimal_tape import MinimalTapeNetwork
 
     biases, weights = start(dtype)
     tape = MinimalTapeNetwork(biases, weights)
-    manual = ManualNetwork(SIZES, seed=SEED, dtype=dtype)
+    manual, looped = (ManualNetwork(SIZES, seed=SEED, dtype=dtype) for _ in "ab")
     out = [reference(biases, weights), reference(biases, weights, library_sigmoid=True),
            network(dtype), network(dtype, replay=False),
            Contender.of("minimal tape (diagnostic)", "the floor of a per-op Python autodiff: "
                         "benchmarks/minimal_tape.py", tape, lambda b: tape.step(b[0], b[1], ETA)),
            Contender.of("ManualNetwork matrix", "ManualNetwork.update_mini_batch_matrix", manual,
-                        lambda b: manual.update_mini_batch_matrix(b[0], b[1], ETA))]  # fmt: skip
-    per_sample = ManualNetwork(SIZES, seed=SEED, dtype=dtype)
-    step = lambda b: per_sample.update_mini_batch(b[:2], ETA)  # noqa: E731
-    note = "the chapter's loop (update_mini_batch)"
-    out.append(Contender.of("ManualNetwork per-sample", note, per_sample, step))
+                        lambda b: manual.update_mini_batch_matrix(b[0], b[1], ETA)),
+           Contender.of("ManualNetwork per-sample", "the chapter's loop (update_mini_batch)",
+                        looped, lambda b: looped.update_mini_batch(b[:2], ETA))]  # fmt: skip
     out += [torch_eager(torch, biases, weights, t) for t in (1, 2)] if torch else []
     if jax is not None:
         jax.config.update("jax_enable_x64", True)  # float64 arrays stay float64
@@ -258,12 +243,10 @@ def max_weight_difference(a: Contender, b: Contender) -> float:
 
 
 class Rounds:
-    """The rounds of one contender: consecutive steps over the batches, timed as one block.
-
-    The first call warms up; the next calibrate, from the fastest, how many steps fit in
-    ``target_s``: on a shared machine a round longer than a time slice is likely to be preempted
-    and a short one is not, so rounds of equal step counts would bias the medians against the
-    slower contenders. ``count``: the steps run so far, for the weight check."""
+    """The rounds of one contender: consecutive steps over the batches, timed as one block. The
+    first call warms up; the next calibrate how many steps fit in ``target_s`` (rounds of equal
+    step counts would bias the medians against slower contenders, preempted more often).
+    ``count``: the steps run so far, for the weight check."""
 
     def __init__(self, contender: Contender, batches: list, target_s: float) -> None:
         self.contender, self.batches, self.target_s = contender, batches, target_s
@@ -289,9 +272,8 @@ class Rounds:
 
 
 def lockstep_check(dtype: Any, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """``Network`` in lockstep with the reference computing σ by the library's formula, over the
-    mini-batches ``(X, Y)``: if the graph does exactly the reference's arithmetic the weights
-    stay bitwise equal. Returns the steps, the first that differs (or None), the largest Δ."""
+    """``Network`` in lockstep with the reference computing σ by the library's formula over the
+    mini-batches ``(X, Y)``: the steps, the first whose weights differ (or None), the largest Δ."""
     ref, net = reference(*start(dtype), library_sigmoid=True), network(dtype)
     first, worst, steps = None, 0.0, 0
     for steps, batch in enumerate(pairs, 1):
@@ -392,43 +374,44 @@ def measure_gather(dtype: Any, reps: int) -> dict[str, Any]:
     n, rng = X_rows.shape[0], np.random.default_rng(0)
     count = n // BATCH
 
-    def timed(layout: str) -> Callable[[], tuple[float, float]]:
+    def rows(perm: np.ndarray) -> None:
+        for k in range(count):
+            idx = perm[k * BATCH : (k + 1) * BATCH]
+            X_rows[idx]
+            Y_rows[idx]
+
+    def columns(perm: np.ndarray) -> None:
+        for k in range(count):
+            idx = perm[k * BATCH : (k + 1) * BATCH]
+            X_cols[:, idx]
+            Y_cols[:, idx]
+
+    def slices(perm: np.ndarray) -> None:  # one shuffled copy per epoch, then views
+        Xp, Yp = X_rows[perm], Y_rows[perm]
+        for k in range(count):
+            Xp[k * BATCH : (k + 1) * BATCH]
+            Yp[k * BATCH : (k + 1) * BATCH]
+
+    def timed(gather: Callable[[np.ndarray], None]) -> Callable[[], tuple[float, float]]:
         def round_() -> tuple[float, float]:
             perm = rng.permutation(n)
             begin = clock()
-            if layout == "rows":
-                for k in range(count):
-                    idx = perm[k * BATCH : (k + 1) * BATCH]
-                    X_rows[idx]
-                    Y_rows[idx]
-            elif layout == "columns":
-                for k in range(count):
-                    idx = perm[k * BATCH : (k + 1) * BATCH]
-                    X_cols[:, idx]
-                    Y_cols[:, idx]
-            else:  # one shuffled copy per epoch, then every mini-batch is a view
-                Xp, Yp = X_rows[perm], Y_rows[perm]
-                for k in range(count):
-                    Xp[k * BATCH : (k + 1) * BATCH]
-                    Yp[k * BATCH : (k + 1) * BATCH]
+            gather(perm)
             return since(begin, count)
 
         return round_
 
-    samples = common.interleaved({"rows X[idx] (contiguous)": timed("rows"),
-                                  "columns X[:, idx] (strided)": timed("columns"),
-                                  "permute once per epoch, then slice": timed("slice")},
-                                 reps)  # fmt: skip
-    base = common.median(samples["rows X[idx] (contiguous)"])
+    names = ["rows X[idx] (contiguous)", "columns X[:, idx] (strided)",
+             "permute once per epoch, then slice"]  # fmt: skip
+    samples = common.interleaved(dict(zip(names, map(timed, (rows, columns, slices)))), reps)
+    base = common.median(samples[names[0]])
     return {k: {"us_per_batch": common.median(v, 1e6), "ratio_to_rows": common.median(v) / base}
             for k, v in samples.items()}  # fmt: skip
 
 
 def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, float]:
-    """Where a step's time goes, without a profiler: the graph ``Network`` builds (its own cost
-    function), eagerly (forward recording it; backward) and replayed (forward and backward in
-    one call, what a step runs), the in-place update, and the same forward and backward in
-    plain allocating NumPy (the floor each phase can approach)."""
+    """Where a step's time goes, without a profiler: ``Network``'s graph eagerly (forward,
+    backward) and replayed (what a step runs), the update, and the same in allocating NumPy."""
     batches = [b[:2] for b in load_batches(dtype, steps)[0]]
     net = Network(SIZES, seed=SEED, dtype=dtype)
     biases, weights = [b.copy() for b in net.biases], [w.copy() for w in net.weights]
@@ -546,11 +529,9 @@ def main(argv: list[str] | None = None) -> int:
         for batch in batches[:50]:
             net.update_mini_batch(batch, ETA)
         title = "cProfile of Network.update_mini_batch (float64), per step"
-        payload["profile"] = common.profile(
-            title, lambda: [net.update_mini_batch(b, ETA) for b in batches], count
-        )
-        steps = args.steps or (25 if args.quick else 40)
-        payload["phases_us"] = measure_phases(reps, steps)
+        run = lambda: [net.update_mini_batch(b, ETA) for b in batches]  # noqa: E731
+        payload["profile"] = common.profile(title, run, count)
+        payload["phases_us"] = measure_phases(reps, args.steps or (25 if args.quick else 40))
         print("\nPhases of a step (float64), median µs, no profiler:")
         print(common.table(["phase", "µs/step"], list(payload["phases_us"].items())))
         payload["op_costs_us"] = measure_op_costs(reps)

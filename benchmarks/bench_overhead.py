@@ -65,8 +65,7 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
     value_and_grad = al.value_and_grad(lambda x: chain(x, n).sum(), replay=True)
 
     def replayed() -> dict:
-        x0 = np.ones(shape)
-        begin = clock()
+        x0, begin = np.ones(shape), clock()
         _, grad = value_and_grad(x0)
         total = since(begin, n)
         check(grad)
@@ -76,20 +75,20 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         g0 = np.ones(shape)
         return timed(np.ones(shape), lambda _: _scale(g0, n))
 
-    out = {"autograd_lite": eager(), "autograd_lite, cyclic GC off (diagnostic)": eager(True),
-           "autograd_lite no_grad (forward floor)": no_grad,
-           "autograd_lite, replay=True (recorded once)": replayed,
-           "numpy (no graph)": numpy}  # fmt: skip
-    if torch is not None:
+    def torch_round() -> dict:
+        torch.set_num_threads(1)
+        x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+        seed = None if not shape else torch.ones(shape, dtype=torch.float64)
+        return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
 
-        def torch_round() -> dict:
-            torch.set_num_threads(1)
-            x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
-            seed = None if not shape else torch.ones(shape, dtype=torch.float64)
-            return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
-
-        out[TORCH] = torch_round
-    return out
+    out = {
+        "autograd_lite": eager(),
+        "autograd_lite, cyclic GC off (diagnostic)": eager(True),
+        "autograd_lite no_grad (forward floor)": no_grad,
+        "autograd_lite, replay=True (recorded once)": replayed,
+        "numpy (no graph)": numpy,
+    }
+    return out | ({TORCH: torch_round} if torch is not None else {})  # fmt: skip
 
 
 def _scale(g: np.ndarray, n: int) -> None:
@@ -100,14 +99,12 @@ def _scale(g: np.ndarray, n: int) -> None:
 def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
-        samples = common.interleaved(rounds(torch, shape, n), reps)
-        results[label] = {}
+        samples, results[label] = common.interleaved(rounds(torch, shape, n), reps), {}
         for name, values in samples.items():
             parts = {p: [v[p] for v in values] for p in values[0]}
             if "bwd" in parts:
-                parts["total"] = [
-                    (f[0] + b[0], f[1] + b[1]) for f, b in zip(parts["fwd"], parts["bwd"])
-                ]
+                parts["total"] = [(f[0] + b[0], f[1] + b[1])
+                                  for f, b in zip(parts["fwd"], parts["bwd"])]  # fmt: skip
             else:
                 parts["total"] = parts.pop("fwd+bwd", [])
             results[label][name] = {p: common.summarize(v, 1e6) for p, v in parts.items() if v}
@@ -135,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also cProfile a chain")
     args = parser.parse_args(argv)
     common.pin_blas_threads()
-    n = args.nodes or (1000 if args.quick else 2000)
-    reps = args.reps or (9 if args.quick else 21)
+    n, reps = args.nodes or (1000 if args.quick else 2000), args.reps or (9 if args.quick else 21)
     notes: list[str] = []
     torch = common.optional_import("torch", args.no_torch, notes)
     print("bench_overhead: chains of tiny ops, forward and backward per node")
@@ -151,10 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         run()  # warm
         title = "cProfile of a scalar chain, fwd + bwd, per node"
         payload["profile"] = common.profile(title, run, nodes, top=20)
-    totals = {label: r["autograd_lite"]["total"] for label, r in results.items()}
-    goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", total["median"], 3.0,
-                         total["cpu"]["median"], unit="µs")
-             for label, total in totals.items()]  # fmt: skip
+    goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
+                         ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
+             for label, r in results.items()]  # fmt: skip
     common.footer(args.json or "bench_overhead", payload, notes, goals, what="medians")
     return 0
 

@@ -58,8 +58,7 @@ def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
     """The module ``name`` (an optional contender), or None and a note saying why not."""
     label = {"torch": "PyTorch", "jax": "JAX"}[name]
     if skip:
-        notes.append(f"{label} skipped (--no-{name})")
-        return None
+        return notes.append(f"{label} skipped (--no-{name})")
     try:
         return importlib.import_module(name)
     except Exception as error:  # noqa: BLE001 - any failure means "skip, with a note"
@@ -70,14 +69,11 @@ def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
 def interleaved(
     contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1, seed: int = 0
 ) -> dict[str, list[Any]]:
-    """Run each contender's round ``warmup + reps`` times, interleaved, in a shuffled order.
-
-    A round does its own timing (untimed setup can live inside it) and returns the time of one
-    unit of work: a float, ``(wall, cpu)`` from :func:`since`, or a dict of those. Before every
-    round, untimed, a collection and a millisecond's sleep (worker threads a previous round woke
-    go idle). Everything alive before is frozen out of the collector's sight (``gc.freeze``), so
-    that collections see only what the rounds allocate. Returns ``name -> [recorded values]``.
-    """
+    """Run each contender's round ``warmup + reps`` times, interleaved, in a shuffled order;
+    return ``name -> [recorded values]``. A round times itself and returns the time of a unit of
+    work (a float, ``(wall, cpu)`` from :func:`since`, or a dict of those). Before each round,
+    untimed: a collection and a 1 ms sleep (woken worker threads go idle); what was alive before
+    is frozen out of the collector's sight (``gc.freeze``)."""
     gc.collect()
     gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
@@ -135,11 +131,8 @@ def median(values: Sequence[Any], scale: float = 1.0) -> float:
 
 
 def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]:
-    """cProfile of ``run()``, after one plain timed call, printed in µs per unit of work.
-
-    cProfile adds a fixed cost to every Python call, so for code made of many small calls read
-    the ranking and the shares, beside the time without the profiler.
-    """
+    """cProfile of ``run()``, after one plain timed call, printed in µs per unit of work
+    (cProfile adds a fixed cost to every Python call: read the ranking and the shares)."""
     gc.collect()
     gc.freeze()
     plain = block(run, units)()[0] * 1e6
@@ -168,9 +161,7 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
 
 def rss_bytes() -> int:
     """This process's resident set size now, in bytes."""
-    import psutil
-
-    return psutil.Process().memory_info().rss
+    return importlib.import_module("psutil").Process().memory_info().rss
 
 
 def peak_rss_bytes() -> int:
@@ -180,9 +171,7 @@ def peak_rss_bytes() -> int:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
     except (OSError, StopIteration):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return importlib.import_module("resource").getrusage(0).ru_maxrss * 1024
 
 
 def reset_peak_rss() -> bool:
@@ -195,8 +184,17 @@ def reset_peak_rss() -> bool:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
-    """A plain-text table; ``align``: a letter per column, ``l`` or ``r`` (default ``lrr...``)."""
-    cells = [list(headers)] + [[_cell(c) for c in row] for row in rows]
+    """A plain-text table; ``align``: a letter per column, ``l`` or ``r`` (default ``lrr...``).
+    A float is printed with 2, 1 or 0 decimals as it grows; None or NaN as ``-``."""
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.{1 if abs(v) >= 10 else 2}f}"
+        return str(v)
+
+    cells = [list(headers)] + [[cell(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     align = align or "l" + "r" * (len(headers) - 1)
     cells.insert(1, ["-" * w for w in widths])
@@ -205,23 +203,13 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
                      for row in cells)  # fmt: skip
 
 
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{1 if abs(value) >= 10 else 2}f}"
-    return str(value)
-
-
 def goal(
     text: str, measured: Any, limit: float | None = None, cpu: float | None = None, unit: str = "x"
 ) -> dict[str, Any]:
-    """One goal of issue 6: met when the wall-time *and* the CPU-time figures are both within
-    ``limit`` (either alone can be flattered by noise); a ``"yes"``/``"no"`` is met on yes."""
-    if isinstance(measured, str):
-        met = measured == "yes"
-    else:
-        met = limit is not None and measured <= limit and (cpu is None or cpu <= limit)
+    """One goal of issue 6: met when the wall-time *and* CPU-time figures are both within
+    ``limit`` (either alone can be flattered by noise); ``"yes"``/``"no"`` is met on yes."""
+    met = measured == "yes" if isinstance(measured, str) else (
+        limit is not None and measured <= limit and (cpu is None or cpu <= limit))  # fmt: skip
     return {"goal": text, "measured": measured, "cpu_measured": cpu, "limit": limit,
             "unit": unit, "met": bool(met)}  # fmt: skip
 
@@ -242,24 +230,23 @@ def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
 def _git(*args: str) -> str | None:
     try:
         out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def environment() -> dict[str, Any]:
     """The machine and software the numbers were measured on."""
     import psutil
 
-    info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             info = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
     except OSError:
-        pass
+        info = {}
     flags = set(info.get("flags", "").split())
     changed = _git("status", "--porcelain", "--", "autograd_lite")
-    changed = None if changed is None else len(changed.splitlines())
+    dirty = None if changed is None else len(changed.splitlines())
     blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
     keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
             "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
@@ -280,7 +267,7 @@ def environment() -> dict[str, Any]:
         "jax": getattr(sys.modules.get("jax"), "__version__", None),
         "env": {k: os.environ[k] for k in keys if k in os.environ},
         "git": {"commit": _git("rev-parse", "--short", "HEAD"),
-                "package_changes_uncommitted": changed},
+                "package_changes_uncommitted": dirty},
     }  # fmt: skip
 
 
@@ -296,11 +283,9 @@ def footer(
     for note in notes:
         print("note:", note)
     env = environment()
-    blas, git = env["blas"], env["git"]
-    print(
-        f"\ndate {env['date']}; {env['cpu']} ({env['cpu_flags']}), {env['cores_usable']} "
-        f"usable core(s), load {'/'.join(f'{x:.2f}' for x in env['load_average'])}"
-    )
+    blas, git, load = env["blas"], env["git"], "/".join(f"{x:.2f}" for x in env["load_average"])
+    print(f"\ndate {env['date']}; {env['cpu']} ({env['cpu_flags']}), {env['cores_usable']} "
+          f"usable core(s), load {load}")  # fmt: skip
     print(f"Python {env['python']}, NumPy {env['numpy']} with {blas['name']} {blas['version']} "
           f"(core {blas['core']}, {blas['threads']} thread(s))")  # fmt: skip
     if env["torch"] or env["jax"]:
@@ -336,8 +321,8 @@ def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.Comp
     """``python -m module *args`` in a fresh process, from the root, with this package
     importable (and the pinned BLAS threads inherited)."""
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env = {**os.environ, "PYTHONPATH": path}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, **kwargs)
+    cmd = [sys.executable, "-m", module, *args]
+    return subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, **kwargs)
 
 
 def run_child(module: str, args: Sequence[str], timeout: float | None = None) -> dict[str, Any]:

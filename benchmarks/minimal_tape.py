@@ -34,12 +34,11 @@ def leaf(array: np.ndarray) -> Node:
     return _record(array, (), (), ())
 
 
-_MATMUL = (lambda g, out, a, b: g @ b.T, lambda g, out, a, b: a.T @ g)
-_ADD = (lambda g, out, a, b: g, lambda g, out, a, b: g)
 # The numerical kernels are the library's own (the same σ and the same vjp products, so the
 # arithmetic is identical by construction); only the recording and the traversal are minimal.
-_SIGMOID = (_sigmoid_vjp,)
-_QUADRATIC = (_quadratic_vjp_a, None)
+_MATMUL = (lambda g, out, a, b: g @ b.T, lambda g, out, a, b: a.T @ g)
+_ADD = (lambda g, out, a, b: g, lambda g, out, a, b: g)
+_SIGMOID, _QUADRATIC = (_sigmoid_vjp,), (_quadratic_vjp_a, None)
 
 
 def matmul(w: Node, a: Any) -> Node:
@@ -62,9 +61,7 @@ def quadratic_cost(a: Node, y: np.ndarray) -> Node:
 
 def gradients(root: Node, leaves: list[Node]) -> list[np.ndarray]:
     """One reverse pass: the gradient of ``root`` for each leaf (no fan-out into leaves)."""
-    pending = {root: np.array(1, root.data.dtype)}
-    heap = [(-root.seq, root)]
-    found = {}
+    pending, heap, found = {root: np.array(1, root.data.dtype)}, [(-root.seq, root)], {}
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)
@@ -88,12 +85,10 @@ class MinimalTapeNetwork:
     """The chapter's step through the minimal tape above (parameters updated in place)."""
 
     def __init__(self, biases: list[np.ndarray], weights: list[np.ndarray]) -> None:
-        self.biases = [np.array(b) for b in biases]
-        self.weights = [np.array(w) for w in weights]
+        self.biases, self.weights = [np.array(b) for b in biases], [np.array(w) for w in weights]
 
     def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
-        bs = [leaf(b) for b in self.biases]
-        ws = [leaf(w) for w in self.weights]
+        bs, ws = [leaf(b) for b in self.biases], [leaf(w) for w in self.weights]
         a: Any = X
         for w, b in zip(ws, bs):
             a = sigmoid(add(matmul(w, a), b))

@@ -55,7 +55,7 @@ class Highway(nn.Module):
         return t * h + (1 - t) * x
 
     def extra_repr(self) -> str:
-        return f"width={self.transform.n_in}"
+        return f"width={self.transform.in_features}"
 
 
 def build(seed: int, hidden: int = 30, depth: int = 2) -> nn.Sequential:

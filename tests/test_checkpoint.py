@@ -97,7 +97,7 @@ def members_for(loader):
 
 
 def weight_name(loader):
-    return "layers.0.weight" if loader is load_module else "w0"
+    return "0.weight" if loader is load_module else "w0"
 
 
 def assert_refused(loader, path, *fragments):
@@ -245,8 +245,8 @@ def test_impossible_headers_are_refused_by_the_generic_reader(tmp_path, member):
 
 
 def test_an_object_array_in_an_nn_checkpoint_is_refused(tmp_path):
-    members = replace(nn_members(), "layers.0.bias.npy", npy((2,), "|O", data=b""))
-    assert_refused(load_module, write_zip(tmp_path / "obj.npz", members), "layers.0.bias", "pickle")
+    members = replace(nn_members(), "0.bias.npy", npy((2,), "|O", data=b""))
+    assert_refused(load_module, write_zip(tmp_path / "obj.npz", members), "0.bias", "pickle")
 
 
 @pytest.mark.parametrize(
@@ -355,3 +355,18 @@ def test_a_zip_needing_a_newer_zip_version_is_a_checkpoint_error(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(CheckpointError, match="new.npz.*zip file version 10.9"):
         read_npz(path)
+
+
+def test_one_layout_for_both_kinds_of_model(tmp_path):
+    """nn and nielsen write one layout (a '__format__' tag naming the kind, then the arrays),
+    checked by one validator: each refuses the other's files, and a nielsen file tagged
+    otherwise; the legacy 'format' tag of earlier nielsen files still loads (good_members)."""
+    net_path = Network(SIZES, seed=0).save(tmp_path / "n.npz")
+    module_path = nn_model().save(tmp_path / "m.npz")
+    assert str(read_npz(net_path)["__format__"]) == "autograd_lite.nielsen/1"
+    assert str(read_npz(module_path)["__format__"]) == "autograd_lite.nn/1"
+    assert_refused(load_module, net_path)
+    assert_refused(load_network, module_path)
+    tag = "autograd_lite.nn/1".encode("utf-32-le")
+    other = replace(good_members(), "format.npy", npy((), "<U18", data=tag))
+    assert_refused(load_network, write_zip(tmp_path / "o.npz", other), "autograd_lite.nielsen")

@@ -1,21 +1,25 @@
 """The documentation stays true to the code.
 
-* Every ```python block of ``docs/**/*.md`` runs: the blocks of one page in order, in one shared
-  namespace, from the repository root. A block preceded by ``<!-- no-exec -->`` is skipped (keep
-  that for blocks that need something optional, such as Graphviz).
+* Every ```python block of ``docs/**/*.md`` (the Chinese pages of ``docs/zh/`` too) runs: the
+  blocks of one page in order, in one shared namespace, from the repository root. A block
+  preceded by ``<!-- no-exec -->`` is skipped (keep that for blocks that need something
+  optional, such as Graphviz).
 * A code block titled with a source file, ```python title="autograd_lite/ops.py, in sum_to"```,
   is a quote: it is not run, but every run of lines between ``...`` lines must appear verbatim
   (up to common indentation) and in order in that function (or in the whole file when no
   function is named).
 * A ```text block preceded by ``<!-- output -->`` must equal what the Python block before it
   printed.
-* Every figure in the prose of ``README.md`` and ``docs/*.md`` (a percentage, a power of ten, a
-  time) is recomputed by a :class:`Claim` (within its stated tolerance), or sits under a
-  ``<!-- measured: ... -->`` or ``<!-- example: ... -->`` label (to the next heading of the
-  same level; under a page's title, the whole page).
+* Every figure in the prose of ``README.md``, ``docs/*.md`` and ``docs/zh/*.md`` (a percentage,
+  a power of ten, a time) is recomputed by a :class:`Claim` (within its stated tolerance), or
+  sits under a ``<!-- measured: ... -->`` or ``<!-- example: ... -->`` label (to the next
+  heading of the same level; under a page's title, the whole page).
+* A translated page (``docs/zh/X.md``) quotes the same source lines, in the same order, as its
+  English original ``docs/X.md``, so both tie each equation to the same line of code; and it
+  keeps the original's heading ids, which the English pages (served under ``/zh/`` too) link to.
 * ``examples/why_backprop_is_fast.py --quick`` runs and draws a PNG; ``examples/big_picture.py``
-  draws the same graph as ``docs/backprop.md``; ``mkdocs build --strict`` passes (when mkdocs is
-  installed, as in CI).
+  draws the same graph as ``docs/backprop.md`` (and its translation); ``mkdocs build --strict``
+  passes, in both languages (when mkdocs is installed, as in CI).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +42,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+#: The Chinese pages (mkdocs-static-i18n's folder structure): a page missing there is served in
+#: English. Their prose and comments are Chinese; code, quotes and program output stay the same.
+ZH = DOCS / "zh"
 PAGES = sorted(DOCS.rglob("*.md"))
 NO_EXEC = "<!-- no-exec -->"
 OUTPUT = "<!-- output -->"
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w+-]*)(?P<attrs>.*)$")
 QUOTE = re.compile(r'title="(?P<path>[\w./-]+\.py)(?:, in (?P<qualname>[\w.]+))?"')
-IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>img/[^)\s]+)\)")
+IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>(?:\.\./)*img/[^)\s]+)\)")
 
 
 @dataclass
@@ -94,6 +102,16 @@ def parse(page: Path) -> list[Block]:
         marker = ""
         i += 1
     return blocks
+
+
+def _prose(page: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) for every line of a page outside its code blocks."""
+    fenced = False
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+        if FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            yield number, line
 
 
 @functools.cache
@@ -215,6 +233,50 @@ def test_quoted_source_is_verbatim(block: Block) -> None:
             )
 
 
+def _quotes(page: Path) -> list[tuple[str, str]]:
+    return [(b.quote[0], b.code) for b in parse(page) if b.quote]
+
+
+TRANSLATED = [p for p in sorted(ZH.glob("*.md")) if (DOCS / p.name).is_file()]
+
+
+@pytest.mark.parametrize("page", TRANSLATED, ids=_page_id)
+def test_translation_quotes_the_same_source_as_the_original(page: Path) -> None:
+    original = DOCS / page.name
+    assert _quotes(page) == _quotes(original), (
+        f"{page.relative_to(ROOT)} and {original.relative_to(ROOT)} no longer quote the same "
+        "source lines in the same order: bring the translation up to date"
+    )
+
+
+#: A heading's explicit id, ``## 标题 { #the-english-slug }``.
+HEADING_ID = re.compile(r"\{ *#(?P<id>[\w-]+) *\}\s*$")
+
+
+def _anchors(page: Path) -> set[str]:
+    """The ids of a page's headings: the explicit one, or the slug of the heading's text."""
+    from markdown.extensions.toc import slugify
+
+    anchors = set()
+    for _, line in _prose(page):
+        if HEADING.match(line):
+            explicit = HEADING_ID.search(line)
+            text = re.sub(r"[`*]", "", HEADING.sub("", line))
+            anchors.add(explicit["id"] if explicit else slugify(text, "-"))
+    return anchors
+
+
+@pytest.mark.parametrize("page", TRANSLATED, ids=_page_id)
+def test_translation_keeps_the_anchors_of_the_original(page: Path) -> None:
+    """The untranslated pages, served in English under /zh/ too, link to the translated ones."""
+    pytest.importorskip("markdown")
+    missing = _anchors(DOCS / page.name) - _anchors(page)
+    assert not missing, (
+        f"{page.relative_to(ROOT)} lacks the headings {sorted(missing)} of the English page: "
+        "give the translated headings these ids ('## 标题 { #id }')"
+    )
+
+
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_images_exist(page: Path) -> None:
     for match in IMAGE.finditer(page.read_text(encoding="utf-8")):
@@ -248,8 +310,9 @@ def test_big_picture_example_draws_the_graph_of_the_docs(tmp_path: Path) -> None
     out = tmp_path / "big_picture.dot"
     result = _run_example(["examples/big_picture.py", "--out", str(out)], 60)
     assert result.returncode == 0, result.stdout + result.stderr
-    namespace, _ = run_page(DOCS / "backprop.md")
-    assert out.read_text(encoding="utf-8").strip() == namespace["dot_text"].strip()
+    for page in (DOCS / "backprop.md", ZH / "backprop.md"):
+        namespace, _ = run_page(page)
+        assert out.read_text(encoding="utf-8").strip() == namespace["dot_text"].strip(), page
     if shutil.which("dot"):
         svg = tmp_path / "big_picture.svg"
         result = _run_example(["examples/big_picture.py", "--out", str(svg)], 60)
@@ -270,7 +333,12 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "site" / "backprop" / "index.html").is_file()
+    site = tmp_path / "site"
+    assert (site / "backprop" / "index.html").is_file()
+    assert "反向传播" in (site / "zh" / "backprop" / "index.html").read_text(encoding="utf-8")
+    # An untranslated page is served in English under /zh/ too, with the language switch.
+    design = (site / "zh" / "design" / "index.html").read_text(encoding="utf-8")
+    assert 'hreflang="en"' in design and 'hreflang="zh"' in design
 
 
 def test_every_op_has_an_entry_on_the_ops_page() -> None:
@@ -370,6 +438,28 @@ CLAIMS = [
         1.0,
         "rounding to a whole percent + BLAS",
     ),
+    # The same three figures in the Chinese quickstart.
+    Claim(
+        "docs/zh/quickstart.md",
+        r"大约 (\d+)% 的数字能被认对",
+        "cross-entropy, 1 epoch",
+        1.0,
+        "rounding to a whole percent + BLAS",
+    ),
+    Claim(
+        "docs/zh/quickstart.md",
+        r"这一个迭代期之后约为 (\d+)%",
+        "quadratic, 1 epoch",
+        1.0,
+        "rounding to a whole percent + BLAS",
+    ),
+    Claim(
+        "docs/zh/quickstart.md",
+        r"第二个迭代期之后为 (\d+)%",
+        "quadratic, 2 epochs",
+        1.0,
+        "rounding to a whole percent + BLAS",
+    ),
 ]
 
 
@@ -388,15 +478,9 @@ def test_figures_in_the_prose_are_what_the_code_computes(claim: Claim) -> None:
 def _prose_figures(page: Path) -> list[tuple[int, str]]:
     """(line, figure) for every figure outside code blocks and outside a labelled section."""
     found = []
-    fenced = False
     labelled_at: int | None = None  # heading level the current label lasts until
     level = 0
-    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
-        if FENCE.match(line):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
+    for number, line in _prose(page):
         heading = HEADING.match(line)
         if heading:
             level = len(heading[1])
@@ -413,8 +497,8 @@ def _prose_figures(page: Path) -> list[tuple[int, str]]:
 
 @pytest.mark.parametrize(
     "page",
-    [ROOT / "README.md"] + [p for p in PAGES if p.parent == DOCS and p.name not in UNSCANNED],
-    ids=lambda p: p.name,
+    [ROOT / "README.md"] + [p for p in PAGES if p.parent in (DOCS, ZH) and p.name not in UNSCANNED],
+    ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_every_figure_in_the_prose_is_checked_or_labelled(page: Path) -> None:
     rel = str(page.relative_to(ROOT))

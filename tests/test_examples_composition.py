@@ -87,4 +87,4 @@ def test_composition_doc_code_blocks_run(capsys):
         except Exception as error:  # pragma: no cover - the message says which block
             pytest.fail(f"docs/composition.md block {i} failed: {error!r}\n{block}")
     out = capsys.readouterr().out
-    assert "layers.2.transform.weight" in out and "unexpected keys" in out
+    assert "'2.transform.weight'" in out and "unexpected keys" in out

@@ -15,14 +15,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from autograd_lite.errors import CheckpointError
+from autograd_lite.errors import CheckpointError, ShapeError, TrainingError
+from autograd_lite.nielsen import common
 from autograd_lite.nielsen.common import (
-    count_correct,
+    as_columns,
     initial_parameters,
     make_shuffle_rng,
-    prepare_test_data,
-    prepare_training_data,
-    split_mini_batch,
     validate_sizes,
 )
 from autograd_lite.nielsen.manual import (
@@ -74,7 +72,7 @@ except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
     ],
 )
 def test_validate_sizes_errors(sizes, pattern):
-    with pytest.raises(ValueError, match=pattern) as info:
+    with pytest.raises(ShapeError, match=pattern) as info:
         validate_sizes(sizes)
     assert "\n" not in str(info.value)
     with pytest.raises(ValueError, match=pattern):
@@ -113,11 +111,11 @@ def test_same_seed_same_network_and_shuffles():
 
 
 def test_constructor_rejects_bad_cost_dtype_and_seed():
-    with pytest.raises(ValueError, match="cost must be"):
+    with pytest.raises(TrainingError, match="cost must be"):
         ManualNetwork([2, 2], cost="hinge")
-    with pytest.raises(ValueError, match="floating dtype"):
+    with pytest.raises(TrainingError, match="floating dtype"):
         ManualNetwork([2, 2], dtype=np.int32)
-    with pytest.raises(ValueError, match="seed must be"):
+    with pytest.raises(TrainingError, match="seed must be"):
         ManualNetwork([2, 2], seed=1.5)
     assert get_cost("cross_entropy") is CrossEntropyCost
     assert get_cost(QuadraticCost) is QuadraticCost
@@ -368,41 +366,51 @@ def _toy_problem(n=60, seed=0):
 
 
 def test_data_formats_are_equivalent():
+    """The chapter's list and (X, Y) arrays, one-hot or int labels: one conversion, one result."""
     X, Y, labels = _toy_problem()
     sizes = [4, 5, 3]
     chapter = [(X[:, [j]], Y[:, [j]]) for j in range(X.shape[1])]
-    rows = prepare_training_data((X, Y), sizes)
+    cols = as_columns((X, Y), sizes, np.float64)
     for other in (
         chapter,
         (np.asfortranarray(X), labels),
         [(x, int(k)) for (x, _), k in zip(chapter, labels, strict=True)],
     ):
-        got = prepare_training_data(other, sizes)
-        np.testing.assert_array_equal(got[0], rows[0])
-        np.testing.assert_array_equal(got[1], rows[1])
-    assert rows[0].flags.c_contiguous and rows[0].shape == (60, 4)
-    Xt, lt = prepare_test_data(
-        [(x, int(k)) for (x, _), k in zip(chapter, labels, strict=True)], sizes
+        got = as_columns(other, sizes, np.float64)
+        np.testing.assert_array_equal(got[0], cols[0])
+        np.testing.assert_array_equal(got[1], cols[1])
+    rows = as_columns(chapter, sizes, np.float64)[0].T
+    assert rows.flags.c_contiguous and rows.shape == (60, 4)  # a mini-batch is one gather
+    assert as_columns((X, Y), sizes, np.float64)[0] is X  # already columns: no copy
+    Xt, lt = as_columns(
+        [(x, int(k)) for (x, _), k in zip(chapter, labels, strict=True)], sizes, float, True
     )
     np.testing.assert_array_equal(Xt, X)
     np.testing.assert_array_equal(lt, labels)
-    np.testing.assert_array_equal(prepare_test_data((X, Y), sizes)[1], labels)
-    Xb, Yb = split_mini_batch(chapter[:3])
+    np.testing.assert_array_equal(as_columns((X, Y), sizes, float, labels=True)[1], labels)
+    Xb, Yb = as_columns(chapter[:3], sizes, np.float64)
     np.testing.assert_array_equal(Xb, X[:, :3])
     np.testing.assert_array_equal(Yb, Y[:, :3])
-    with pytest.raises(ValueError, match="training X must have shape"):
-        prepare_training_data((X[:3], Y), sizes)
+    x, y = as_columns((X[:, 0], Y[:, 0]), sizes, np.float32)  # one sample, 1-D
+    assert x.shape == (4, 1) and y.shape == (3, 1) and x.dtype == y.dtype == np.float32
+    with pytest.raises(ShapeError, match=r"X must have shape \(4, n\)"):
+        as_columns((X[:3], Y), sizes, np.float64)
     with pytest.raises(ValueError, match="labels must lie in"):
-        prepare_training_data((X, labels + 5), sizes)
+        as_columns((X, labels + 5), sizes, np.float64)
+    with pytest.raises(ShapeError, match=r"Y must have shape \(3, 60\)"):
+        as_columns((X, Y[:2]), sizes, np.float64)
 
 
-def test_evaluate_counts_argmax_matches():
+def test_evaluate_counts_argmax_matches(monkeypatch):
     net = ManualNetwork([4, 3], seed=0)
     X, _, labels = _toy_problem(25)
     expected = sum(int(np.argmax(net.feedforward(X[:, [j]])) == labels[j]) for j in range(25))
     assert net.evaluate((X, labels)) == expected
     assert net.evaluate([(X[:, [j]], int(labels[j])) for j in range(25)]) == expected
-    assert count_correct(net.feedforward, X, labels, chunk=7) == expected
+    assert net.evaluate((X, np.eye(3)[:, labels])) == expected  # one-hot columns
+    assert net.evaluate([]) == 0
+    monkeypatch.setattr(common, "EVAL_CHUNK", 7)  # fed forward in chunks of 7 columns
+    assert net.evaluate((X, labels)) == expected
 
 
 def test_sgd_learns_prints_and_reports(capsys):
@@ -456,11 +464,11 @@ def test_sgd_formats_and_modes_train_identically():
 def test_sgd_rejects_bad_arguments():
     net = ManualNetwork([4, 3], seed=0)
     X, Y, _ = _toy_problem(10)
-    with pytest.raises(ValueError, match="mini_batch_size"):
+    with pytest.raises(TrainingError, match="mini_batch_size"):
         net.SGD((X, Y), 1, 0, 1.0, verbose=False)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(TrainingError, match="epochs"):
         net.SGD((X, Y), -1, 5, 1.0, verbose=False)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(TrainingError, match="empty"):
         net.SGD([], 1, 5, 1.0, verbose=False)
 
 

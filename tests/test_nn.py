@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,10 +88,21 @@ def test_parameters_found_recursively_in_a_fixed_order():
     assert len(list(model.children())) == 3
 
 
+def test_state_dict_reaches_parameters_in_lists_and_dicts_and_loads_them_back():
+    model, other = _Outer(), _Outer()
+    for i, p in enumerate(model.parameters()):
+        p.data[...] = i + 1.0
+    state = model.state_dict()
+    assert list(state) == [name for name, _ in model.named_parameters()]
+    other.load_state_dict(state)
+    for (name, p), q in zip(model.named_parameters(), other.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+
+
 def test_tied_parameters_listed_once_and_cycles_terminate():
     layer = _Inner()
     model = nn.Sequential(layer, layer)
-    assert [n for n, _ in model.named_parameters()] == ["layers.0.a"]
+    assert [n for n, _ in model.named_parameters()] == ["0.a"]
     model.me = model  # a cycle: discovery must not loop
     assert len(model.parameters()) == 1
     assert len(list(model.modules())) == 2
@@ -174,7 +186,7 @@ def test_linear_gradients_are_bp3_and_bp4_in_rows():
 
 def test_linear_initializations():
     n_in, n_out = 400, 300
-    standard = nn.Linear(n_in, n_out, seed=0)
+    standard = nn.Linear(n_in, n_out, init="standard", seed=0)
     normalized = nn.Linear(n_in, n_out, init="normalized", seed=0)
     assert abs(standard.weight.data.std() - 1.0) < 0.01
     assert abs(normalized.weight.data.std() - 1 / np.sqrt(n_in)) < 0.01 / np.sqrt(n_in)
@@ -194,11 +206,15 @@ def test_linear_initializations():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n_in": 0, "n_out": 2}, ValueError, "n_in"),
-        ({"n_in": 2, "n_out": 2.5}, ValueError, "n_out"),
-        ({"n_in": 2, "n_out": 2, "init": "xavier"}, ValueError, "init"),
-        ({"n_in": 2, "n_out": 2, "seed": 1, "rng": np.random.default_rng()}, ValueError, "seed"),
-        ({"n_in": 2, "n_out": 2, "rng": 3}, TypeError, "Generator"),
+        ({"in_features": 0, "out_features": 2}, ValueError, "in_features"),
+        ({"in_features": 2, "out_features": 2.5}, ValueError, "out_features"),
+        ({"in_features": 2, "out_features": 2, "init": "xavier"}, ValueError, "init"),
+        (
+            {"in_features": 2, "out_features": 2, "seed": 1, "rng": np.random.default_rng()},
+            ValueError,
+            "seed",
+        ),
+        ({"in_features": 2, "out_features": 2, "rng": 3}, TypeError, "Generator"),
     ],
 )
 def test_linear_rejects_bad_arguments(kwargs, error, match):
@@ -251,8 +267,8 @@ def _mlp(seed=0):
 def test_state_dict_round_trip_is_a_copy_and_in_place():
     model, other = _mlp(0), _mlp(10)
     state = model.state_dict()
-    assert list(state) == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
-    state["layers.0.bias"][:] = 99.0
+    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    state["0.bias"][:] = 99.0
     assert not np.any(model[0].bias.data == 99.0)  # a copy
     state = model.state_dict()
     array_before = other[0].weight.data
@@ -266,22 +282,22 @@ def test_load_state_dict_errors_name_keys_and_shapes_and_change_nothing():
     model = _mlp(0)
     before = model.state_dict()
     bad = model.state_dict()
-    bad["layers.0.bias"] = np.zeros(5)
-    bad["layers.2.weight"] = bad["layers.2.weight"] + 1.0
-    with pytest.raises(CheckpointError, match=r"'layers\.0\.bias'.*\(5,\).*\(4,\)"):
+    bad["0.bias"] = np.zeros(5)
+    bad["2.weight"] = bad["2.weight"] + 1.0
+    with pytest.raises(CheckpointError, match=r"'0\.bias'.*\(5,\).*\(4,\)"):
         model.load_state_dict(bad)
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])  # nothing written
     missing = dict(before)
-    del missing["layers.2.bias"]
-    with pytest.raises(CheckpointError, match=r"missing keys \['layers\.2\.bias'\]"):
+    del missing["2.bias"]
+    with pytest.raises(CheckpointError, match=r"missing keys \['2\.bias'\]"):
         model.load_state_dict(missing)
-    extra = dict(before, **{"layers.9.weight": np.ones(1)})
-    with pytest.raises(CheckpointError, match=r"unexpected keys \['layers\.9\.weight'\]"):
+    extra = dict(before, **{"9.weight": np.ones(1)})
+    with pytest.raises(CheckpointError, match=r"unexpected keys \['9\.weight'\]"):
         model.load_state_dict(extra)
     model.load_state_dict(missing, strict=False)
     model.load_state_dict(extra, strict=False)
-    nan = dict(before, **{"layers.0.bias": np.full(4, np.nan)})
+    nan = dict(before, **{"0.bias": np.full(4, np.nan)})
     with pytest.raises(CheckpointError, match="NaN"):
         model.load_state_dict(nan)
     with pytest.raises(CheckpointError, match="mapping"):
@@ -294,7 +310,7 @@ def test_save_load_round_trip(tmp_path):
     path = model.save(tmp_path / "model.ckpt")
     assert path == tmp_path / "model.ckpt" and path.exists()  # no suffix added
     with np.load(path, allow_pickle=False) as npz:
-        assert "layers.0.weight" in npz.files
+        assert "0.weight" in npz.files
     other = _mlp(5).load(path)
     x = np.ones((2, 3))
     np.testing.assert_array_equal(other(x).data, model(x).data)
@@ -318,7 +334,7 @@ def test_load_refuses_missing_corrupt_and_mismatched_files(tmp_path):
     with pytest.raises(CheckpointError, match="truncated"):
         model.load(truncated)
     wider = nn.Sequential(nn.Linear(3, 5, seed=0), nn.Tanh(), nn.Linear(5, 2, seed=1))
-    with pytest.raises(CheckpointError, match=r"good\.npz.*'layers\.0\.weight'.*\(4, 3\)"):
+    with pytest.raises(CheckpointError, match=r"good\.npz.*'0\.weight'.*\(4, 3\)"):
         wider.load(good)
     with pytest.raises(CheckpointError, match="unexpected keys"):
         nn.Sequential(nn.Linear(3, 4)).load(good)
@@ -327,7 +343,7 @@ def test_load_refuses_missing_corrupt_and_mismatched_files(tmp_path):
     with pytest.raises(CheckpointError, match="not an autograd_lite.nn checkpoint"):
         model.load(plain)
     pickled = tmp_path / "pickled.npz"
-    objects = {"__format__": np.array("autograd_lite.nn/1"), "layers.0.bias": np.array([{}] * 4)}
+    objects = {"__format__": np.array("autograd_lite.nn/1"), "0.bias": np.array([{}] * 4)}
     np.savez(pickled, **objects)  # an object array under a key the model has: needs pickle
     with pytest.raises(CheckpointError, match=r"pickled\.npz.*allow_pickle"):
         model.load(pickled)
@@ -338,3 +354,72 @@ def test_load_refuses_missing_corrupt_and_mismatched_files(tmp_path):
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
     assert zipfile.is_zipfile(good)
+
+
+# -- PyTorch's names, typed errors, and checkpoints written with the old names ---------------------
+def test_state_dict_errors_are_typed_and_carry_the_keys(tmp_path):
+    model = _mlp(0)
+    state = model.state_dict()
+    del state["2.bias"]
+    state["head.weight"] = np.ones(2)
+    with pytest.raises(nn.StateDictKeyError) as info:
+        model.load_state_dict(state)
+    assert info.value.missing_keys == ["2.bias"]
+    assert info.value.unexpected_keys == ["head.weight"]
+    assert isinstance(info.value, CheckpointError)
+    state = dict(model.state_dict(), **{"0.weight": np.ones((3, 4))})
+    with pytest.raises(nn.StateDictShapeError) as shape_info:
+        model.load_state_dict(state)
+    error = shape_info.value
+    assert (error.key, error.got, error.expected) == ("0.weight", (3, 4), (4, 3))
+    assert isinstance(error, ShapeError)
+    wider = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    path = model.save(tmp_path / "m.npz")
+    with pytest.raises(nn.StateDictShapeError, match=r"^.*m\.npz: load_state_dict: '0\.weight'"):
+        wider.load(path)
+    longer = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), nn.Linear(2, 2))
+    with pytest.raises(nn.StateDictKeyError, match=r"m\.npz: .*missing keys \['3\.weight'"):
+        longer.load(path)
+
+
+class _Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = nn.Sequential(nn.Linear(3, 3, init="standard", seed=3), nn.Tanh())
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+def _v1_model(init="standard", seeds=(1, 2)):
+    return nn.Sequential(
+        nn.Linear(4, 3, init=init, seed=seeds[0]),
+        nn.Sigmoid(),
+        _Block(),
+        nn.Linear(3, 2, init=init, seed=seeds[1]),
+    )
+
+
+def test_a_checkpoint_written_with_the_old_layers_names_still_loads():
+    # tests/data/nn_checkpoint_v1.npz was written by Module.save before Sequential's children
+    # were named like PyTorch's: its keys are layers.0.weight … layers.2.inner.layers.0.bias
+    path = Path(__file__).parent / "data" / "nn_checkpoint_v1.npz"
+    with np.load(path, allow_pickle=False) as npz:
+        assert "layers.2.inner.layers.0.weight" in npz.files
+    model = _v1_model(init="kaiming_uniform", seeds=(8, 9)).load(path)
+    expected = _v1_model()  # the model that was saved: chapter-style N(0, 1) draws
+    for (key, value), (other, saved) in zip(
+        model.state_dict().items(), expected.state_dict().items(), strict=True
+    ):
+        assert key == other
+        np.testing.assert_array_equal(value, saved, err_msg=key)
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    np.testing.assert_allclose(
+        model(x).data, [[0.17885474, -2.54173982], [0.36443019, -3.12119826]], rtol=0, atol=1e-8
+    )  # printed by the code that wrote the file
+    # a state dict with the old names (a nested Sequential's too) loads as well
+    old = {"layers." + k.replace("inner.", "inner.layers."): v
+           for k, v in expected.state_dict().items()}  # fmt: skip
+    assert "layers.2.inner.layers.0.bias" in old
+    fresh = _v1_model(init="kaiming_uniform").load_state_dict(old)
+    np.testing.assert_array_equal(fresh(x).data, expected(x).data)

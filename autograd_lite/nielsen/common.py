@@ -3,584 +3,178 @@
 Both :class:`~autograd_lite.nielsen.manual.ManualNetwork` (backpropagation written out as the
 four equations BP1-BP4) and :class:`~autograd_lite.nielsen.network.Network` (gradients from the
 autodiff graph) draw their initial parameters, shuffle their training data, split it into
-mini-batches, evaluate and save themselves with the functions here. Two networks built with the
+mini-batches, evaluate and save themselves with the code here. Two networks built with the
 same ``sizes`` and ``seed`` therefore start from the same weights and see the same mini-batches
-in the same order: they train in lockstep, and any difference between them is a difference in
-how the gradient was computed.
+in the same order: any difference between them is a difference in how the gradient was computed.
 
 Conventions are the chapter's: column vectors, a layer computes :math:`z = w a + b` with ``w`` of
 shape ``(n_out, n_in)`` and ``b`` of shape ``(n_out, 1)``, and a mini-batch is a matrix whose
-*columns* are the samples.
+*columns* are the samples. Data in either of the chapter's two shapes is converted once, where
+it enters (:func:`as_columns`).
 """
 
 from __future__ import annotations
 
-import math
+import importlib
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ..checkpoint import NpzReader, refuse_non_finite, write_npz
-from ..errors import CheckpointError, TrainingError
+from ..checkpoint import FORMAT_KEY, NpzReader, load_checkpoint, save_checkpoint
+from ..datasets import one_hot
+from ..errors import AutogradLiteError, CheckpointError, ShapeError, TrainingError
 from ..optim import check_learning_rate
 
-__all__ = [
-    "validate_sizes",
-    "initial_parameters",
-    "make_shuffle_rng",
-    "prepare_training_data",
-    "prepare_test_data",
-    "split_mini_batch",
-    "count_correct",
-    "check_eta",
-    "run_sgd",
-    "save_checkpoint",
-    "load_checkpoint",
-    "NetworkBase",
-]
+__all__ = ["validate_sizes", "initial_parameters", "make_shuffle_rng", "as_columns"]
+__all__ += ["NetworkBase", "CHECKPOINT_FORMAT"]
 
 #: Columns processed at once when a whole data set is fed forward (evaluation, training cost).
 EVAL_CHUNK = 10_000
 
-#: Version tag written into every checkpoint.
+#: Format tag written into every checkpoint (see :func:`autograd_lite.checkpoint.save_checkpoint`).
 CHECKPOINT_FORMAT = "autograd_lite.nielsen/1"
 
 
-# ---------------------------------------------------------------------------------------------
-# Architecture and initial parameters
-# ---------------------------------------------------------------------------------------------
+def _is_int(n: Any) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
 
 def validate_sizes(sizes: Iterable[Any]) -> list[int]:
-    """Check a layer-size list and return it as a list of Python ints.
-
-    Parameters
-    ----------
-    sizes : iterable of int
-        Neurons per layer, input layer first, e.g. ``[784, 30, 10]``.
-
-    Returns
-    -------
-    list of int
-
-    Raises
-    ------
-    ValueError
-        If there are fewer than two layers or a size is not a positive integer.
-    """
+    """``sizes`` (neurons per layer, input first, e.g. ``[784, 30, 10]``) as a list of ints; a
+    ``ShapeError`` if there are fewer than two layers or a size is not a positive integer."""
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
-        raise ValueError(
+        raise ShapeError(
             f"sizes must be a list of layer widths such as [784, 30, 10], got {sizes!r}"
         )
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(
+        raise ShapeError(
             f"sizes needs at least 2 layers (input and output), got {len(sizes)}: {sizes!r}"
         )
-    out = []
     for i, n in enumerate(sizes):
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"sizes[{i}] must be a positive int, got {n!r} in {sizes!r}")
-        out.append(int(n))
-    return out
+        if not _is_int(n) or n < 1:
+            raise ShapeError(f"sizes[{i}] must be a positive int, got {n!r} in {sizes!r}")
+    return [int(n) for n in sizes]
 
 
 def initial_parameters(
     sizes: Sequence[int], seed: int | None = None, dtype: Any = np.float64
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    r"""Draw the chapter's initial biases and weights, all :math:`\mathcal N(0, 1)`.
-
-    The draws come from ``np.random.RandomState(seed).randn`` in the book's order -- first
-    every bias vector ``b^l`` of shape ``(sizes[l], 1)`` for ``l = 1 .. L-1``, then every
-    weight matrix ``w^l`` of shape ``(sizes[l], sizes[l-1])`` in the same layer order. So any
-    two networks built with the same ``sizes`` and ``seed`` start from identical values, and
-    those are exactly the values of Nielsen's ``network.py`` run after ``np.random.seed(seed)``.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Layer widths, validated with :func:`validate_sizes`.
-    seed : int or None
-        Seed of the generator; ``None`` draws fresh entropy.
-    dtype : numpy dtype
-        Floating dtype of the returned arrays (values are drawn in float64, then cast).
-
-    Returns
-    -------
-    biases, weights : list of numpy.ndarray
-    """
+    r"""The chapter's initial biases and weights, all :math:`\mathcal N(0, 1)`: drawn by
+    ``np.random.RandomState(seed).randn`` in the book's order (every bias ``(sizes[l], 1)``,
+    then every weight ``(sizes[l], sizes[l-1])``), the values of Nielsen's ``network.py`` after
+    ``np.random.seed(seed)``, cast to ``dtype``."""
     sizes = validate_sizes(sizes)
     rng = np.random.RandomState(seed)  # the legacy generator: network.py's np.random.randn
     biases = [rng.randn(y, 1).astype(dtype, copy=False) for y in sizes[1:]]
-    weights = [
-        rng.randn(y, x).astype(dtype, copy=False)
-        for x, y in zip(sizes[:-1], sizes[1:], strict=True)
-    ]
+    weights = [rng.randn(y, x).astype(dtype, copy=False) for x, y in zip(sizes, sizes[1:])]
     return biases, weights
 
 
 def make_shuffle_rng(seed: int | None) -> np.random.Generator:
-    """The generator that shuffles the training data each epoch.
-
-    It is seeded from the network's ``seed`` but is a different stream from the one that drew
-    the initial parameters, so two networks with the same seed shuffle identically.
-    """
-    if seed is None:
-        return np.random.default_rng()
-    return np.random.default_rng([int(seed), 0x5EED])
+    """The generator that shuffles the training data each epoch: seeded from ``seed``, but a
+    different stream from the one that drew the initial parameters."""
+    return np.random.default_rng(None if seed is None else [int(seed), 0x5EED])
 
 
-def _check_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise ValueError(f"dtype must be a floating dtype such as np.float64, got {dt}")
-    return dt
-
-
-# ---------------------------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------------------------
-
-
-def _one_hot(labels: np.ndarray, n_out: int, dtype: Any) -> np.ndarray:
-    """Rows ``e_label`` of length ``n_out``: shape ``(n, n_out)``."""
-    labels = np.asarray(labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= n_out):
-        raise ValueError(f"labels must lie in 0..{n_out - 1}, got values outside that range")
-    out = np.zeros((labels.size, n_out), dtype=dtype)
-    out[np.arange(labels.size), labels.astype(np.intp, copy=False)] = 1
-    return out
-
-
-def is_array_pair(data: Any) -> bool:
-    """``(X, Y)`` arrays rather than the chapter's list of ``(x, y)`` tuples."""
-    return (
-        isinstance(data, tuple)
-        and len(data) == 2
-        and isinstance(data[0], np.ndarray)
-        and data[0].ndim == 2
-    )
-
-
-def prepare_training_data(
-    training_data: Any, sizes: Sequence[int], dtype: Any = np.float64
+def as_columns(
+    data: Any, sizes: Sequence[int], dtype: Any, labels: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Convert training data, once, to two C-ordered arrays with one sample per row.
+    """The chapter's data, in either of its two shapes, as ``(X, Y)`` with one sample per column.
 
-    Parameters
-    ----------
-    training_data
-        Either the chapter's format, a list of ``(x, y)`` tuples with ``x`` of shape
-        ``(sizes[0], 1)`` and ``y`` of shape ``(sizes[-1], 1)`` (or an int label), or a pair of
-        arrays ``(X, Y)`` with the samples as columns: ``X`` of shape ``(sizes[0], n)`` and
-        ``Y`` of shape ``(sizes[-1], n)`` (or a length-``n`` vector of int labels).
-    sizes : sequence of int
-    dtype : numpy dtype
+    ``data`` is the book's list of ``(x, y)`` tuples (``x`` of shape ``(sizes[0], 1)``, ``y`` a
+    column of desired outputs or an int label) or a pair of arrays ``(X, Y)``: ``X`` of shape
+    ``(sizes[0], m)`` (or one sample, ``(sizes[0],)``), ``Y`` of shape ``(sizes[-1], m)`` or
+    ``m`` int labels. Returns ``X`` and ``Y`` of ``dtype``, ``(sizes[0], m)`` and
+    ``(sizes[-1], m)`` (labels one-hot encoded), or with ``labels`` ``Y`` as ``(m,)`` int labels.
+    A pair already in that form is returned as it is; the list form is stacked as rows, so
+    ``X.T`` is C-contiguous. Every entry point of the networks converts its data here, once.
 
-    Returns
-    -------
-    X_rows, Y_rows : numpy.ndarray
-        Shapes ``(n, sizes[0])`` and ``(n, sizes[-1])``, C-contiguous. A mini-batch is then
-        ``X_rows[idx].T``: one contiguous gather, viewed with the samples as columns.
+    Raises
+    ------
+    ShapeError
+        If a shape does not fit ``sizes`` (labels out of range: a ``DatasetError``).
     """
     n_in, n_out = sizes[0], sizes[-1]
-    if is_array_pair(training_data):
-        X, Y = training_data
-        Y = np.asarray(Y)
-        if X.shape[0] != n_in:
-            raise ValueError(f"training X must have shape ({n_in}, n), got {X.shape}")
-        n = X.shape[1]
-        # X.T of a Fortran-ordered (n_in, n) array is already C-contiguous: no copy then.
-        X_rows = np.ascontiguousarray(X.T, dtype=dtype)
-        if Y.ndim == 1:
-            Y_rows = _one_hot(Y, n_out, dtype)
-        else:
-            Y_rows = np.ascontiguousarray(Y.T, dtype=dtype)
-        if Y_rows.shape != (n, n_out):
-            raise ValueError(
-                f"training Y must have shape ({n_out}, {n}) or ({n},), got {np.shape(Y)}"
-            )
-        return X_rows, Y_rows
-
-    data = list(training_data)
-    if not data:
-        raise ValueError("training_data is empty")
-    try:
-        X_rows = np.array([np.reshape(x, n_in) for x, _ in data], dtype=dtype)
-    except ValueError as exc:
-        raise ValueError(
-            f"every training x must hold {n_in} values (shape ({n_in}, 1)): {exc}"
-        ) from None
-    ys = [y for _, y in data]
-    if all(np.ndim(y) == 0 for y in ys):
-        Y_rows = _one_hot(np.array(ys), n_out, dtype)
+    if type(data) is tuple and len(data) == 2 and not labels:  # the hot path: a step's batch
+        X, Y = data
+        if type(X) is np.ndarray is type(Y) and X.dtype is dtype is Y.dtype and X.ndim == 2:
+            (n, m), shape = X.shape, Y.shape
+            if n == n_in and shape == (n_out, m):
+                return X, Y
+    if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], tuple):
+        X, Y = np.asarray(data[0], dtype=dtype), np.asarray(data[1])
+        if X.ndim == 1:  # one sample: its label, or its column of desired outputs
+            X, Y = X.reshape(-1, 1), Y.reshape(-1, 1) if Y.ndim else Y.reshape(1)
     else:
+        samples = list(data)
         try:
-            Y_rows = np.array([np.reshape(y, n_out) for y in ys], dtype=dtype)
+            X = np.array([np.reshape(x, n_in) for x, _ in samples], dtype=dtype)
+            ys = [y for _, y in samples]
+            if all(np.ndim(y) == 0 for y in ys):
+                Y = np.array(ys, dtype=np.intp)
+            else:
+                Y = np.array([np.reshape(y, n_out) for y in ys], dtype=dtype).T
         except ValueError as exc:
-            raise ValueError(
-                f"every training y must hold {n_out} values (shape ({n_out}, 1)): {exc}"
+            raise ShapeError(
+                f"every x must hold {n_in} values and every y {n_out} values or one label: {exc}"
             ) from None
-    return X_rows, Y_rows
-
-
-def prepare_test_data(
-    test_data: Any, sizes: Sequence[int], dtype: Any = np.float64
-) -> tuple[np.ndarray, np.ndarray]:
-    """Convert test data to ``(X, labels)``: inputs as columns and integer labels.
-
-    Parameters
-    ----------
-    test_data
-        The chapter's list of ``(x, label)`` tuples (``label`` an int, or a one-hot column), or
-        ``(X, labels)`` with ``X`` of shape ``(sizes[0], n)`` and ``labels`` of shape ``(n,)``
-        (or one-hot, ``(sizes[-1], n)``).
-
-    Returns
-    -------
-    X : numpy.ndarray, shape ``(sizes[0], n)``
-    labels : numpy.ndarray of int, shape ``(n,)``
-    """
-    n_in = sizes[0]
-    if is_array_pair(test_data):
-        X, labels = test_data
-        X = np.asarray(X, dtype=dtype)
-        labels = np.asarray(labels)
-        if labels.ndim == 2:
-            labels = labels.argmax(axis=0)
+        X = X.reshape(-1, n_in).T
+    if X.ndim != 2 or X.shape[0] != n_in:
+        raise ShapeError(f"X must have shape ({n_in}, n), one sample per column, got {X.shape}")
+    m = X.shape[1]
+    if Y.ndim == 1 and (Y.dtype.kind in "iu" or (m != 1 and Y.shape[0] == m)):
+        Y = Y if labels else one_hot(Y, n_out, dtype).T
+    elif labels:
+        Y = Y.argmax(axis=0) if Y.ndim == 2 else Y.reshape(-1)
     else:
-        data = list(test_data)
-        if not data:
-            return np.zeros((n_in, 0), dtype=dtype), np.zeros(0, dtype=np.intp)
-        try:
-            X = np.array([np.reshape(x, n_in) for x, _ in data], dtype=dtype).T
-        except ValueError as exc:
-            raise ValueError(f"every test x must hold {n_in} values: {exc}") from None
-        labels = np.array([int(y) if np.ndim(y) == 0 else int(np.argmax(y)) for _, y in data])
-    if X.ndim != 2 or X.shape[0] != n_in or labels.shape != (X.shape[1],):
-        raise ValueError(
-            f"test data must be X of shape ({n_in}, n) with n labels, "
-            f"got X {X.shape} and labels {labels.shape}"
-        )
-    return X, labels
-
-
-def split_mini_batch(mini_batch: Any, dtype: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """A mini-batch as two matrices ``(X, Y)`` whose columns are the samples.
-
-    Accepts the chapter's list of ``(x, y)`` column-vector tuples or an ``(X, Y)`` pair (which
-    is returned unchanged, so this costs nothing on the hot path).
-    """
-    if isinstance(mini_batch, tuple) and len(mini_batch) == 2 and hasattr(mini_batch[0], "ndim"):
-        return mini_batch
-    batch = list(mini_batch)
-    if not batch:
-        raise ValueError("mini_batch is empty")
-    X = np.concatenate([np.reshape(x, (-1, 1)) for x, _ in batch], axis=1)
-    Y = np.concatenate([np.reshape(y, (-1, 1)) for _, y in batch], axis=1)
-    if dtype is not None:
-        X = X.astype(dtype, copy=False)
-        Y = Y.astype(dtype, copy=False)
+        Y = np.asarray(Y if Y.ndim == 2 else Y.reshape(-1, 1), dtype=dtype)
+    if Y.shape != ((m,) if labels else (n_out, m)):
+        raise ShapeError(f"Y must have shape ({n_out}, {m}) or ({m},) for X {X.shape}: {Y.shape}")
     return X, Y
 
 
-def count_correct(
-    feedforward: Callable[[np.ndarray], np.ndarray],
-    X: np.ndarray,
-    labels: np.ndarray,
-    chunk: int = EVAL_CHUNK,
-) -> int:
-    r"""Number of columns of ``X`` whose output's argmax equals the label.
-
-    The chapter's ``evaluate``, :math:`\sum_x [\arg\max_j a^L_j(x) = y(x)]`, vectorised: the
-    samples go through the network ``chunk`` columns at a time.
-    """
-    correct = 0
-    for start in range(0, X.shape[1], chunk):
-        out = feedforward(X[:, start : start + chunk])
-        correct += int(np.count_nonzero(out.argmax(axis=0) == labels[start : start + chunk]))
-    return correct
-
-
-# ---------------------------------------------------------------------------------------------
-# Stochastic gradient descent
-# ---------------------------------------------------------------------------------------------
-
-
-def check_eta(eta: Any) -> float:
-    """``eta`` as a float, if it is a finite positive real number (see
-    :func:`autograd_lite.optim.check_learning_rate`, which raises ``TrainingError`` or
-    ``InvalidInputError``)."""
-    return check_learning_rate(eta, "eta (the learning rate η)")
-
-
-class _Trainable(Protocol):
-    sizes: list[int]
-    dtype: np.dtype
-    eta: float | None
-
-    def feedforward(self, a: np.ndarray) -> np.ndarray: ...
-
-    def total_cost(self, X: Any, Y: Any = None) -> float: ...
-
-
-def run_sgd(
-    network: _Trainable,
-    update: Callable[[tuple[np.ndarray, np.ndarray], float], Any],
-    rng: np.random.Generator,
-    training_data: Any,
-    epochs: int,
-    mini_batch_size: int,
-    eta: float,
-    test_data: Any = None,
-    *,
-    verbose: bool = True,
-    progress: bool = False,
-    callback: Callable[[int, dict[str, Any]], Any] | None = None,
-    monitor_cost: bool = True,
-) -> list[dict[str, Any]]:
-    """Mini-batch stochastic gradient descent, the driver both networks share.
-
-    Each epoch shuffles the training samples with ``rng``, cuts them into consecutive
-    mini-batches of ``mini_batch_size`` columns (the last one may be shorter) and calls
-    ``update((X, Y), eta)`` on each; then it evaluates on ``test_data`` if given and reports.
-
-    Parameters
-    ----------
-    network
-        Supplies ``sizes``, ``dtype``, ``feedforward`` and ``total_cost``.
-    update : callable
-        ``update((X, Y), eta)``, e.g. the network's ``update_mini_batch``.
-    rng : numpy.random.Generator
-        The shuffling generator (see :func:`make_shuffle_rng`).
-    training_data, test_data
-        See :func:`prepare_training_data` and :func:`prepare_test_data`; converted once here.
-    epochs, mini_batch_size : int
-    eta : float
-        Learning rate :math:`\\eta`.
-    verbose : bool
-        Print ``Epoch j: correct / total (acc%) seconds`` after each epoch, as the book does.
-    progress : bool
-        Show a ``tqdm`` progress bar over each epoch's mini-batches.
-    callback : callable, optional
-        Called as ``callback(epoch, stats)`` after each epoch with that epoch's dict.
-    monitor_cost : bool
-        Compute the average cost on the whole training set after each epoch (one vectorised
-        forward pass, a small fraction of an epoch); ``False`` records ``None``.
-
-    Returns
-    -------
-    list of dict
-        One per epoch with keys ``epoch``, ``correct``, ``total``, ``accuracy`` (``None``
-        without test data), ``cost`` (``None`` unless monitored) and ``seconds`` (wall time of
-        the epoch's training, evaluation excluded).
-    """
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-    if not isinstance(mini_batch_size, (int, np.integer)) or mini_batch_size < 1:
-        raise ValueError(f"mini_batch_size must be a positive int, got {mini_batch_size!r}")
-    eta = check_eta(eta)
-    sizes, dtype = network.sizes, network.dtype
-    X_rows, Y_rows = prepare_training_data(training_data, sizes, dtype)
-    test = None if test_data is None else prepare_test_data(test_data, sizes, dtype)
-    for name, arr in (("training inputs", X_rows), ("training targets", Y_rows)):
-        if not np.isfinite(arr).all():
-            raise TrainingError(
-                f"SGD: the {name} hold {arr.size - np.count_nonzero(np.isfinite(arr))} NaN or "
-                "inf values; clean or drop those samples before training"
-            )
-    if test is not None and not np.isfinite(test[0]).all():
-        raise TrainingError("SGD: the test inputs hold NaN or inf values; clean them first")
-    network.eta = eta  # saved with the parameters
-    n = X_rows.shape[0]
-    starts = range(0, n, mini_batch_size)
-    history: list[dict[str, Any]] = []
-    for j in range(epochs):
-        t0 = time.perf_counter()
-        perm = rng.permutation(n)
-        batches: Iterable[int] = starts
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(starts, desc=f"Epoch {j}", unit="batch", leave=False)
-            batches = bar
-        for k in batches:
-            idx = perm[k : k + mini_batch_size]
-            # One gather of contiguous rows, viewed as columns: (n_in, m) and (n_out, m).
-            update((X_rows[idx].T, Y_rows[idx].T), eta)
-        if bar is not None:
-            bar.close()
-        seconds = time.perf_counter() - t0
-        stats: dict[str, Any] = {
-            "epoch": j,
-            "correct": None,
-            "total": None,
-            "accuracy": None,
-            "cost": None,
-            "seconds": seconds,
-        }
-        if test is not None:
-            correct = count_correct(network.feedforward, *test)
-            total = int(test[1].shape[0])
-            stats.update(correct=correct, total=total, accuracy=correct / total if total else 0.0)
-        if monitor_cost:
-            stats["cost"] = network.total_cost(X_rows.T, Y_rows.T)
-        history.append(stats)
-        if verbose:
-            if test is not None:
-                print(
-                    f"Epoch {j}: {stats['correct']} / {stats['total']} "
-                    f"({100.0 * stats['accuracy']:.1f}%) {seconds:.1f}s"
-                )
-            else:
-                print(f"Epoch {j} complete {seconds:.1f}s")
-        if callback is not None:
-            callback(j, stats)
-    return history
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-# ---------------------------------------------------------------------------------------------
-
-
-def save_checkpoint(
-    path: str | os.PathLike[str],
-    sizes: Sequence[int],
-    cost: str,
-    weights: Sequence[np.ndarray],
-    biases: Sequence[np.ndarray],
-    eta: float | None = None,
-) -> Path:
-    """Write ``sizes``, ``cost``, ``weights``, ``biases`` (and ``eta``) to ``.npz`` at ``path``.
-
-    The file is written exactly at ``path`` (no ``.npz`` suffix is added) and atomically, by
-    :func:`autograd_lite.checkpoint.write_npz`. Nothing in it needs pickle to load. ``eta``,
-    the learning rate last trained with, is stored when given; the dtype is the parameters'.
-
-    Raises
-    ------
-    CheckpointError
-        If a parameter holds NaN or inf (nothing is written), or ``path`` cannot be written.
-    """
-    arrays: dict[str, np.ndarray] = {
-        "format": np.array(CHECKPOINT_FORMAT),
-        "sizes": np.asarray(sizes, dtype=np.int64),
-        "cost": np.array(str(cost)),
-    }
-    if eta is not None:
-        arrays["eta"] = np.array(float(eta))
-    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        arrays[f"w{i}"] = np.asarray(w)
-        arrays[f"b{i}"] = np.asarray(b)
-    refuse_non_finite(path, arrays, "η")
-    return write_npz(path, arrays)
-
-
-_CHECKPOINT_KEY = re.compile(r"format|sizes|cost|eta|[wb]\d+")
-
-
-def load_checkpoint(
-    path: str | os.PathLike[str],
-) -> tuple[list[int], str, list[np.ndarray], list[np.ndarray]]:
-    """Read and check a file written by :func:`save_checkpoint`.
-
-    Every member's header is checked against ``sizes`` before any parameter is read (see
-    :class:`autograd_lite.checkpoint.NpzReader`). The stored ``eta``, if any, is read by
-    :func:`load_checkpoint_eta`.
-
-    Returns
-    -------
-    sizes, cost, weights, biases
-
-    Raises
-    ------
-    CheckpointError
-        With a one-line message naming the file, if it is missing, not a valid ``.npz`` (corrupt,
-        truncated or hostile), lacks an entry or holds an unexpected one, or its shapes, dtypes
-        or values (non-finite) do not fit its ``sizes``.
-    """
-    sizes, cost, weights, biases, _ = _read_checkpoint(path)
-    return sizes, cost, weights, biases
-
-
-def _read_checkpoint(
-    path: str | os.PathLike[str],
-) -> tuple[list[int], str, list[np.ndarray], list[np.ndarray], float | None]:
-    path = Path(path)
-
-    def fail(why: str) -> CheckpointError:
-        return CheckpointError(f"{path}: {why}")
-
-    with NpzReader(path, allowed=_CHECKPOINT_KEY.fullmatch) as npz:
-        if "sizes" not in npz or "cost" not in npz:
-            raise fail("not an autograd_lite checkpoint: 'sizes' or 'cost' entry missing")
-        shape, dtype = npz.header("sizes")
-        if len(shape) != 1 or dtype.kind not in "iu":
-            raise fail(f"'sizes' must be a 1-D integer array, got {dtype} {shape}")
-        try:
-            sizes = validate_sizes(npz.array("sizes").tolist())
-        except ValueError as exc:
-            raise fail(f"invalid 'sizes': {exc}") from None
-        if npz.header("cost")[0] != () or npz.header("cost")[1].kind != "U":
-            raise fail("'cost' must be a string")
-        if "eta" in npz and (npz.header("eta")[0] != () or npz.header("eta")[1].kind != "f"):
-            raise fail("'eta' must be one floating-point number")
-        layers = list(enumerate(zip(sizes[:-1], sizes[1:], strict=True)))
-        expected = [(f"w{i}", (y, x)) for i, (x, y) in layers]
-        expected += [(f"b{i}", (y, 1)) for i, (x, y) in layers]
-        dtypes = set()
-        for key, shape in expected:  # every header checked before any parameter is read
-            if key not in npz:
-                raise fail(f"entry '{key}' missing for sizes {sizes}")
-            have, dtype = npz.header(key)
-            if have != shape:
-                raise fail(f"'{key}' has shape {have}, expected {shape} for sizes {sizes}")
-            if dtype.kind != "f":
-                raise fail(f"'{key}' has dtype {dtype}, expected a floating dtype")
-            dtypes.add(dtype)
-        n_params = sum(1 for key in npz.keys if key[0] in "wb")
-        if n_params != 2 * (len(sizes) - 1):
-            raise fail(
-                f"holds {n_params} parameter arrays, sizes {sizes} need {2 * (len(sizes) - 1)}"
-            )
-        if len(dtypes) > 1:
-            raise fail(f"parameters mix dtypes {sorted(map(str, dtypes))}")
-        cost = str(npz.array("cost"))
-        eta = float(npz.array("eta")) if "eta" in npz else None
-        if eta is not None and not (math.isfinite(eta) and eta > 0):
-            raise fail(f"'eta' must be a positive finite number, got {eta}")
-        params = {}
-        for key, _ in expected:
-            arr = npz.array(key)
-            if not np.all(np.isfinite(arr)):
-                raise fail(f"'{key}' holds non-finite values (NaN or inf)")
-            params[key] = arr
-    weights = [params[f"w{i}"] for i, _ in layers]
-    biases = [params[f"b{i}"] for i, _ in layers]
-    return sizes, cost, weights, biases, eta
-
-
-# ---------------------------------------------------------------------------------------------
-# What both networks share
-# ---------------------------------------------------------------------------------------------
-
-
+_CHECKPOINT_KEY = re.compile(r"__format__|format|sizes|cost|eta|[wb]\d+")
 _Net = TypeVar("_Net", bound="NetworkBase")
 
 
-class NetworkBase:
-    """Evaluation, cost, SGD driver and checkpoints shared by both chapter-2 networks.
+def _allowed(key: str) -> bool:
+    return _CHECKPOINT_KEY.fullmatch(key) is not None
 
-    Subclasses set ``sizes``, ``num_layers``, ``biases``, ``weights``, ``dtype``, ``seed``,
-    ``cost`` (a cost class with ``name``, ``fn`` and ``derivative``) and ``_shuffle_rng`` in
-    ``__init__``, and define ``feedforward`` and ``update_mini_batch``.
+
+def _checkpoint_layout(npz: NpzReader) -> dict[str, tuple[tuple[int, ...], str]]:
+    """What a checkpoint of the ``sizes`` it stores must hold (for ``load_checkpoint``)."""
+    if "sizes" not in npz or "cost" not in npz:
+        raise CheckpointError("not an autograd_lite checkpoint: 'sizes' or 'cost' entry missing")
+    shape, dtype = npz.header("sizes")
+    if len(shape) != 1 or dtype.kind not in "iu":
+        raise CheckpointError(f"'sizes' must be a 1-D integer array, got {dtype} {shape}")
+    try:
+        sizes = validate_sizes(npz.array("sizes").tolist())
+    except ShapeError as exc:
+        raise CheckpointError(f"invalid 'sizes': {exc}") from None
+    layout = {"sizes": ((len(sizes),), "iu"), "cost": ((), "U")}
+    layout |= {"eta": ((), "f")} if "eta" in npz else {}
+    layout |= {f"w{i}": ((y, x), "f") for i, (x, y) in enumerate(zip(sizes, sizes[1:]))}
+    layout |= {f"b{i}": ((y, 1), "f") for i, y in enumerate(sizes[1:])}
+    params = [key for key in npz.keys if key[0] in "wb"]
+    if any(key not in layout for key in params):
+        raise CheckpointError(f"holds {len(params)} parameter arrays, sizes {sizes} need "
+                              f"{2 * len(sizes) - 2}")  # fmt: skip
+    return layout
+
+
+class NetworkBase:
+    """Evaluation, cost, the SGD driver and checkpoints, shared by both chapter-2 networks.
+
+    Subclasses pass ``cost`` as a class (with ``name``, ``fn`` and ``derivative``) to
+    ``__init__``, and define ``_feedforward`` (on columns of the right
+    dtype) and ``_update`` (one step on a mini-batch ``X``, ``Y`` of columns).
     """
 
     sizes: list[int]
@@ -590,18 +184,18 @@ class NetworkBase:
     dtype: np.dtype
     seed: int | None
     cost: Any
-    _shuffle_rng: np.random.Generator
     #: The learning rate of the last :meth:`SGD`, or read from a checkpoint; saved with it.
     eta: float | None = None
 
-    def _init_common(self, sizes: Iterable[int], seed: int | None, dtype: Any) -> None:
+    def __init__(self, sizes: Iterable[int], seed: int | None, dtype: Any, cost: Any) -> None:
+        self.cost = cost
         self.sizes = validate_sizes(sizes)
         self.num_layers = len(self.sizes)
-        self.dtype = _check_dtype(dtype)
-        if seed is not None and (
-            isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))
-        ):
-            raise ValueError(f"seed must be an int or None, got {seed!r}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise TrainingError(f"dtype must be a floating dtype such as np.float64, got {dtype}")
+        if seed is not None and not _is_int(seed):
+            raise TrainingError(f"seed must be an int or None, got {seed!r}")
         self.seed = None if seed is None else int(seed)
         self.biases, self.weights = initial_parameters(self.sizes, self.seed, self.dtype)
         self._shuffle_rng = make_shuffle_rng(self.seed)
@@ -612,50 +206,53 @@ class NetworkBase:
             f"dtype=np.{self.dtype.name}, cost={self.cost.name!r})"
         )
 
-    def feedforward(self, a: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    def _feedforward(self, a: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def update_mini_batch(self, mini_batch: Any, eta: float) -> None:  # pragma: no cover
+    def _update(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    # -- the chapter's API --------------------------------------------------------------------
+    def _sgd_update(self) -> Callable[[np.ndarray, np.ndarray, float], Any]:
+        return self._update
+
+    def _columns(self, data: Any, labels: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        return as_columns(data, self.sizes, self.dtype, labels)
+
+    def feedforward(self, a: Any) -> np.ndarray:
+        r"""The output :math:`a^L` for ``a``: one column ``(sizes[0], 1)`` (or ``(sizes[0],)``)
+        or a matrix of columns; :math:`a \to \sigma(w a + b)` layer by layer."""
+        a = np.asarray(a, dtype=self.dtype)
+        return self._feedforward(a.reshape(-1, 1) if a.ndim == 1 else a)
+
+    def update_mini_batch(self, mini_batch: Any, eta: float) -> None:
+        r"""One gradient-descent step, :math:`w \to w - \frac{\eta}{m}\sum_x \nabla_w C_x` (and
+        ``b``), from a list of ``(x, y)`` tuples or ``(X, Y)`` columns (see :func:`as_columns`)."""
+        self._update(*as_columns(mini_batch, self.sizes, self.dtype), eta)
 
     def evaluate(self, test_data: Any) -> int:
-        r"""Number of test inputs for which the network outputs the correct result.
-
-        The output is the index of the most activated final neuron, :math:`\arg\max_j a^L_j`.
-        ``test_data`` is the chapter's list of ``(x, label)`` tuples or ``(X, labels)``.
-        """
-        X, labels = prepare_test_data(test_data, self.sizes, self.dtype)
-        return count_correct(self.feedforward, X, labels)
+        r"""Number of test inputs whose output :math:`\arg\max_j a^L_j` is the label;
+        ``test_data`` is the chapter's list of ``(x, label)`` tuples or ``(X, labels)``."""
+        X, labels = self._columns(test_data, labels=True)
+        correct = 0
+        for start in range(0, X.shape[1], EVAL_CHUNK):
+            out = self._feedforward(X[:, start : start + EVAL_CHUNK])
+            correct += int(np.count_nonzero(out.argmax(0) == labels[start : start + EVAL_CHUNK]))
+        return correct
 
     def cost_derivative(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
-        r"""The vector of partial derivatives :math:`\partial C_x / \partial a^L`.
-
-        For the quadratic cost :math:`C_x = \tfrac12\|y - a^L\|^2` this is :math:`a^L - y`.
-        """
+        r"""The vector :math:`\partial C_x / \partial a^L` (:math:`a^L - y` for the quadratic)."""
         return self.cost.derivative(output_activations, y)
 
     def total_cost(self, X: Any, Y: Any = None) -> float:
-        r"""Average cost :math:`C = \frac1n \sum_x C_x` over a data set.
-
-        Accepts ``(X, Y)`` as two arguments or one pair, with the samples as columns (``Y``
-        one-hot or int labels), or the chapter's list of ``(x, y)`` tuples.
-        """
-        data = (X, Y) if Y is not None else X
-        if is_array_pair(data) and np.ndim(data[1]) == 2 and data[0].dtype == self.dtype:
-            Xc, Yc = data
-        else:
-            X_rows, Y_rows = prepare_training_data(data, self.sizes, self.dtype)
-            Xc, Yc = X_rows.T, Y_rows.T
+        r"""Average cost :math:`C = \frac1n \sum_x C_x` over a data set: ``(X, Y)`` as two
+        arguments or one pair (``Y`` desired outputs or int labels), or the chapter's list."""
+        Xc, Yc = self._columns((X, Y) if Y is not None else X)
         n = Xc.shape[1]
-        if n == 0:
-            return 0.0
         total = 0.0
         for start in range(0, n, EVAL_CHUNK):
-            a = self.feedforward(Xc[:, start : start + EVAL_CHUNK])
+            a = self._feedforward(Xc[:, start : start + EVAL_CHUNK])
             total += float(self.cost.fn(a, Yc[:, start : start + EVAL_CHUNK]))
-        return total / n
+        return total / n if n else 0.0
 
     def SGD(  # noqa: N802 - the book's name
         self,
@@ -669,57 +266,94 @@ class NetworkBase:
         progress: bool = False,
         callback: Callable[[int, dict[str, Any]], Any] | None = None,
         monitor_cost: bool = True,
+        **extra: Any,
     ) -> list[dict[str, Any]]:
         r"""Train with mini-batch stochastic gradient descent.
 
-        Each epoch shuffles ``training_data``, splits it into mini-batches of
-        ``mini_batch_size`` samples and applies :meth:`update_mini_batch`,
+        Each epoch shuffles ``training_data`` (either of the chapter's shapes, see
+        :func:`as_columns`; converted once, to rows, so that a mini-batch is one gather), cuts
+        it into consecutive mini-batches of ``mini_batch_size`` samples (the last may be
+        shorter) and applies to each
 
         .. math:: w \to w - \frac{\eta}{m} \sum_x \nabla_w C_x, \qquad
                   b \to b - \frac{\eta}{m} \sum_x \nabla_b C_x,
 
-        then, if ``test_data`` is given, prints ``Epoch j: correct / total (acc%) seconds``.
+        then, with ``test_data`` (``(x, label)`` tuples or ``(X, labels)``), evaluates.
+        ``verbose`` prints ``Epoch j: correct / total (acc%) seconds`` after each epoch as the
+        book does (``Epoch j complete`` without test data); ``progress`` shows a ``tqdm`` bar;
+        ``callback(epoch, stats)`` is called after each epoch; ``monitor_cost`` records the
+        average training cost. ``eta`` is saved as :attr:`eta`. ``extra``: ``matrix=`` for
+        :class:`~autograd_lite.nielsen.manual.ManualNetwork`.
 
-        Parameters
-        ----------
-        training_data
-            List of ``(x, y)`` tuples (``x`` of shape ``(sizes[0], 1)``, ``y`` one-hot of shape
-            ``(sizes[-1], 1)``) or ``(X, Y)`` arrays with the samples as columns.
-        epochs, mini_batch_size : int
-        eta : float
-            The learning rate.
-        test_data : optional
-            List of ``(x, label)`` tuples or ``(X, labels)`` arrays.
-        verbose, progress, callback, monitor_cost
-            See :func:`autograd_lite.nielsen.common.run_sgd`.
+        Returns one dict per epoch: ``epoch``, ``correct``, ``total``, ``accuracy`` (``None``
+        without test data), ``cost`` (``None`` unless monitored) and ``seconds`` (training,
+        evaluation excluded).
 
-        Returns
-        -------
-        list of dict
-            Per-epoch statistics: ``epoch, correct, total, accuracy, cost, seconds``.
+        Raises
+        ------
+        TrainingError
+            Before any weight changes: a bad ``eta``, ``epochs`` or ``mini_batch_size``, no
+            training data, or NaN/inf in the data.
         """
-        return run_sgd(
-            self,
-            self.update_mini_batch,
-            self._shuffle_rng,
-            training_data,
-            epochs,
-            mini_batch_size,
-            eta,
-            test_data,
-            verbose=verbose,
-            progress=progress,
-            callback=callback,
-            monitor_cost=monitor_cost,
-        )
-
-    # -- checkpoints --------------------------------------------------------------------------
+        if not _is_int(epochs) or epochs < 0:
+            raise TrainingError(f"SGD: epochs must be a non-negative int, got {epochs!r}")
+        if not _is_int(mini_batch_size) or mini_batch_size < 1:
+            raise TrainingError(
+                f"SGD: mini_batch_size must be a positive int, got {mini_batch_size!r}"
+            )
+        eta = check_learning_rate(eta, "eta (the learning rate η)")
+        update = self._sgd_update(**extra)
+        X, Y = self._columns(training_data)
+        # Samples as C-contiguous rows: a mini-batch is one gather, viewed as columns.
+        X_rows, Y_rows = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+        if X_rows.shape[0] == 0:
+            raise TrainingError("SGD: the training data is empty")
+        test = None if test_data is None else self._columns(test_data, labels=True)
+        for name, arr in (("training inputs", X_rows), ("training targets", Y_rows),
+                          ("test inputs", None if test is None else test[0])):  # fmt: skip
+            if arr is not None and not np.isfinite(arr).all():
+                raise TrainingError(
+                    f"SGD: the {name} hold {arr.size - np.count_nonzero(np.isfinite(arr))} NaN or "
+                    "inf values; clean or drop those samples first"
+                )
+        self.eta = eta  # saved with the parameters
+        n = X_rows.shape[0]
+        history: list[dict[str, Any]] = []
+        for j in range(epochs):
+            t0 = time.perf_counter()
+            perm = self._shuffle_rng.permutation(n)
+            starts: Iterable[int] = range(0, n, mini_batch_size)
+            if progress:  # tqdm is imported only when a progress bar is asked for
+                bar = importlib.import_module("tqdm.auto").tqdm
+                starts = bar(starts, desc=f"Epoch {j}", unit="batch", leave=False)
+            for k in starts:
+                idx = perm[k : k + mini_batch_size]
+                update(X_rows[idx].T, Y_rows[idx].T, eta)  # (n_in, m) and (n_out, m) views
+            if progress:
+                starts.close()  # type: ignore[attr-defined]
+            stats: dict[str, Any] = {"epoch": j, "correct": None, "total": None, "accuracy": None,
+                                     "cost": None, "seconds": time.perf_counter() - t0}  # fmt: skip
+            if test is not None:
+                correct, total = self.evaluate(test), int(test[1].shape[0])
+                stats.update(
+                    correct=correct, total=total, accuracy=correct / total if total else 0.0
+                )
+            if monitor_cost:
+                stats["cost"] = self.total_cost(X_rows.T, Y_rows.T)
+            history.append(stats)
+            if verbose and test is not None:
+                print(f"Epoch {j}: {correct} / {total} ({100.0 * stats['accuracy']:.1f}%) "
+                      f"{stats['seconds']:.1f}s")  # fmt: skip
+            elif verbose:
+                print(f"Epoch {j} complete {stats['seconds']:.1f}s")
+            if callback is not None:
+                callback(j, stats)
+        return history
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save ``sizes``, ``cost``, ``weights``, ``biases`` and ``eta`` to ``.npz`` at ``path``.
-
-        ``eta`` is the learning rate of the last :meth:`SGD` (left out if there was none); the
-        dtype is the parameters'. Returns the path written. Load it back with :meth:`load`.
+        """Save ``sizes``, ``cost``, ``weights``, ``biases`` and ``eta`` (that of the last
+        :meth:`SGD`, if any) to ``.npz`` exactly at ``path``, atomically
+        (:func:`autograd_lite.checkpoint.save_checkpoint`); returns the path.
 
         Raises
         ------
@@ -727,31 +361,42 @@ class NetworkBase:
             If a parameter holds NaN or inf (nothing is written: train with a smaller η), or
             ``path`` cannot be written (missing or read-only folder, a folder at ``path``).
         """
-        return save_checkpoint(
-            path, self.sizes, self.cost.name, self.weights, self.biases, eta=self.eta
-        )
+        arrays: dict[str, Any] = {"sizes": np.asarray(self.sizes, dtype=np.int64),
+                                  "cost": np.array(self.cost.name)}  # fmt: skip
+        arrays |= {} if self.eta is None else {"eta": np.array(float(self.eta))}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            arrays |= {f"w{i}": w, f"b{i}": b}
+        return save_checkpoint(path, CHECKPOINT_FORMAT, arrays, "η")
 
     @classmethod
     def load(
         cls: type[_Net], path: str | os.PathLike[str], *, seed: int | None = None, **kwargs: Any
     ) -> _Net:
-        """Build a network from a file written by :meth:`save`.
-
-        The stored dtype and cost are kept, and the stored learning rate becomes ``eta``
-        (``None`` for files saved before it was stored). ``seed`` seeds only the shuffling of
-        later training.
+        """Build a network from a file written by :meth:`save` (by either class), with its
+        dtype, cost and learning rate (``eta``); ``seed`` seeds only later shuffling.
 
         Raises
         ------
         autograd_lite.errors.CheckpointError
-            If the file is missing, corrupt, truncated or inconsistent.
+            One line naming the file: missing, not a safe ``.npz`` (corrupt, truncated, hostile),
+            or entries, shapes, dtypes or values (NaN, inf) that do not fit its ``sizes`` (every
+            header is checked against them before any parameter is read).
         """
-        sizes, cost, weights, biases, eta = _read_checkpoint(path)
+        a = load_checkpoint(path, CHECKPOINT_FORMAT, _checkpoint_layout, allowed=_allowed,
+                            tag_keys=(FORMAT_KEY, "format"), tag_required=False)  # fmt: skip
+        sizes = [int(n) for n in a["sizes"]]
+        weights = [a[f"w{i}"] for i in range(len(sizes) - 1)]
+        biases = [a[f"b{i}"] for i in range(len(sizes) - 1)]
+        eta = float(a["eta"]) if "eta" in a else None
         try:
-            net = cls(sizes, seed=seed, dtype=weights[0].dtype, cost=cost, **kwargs)
-        except ValueError as exc:
+            if len({p.dtype for p in weights + biases}) > 1:
+                raise CheckpointError(
+                    f"parameters mix dtypes {sorted({str(p.dtype) for p in weights + biases})}"
+                )
+            if eta is not None and not eta > 0:
+                raise CheckpointError(f"'eta' must be a positive finite number, got {eta}")
+            net = cls(sizes, seed=seed, dtype=weights[0].dtype, cost=str(a["cost"]), **kwargs)
+        except AutogradLiteError as exc:
             raise CheckpointError(f"{Path(path)}: {exc}") from None
-        net.weights = [np.array(w) for w in weights]
-        net.biases = [np.array(b) for b in biases]
-        net.eta = eta
+        net.weights, net.biases, net.eta = weights, biases, eta
         return net

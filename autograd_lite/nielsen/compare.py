@@ -3,14 +3,10 @@ r"""Autodiff against BP1-BP4 by hand: the differences, layer by layer, and the t
 :func:`compare` builds a :class:`~autograd_lite.nielsen.network.Network` (autodiff) and a
 :class:`~autograd_lite.nielsen.manual.ManualNetwork` with the same initial parameters, feeds
 both one mini-batch, and reports for every layer :math:`l = 2..L` the largest difference in
-:math:`\nabla_w C`, :math:`\nabla_b C` and :math:`\delta^l` between
-
-* the autodiff graph (one graph for the whole mini-batch),
-* the chapter's per-sample backprop, summed over the samples (and, for :math:`\delta^l`, the
-  per-sample :math:`\nabla_b C_x`, which BP3 says *is* :math:`\delta^l_x`), and
-* the fully matrix-based manual backprop (one matrix product per layer for all samples),
-
-plus the median wall time of one ``update_mini_batch`` step of each. The differences are
+:math:`\nabla_w C`, :math:`\nabla_b C` and :math:`\delta^l` between the autodiff graph (one for
+the whole mini-batch), the chapter's per-sample backprop summed over the samples (its
+per-sample :math:`\nabla_b C_x` *is* :math:`\delta^l_x`, BP3) and the matrix-based manual
+backprop, plus the median wall time of one ``update_mini_batch`` step of each. The differences are
 judged against :func:`round_off_bounds`, an error analysis computed from the data (relative to
 the magnitudes summed, growing with the widths and the batch), not a fixed constant.
 """
@@ -22,47 +18,33 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeError
-from .common import prepare_training_data, validate_sizes
-from .manual import ManualNetwork
+from ..errors import ShapeError, TrainingError
+from .common import as_columns, validate_sizes
+from .manual import ManualNetwork, get_cost
 from .network import Network
 
 __all__ = ["compare", "ComparisonReport", "LayerDifference", "RoundOffBounds", "round_off_bounds"]
 
-#: Seconds each timed block of steps should last at least (the block's steps are averaged).
-_BLOCK_SECONDS = 0.02
+_BLOCK_SECONDS = 0.02  # the least a timed block of steps lasts (its steps are averaged)
 
 
 @dataclass(frozen=True)
 class LayerDifference:
     r"""The largest absolute differences for one quantity of one layer.
 
-    Attributes
-    ----------
-    layer : int
-        The book's layer number, ``2..L`` (the input layer is 1).
-    quantity : str
-        ``"nabla_w"``, ``"nabla_b"`` or ``"delta"``.
-    shape : tuple of int
-        Shape of the compared arrays.
-    vs_per_sample : float
-        :math:`\max |\text{autodiff} - \text{per-sample manual}|`.
-    vs_matrix : float
-        :math:`\max |\text{autodiff} - \text{matrix manual}|`.
-    per_sample_vs_matrix : float
-        :math:`\max |\text{per-sample manual} - \text{matrix manual}|`.
-    scale : float
-        :math:`\max |\text{autodiff}|`, to read the differences against.
-    bound : float
-        The largest difference round-off can explain for any entry: twice the entrywise
-        bound of :func:`round_off_bounds` (each version is within it of the exact value).
-    ratio : float
-        The worst entry's difference divided by *its own* bound (over the three
-        comparisons): at most 1 when every difference is round-off.
+    ``layer`` is the book's number, ``2..L``; ``quantity`` is ``"nabla_w"``, ``"nabla_b"`` or
+    ``"delta"``; ``shape`` that of the compared arrays. ``vs_per_sample``, ``vs_matrix`` and
+    ``per_sample_vs_matrix`` are :math:`\max|\text{autodiff} - \text{per-sample manual}|`,
+    :math:`\max|\text{autodiff} - \text{matrix manual}|` and between the two manual ones;
+    ``scale`` is :math:`\max|\text{autodiff}|`. ``bound`` is the largest difference round-off
+    can explain for any entry (twice :func:`round_off_bounds`' entrywise bound: each version is
+    within it of the exact value), and ``ratio`` the worst entry's difference over *its own*
+    bound, over the three comparisons: at most 1 when every difference is round-off.
     """
 
     layer: int
@@ -85,26 +67,11 @@ class LayerDifference:
 class ComparisonReport:
     """What :func:`compare` measured; ``str(report)`` is an aligned text table.
 
-    Attributes
-    ----------
-    sizes : list of int
-    mini_batch_size : int
-        Columns of the compared mini-batch.
-    seed : int
-    cost : str
-    dtype : str
-    rows : list of LayerDifference
-        One per layer and quantity (``nabla_w``, ``nabla_b``, ``delta``), in layer order.
-    max_difference : float
-        The largest difference in ``rows`` (a property, as are ``tolerance``,
-        ``round_off_ratio``, ``within_round_off`` and ``autodiff_over_matrix``).
-    per_sample_seconds, matrix_seconds, autodiff_seconds : float
-        Median wall time of one ``update_mini_batch`` step: the chapter's per-sample loop, the
-        matrix-based manual step, and the autodiff step.
-    timings : dict of str to list of float
-        Every measured per-step time (one per repeat), by version.
-    repeats : int
-        How many timed blocks each median is taken over.
+    ``rows`` holds one :class:`LayerDifference` per layer and quantity, in layer order;
+    ``per_sample_seconds``, ``matrix_seconds`` and ``autodiff_seconds`` are the median wall
+    times of one ``update_mini_batch`` step (the chapter's per-sample loop, the matrix-based
+    manual step, the autodiff step) over ``repeats`` timed blocks, whose every per-step time
+    is in ``timings``.
     """
 
     sizes: list[int]
@@ -126,11 +93,8 @@ class ComparisonReport:
 
     @property
     def tolerance(self) -> float:
-        """The largest difference round-off can explain anywhere (the rows' largest ``bound``).
-
-        Computed from the data by the error analysis of :func:`round_off_bounds`: it grows with
-        the gradients' magnitude, the widths and the batch, not a fixed constant.
-        """
+        """The largest difference round-off can explain anywhere (the rows' largest ``bound``,
+        from the error analysis of :func:`round_off_bounds`, not a fixed constant)."""
         return max((row.bound for row in self.rows), default=0.0)
 
     @property
@@ -156,64 +120,32 @@ class ComparisonReport:
         raise KeyError(f"no row for {quantity!r} of layer {layer}")
 
     def __str__(self) -> str:
-        head = (
-            f"Autodiff vs BP1-BP4 by hand: sizes {self.sizes}, mini-batch of "
-            f"{self.mini_batch_size}, {self.cost} cost, {self.dtype}, seed {self.seed}"
-        )
-        names = {"nabla_w": "nabla_w", "nabla_b": "nabla_b", "delta": "delta"}
-        table = [
-            (
-                "layer",
-                "quantity",
-                "shape",
-                "AD-sample",
-                "AD-matrix",
-                "sample-matrix",
-                "max|AD|",
-                "bound",
-            )
-        ]
-        for row in self.rows:
-            table.append(
-                (
-                    str(row.layer),
-                    names[row.quantity],
-                    "x".join(map(str, row.shape)),
-                    f"{row.vs_per_sample:.2e}",
-                    f"{row.vs_matrix:.2e}",
-                    f"{row.per_sample_vs_matrix:.2e}",
-                    f"{row.scale:.2e}",
-                    f"{row.bound:.2e}",
-                )
-            )
+        table: list[tuple[str, ...]] = [("layer", "quantity", "shape", "AD-sample", "AD-matrix",
+                                         "sample-matrix", "max|AD|", "bound")]  # fmt: skip
+        for d in self.rows:
+            numbers = (d.vs_per_sample, d.vs_matrix, d.per_sample_vs_matrix, d.scale, d.bound)
+            shape = "x".join(map(str, d.shape))
+            table.append((str(d.layer), d.quantity, shape, *(f"{v:.2e}" for v in numbers)))
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-        lines = [head, "", "max |difference| per layer (AD = autodiff graph):"]
+        lines = [f"Autodiff vs BP1-BP4 by hand: sizes {self.sizes}, mini-batch of "
+                 f"{self.mini_batch_size}, {self.cost} cost, {self.dtype}, seed {self.seed}",
+                 "", "max |difference| per layer (AD = autodiff graph):"]  # fmt: skip
         for i, r in enumerate(table):
             cells = [r[0].rjust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2])]
-            cells += [c.rjust(w) for c, w in zip(r[3:], widths[3:], strict=True)]
-            lines.append("  " + "  ".join(cells))
+            lines.append("  " + "  ".join(cells + [c.rjust(w) for c, w in zip(r[3:], widths[3:])]))
             if i == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
-        worst = self.max_difference
         verdict = "round-off level" if self.within_round_off else "LARGER than round-off"
-        lines.append(
-            f"largest difference: {worst:.2e}; worst entry at {self.round_off_ratio:.2g} of its "
-            f"round-off bound ({verdict}; bound = error analysis of the sums, relative to "
-            "the magnitudes summed)"
-        )
-        lines.append("")
-        lines.append(f"time per update_mini_batch step (median of {self.repeats}):")
-        steps = [
-            ("per-sample manual (the chapter's loop)", self.per_sample_seconds),
-            ("matrix manual (one matmul per layer)", self.matrix_seconds),
-            ("autodiff (the graph recorded once, replayed)", self.autodiff_seconds),
-        ]
-        label_w = max(len(label) for label, _ in steps)
-        for label, seconds in steps:
-            lines.append(
-                f"  {label.ljust(label_w)}  {seconds * 1e6:10.1f} µs  "
-                f"{seconds / self.matrix_seconds:6.2f} x matrix"
-            )
+        lines += [f"largest difference: {self.max_difference:.2e}; worst entry at "
+                  f"{self.round_off_ratio:.2g} of its round-off bound ({verdict}; bound = error "
+                  "analysis of the sums, relative to the magnitudes summed)", "",
+                  f"time per update_mini_batch step (median of {self.repeats}):"]  # fmt: skip
+        steps = {"per-sample manual (the chapter's loop)": self.per_sample_seconds,
+                 "matrix manual (one matmul per layer)": self.matrix_seconds,
+                 "autodiff (the graph recorded once, replayed)": self.autodiff_seconds}  # fmt: skip
+        for label, seconds in steps.items():
+            lines.append(f"  {label.ljust(44)}  {seconds * 1e6:10.1f} µs  "
+                         f"{seconds / self.matrix_seconds:6.2f} x matrix")  # fmt: skip
         return "\n".join(lines)
 
 
@@ -222,16 +154,10 @@ class RoundOffBounds:
     r"""Entrywise bounds on the round-off of BP1-BP4, from :func:`round_off_bounds`.
 
     Each array bounds :math:`|\text{computed} - \text{exact}|` entry by entry, for any of the
-    three ways :func:`compare` computes the quantity; two computations therefore differ by at
-    most twice the bound.
-
-    Attributes
-    ----------
-    nabla_w, nabla_b, delta : list of numpy.ndarray
-        One array per layer ``l = 2..L``, shaped like :math:`\nabla_w C`, :math:`\nabla_b C`
-        and :math:`\delta^l` (one column per sample).
-    z_error : list of float
-        :math:`\max E^l`, the largest error bound of an entry of :math:`z^l`, ``l = 2..L``.
+    three ways :func:`compare` computes the quantity (two computations differ by at most twice
+    it): ``nabla_w``, ``nabla_b`` and ``delta`` (one column per sample) hold one array per layer
+    ``l = 2..L``; ``z_error`` the largest error bound :math:`\max E^l` of an entry of
+    :math:`z^l`.
     """
 
     nabla_w: list[np.ndarray]
@@ -277,25 +203,13 @@ def round_off_bounds(
       (m + 1)\varepsilon\, D^l |A^{l-1}|^T`.
 
     These are worst-case bounds (:math:`n\varepsilon`, where typical round-off grows like
-    :math:`\sqrt n\,\varepsilon`): the differences actually seen are a small fraction of them.
-    The magnitudes :math:`D` are the gradients of the network with every weight replaced by its
-    absolute value and no cancellation allowed, so a bound is small exactly where the gradient
+    :math:`\sqrt n\,\varepsilon`). The magnitudes :math:`D` are the gradients of the network with
+    every weight replaced by its absolute value, so a bound is small exactly where the gradient
     is computed from small terms, and stays meaningful where large terms cancel (an absolute
-    ``1e-12`` is not: it is too loose for tiny gradients and too tight for a large batch).
-
-    Parameters
-    ----------
-    weights, biases : sequence of numpy.ndarray
-        The network's parameters (``biases`` as columns).
-    X, Y : numpy.ndarray
-        The mini-batch, samples as columns.
-    cost : {"quadratic", "cross-entropy"}
-
-    Returns
-    -------
-    RoundOffBounds
+    ``1e-12`` is too loose for tiny gradients and too tight for a large batch). ``weights`` and
+    ``biases`` (columns) are the network's, ``X`` and ``Y`` the mini-batch (samples as columns).
     """
-    quadratic = _cost_name(cost) == "quadratic"
+    quadratic = get_cost(cost).name == "quadratic"
     dtype = np.result_type(*weights, X)
     eps = float(np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps)
     signed = np.asarray(X, dtype=np.float64)
@@ -328,34 +242,16 @@ def round_off_bounds(
         s = a * (1.0 - a)
         back = w_next.T @ magnitude
         magnitude = back * s
-        error = (
-            (w_next.T @ error) * s
-            + (2 * e + (w_next.shape[0] + 6) * eps) * magnitude
-            + 2 * eps * a * back
-        )
-        magnitudes.append(magnitude)
-        errors.append(error)
-    magnitudes.reverse()
-    errors.reverse()
-    nabla_w, nabla_b, delta = [], [], []
-    for l, (d, e) in enumerate(zip(magnitudes, errors, strict=True)):
-        a, a_error = inputs[l], inputs[l] * input_errors[l]
-        delta.append(e)
-        nabla_b.append(e.sum(axis=1, keepdims=True) + m * eps * d.sum(axis=1, keepdims=True))
-        nabla_w.append(e @ a.T + d @ a_error.T + (m + 1) * eps * (d @ a.T))
-    errors = [float(np.max(e, initial=0.0)) for e in z_errors]
-    return RoundOffBounds(nabla_w=nabla_w, nabla_b=nabla_b, delta=delta, z_error=errors)
-
-
-def _cost_name(cost: Any) -> str:
-    name = getattr(cost, "name", cost)
-    if name not in ("quadratic", "cross-entropy"):
-        raise ValueError(f"cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
-    return name
-
-
-def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a - b), initial=0.0))
+        error = (w_next.T @ error) * s + (2 * e + (w_next.shape[0] + 6) * eps) * magnitude
+        error += 2 * eps * a * back
+        magnitudes.insert(0, magnitude)
+        errors.insert(0, error)
+    pairs = [(d, e, inputs[l], inputs[l] * input_errors[l])
+             for l, (d, e) in enumerate(zip(magnitudes, errors, strict=True))]  # fmt: skip
+    return RoundOffBounds(
+        [e @ a.T + d @ ae.T + (m + 1) * eps * (d @ a.T) for d, e, a, ae in pairs],
+        [e.sum(1, keepdims=True) + m * eps * d.sum(1, keepdims=True) for d, e, *_ in pairs],
+        errors, [float(np.max(e, initial=0.0)) for e in z_errors])  # fmt: skip
 
 
 def _ratio(a: np.ndarray, b: np.ndarray, allowed: np.ndarray) -> float:
@@ -369,29 +265,22 @@ def _ratio(a: np.ndarray, b: np.ndarray, allowed: np.ndarray) -> float:
 def _time_steps(
     steps: dict[str, Callable[[], Any]], repeats: int, number: int | None
 ) -> dict[str, list[float]]:
-    """Per-step seconds of each callable, ``repeats`` blocks each, interleaved between them.
-
-    Interleaving (a block of A, of B, of C, then again) spreads any slowdown of the machine
-    over all versions instead of charging it to one; the median then discards outliers.
-    """
+    """Per-step seconds of each callable, ``repeats`` blocks each, interleaved between them
+    (a slowdown of the machine is spread over all versions; the median discards outliers)."""
     counts = {}
     for name, step in steps.items():
         step()  # warm up (allocations, caches)
-        if number is not None:
-            counts[name] = number
-            continue
         t0 = time.perf_counter()
         step()
         once = max(time.perf_counter() - t0, 1e-7)
-        counts[name] = max(1, min(10_000, math.ceil(_BLOCK_SECONDS / once)))
+        counts[name] = number or max(1, min(10_000, math.ceil(_BLOCK_SECONDS / once)))
     result: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            n = counts[name]
             t0 = time.perf_counter()
-            for _ in range(n):
+            for _ in range(counts[name]):
                 step()
-            result[name].append((time.perf_counter() - t0) / n)
+            result[name].append((time.perf_counter() - t0) / counts[name])
     return result
 
 
@@ -409,80 +298,51 @@ def compare(
 ) -> ComparisonReport:
     r"""Compare the autodiff gradients and errors with BP1-BP4 by hand, and time a step of each.
 
-    Parameters
-    ----------
-    sizes : sequence of int
-        Layer widths.
-    batch : optional
-        The mini-batch: ``(X, Y)`` with the samples as columns (``Y`` one-hot or int labels) or
-        the chapter's list of ``(x, y)`` tuples. Default: ``mini_batch_size`` random inputs
-        in :math:`[0, 1)` with random one-hot targets, drawn from ``seed``.
-    seed : int
-        Seeds the (shared) initial parameters and the default batch.
-    mini_batch_size : int, optional
-        Columns of the default random batch (10 if not given). With a given ``batch``, the
-        number of samples it must hold: a different count raises
-        :class:`~autograd_lite.errors.ShapeError` rather than comparing something else
-        than was asked for.
-    repeats : int
-        Timed blocks per version; the reported time is their median.
-    cost : {"quadratic", "cross-entropy"}
-    dtype : numpy dtype
-    eta : float
-        Learning rate of the timed steps (it does not change their cost).
-    number : int, optional
-        Steps per timed block; by default enough for about 20 ms.
-
-    Returns
-    -------
-    ComparisonReport
+    ``batch`` is the mini-batch in either of the chapter's shapes (see
+    :func:`~autograd_lite.nielsen.common.as_columns`); by default ``mini_batch_size`` (10)
+    random inputs in :math:`[0, 1)` with random one-hot targets drawn from ``seed``, which also
+    seeds the shared initial parameters. With a given ``batch``, ``mini_batch_size`` is the
+    number of samples it must hold. Each version is timed in ``repeats`` blocks of ``number``
+    steps (by default enough for about 20 ms) at the learning rate ``eta``; the reported time of
+    a step is the median.
 
     Raises
     ------
     ShapeError
         ``mini_batch_size`` differs from the number of samples of the given ``batch``.
+    TrainingError
+        ``repeats`` or ``mini_batch_size`` below 1.
     """
     sizes = validate_sizes(sizes)
     if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
+        raise TrainingError(f"repeats must be at least 1, got {repeats}")
+    if mini_batch_size is not None and mini_batch_size < 1:
+        raise TrainingError(f"mini_batch_size must be a positive int, got {mini_batch_size}")
     dtype = np.dtype(dtype)
     if batch is None:
-        mini_batch_size = 10 if mini_batch_size is None else mini_batch_size
-        if mini_batch_size < 1:
-            raise ValueError(f"mini_batch_size must be a positive int, got {mini_batch_size}")
         rng = np.random.default_rng([seed, 0xC0FFEE])
-        X = rng.random((sizes[0], mini_batch_size))
-        Y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], mini_batch_size)]
-        batch = (X, Y)
+        m = mini_batch_size or 10
+        batch = (rng.random((sizes[0], m)), rng.integers(0, sizes[-1], m))
     # Samples as rows of a C-ordered array, viewed as columns: exactly what SGD hands a step.
-    X_rows, Y_rows = prepare_training_data(batch, sizes, dtype)
-    X, Y = X_rows.T, Y_rows.T
+    X, Y = (np.ascontiguousarray(a.T).T for a in as_columns(batch, sizes, dtype))
     m = X.shape[1]
     if mini_batch_size is not None and mini_batch_size != m:
         raise ShapeError(
             f"compare: a mini-batch of {mini_batch_size} was asked for, but the data given "
             f"has {m} samples; ask for at most {m}"
         )
-
     autodiff = Network(sizes, seed=seed, dtype=dtype, cost=cost)
     manual = ManualNetwork(sizes, seed=seed, dtype=dtype, cost=cost)
-
     ad_b, ad_w = autodiff.backprop(X, Y)
     ad_deltas = autodiff.deltas(X, Y)
     mx_b, mx_w = manual.backprop_matrix(X, Y)
     mx_deltas = manual.deltas(X, Y)
     # The chapter's way: backprop one sample at a time and sum. Its nabla_b for one sample is
     # that sample's delta^l (BP3), which gives the per-sample errors column by column.
-    ps_b = [np.zeros_like(b) for b in manual.biases]
-    ps_w = [np.zeros_like(w) for w in manual.weights]
-    ps_deltas = [np.empty((n, m), dtype=dtype) for n in sizes[1:]]
-    for j in range(m):
-        nb, nw = manual.backprop(X[:, j : j + 1], Y[:, j : j + 1])
-        for layer in range(len(nb)):
-            ps_b[layer] += nb[layer]
-            ps_w[layer] += nw[layer]
-            ps_deltas[layer][:, j : j + 1] = nb[layer]
-
+    per_sample = [manual.backprop(X[:, j : j + 1], Y[:, j : j + 1]) for j in range(m)]
+    ps_b = [reduce(np.add, [nb[i] for nb, _ in per_sample]) for i in range(len(sizes) - 1)]
+    ps_w = [reduce(np.add, [nw[i] for _, nw in per_sample]) for i in range(len(sizes) - 1)]
+    ps_deltas = [np.hstack([nb[i] for nb, _ in per_sample]) for i in range(len(sizes) - 1)]
     bounds = round_off_bounds(manual.weights, manual.biases, X, Y, manual.cost.name)
     rows = []
     for i in range(len(sizes) - 1):
@@ -492,46 +352,21 @@ def compare(
             ("delta", ad_deltas[i], ps_deltas[i], mx_deltas[i], bounds.delta[i]),
         ):
             allowed = 2 * bound  # two computations, each within bound of the exact value
-            rows.append(
-                LayerDifference(
-                    layer=i + 2,
-                    quantity=quantity,
-                    shape=tuple(ad.shape),
-                    vs_per_sample=_max_abs_diff(ad, ps),
-                    vs_matrix=_max_abs_diff(ad, mx),
-                    per_sample_vs_matrix=_max_abs_diff(ps, mx),
-                    scale=float(np.max(np.abs(ad), initial=0.0)),
-                    bound=float(np.max(allowed, initial=0.0)),
-                    ratio=max(
-                        _ratio(ad, ps, allowed), _ratio(ad, mx, allowed), _ratio(ps, mx, allowed)
-                    ),
-                )
+            ratio = max(_ratio(p, q, allowed) for p, q in ((ad, ps), (ad, mx), (ps, mx)))
+            diffs = (ad - ps, ad - mx, ps - mx, ad, allowed)
+            ps_ad, mx_ad, mx_ps, scale, most = (
+                float(np.max(np.abs(a), initial=0.0)) for a in diffs
             )
-
+            rows.append(LayerDifference(i + 2, quantity, tuple(ad.shape), ps_ad, mx_ad, mx_ps,
+                                        scale, most, ratio))  # fmt: skip
     # Time fresh copies, so the comparison above used the untouched initial parameters.
     per_sample_net = ManualNetwork(sizes, seed=seed, dtype=dtype, cost=cost)
     matrix_net = ManualNetwork(sizes, seed=seed, dtype=dtype, cost=cost)
     autodiff_net = Network(sizes, seed=seed, dtype=dtype, cost=cost)
-    pair = (X, Y)
-    timings = _time_steps(
-        {
-            "per-sample": lambda: per_sample_net.update_mini_batch(pair, eta),
-            "matrix": lambda: matrix_net.update_mini_batch_matrix(X, Y, eta),
-            "autodiff": lambda: autodiff_net.update_mini_batch(pair, eta),
-        },
-        repeats,
-        number,
-    )
-    return ComparisonReport(
-        sizes=sizes,
-        mini_batch_size=m,
-        seed=seed,
-        cost=manual.cost.name,
-        dtype=dtype.name,
-        rows=rows,
-        per_sample_seconds=statistics.median(timings["per-sample"]),
-        matrix_seconds=statistics.median(timings["matrix"]),
-        autodiff_seconds=statistics.median(timings["autodiff"]),
-        repeats=repeats,
-        timings=timings,
-    )
+    timings = _time_steps({"per-sample": lambda: per_sample_net.update_mini_batch((X, Y), eta),
+                           "matrix": lambda: matrix_net.update_mini_batch_matrix(X, Y, eta),
+                           "autodiff": lambda: autodiff_net.update_mini_batch((X, Y), eta)},
+                          repeats, number)  # fmt: skip
+    med = {k: statistics.median(v) for k, v in timings.items()}
+    return ComparisonReport(sizes, m, seed, manual.cost.name, dtype.name, rows, med["per-sample"],
+                            med["matrix"], med["autodiff"], repeats, timings)  # fmt: skip

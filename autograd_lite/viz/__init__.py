@@ -1,4 +1,9 @@
-"""Export a computation graph as Graphviz DOT text.
+"""Pictures of a computation graph: Graphviz DOT text, and the backprop explorer.
+
+``explore(tensor, path)`` writes one self-contained HTML page that steps the backward pass of
+the graph, node by node, as the engine runs it (:mod:`autograd_lite.viz.explore`);
+``explore_network(network, X, Y, path)`` does the same for the chapter's network, with BP1-BP4
+beside the graph (the ``autograd-lite explore`` command).
 
 ``to_dot(tensor)`` walks the graph that produced ``tensor`` (iteratively, like the engine) and
 writes one box per tensor (its name or shape) and one ellipse per op. Render it with Graphviz
@@ -10,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from autograd_lite.tensor import Tensor
+from autograd_lite.viz.explore import explore, explore_data, explore_network, network_data
 
-__all__ = ["to_dot"]
+__all__ = ["to_dot", "explore", "explore_network", "explore_data", "network_data"]
 
 
 def _label(tensor: Tensor, show_values: bool) -> str:

@@ -1,0 +1,226 @@
+r"""Layers with PyTorch's signatures, samples as rows: :class:`Linear`, :class:`Identity`,
+:class:`Flatten`, :class:`Dropout`, :class:`Embedding`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autograd_lite import ops
+from autograd_lite.errors import ShapeError, TensorIndexError
+from autograd_lite.nn.init import init_weights, make_rng
+from autograd_lite.nn.module import (
+    Module,
+    ModuleArgumentError,
+    Parameter,
+    as_tensor,
+    number_in,
+    positive_int,
+)
+from autograd_lite.tensor import Tensor
+
+__all__ = ["Linear", "Identity", "Flatten", "Dropout", "Embedding"]
+
+
+class Linear(Module):
+    r"""A fully connected layer, :math:`y = x W^\top + b`, samples as rows.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Input and output widths.
+    bias : bool, default True
+        Add the bias :math:`b`.
+    init : {"kaiming_uniform", "standard", "normalized"}, default "kaiming_uniform"
+        ``"kaiming_uniform"``: PyTorch's default, :math:`W_{jk}, b_j \sim \mathcal
+        U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`.
+        ``"standard"``: :math:`W_{jk}, b_j \sim \mathcal N(0, 1)` (chapters 1-2).
+        ``"normalized"``: :math:`W_{jk} \sim \mathcal N(0, 1/n_{in})`, :math:`b_j \sim
+        \mathcal N(0, 1)` (chapter 3).
+    seed : int, optional
+        Seed of the generator that draws the initial values.
+    rng : numpy.random.Generator, optional
+        Draw from this generator instead (share one across layers); not with ``seed``.
+    dtype : numpy dtype, default float64
+
+    Attributes
+    ----------
+    weight : Parameter, shape ``(out_features, in_features)``
+        The chapter's :math:`w^l`.
+    bias : Parameter, shape ``(out_features,)``, or None
+        The chapter's :math:`b^l` as a row (its ``(n_out, 1)`` column is ``bias.reshape(-1, 1)``).
+
+    Notes
+    -----
+    For a mini-batch :math:`X` of shape ``(m, n_in)`` the gradients are
+    :math:`\partial C/\partial W = \Delta^\top X` and
+    :math:`\partial C/\partial b = \sum_x \delta_x` with :math:`\Delta = \partial C/\partial Y`
+    of shape ``(m, n_out)``: BP4 and BP3 summed over the mini-batch, transposed to rows.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        init: str = "kaiming_uniform",
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.in_features = positive_int("Linear", "in_features", in_features)
+        self.out_features = positive_int("Linear", "out_features", out_features)
+        self.init = init
+        weight, b = init_weights(self.in_features, self.out_features, init, make_rng(seed, rng))
+        self.weight = Parameter(weight.astype(dtype, copy=False))
+        self.bias = Parameter(b.astype(dtype, copy=False)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        """``x @ W.T + b`` for ``x`` of shape ``(..., in_features)``."""
+        x = as_tensor(x)
+        n_in = self.in_features
+        if x.ndim == 0 or x.shape[-1] != n_in:
+            raise ShapeError(
+                f"Linear({n_in}, {self.out_features}): expected inputs with {n_in} features "
+                f"in the last axis (shape (m, {n_in})), got shape {x.shape}"
+            )
+        y = ops.matmul(x, ops.transpose(self.weight))
+        return y if self.bias is None else ops.add(y, self.bias)
+
+    def extra_repr(self) -> str:
+        extra = "" if self.bias is not None else ", bias=False"
+        return f"{self.in_features}, {self.out_features}{extra}, init={self.init!r}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer); arguments given to
+    the constructor are ignored, as in PyTorch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Flatten(Module):
+    """Joins the axes ``start_dim`` … ``end_dim`` into one: ``(N, C, H, W)`` becomes
+    ``(N, C*H*W)`` with the defaults (the batch axis kept)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_tensor(x)
+        shape = x.shape
+        start, end = (d + len(shape) if d < 0 else d for d in (self.start_dim, self.end_dim))
+        if not 0 <= start <= end < max(len(shape), 1):
+            raise ShapeError(
+                f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): no such axes in "
+                f"an input of shape {shape}"
+            )
+        if not shape:
+            return ops.reshape(x, shape=(1,))
+        joined = math.prod(shape[start : end + 1])
+        return ops.reshape(x, shape=(*shape[:start], joined, *shape[end + 1 :]))
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    r"""In training mode, zeroes each element with probability ``p`` and scales the rest by
+    :math:`1/(1-p)` (so the expectation is unchanged); in evaluation mode, the identity.
+
+    The mask is a constant of the graph: the gradient is the upstream gradient times the same
+    mask. Each call in training mode draws a new mask from the layer's generator (``seed=`` or
+    ``rng=``; unseeded by default). ``al.grad(f, replay=True)`` records one mask and replays it
+    (a NumPy draw is frozen, as the design page says): train with dropout eagerly, or let
+    ``replay="check"`` catch it.
+    """
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.p = number_in("Dropout", "p", p, 0.0, 1.0)
+        self.rng = make_rng(seed, rng)
+
+    def forward(self, x: Any) -> Any:
+        if not self.training or self.p == 0:
+            return x
+        x = as_tensor(x)
+        keep = self.rng.random(x.shape) >= self.p
+        scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
+        return ops.mul(x, (keep * scale).astype(x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Embedding(Module):
+    r"""A lookup table: row :math:`i` of ``weight`` (``(num_embeddings, embedding_dim)``) for
+    each index :math:`i`; an input of shape ``S`` gives ``S + (embedding_dim,)``.
+
+    ``weight`` is drawn from :math:`\mathcal N(0, 1)` as in PyTorch. With ``padding_idx``, that
+    row starts at zero and gets no gradient (its output is still the row's value). Indices are
+    integers, or floats holding whole numbers (a Tensor's data); negative ones are refused.
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ModuleArgumentError(
+                    f"Embedding: padding_idx {padding_idx} is outside the "
+                    f"{self.num_embeddings} embeddings"
+                )
+            padding_idx %= self.num_embeddings
+        self.padding_idx = padding_idx
+        weight = make_rng(seed, rng).standard_normal((self.num_embeddings, self.embedding_dim))
+        if padding_idx is not None:
+            weight[padding_idx] = 0.0
+        self.weight = Parameter(weight.astype(dtype, copy=False))
+
+    def forward(self, indices: Any) -> Tensor:
+        raw = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        if raw.dtype.kind == "f" and np.array_equal(raw, np.round(raw)):
+            raw = raw.astype(np.int64)
+        if raw.dtype.kind not in "iu":
+            raise TensorIndexError(
+                f"Embedding: indices must be integers, got an array of dtype {raw.dtype}"
+            )
+        if raw.size and (raw.min() < 0 or raw.max() >= self.num_embeddings):
+            raise TensorIndexError(
+                f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices must lie in "
+                f"[0, {self.num_embeddings}), got {raw.min()} … {raw.max()}"
+            )
+        rows = ops.getitem(self.weight, raw)
+        if self.padding_idx is None:
+            return rows
+        frozen = ops.getitem(self.weight.detach(), raw)
+        return ops.where((raw != self.padding_idx)[..., None], rows, frozen)
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

@@ -1,0 +1,555 @@
+r""":class:`Module` (discovery, buffers, modes, ``state_dict``, save/load), :class:`Parameter`,
+:class:`Sequential`, and the errors a ``state_dict`` that does not fit raises.
+
+A module finds its :class:`Parameter`\ s and sub-modules by looking through its attributes
+(recursively, through lists, tuples and dicts of them), in the order the attributes were
+assigned; buffers (running statistics) are registered by name with :meth:`Module.register_buffer`.
+``state_dict()`` keys and their order are PyTorch's: for each module, depth first, its own
+parameters, then its own buffers, then its children's; :class:`Sequential` names its children
+``0``, ``1``, … so a model's state moves to the corresponding ``torch.nn`` model and back.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograd_lite.checkpoint import NpzReader, load_checkpoint, save_checkpoint
+from autograd_lite.errors import AutogradLiteError, CheckpointError, InvalidInputError, ShapeError
+from autograd_lite.tensor import Tensor, as_array
+
+__all__ = [
+    "Parameter",
+    "Module",
+    "Sequential",
+    "ModuleArgumentError",
+    "positive_int",
+    "number_in",
+    "StateDictError",
+    "StateDictKeyError",
+    "StateDictShapeError",
+]
+
+#: Stored in every file written by :meth:`Module.save`, under :data:`_FORMAT_KEY`.
+CHECKPOINT_FORMAT = "autograd_lite.nn/1"
+_FORMAT_KEY = "__format__"
+
+
+class ModuleArgumentError(AutogradLiteError, ValueError):
+    """A layer or loss built or called with an argument it cannot use (a width of 0, ``p=2``
+    for dropout, an unknown ``reduction`` …); the message names the layer and the value."""
+
+
+def positive_int(owner: str, label: str, n: Any) -> int:
+    """``n`` as an int, or a :class:`ModuleArgumentError` naming ``owner`` and ``label``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ModuleArgumentError(f"{owner}: {label} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def number_in(owner: str, label: str, x: Any, low: float, high: float = math.inf) -> float:
+    """``x`` as a float in ``[low, high]``, or a :class:`ModuleArgumentError` naming both."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)) or not low <= x <= high:
+        where = f"in [{low}, {high}]" if high < math.inf else f">= {low}"
+        raise ModuleArgumentError(f"{owner}: {label} must be a number {where}, got {x!r}")
+    return float(x)
+
+
+class StateDictError(CheckpointError):
+    """A state (a mapping of names to arrays, or a file) that does not fit the module."""
+
+
+class StateDictKeyError(StateDictError):
+    """Missing or unexpected keys under ``strict=True``; ``missing_keys`` and
+    ``unexpected_keys`` list them (PyTorch's names)."""
+
+    def __init__(self, message: str, missing_keys: list[str], unexpected_keys: list[str]) -> None:
+        super().__init__(message)
+        self.missing_keys = missing_keys
+        self.unexpected_keys = unexpected_keys
+
+
+class StateDictShapeError(StateDictError, ShapeError):
+    """A key whose array has another shape than the module's; ``key``, ``expected``, ``got``."""
+
+    def __init__(self, key: str, got: tuple[int, ...], expected: tuple[int, ...]) -> None:
+        super().__init__(
+            f"load_state_dict: '{key}' has shape {got} in the state but {expected} in the model"
+        )
+        self.key, self.got, self.expected = key, got, expected
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a :class:`Module` trains: ``requires_grad=True`` by default.
+
+    Parameters
+    ----------
+    data : array_like
+        Initial values. They are *copied*, so that in-place optimizer updates never write into
+        an array the caller still holds. Float32 stays float32; other numbers become float64.
+    requires_grad : bool, default True
+        Set False to freeze the parameter (it is still listed by :meth:`Module.parameters`
+        and saved, but gets no gradient).
+    name : str, optional
+        A label for ``repr`` and graph drawings.
+    """
+
+    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
+        array = as_array(data, what="Parameter")
+        super().__init__(np.array(array, copy=True), requires_grad=requires_grad, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("Tensor") :]
+
+
+def as_tensor(x: Any) -> Tensor:
+    """``x`` itself if it is a Tensor, else a constant Tensor of it (for layers' inputs)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclass it, assign parameters and sub-modules as attributes in ``__init__``, and write
+    ``forward`` with Tensor operations; calling the module calls ``forward``. Gradients of
+    every :class:`Parameter` follow from the graph ``forward`` records.
+
+    Parameters are found through attributes holding a :class:`Parameter`, a :class:`Module`,
+    or a list, tuple or dict of these (nested containers too): a module's own parameters
+    first, then each sub-module's, depth first, all in attribute-assignment order (dicts in
+    insertion order). A parameter reachable twice (a tied weight) is listed once,
+    under the first name found. Plain :class:`~autograd_lite.Tensor` attributes are constants,
+    not parameters; NumPy arrays that belong in the ``state_dict`` (running statistics) are
+    registered with :meth:`register_buffer`.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_lite as al
+    >>> from autograd_lite import nn
+    >>> class Scale(nn.Module):
+    ...     def __init__(self, n):
+    ...         super().__init__()
+    ...         self.gain = nn.Parameter(np.ones(n))
+    ...     def forward(self, x):
+    ...         return x * self.gain
+    >>> layer = Scale(3)
+    >>> layer(np.array([[1.0, 2.0, 3.0]])).sum().backward()
+    >>> layer.gain.grad
+    array([1., 2., 3.])
+    """
+
+    training: bool = True
+
+    def __init__(self) -> None:
+        self.training = True
+
+    # -- the forward pass ------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The layer's computation; subclasses define it with Tensor operations."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, ...)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- discovery ---------------------------------------------------------------------------
+    def _members(self, legacy: bool = False) -> Iterator[tuple[str, Any]]:
+        """(name, value) for every attribute that is a Parameter or a Module, flattened.
+
+        ``legacy`` asks for the names of checkpoints written before the names were PyTorch's
+        (only :class:`Sequential` named its children differently).
+        """
+        for key, value in vars(self).items():
+            yield from _flatten(key, value)
+
+    def _walk(
+        self, prefix: str = "", legacy: bool = False, ancestors: tuple[int, ...] = ()
+    ) -> Iterator[tuple[str, Module]]:
+        """Every ``(name, module)`` depth first, this one first, *with* repeats (a module
+        reachable twice is visited twice, as PyTorch's ``state_dict`` does); a module that
+        contains itself is not entered again."""
+        yield prefix, self
+        ancestors = (*ancestors, id(self))
+        for key, value in self._members(legacy):
+            if isinstance(value, Module) and id(value) not in ancestors:
+                yield from value._walk(f"{prefix}.{key}" if prefix else key, legacy, ancestors)
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Every module in the tree, this one first (name ``prefix``), each once, depth first."""
+        seen: set[int] = set()
+        for name, module in self._walk(prefix):
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def modules(self) -> Iterator[Module]:
+        """Every module in the tree, this one first."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for each direct sub-module."""
+        for key, value in self._members():
+            if isinstance(value, Module):
+                yield key, value
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
+        for _, module in self.named_children():
+            yield module
+
+    def _own_parameters(self, legacy: bool = False) -> Iterator[tuple[str, Parameter]]:
+        for key, value in self._members(legacy):
+            if isinstance(value, Parameter):
+                yield key, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """``(dotted_name, parameter)`` pairs, e.g. ``("0.weight", W)``, each once.
+
+        The order is deterministic, depth first: a module's own parameters (in attribute
+        assignment order), then each sub-module's in turn.
+        """
+        seen: set[int] = set()
+        for name, module in self.named_modules(prefix):
+            for key, p in module._own_parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{name}.{key}" if name else key), p
+
+    def parameters(self) -> list[Parameter]:
+        """Every trainable parameter, each once, in :meth:`named_parameters` order."""
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """The total number of scalar parameters."""
+        return sum(p.data.size for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        """Clear the ``.grad`` of every parameter (set it to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (False freezes them); returns self."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn(module)`` on every sub-module, then on this one (PyTorch's order, e.g. to
+        re-initialise weights); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # -- buffers -----------------------------------------------------------------------------
+    def register_buffer(self, name: str, array: Any, persistent: bool = True) -> None:
+        """Keep the NumPy array ``array`` as the attribute ``name``, in the ``state_dict``
+        (unless ``persistent=False``) but not among the parameters: running statistics.
+
+        ``array`` may be None (listed nowhere until an array is assigned). Assigning a new
+        array to ``self.<name>`` later keeps it a buffer.
+        """
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ModuleArgumentError(
+                f"register_buffer: the name must be an identifier, got {name!r}"
+            )
+        if name in vars(self) and name not in self._buffer_names():
+            raise ModuleArgumentError(f"register_buffer: '{name}' is already an attribute")
+        setattr(self, name, None if array is None else np.asarray(array))
+        self.__dict__.setdefault("_buffers", {})[name] = bool(persistent)
+
+    def _buffer_names(self) -> dict[str, bool]:
+        return vars(self).get("_buffers", {})
+
+    def _own_buffers(self, persistent_only: bool = False) -> Iterator[tuple[str, np.ndarray]]:
+        for key, persistent in self._buffer_names().items():
+            value = getattr(self, key)
+            if value is not None and (persistent or not persistent_only):
+                yield key, value
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """``(dotted_name, array)`` for every buffer, in ``state_dict`` order."""
+        for name, module in self.named_modules(prefix):
+            for key, value in module._own_buffers():
+                yield (f"{name}.{key}" if name else key), value
+
+    def buffers(self) -> list[np.ndarray]:
+        """Every buffer's array, in :meth:`named_buffers` order."""
+        return [value for _, value in self.named_buffers()]
+
+    # -- modes -----------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set ``training`` on this module and every sub-module; returns self.
+
+        Dropout drops and batch normalisation uses (and updates) the batch's statistics only in
+        training mode.
+        """
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """``train(False)``: dropout passes its input through, batch normalisation uses its
+        running statistics."""
+        return self.train(False)
+
+    # -- state -------------------------------------------------------------------------------
+    def _state_entries(self, legacy: bool = False) -> Iterator[tuple[str, Module, Any]]:
+        """``(key, owner, ref)`` of every ``state_dict`` entry, in PyTorch's order: ``ref`` is
+        the Parameter, or a buffer's attribute name."""
+        for name, module in self._walk(legacy=legacy):
+            for key, p in module._own_parameters(legacy):
+                yield (f"{name}.{key}" if name else key), module, p
+            for key, _ in module._own_buffers(persistent_only=True):
+                yield (f"{name}.{key}" if name else key), module, key
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's and persistent buffer's array, keyed by its dotted name.
+
+        The keys, their order, shapes and dtypes are those of the corresponding ``torch.nn``
+        model: ``torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})``
+        loads it. A tied parameter appears under each of its names, as in PyTorch.
+        """
+        return {key: _array_of(module, ref).copy() for key, module, ref in self._state_entries()}
+
+    def _legacy_names(self) -> dict[str, str]:
+        """``{old name: name}`` for the entries whose name changed when Sequential's children
+        became ``0``, ``1``, … (they were ``layers.0``, ``layers.1``, …)."""
+        new = [key for key, _, _ in self._state_entries()]
+        old = [key for key, _, _ in self._state_entries(legacy=True)]
+        return {o: n for o, n in zip(old, new, strict=True) if o != n}
+
+    def _checkpoint_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each entry a checkpoint may hold, under its name and its old name."""
+        shapes = {key: _array_of(m, ref).shape for key, m, ref in self._state_entries()}
+        return shapes | {old: shapes[new] for old, new in self._legacy_names().items()}
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> Module:
+        """Copy arrays from ``state`` (a mapping name -> array) into the parameters and
+        buffers, in place; returns self.
+
+        ``state`` may come from :meth:`state_dict`, from a ``torch.nn`` model
+        (``{k: v.numpy() for k, v in torch_model.state_dict().items()}``), or from a checkpoint
+        written before Sequential's children were named like PyTorch's (``layers.0.weight``
+        is read as ``0.weight``). Everything is checked before anything is written, so a
+        failed load changes nothing.
+
+        Parameters
+        ----------
+        state : mapping
+            Names to arrays (NumPy arrays, or anything ``numpy.asarray`` converts).
+        strict : bool, default True
+            Require the keys to match exactly. With False, missing and unexpected keys are
+            ignored; the shapes of the keys present are still checked.
+
+        Raises
+        ------
+        StateDictKeyError
+            Under ``strict``: naming the missing and the unexpected keys.
+        StateDictShapeError
+            Naming the key whose shape does not fit, with both shapes.
+        autograd_lite.errors.CheckpointError
+            ``state`` is not a mapping, or a key holds non-numbers, NaN or inf.
+        """
+        if not hasattr(state, "keys"):
+            raise CheckpointError(
+                "load_state_dict: expected a mapping of names to arrays, got "
+                f"{type(state).__name__}"
+            )
+        entries = {key: (module, ref) for key, module, ref in self._state_entries()}
+        renamed = {old: new for old, new in self._legacy_names().items() if old in state}
+        keys = [renamed.get(k, k) for k in state.keys() if k != _FORMAT_KEY]
+        missing = [k for k in entries if k not in keys]
+        unexpected = [k for k in keys if k not in entries]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise StateDictKeyError(
+                f"load_state_dict: the state does not fit {type(self).__name__}: "
+                + "; ".join(parts)
+                + f" (the model's keys are {list(entries)})",
+                missing,
+                unexpected,
+            )
+        by_key = {renamed.get(k, k): k for k in state.keys()}
+        updates = []
+        for key, (module, ref) in entries.items():
+            if key not in by_key:
+                continue
+            target = _array_of(module, ref)
+            try:
+                value = np.asarray(state[by_key[key]])
+            except Exception as error:  # noqa: BLE001 - reported with the key
+                raise CheckpointError(f"load_state_dict: '{key}': {error}") from None
+            if value.shape != target.shape:
+                raise StateDictShapeError(key, value.shape, target.shape)
+            if value.dtype.kind not in "fiu":
+                raise CheckpointError(
+                    f"load_state_dict: '{key}' has dtype {value.dtype}, expected numbers"
+                )
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise CheckpointError(f"load_state_dict: '{key}' holds NaN or inf")
+            updates.append((module, ref, target, value))
+        for module, ref, target, value in updates:
+            if target.flags.writeable:
+                np.copyto(target, value, casting="unsafe")
+            elif isinstance(ref, Parameter):
+                ref.data = np.array(value, dtype=target.dtype)
+            else:
+                setattr(module, ref, np.array(value, dtype=target.dtype))
+        return self
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the :meth:`state_dict` to an ``.npz`` file exactly at ``path`` (atomically).
+
+        The file holds one array per :meth:`state_dict` key plus a format tag; it needs
+        no pickle to read. Returns the path written. See :func:`autograd_lite.checkpoint.write_npz`
+        (mode, symbolic links, temporary files).
+
+        Raises
+        ------
+        autograd_lite.errors.CheckpointError
+            If a parameter holds NaN or inf (nothing is written: train with a smaller ``lr``),
+            or ``path`` cannot be written.
+        """
+        return save_checkpoint(path, CHECKPOINT_FORMAT, self.state_dict(), "lr")
+
+    def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
+        """Load a state written by :meth:`save` into this module, in place; returns self.
+
+        The file is read by :class:`autograd_lite.checkpoint.NpzReader`: every member's header
+        is checked against this module's keys and shapes before any array is read, and
+        unexpected members are refused unread (ignored, unread, with ``strict=False``). Files
+        written with the old names of Sequential's children (``layers.0.weight``) load too.
+
+        Raises
+        ------
+        autograd_lite.errors.CheckpointError
+            If the file is missing, is not a readable ``.npz`` (corrupt, truncated, hostile, or
+            needing pickle), or does not fit the module (keys, shapes); the message names the
+            file. The module is unchanged when it raises.
+        """
+        shapes = self._checkpoint_shapes()
+
+        def expected(npz: NpzReader) -> dict[str, tuple[tuple[int, ...], str]]:
+            present = {name: shape for name, shape in shapes.items() if name in npz}
+            for name, shape in present.items():
+                if npz.header(name)[0] != shape:
+                    raise StateDictShapeError(name, npz.header(name)[0], shape)
+            return {name: (shape, "fiu") for name, shape in present.items()}
+
+        state = load_checkpoint(
+            path,
+            CHECKPOINT_FORMAT,
+            expected,
+            allowed=(lambda key: key == _FORMAT_KEY or key in shapes) if strict else None,
+        )
+        try:
+            return self.load_state_dict(state, strict=strict)
+        except CheckpointError as error:
+            raise _with_path(error, Path(path)) from None
+
+    # -- display ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """Shown inside the parentheses of ``repr``; layers override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        extra = self.extra_repr()
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        lines = [f"{type(self).__name__}("]
+        if extra:
+            lines.append(f"  {extra}")
+        for key, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({key}): {body}")
+        return "\n".join(lines) + "\n)"
+
+
+def _array_of(module: Module, ref: Any) -> np.ndarray:
+    """The array of a state entry: a Parameter's data, or the buffer named ``ref``."""
+    return ref.data if isinstance(ref, Parameter) else getattr(module, ref)
+
+
+def _with_path(error: CheckpointError, path: Path) -> CheckpointError:
+    """``error`` (its class and attributes kept) with ``path`` in front of its message."""
+    message = str(error)
+    if not message.startswith(str(path)):
+        error.args = (f"{path}: {message}",)
+    return error
+
+
+def _flatten(name: str, value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, (Parameter, Module)):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _flatten(f"{name}.{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _flatten(f"{name}.{key}", item)
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    The modules live in the list ``layers``; as in PyTorch, they are named ``0``, ``1``, …,
+    so parameter names read ``0.weight``. Indexing with an int returns a module; with a slice,
+    a new ``Sequential`` sharing them (``model[:-1]`` is the network up to its last
+    activation: the logits).
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = tuple(modules[0])
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise InvalidInputError(
+                    f"Sequential: item {i} is a {type(m).__name__}, not a Module; wrap "
+                    f"functions in a Module subclass"
+                )
+        self.layers: list[Module] = list(modules)
+
+    def _members(self, legacy: bool = False) -> Iterator[tuple[str, Any]]:
+        for i, layer in enumerate(self.layers):
+            yield (f"layers.{i}" if legacy else str(i)), layer
+        for key, value in vars(self).items():
+            if key != "layers":
+                yield from _flatten(key, value)
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def append(self, module: Module) -> Sequential:
+        """Add a module at the end; returns self."""
+        if not isinstance(module, Module):
+            raise InvalidInputError(
+                f"Sequential.append: expected a Module, got {type(module).__name__}"
+            )
+        self.layers.append(module)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
