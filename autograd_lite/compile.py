@@ -74,10 +74,14 @@ def _key(value: Any) -> Any:
 
 
 def _reached(obj: Any, path: list[str]) -> Any:
-    """What the dotted name of a parameter (``layers.0.weight``) reaches now."""
+    """What the dotted name of a parameter (``layers.0.weight``, ``0.weight``) reaches now."""
     for part in path:
-        obj = obj[int(part)] if isinstance(obj, (list, tuple)) else obj[part] if \
-            isinstance(obj, dict) else getattr(obj, part)  # fmt: skip
+        if isinstance(obj, dict):
+            obj = obj[part]
+        else:
+            obj = (
+                obj[int(part)] if part.isdigit() and not hasattr(obj, part) else getattr(obj, part)
+            )
     return obj
 
 

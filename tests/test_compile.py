@@ -192,3 +192,19 @@ def test_a_retained_graph_backpropagates_through_the_fused_node_twice() -> None:
     first = [p.grad.copy() for p in model.parameters()]
     loss.backward()
     assert all(np.array_equal(p.grad, 2 * g) for p, g in zip(model.parameters(), first))
+
+
+def test_the_module_tree_is_walked_once_while_its_parameters_stay_bound(monkeypatch) -> None:
+    model = _mlp([2, 2, 1], seed=0)
+    walks = []
+    walk = type(model).named_parameters
+    monkeypatch.setattr(
+        type(model), "named_parameters", lambda self, *a: walks.append(1) or walk(self, *a)
+    )
+    compiled = al.compile(model)
+    for _ in range(3):
+        compiled(np.ones((1, 2)))
+    assert len(walks) == 1
+    model.layers[2] = nn.Linear(2, 1, seed=5)  # another parameter at that path: walked again
+    assert np.array_equal(compiled(np.ones((1, 2))).data, model(np.ones((1, 2))).data)
+    assert len(walks) == 2 and compiled.plans == 2
