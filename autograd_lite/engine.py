@@ -77,11 +77,9 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
         data = root.data
         # (np.array of a number is several times cheaper than np.ones for the usual 0-d root)
         seed = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
-    else:
-        if isinstance(grad, Tensor) and create_graph:
-            seed = grad
-        else:
-            seed = np.array(as_array(grad, what="backward"), dtype=root.dtype)  # a private copy
+    else:  # a Tensor under create_graph, else a private copy
+        seed = grad if isinstance(grad, Tensor) and create_graph else np.array(
+            as_array(grad, what="backward"), dtype=root.dtype)  # fmt: skip
         if seed.shape != root.shape:
             raise InvalidGradientError(
                 f"backward: grad has shape {seed.shape} but the output has shape {root.shape}; "

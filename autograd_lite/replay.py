@@ -383,19 +383,8 @@ def record(
     the gradients of the arguments ``argnums`` (of a one-element result if ``scalar``).
     ``inputs``: the Tensors that stand for the arguments while ``f`` runs (None for those taken
     as they are); by default the array arguments and ``argnums``, requiring grad, so that
-    every op that depends on one is recorded. What it would freeze raises ReplayError.
-
-    >>> import numpy as np, autograd_lite as al
-    >>> f = lambda w, x: al.sigmoid(w @ x).sum()
-    >>> plan = al.replay.record(f, (np.ones((1, 2)), np.ones((2, 3))))
-    >>> print(plan)
-    plan(x0: f8[1,2], x1: f8[2,3]):
-      v2: f8[1,3] = matmul(x0, x1)
-      v3: f8[1,3] = sigmoid(v2)
-      v4: f8[] = sum(v3, axis=None, keepdims=False)
-      return v4, grad wrt (x0)
-    >>> value, (gw,) = plan.run(np.ones((1, 2)), np.ones((2, 3)))
-    """
+    every op that depends on one is recorded. What it would freeze raises ReplayError. (An
+    example: the API page of this module.)"""
     nums = [argnums] if isinstance(argnums, int) else list(argnums)
     if inputs is None:
         followed = [i in nums or isinstance(a, (np.ndarray, Tensor)) for i, a in enumerate(args)]
