@@ -592,3 +592,464 @@ OPS: dict[str, Primitive] = {
         _getitem_op, _scatter, _concatenate_op, _stack_op, _where_op,
     )
 }  # fmt: skip
+
+
+# -- convolution and pooling ---------------------------------------------------------------------
+# NCHW throughout, as in PyTorch. A convolution is one matrix product per sample over the im2col
+# matrix (built with sliding_window_view: a strided view, then one copy); its vjps are two more
+# primitives, each the other's transpose, so that gradients of gradients are convolutions too:
+#
+#   conv2d(x, w)                  y[n,o] = Σ_c,i,j w[o,c,i,j] x[n,c,s·h+d·i-p, s·w+d·j-p]
+#   conv2d_input_grad(g, w)       ∂C/∂x of conv2d: the transposed convolution of g by w
+#   conv2d_weight_grad(x, g)      ∂C/∂w of conv2d: the correlation of x with g
+#
+# The three are bilinear forms of one trilinear ⟨g, conv2d(x, w)⟩, so each one's vjps are the
+# other two (with the roles of their arguments swapped). Pooling works the same way:
+# max_pool2d's vjp scatters g to each window's first maximum (max_pool2d_backward, whose vjp is
+# the gather of the same places), avg_pool2d's spreads g/(kh·kw) over each window
+# (avg_pool2d_backward, whose vjp is avg_pool2d).
+from numpy.lib.stride_tricks import sliding_window_view as _windows_view  # noqa: E402
+
+from autograd_lite.errors import InvalidInputError  # noqa: E402
+
+__all__ += ["conv2d", "max_pool2d", "avg_pool2d"]
+
+
+def _pair(value: Any, what: str, op: str, low: int) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints) as a pair of ints ``>= low``."""
+    pair = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    ):
+        raise InvalidInputError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < low:
+        raise ShapeError(f"{op}: {what} must be >= {low}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_nchw(op: str, name: str, shape: tuple[int, ...]) -> None:
+    if len(shape) != 4:
+        raise ShapeError(
+            f"{op}: {name} must be 4-D (N, C, H, W), got shape {shape}"
+            + ("; add a batch axis with x[None] for one image" if len(shape) == 3 else "")
+        )
+
+
+def _out_size(op: str, size: tuple[int, ...], kernel: tuple, stride: tuple, padding: tuple,
+              dilation: tuple) -> tuple[int, int]:  # fmt: skip
+    """The output height and width; a ShapeError naming the shapes if the kernel does not fit."""
+    out = []
+    for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
+        span = d * (k - 1) + 1
+        if n + 2 * p < span:
+            raise ShapeError(
+                f"{op}: the kernel {tuple(kernel)} (dilation {tuple(dilation)}) spans "
+                f"{span} but the input is only {tuple(size)} padded by {tuple(padding)}"
+            )
+        out.append((n + 2 * p - span) // s + 1)
+    return out[0], out[1]
+
+
+def _pad(x: np.ndarray, padding: tuple, fill: float = 0.0) -> np.ndarray:
+    """``x`` with ``padding`` rows/columns of ``fill`` on both sides of H and W."""
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x
+    return out
+
+
+def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple) -> list[tuple]:
+    """For each kernel offset (row-major), the (rows, columns) slices of the padded input that
+    it reads across all windows at once."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    return [
+        (
+            slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
+def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple
+            ) -> np.ndarray:  # fmt: skip
+    """The im2col matrices ``(N, C·KH·KW, OH·OW)`` of ``x``: the windows' strided view
+    (``sliding_window_view``), copied once."""
+    (dh, dw) = dilation
+    span = (dh * (kernel[0] - 1) + 1, dw * (kernel[1] - 1) + 1)
+    view = _windows_view(_pad(x, padding), span, axis=(2, 3))
+    view = view[:, :, :: stride[0], :: stride[1], ::dh, ::dw]
+    n, c, oh, ow, kh, kw = view.shape
+    return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+
+
+def _col2im(cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+            dilation: tuple, out_hw: tuple) -> np.ndarray:  # fmt: skip
+    """The adjoint of :func:`_im2col`: each window's column added back where it was read from
+    (a loop over the kh·kw kernel offsets, each one strided add of every window at once)."""
+    n, c, h, w = shape
+    (kh, kw), (ph, pw), (oh, ow) = kernel, padding, out_hw
+    cols = cols.reshape(n, c, kh * kw, oh, ow)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for k, (rows, columns) in enumerate(_offsets(kernel, stride, dilation, out_hw)):
+        out[:, :, rows, columns] += cols[:, :, k]
+    return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
+
+
+def _conv_params(op: str, stride: Any, padding: Any, dilation: Any) -> tuple[tuple, tuple, tuple]:
+    return (
+        _pair(stride, "stride", op, 1),
+        _pair(padding, "padding", op, 0),
+        _pair(dilation, "dilation", op, 1),
+    )
+
+
+def _conv2d(
+    x: Any, w: Any, b: Any = 0.0, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+) -> Any:
+    """2-D convolution (PyTorch's ``conv2d``, a cross-correlation), NCHW.
+
+    ``x`` is ``(N, C, H, W)``, ``w`` is ``(O, C, KH, KW)``, ``b`` is ``(O,)`` (or ``0.0``: no
+    bias); the output is ``(N, O, OH, OW)`` with ``OH = (H + 2p - d(KH-1) - 1) // s + 1``.
+    Computed as one matrix product per sample, ``w (O, C·KH·KW) @ im2col(x) (C·KH·KW, OH·OW)``.
+
+    VJPs: ``∂C/∂x = conv2d_input_grad(g, w)`` (the transposed convolution),
+    ``∂C/∂w = conv2d_weight_grad(x, g)``, ``∂C/∂b = Σ_{n,h,w} g``.
+    """
+    x, w = np.asarray(x), np.asarray(w)
+    stride, padding, dilation = _conv_params("conv2d", stride, padding, dilation)
+    _check_nchw("conv2d", "the input", x.shape)
+    if w.ndim != 4:
+        raise ShapeError(f"conv2d: the weight must be 4-D (O, C, KH, KW), got shape {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ShapeError(
+            f"conv2d: the input {x.shape} has {x.shape[1]} channels but the weight {w.shape} "
+            f"expects {w.shape[1]}"
+        )
+    if np.ndim(b) and np.shape(b) != (w.shape[0],):
+        raise ShapeError(
+            f"conv2d: the bias must have shape ({w.shape[0]},) for the weight {w.shape}, "
+            f"got {np.shape(b)}"
+        )
+    kernel = w.shape[2:]
+    oh, ow = _out_size("conv2d", x.shape[2:], kernel, stride, padding, dilation)
+    cols = _im2col(x, kernel, stride, padding, dilation)
+    out = np.matmul(w.reshape(w.shape[0], -1), cols).reshape(x.shape[0], w.shape[0], oh, ow)
+    if np.ndim(b):
+        out += np.reshape(b, (-1, 1, 1)).astype(out.dtype, copy=False)
+    return out
+
+
+def _conv2d_input_grad(g: Any, w: Any, x_shape: tuple = (), stride: Any = 1, padding: Any = 0,
+                       dilation: Any = 1) -> Any:  # fmt: skip
+    """``∂C/∂x`` of :func:`conv2d` for the gradient ``g`` of its output: the transposed
+    convolution of ``g (N, O, OH, OW)`` by ``w (O, C, KH, KW)``, of shape ``x_shape``.
+
+    Computed as ``wᵀ @ g`` per sample, then col2im. VJPs: ``conv2d(h, w)`` for ``g`` and
+    ``conv2d_weight_grad(h, g)`` for ``w``.
+    """
+    g, w = np.asarray(g), np.asarray(w)
+    stride, padding, dilation = _conv_params("conv2d_input_grad", stride, padding, dilation)
+    n, o, oh, ow = g.shape
+    cols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, oh * ow))
+    return _col2im(cols, tuple(x_shape), w.shape[2:], stride, padding, dilation, (oh, ow))
+
+
+def _conv2d_weight_grad(x: Any, g: Any, w_shape: tuple = (), stride: Any = 1, padding: Any = 0,
+                        dilation: Any = 1) -> Any:  # fmt: skip
+    """``∂C/∂w`` of :func:`conv2d` for its input ``x`` and the gradient ``g`` of its output:
+    ``Σ_n g[n] (O, OH·OW) @ im2col(x)[n]ᵀ``, of shape ``w_shape``.
+
+    VJPs: ``conv2d_input_grad(g, h)`` for ``x`` and ``conv2d(x, h)`` for ``g``.
+    """
+    x, g = np.asarray(x), np.asarray(g)
+    stride, padding, dilation = _conv_params("conv2d_weight_grad", stride, padding, dilation)
+    cols = _im2col(x, tuple(w_shape[2:]), stride, padding, dilation)
+    n, o = g.shape[:2]
+    return np.matmul(g.reshape(n, o, -1), cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+
+
+def _differentiable_call(op: Primitive, *args: Any, **params: Any) -> Any:
+    """``op`` recorded when an argument is a Tensor (create_graph), else its bare forward."""
+    if builtins.any(isinstance(a, Tensor) for a in args):
+        return op(*args, **params)
+    return op.forward(*args, **params)
+
+
+def _conv2d_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any = 0.0, stride: Any = 1,
+                  padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    return _differentiable_call(
+        conv2d_input_grad, g, w, x_shape=tuple(x.shape), stride=stride, padding=padding,
+        dilation=dilation,
+    )  # fmt: skip
+
+
+def _conv2d_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any = 0.0, stride: Any = 1,
+                  padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    return _differentiable_call(
+        conv2d_weight_grad, x, g, w_shape=tuple(w.shape), stride=stride, padding=padding,
+        dilation=dilation,
+    )  # fmt: skip
+
+
+def _conv2d_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any = 0.0, **params: Any) -> Any:
+    return g.sum(axis=(0, 2, 3))
+
+
+_conv2d_op = Primitive("conv2d", _conv2d, (_conv2d_vjp_x, _conv2d_vjp_w, _conv2d_vjp_b))
+
+
+def _input_grad_vjp_g(h: Any, out: Any, g: Any, w: Any, x_shape: tuple = (), stride: Any = 1,
+                      padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    return _differentiable_call(
+        _conv2d_op, h, w, 0.0, stride=stride, padding=padding, dilation=dilation
+    )
+
+
+def _input_grad_vjp_w(h: Any, out: Any, g: Any, w: Any, x_shape: tuple = (), stride: Any = 1,
+                      padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    return _differentiable_call(
+        conv2d_weight_grad, h, g, w_shape=tuple(w.shape), stride=stride, padding=padding,
+        dilation=dilation,
+    )  # fmt: skip
+
+
+conv2d_input_grad = Primitive(
+    "conv2d_input_grad", _conv2d_input_grad, (_input_grad_vjp_g, _input_grad_vjp_w)
+)
+
+
+def _weight_grad_vjp_x(h: Any, out: Any, x: Any, g: Any, w_shape: tuple = (), stride: Any = 1,
+                       padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    return _differentiable_call(
+        conv2d_input_grad, g, h, x_shape=tuple(x.shape), stride=stride, padding=padding,
+        dilation=dilation,
+    )  # fmt: skip
+
+
+def _weight_grad_vjp_g(h: Any, out: Any, x: Any, g: Any, w_shape: tuple = (), stride: Any = 1,
+                       padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    return _differentiable_call(
+        _conv2d_op, x, h, 0.0, stride=stride, padding=padding, dilation=dilation
+    )
+
+
+conv2d_weight_grad = Primitive(
+    "conv2d_weight_grad", _conv2d_weight_grad, (_weight_grad_vjp_x, _weight_grad_vjp_g)
+)
+
+
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1) -> Tensor:  # fmt: skip
+    """2-D convolution of ``x (N, C, H, W)`` by ``w (O, C, KH, KW)`` plus ``b (O,)``, NCHW
+    (PyTorch's ``torch.nn.functional.conv2d`` without groups).
+
+    ``stride``, ``padding`` (zeros) and ``dilation`` are ints or ``(h, w)`` pairs. Differentiable
+    to any order in ``x``, ``w`` and ``b``. Raises :class:`~autograd_lite.errors.ShapeError`
+    naming the shapes when they do not fit.
+    """
+    params = _conv_params("conv2d", stride, padding, dilation)
+    return _conv2d_op(x, w, 0.0 if b is None else b, stride=params[0], padding=params[1],
+                      dilation=params[2])  # fmt: skip
+
+
+def _pool_params(op: str, x_shape: tuple, kernel_size: Any, stride: Any, padding: Any,
+                 dilation: Any = 1) -> tuple[tuple, tuple, tuple, tuple]:  # fmt: skip
+    kernel = _pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
+    padding = _pair(padding, "padding", op, 0)
+    dilation = _pair(dilation, "dilation", op, 1)
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ShapeError(
+            f"{op}: padding {padding} must be at most half the kernel {kernel}, as in PyTorch"
+        )
+    _check_nchw(op, "the input", x_shape)
+    return kernel, stride, padding, dilation
+
+
+def _max_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any = 0,
+                dilation: Any = 1) -> Any:  # fmt: skip
+    """2-D max pooling, NCHW (PyTorch's ``max_pool2d``; padding counts as -inf; NaN wins).
+
+    VJP: ``g`` to the *first* maximal element of each window in row-major order (one element
+    per window, as PyTorch does on the CPU; ties are not shared), summed where windows
+    overlap: ``max_pool2d_backward``.
+    """
+    x = np.asarray(x)
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool2d", x.shape, kernel_size, stride, padding, dilation
+    )
+    out_hw = _out_size("max_pool2d", x.shape[2:], kernel, stride, padding, dilation)
+    padded = _pad(x, padding, -np.inf)
+    out = None
+    for rows, columns in _offsets(kernel, stride, dilation, out_hw):  # (beats a windows' view)
+        part = padded[:, :, rows, columns]
+        out = part.copy() if out is None else np.maximum(out, part, out=out)
+    return out
+
+
+def _first_max_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tuple,
+                     padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
+    """``(KH·KW, N, C, OH, OW)`` booleans: for each window, True at the kernel offset of its
+    first maximum in row-major order (its first NaN if it holds one)."""
+    padded = _pad(x, padding, -np.inf)
+    nan = bool(np.isnan(top).any())
+    masks = np.empty((kernel[0] * kernel[1], *top.shape), dtype=bool)
+    taken = np.zeros(top.shape, dtype=bool)
+    for k, (rows, columns) in enumerate(_offsets(kernel, stride, dilation, top.shape[2:])):
+        part = padded[:, :, rows, columns]
+        hit = np.equal(part, top, out=masks[k])
+        if nan:
+            hit |= np.isnan(part)
+        hit &= ~taken
+        taken |= hit
+    return masks
+
+
+def _max_pool2d_backward(g: Any, masks: Any = None, shape: tuple = (), kernel_size: Any = 2,
+                         stride: Any = None, padding: Any = 0, dilation: Any = 1
+                         ) -> Any:  # fmt: skip
+    """The vjp of :func:`max_pool2d`: zeros of ``shape`` with each window's ``g`` added at its
+    first maximum (``masks``, from the forward's input and output).
+
+    VJP: the gather of the same places, ``h.reshape(-1)[index]`` (index: those positions).
+    """
+    g = np.asarray(g)
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool2d_backward", tuple(shape), kernel_size, stride, padding, dilation
+    )
+    n, c, h, w = shape
+    (ph, pw) = padding
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    overlap = any(s < d * (k - 1) + 1 for s, k, d in zip(stride, kernel, dilation))
+    for k, (rows, columns) in enumerate(_offsets(kernel, stride, dilation, g.shape[2:])):
+        if overlap:
+            out[:, :, rows, columns] += np.where(masks[k], g, 0)
+        else:  # windows that do not overlap: each place written at most once
+            np.copyto(out[:, :, rows, columns], g, where=masks[k])
+    return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
+
+
+def _max_positions(masks: np.ndarray, shape: tuple, kernel: tuple, stride: tuple,
+                   padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
+    """The flat index into an array of ``shape`` of each window's chosen element."""
+    k = masks.argmax(axis=0)
+    ki, kj = np.divmod(k, kernel[1])
+    n, c, oh, ow = k.shape
+    h, w = shape[2:]
+    rows = np.arange(oh).reshape(-1, 1) * stride[0] + ki * dilation[0] - padding[0]
+    columns = np.arange(ow) * stride[1] + kj * dilation[1] - padding[1]
+    return np.arange(n * c).reshape(n, c, 1, 1) * (h * w) + rows * w + columns
+
+
+def _max_pool2d_backward_vjp(h: Any, out: Any, g: Any, masks: Any = None, shape: tuple = (),
+                             kernel_size: Any = 2, stride: Any = None, padding: Any = 0,
+                             dilation: Any = 1) -> Any:  # fmt: skip
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool2d_backward", tuple(shape), kernel_size, stride, padding, dilation
+    )
+    index = _max_positions(masks, tuple(shape), kernel, stride, padding, dilation)
+    return h.reshape(-1)[index]
+
+
+max_pool2d_backward = Primitive(
+    "max_pool2d_backward", _max_pool2d_backward, (_max_pool2d_backward_vjp,)
+)
+
+
+def _max_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any = None,
+                    padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
+    data = _raw(x)
+    params = _pool_params("max_pool2d", data.shape, kernel_size, stride, padding, dilation)
+    masks = _first_max_masks(data, _raw(out), *params)
+    return _differentiable_call(
+        max_pool2d_backward, g, masks=masks, shape=data.shape, kernel_size=params[0],
+        stride=params[1], padding=params[2], dilation=params[3],
+    )  # fmt: skip
+
+
+_max_pool2d_op = Primitive("max_pool2d", _max_pool2d, (_max_pool2d_vjp,))
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1) -> Tensor:  # fmt: skip
+    """2-D max pooling of ``x (N, C, H, W)`` (PyTorch's ``max_pool2d``, ``ceil_mode=False``).
+
+    ``stride`` defaults to ``kernel_size``; ``padding`` (at most half the kernel) counts as
+    -inf. The gradient goes to the first maximal element of each window in row-major order
+    (one element per window, as PyTorch does on the CPU), summed where windows overlap.
+    """
+    return _max_pool2d_op(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                          dilation=dilation)  # fmt: skip
+
+
+def _avg_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any = 0) -> Any:
+    """2-D average pooling, NCHW (PyTorch's ``avg_pool2d`` with ``count_include_pad=True``:
+    every window is divided by ``kh·kw``, padding counting as zeros).
+
+    VJP: ``g / (kh·kw)`` spread over each window: ``avg_pool2d_backward``.
+    """
+    x = np.asarray(x)
+    kernel, stride, padding, _ = _pool_params("avg_pool2d", x.shape, kernel_size, stride, padding)
+    oh, ow = _out_size("avg_pool2d", x.shape[2:], kernel, stride, padding, (1, 1))
+    padded = _pad(x, padding)
+    out = None
+    for rows, columns in _offsets(kernel, stride, (1, 1), (oh, ow)):  # (beats a windows' mean)
+        part = padded[:, :, rows, columns]
+        out = part.copy() if out is None else np.add(out, part, out=out)
+    return out * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=x.dtype)
+
+
+def _avg_pool2d_backward(g: Any, shape: tuple = (), kernel_size: Any = 2, stride: Any = None,
+                         padding: Any = 0) -> Any:  # fmt: skip
+    """The vjp of :func:`avg_pool2d`: ``g / (kh·kw)`` added over each window, of ``shape``.
+    VJP: ``avg_pool2d(h)`` with the same parameters."""
+    g = np.asarray(g)
+    kernel, stride, padding, _ = _pool_params(
+        "avg_pool2d_backward", tuple(shape), kernel_size, stride, padding
+    )
+    n, c, oh, ow = g.shape
+    scaled = g * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=g.dtype)
+    cols = np.broadcast_to(scaled[:, :, None, None], (n, c, *kernel, oh, ow))
+    return _col2im(cols, tuple(shape), kernel, stride, padding, (1, 1), (oh, ow))
+
+
+def _avg_pool2d_backward_vjp(h: Any, out: Any, g: Any, shape: tuple = (), kernel_size: Any = 2,
+                             stride: Any = None, padding: Any = 0) -> Any:  # fmt: skip
+    return _differentiable_call(
+        _avg_pool2d_op, h, kernel_size=kernel_size, stride=stride, padding=padding
+    )
+
+
+avg_pool2d_backward = Primitive(
+    "avg_pool2d_backward", _avg_pool2d_backward, (_avg_pool2d_backward_vjp,)
+)
+
+
+def _avg_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any = None,
+                    padding: Any = 0) -> Any:  # fmt: skip
+    return _differentiable_call(
+        avg_pool2d_backward, g, shape=tuple(x.shape), kernel_size=kernel_size, stride=stride,
+        padding=padding,
+    )  # fmt: skip
+
+
+_avg_pool2d_op = Primitive("avg_pool2d", _avg_pool2d, (_avg_pool2d_vjp,))
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """2-D average pooling of ``x (N, C, H, W)`` (PyTorch's ``avg_pool2d`` with its defaults
+    ``ceil_mode=False, count_include_pad=True``: each window's sum divided by ``kh·kw``)."""
+    return _avg_pool2d_op(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+#: The primitives of this section, by name (not yet in OPS: see the testing strategies).
+CONV_OPS: dict[str, Primitive] = {
+    op.name: op
+    for op in (_conv2d_op, conv2d_input_grad, conv2d_weight_grad, _max_pool2d_op,
+               max_pool2d_backward, _avg_pool2d_op, avg_pool2d_backward)
+}  # fmt: skip

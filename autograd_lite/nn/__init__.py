@@ -29,6 +29,7 @@ Examples
 """
 
 from autograd_lite.nn.activations import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from autograd_lite.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from autograd_lite.nn.init import init_weights
 from autograd_lite.nn.layers import Dropout, Embedding, Flatten, Identity, Linear
 from autograd_lite.nn.losses import (
@@ -78,6 +79,9 @@ __all__ = [
     "cross_entropy",
     "nll_loss",
     "binary_cross_entropy_with_logits",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
     "init_weights",
     "CHECKPOINT_FORMAT",
     "ModuleArgumentError",

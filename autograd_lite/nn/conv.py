@@ -1,0 +1,172 @@
+r"""Convolution and pooling layers, NCHW, with PyTorch's signatures, initialisation and
+state_dict layout: :class:`Conv2d`, :class:`MaxPool2d`, :class:`AvgPool2d`.
+
+Each is a thin module over a primitive of :mod:`autograd_lite.ops` (``conv2d``, ``max_pool2d``,
+``avg_pool2d``), whose vjps are primitives too: gradients of any order flow through them.
+
+Examples
+--------
+>>> import numpy as np
+>>> from autograd_lite import nn
+>>> conv = nn.Conv2d(1, 6, 5, padding=2, seed=0)
+>>> [(name, p.shape) for name, p in conv.named_parameters()]
+[('weight', (6, 1, 5, 5)), ('bias', (6,))]
+>>> x = np.zeros((2, 1, 28, 28))
+>>> nn.MaxPool2d(2)(conv(x)).shape
+(2, 6, 14, 14)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autograd_lite import ops
+from autograd_lite.errors import InvalidInputError, ShapeError
+from autograd_lite.nn.module import Module, Parameter
+from autograd_lite.tensor import Tensor
+
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d"]
+
+
+def _size(value: Any, what: str, low: int) -> tuple[int, int]:
+    pair = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    ):
+        raise InvalidInputError(f"{what} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < low:
+        raise ShapeError(f"{what} must be >= {low}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _generator(seed: int | None, rng: np.random.Generator | None) -> np.random.Generator:
+    if seed is not None and rng is not None:
+        raise InvalidInputError("Conv2d: pass either seed= or rng=, not both")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise InvalidInputError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng if rng is not None else np.random.default_rng(seed)
+
+
+class Conv2d(Module):
+    r"""A 2-D convolution over ``(N, C_in, H, W)`` inputs (PyTorch's ``torch.nn.Conv2d``
+    without ``groups``/``padding_mode``): :math:`y = w \star x + b`.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or (int, int)
+    stride, padding, dilation : int or (int, int)
+        As in PyTorch; ``padding`` adds zeros on both sides.
+    bias : bool, default True
+    seed : int, optional
+        Seed of the generator that draws the initial values.
+    rng : numpy.random.Generator, optional
+        Draw from this generator instead; not with ``seed``.
+    dtype : numpy dtype, default float64
+
+    Attributes
+    ----------
+    weight : Parameter, shape ``(out_channels, in_channels, kh, kw)``
+        PyTorch's layout, so ``state_dict()`` loads into ``torch.nn.Conv2d`` unchanged.
+    bias : Parameter, shape ``(out_channels,)``, or None
+
+    Notes
+    -----
+    PyTorch's default initialisation: ``kaiming_uniform_(weight, a=√5)``, which is
+    :math:`U(-1/\sqrt{fan_{in}}, 1/\sqrt{fan_{in}})` with
+    :math:`fan_{in} = C_{in} \cdot kh \cdot kw`, and the bias from the same interval (weights
+    drawn first, then the bias).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        bias: bool = True,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        for label, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise InvalidInputError(f"Conv2d: {label} must be a positive int, got {n!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _size(kernel_size, "Conv2d: kernel_size", 1)
+        self.stride = _size(stride, "Conv2d: stride", 1)
+        self.padding = _size(padding, "Conv2d: padding", 0)
+        self.dilation = _size(dilation, "Conv2d: dilation", 1)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        generator = _generator(seed, rng)
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.weight = Parameter(generator.uniform(-bound, bound, shape).astype(dtype))
+        self.bias = (
+            Parameter(generator.uniform(-bound, bound, self.out_channels).astype(dtype))
+            if bias
+            else None
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        """``conv2d(x, weight, bias)`` for ``x`` of shape ``(N, in_channels, H, W)``."""
+        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        text += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class MaxPool2d(Module):
+    """Max pooling over ``(N, C, H, W)`` inputs (PyTorch's ``torch.nn.MaxPool2d`` with
+    ``ceil_mode=False``). ``stride`` defaults to ``kernel_size``; ``padding`` counts as -inf.
+    The gradient goes to the first maximum of each window (row-major), as PyTorch's CPU kernel.
+    """
+
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    ) -> None:
+        super().__init__()
+        self.kernel_size = _size(kernel_size, "MaxPool2d: kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else _size(stride, "MaxPool2d: stride", 1)
+        self.padding = _size(padding, "MaxPool2d: padding", 0)
+        self.dilation = _size(dilation, "MaxPool2d: dilation", 1)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}"
+        )
+
+
+class AvgPool2d(Module):
+    """Average pooling over ``(N, C, H, W)`` inputs (PyTorch's ``torch.nn.AvgPool2d`` with
+    ``ceil_mode=False, count_include_pad=True``: each window's sum divided by ``kh·kw``).
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = _size(kernel_size, "AvgPool2d: kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else _size(stride, "AvgPool2d: stride", 1)
+        self.padding = _size(padding, "AvgPool2d: padding", 0)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -1,0 +1,144 @@
+"""The CNN of ``examples/mnist_cnn.py``: one training epoch, and one Conv2d, against PyTorch.
+
+Rows: one epoch of the LeNet (float32, mini-batch 32, SGD with momentum) on the 8,000 embedded
+training digits, autograd_lite against PyTorch CPU eager with one thread on the same network,
+starting weights (our state_dict loaded into torch) and shuffle; and forward + backward of one
+``Conv2d(1, 16, 5)`` (weight and bias gradients) on a batch of 32 28x28 images. Goals (issue 15):
+the epoch <= 1.5x PyTorch's, the convolution <= 2x. Without PyTorch the rows say so.
+
+Run: ``python -m benchmarks.bench_cnn [--quick] [--no-torch]``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as al
+from autograd_lite import nn, optim
+from benchmarks import common
+from benchmarks.common import ROOT, block, clock, since
+
+EPOCH, CONV = "LeNet training epoch", "Conv2d(1, 16, 5) fwd+bwd, batch 32"
+
+
+def example() -> Any:
+    """examples/mnist_cnn.py as a module (the network and the epoch benchmarked)."""
+    spec = importlib.util.spec_from_file_location("mnist_cnn", ROOT / "examples" / "mnist_cnn.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def torch_lenet(torch: Any, state: dict[str, np.ndarray]) -> Any:
+    """The same LeNet in PyTorch, holding the weights ``state`` (our state_dict, unchanged)."""
+    F = torch.nn.functional
+
+    class LeNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = torch.nn.Conv2d(6, 16, 5)
+            self.fc1, self.fc2 = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84)
+            self.fc3 = torch.nn.Linear(84, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2).flatten(1)
+            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+    model = LeNet()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return model
+
+
+def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
+    ex = example()
+    data = al.datasets.load_mnist(dtype=np.float32)
+    x, y = ex.standardise(data.train.images[:limit]), data.train.labels[:limit]
+    order = np.random.default_rng(0).permutation(len(x))
+    lr, momentum, batch = ex.LR, ex.MOMENTUM, ex.BATCH
+
+    def ours() -> tuple[float, float]:
+        model = ex.LeNet(0)
+        opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+        begin = clock()
+        ex.train_epoch(model, opt, x, y, order, batch)
+        return since(begin)
+
+    conv, images = nn.Conv2d(1, 16, 5, seed=0, dtype=np.float32), x[:32]
+
+    def conv_ours() -> None:
+        conv.zero_grad()
+        conv(images).sum().backward()
+
+    rounds = {f"{EPOCH}: autograd_lite": ours,
+              f"{CONV}: autograd_lite": block(conv_ours, 20, 20)}  # fmt: skip
+    if torch is not None:
+        torch.set_num_threads(1)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def theirs() -> tuple[float, float]:
+            model = torch_lenet(torch, ex.LeNet(0).state_dict())
+            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+            begin = clock()
+            for k in range(0, len(order), batch):
+                idx = torch.from_numpy(order[k : k + batch])
+                loss = torch.nn.functional.cross_entropy(model(tx[idx]), ty[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            return since(begin)
+
+        tconv, timages = torch.nn.Conv2d(1, 16, 5), torch.from_numpy(images)
+
+        def conv_theirs() -> None:
+            tconv.zero_grad()
+            tconv(timages).sum().backward()
+
+        rounds[f"{EPOCH}: PyTorch eager (1 thread)"] = theirs
+        rounds[f"{CONV}: PyTorch eager (1 thread)"] = block(conv_theirs, 20, 20)
+    samples = common.interleaved(rounds, reps=reps)
+    return {"images": len(x), "steps": -(-len(x) // batch), "reps": reps,
+            "results": {k: common.summarize(v) for k, v in samples.items()}}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = common.base_parser(__doc__).parse_args(argv)
+    common.pin_blas_threads()
+    notes: list[str] = []
+    torch = common.optional_import("torch", args.no_torch, notes)
+    reps = args.reps or (2 if args.quick else 5)
+    r = measure(torch, reps, 2000 if args.quick else 8000)
+    print(f"bench_cnn: {r['images']:,} images, {r['steps']} steps of 32 per epoch, float32; "
+          f"medians of {reps} interleaved rounds")  # fmt: skip
+    res, rows, goals = r["results"], [], []
+    for what, limit, scale in ((EPOCH, 1.5, 1.0), (CONV, 2.0, 1e3)):
+        mine = res[f"{what}: autograd_lite"]
+        other = res.get(f"{what}: PyTorch eager (1 thread)")
+        unit = "s" if scale == 1.0 else "ms"
+        for name, s in (("autograd_lite", mine), ("PyTorch eager (1 thread)", other)):
+            if s is None:
+                rows.append((what, name, "skipped: PyTorch not importable", "", ""))
+                continue
+            rows.append((what, name, f"{s['median'] * scale:.3g} {unit}",
+                         f"{s['cpu']['median'] * scale:.3g} {unit}",
+                         f"{s['median'] / other['median']:.2f}x" if other else "-"))  # fmt: skip
+        if other is not None:
+            ratio, cpu = (
+                mine["median"] / other["median"],
+                mine["cpu"]["median"] / other["cpu"]["median"],
+            )
+            goals.append(
+                common.goal(f"{what} <= {limit}x PyTorch eager (1 thread)", ratio, limit, cpu)
+            )
+    print(common.table(["row", "contender", "wall", "cpu", "vs PyTorch"], rows, "llrrr"))
+    common.footer(args.json or "bench_cnn", {"result": r, "notes": notes}, notes, goals)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
