@@ -70,7 +70,7 @@ def _key(value: Any) -> Any:
         return Tensor, value.shape, value.dtype, value.requires_grad
     if value.__class__ is np.ndarray and value.dtype.kind == "f":
         return np.ndarray, value.shape, value.dtype
-    return replay._value_key(value)
+    return replay.value_key(value)
 
 
 def _reached(obj: Any, path: list[str]) -> Any:
@@ -129,7 +129,7 @@ class Compiled:
             )
             hash(key)
         except TypeError:
-            return self._refuse("an argument is neither an array nor hashable", args, kwargs)
+            return self._eager("an argument is neither an array nor hashable", args, kwargs)
         entry = self._plans.get(key)
         for _ in range(2):  # a stale recording is recorded once more
             if entry is None:
@@ -140,12 +140,12 @@ class Compiled:
             inputs = (*args, *params) if spots is None else [(*args, *params)[i] for i in spots]
             try:
                 out = FUSED(*inputs, plan=plan, call=_Call(), where=where, spots=spots)
-            except replay._StaleRecording:
+            except replay.StaleRecording:
                 entry = None
                 continue
             self._last, self.fallback_reason = plan, None
             return out
-        return self._refuse("the recording went stale twice in a row", args, kwargs)
+        return self._eager("the recording went stale twice in a row", args, kwargs)
 
     def _parameters(self) -> list[Any]:
         named = self._named
@@ -177,7 +177,7 @@ class Compiled:
             plan = replay.record(
                 run, (*args, *params), wanted, kwargs, [*inputs, *params], scalar=False
             )
-        except (AutogradLiteError, replay._Oversized) as error:
+        except (AutogradLiteError, replay.OversizedGraph) as error:
             if self.fullgraph:
                 raise
             entry: Any = f"{type(error).__name__}: {error}"
@@ -189,11 +189,6 @@ class Compiled:
             del self._plans[next(iter(self._plans))]
         self._plans[key] = entry
         return entry
-
-    def _refuse(self, reason: str, args: tuple, kwargs: dict) -> Any:
-        if self.fullgraph:
-            raise ReplayError(f"compile(fullgraph=True): {reason}")
-        return self._eager(reason, args, kwargs)
 
     def _eager(self, reason: str, args: tuple, kwargs: dict) -> Any:
         if self.fullgraph and not (STATE.anomaly or STATE.depth or STATE.recording):

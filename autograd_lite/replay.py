@@ -31,7 +31,10 @@ from autograd_lite.function import Context
 from autograd_lite.modes import STATE, enable_grad
 from autograd_lite.tensor import MADE_FROM, Tensor, as_array, guarding_data, next_sequence_number
 
-__all__ = ["Plan", "Step", "record", "evaluate", "ReplayedGradient", "CheckedReplayedGradient"]
+__all__ = [
+    "Plan", "Step", "record", "evaluate", "value_key", "StaleRecording", "OversizedGraph",
+    "ReplayedGradient", "CheckedReplayedGradient",
+]  # fmt: skip
 
 #: Plans kept per function; a new signature beyond this evicts the oldest (a last, smaller
 #: mini-batch makes a second signature, a stream of ever-new shapes must not grow memory).
@@ -115,7 +118,7 @@ class Plan:
         self._arguments = [t.data for t in inputs if t is not None]
         nodes = _recorded_nodes(root, self._slot_of, start)
         if len(nodes) > MAX_STEPS:
-            raise _Oversized
+            raise OversizedGraph
         for node in nodes:
             if node._hooks or node._retain:
                 raise ReplayError(
@@ -203,18 +206,18 @@ class Plan:
         return "\n".join([*lines, f"  return {self.names[self.root]}, grad wrt ({wrt})"])
 
     def check(self) -> list[Any]:
-        """The constants' arrays, read afresh (in ``reads`` order); _StaleRecording if one now
+        """The constants' arrays, read afresh (in ``reads`` order); StaleRecording if one now
         has another shape or dtype, or if a watched name was rebound."""
         for kind, holder, name, value in self.watched:
             now = holder.cell_contents if kind == "cell" else getattr(holder, name, _MISSING) \
                 if kind == "attr" else holder.get(name, _MISSING)  # fmt: skip
             if now is not value and not _same_value(now, value):
-                raise _StaleRecording
+                raise StaleRecording
         arrays = []
         for slot, how, obj, dtype in self.reads:
             array = obj.data if how == "tensor" else as_array(obj, dtype) if how[0] == "c" else obj
             if array.shape != self.shapes[slot] or array.dtype != self.dtypes[slot]:
-                raise _StaleRecording
+                raise StaleRecording
             arrays.append(array)
         return arrays
 
@@ -412,11 +415,11 @@ _MISSING = object()  # a global deleted since the recording
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
 
 
-class _Oversized(Exception):
+class OversizedGraph(Exception):
     """The graph has more than ``MAX_STEPS`` ops: it runs eagerly."""
 
 
-class _StaleRecording(Exception):
+class StaleRecording(Exception):
     """The recording no longer describes ``f`` (a watched name rebound, a constant of another
     shape or dtype): the plan is recorded again."""
 
@@ -500,14 +503,14 @@ def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Te
     return sorted(found.values(), key=lambda t: t._seq)
 
 
-def _value_key(value: Any) -> Any:
+def value_key(value: Any) -> Any:
     """An argument taken by value, as a signature holds it: with its type (``1``, ``1.0``,
     ``True`` and ``np.float64(1)`` are equal in Python, not to NumPy's type promotion) and, for
     floats, its bits (``-0.0 == 0.0``, but ``x * -0.0`` is not ``x * 0.0``)."""
     if isinstance(value, (float, complex, np.floating, np.complexfloating)):
         return value.__class__, repr(value)
     if value.__class__ is tuple:
-        return tuple, tuple(_value_key(v) for v in value)
+        return tuple, tuple(value_key(v) for v in value)
     return value.__class__, value
 
 
@@ -532,13 +535,13 @@ def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple
                 f"follows floating-point arrays only (pass it as floats, or use replay=False)"
             )
         else:
-            key += [_VALUE, _value_key(a)]
+            key += [_VALUE, value_key(a)]
             arrays.append(None)
             continue
         key += [array.shape, array.dtype]
         arrays.append(array)
     if kwargs:
-        key.append(tuple((k, _value_key(v)) for k, v in sorted(kwargs.items())))
+        key.append(tuple((k, value_key(v)) for k, v in sorted(kwargs.items())))
     try:
         hash(tuple(key))
     except TypeError:
@@ -600,7 +603,7 @@ class ReplayedGradient:
         if last is not None and last.run_if_same and len(args) == last.n_args and not kwargs:
             try:
                 found = last.run_if_same(*args)
-            except _StaleRecording:
+            except StaleRecording:
                 found = MISMATCH
             if found is not MISMATCH:
                 return self._result(last, *found)
@@ -617,7 +620,7 @@ class ReplayedGradient:
         plan = self._plans[key] if key in self._plans else self._new_plan(key, args, arrays, kwargs)
         try:
             found = plan.run(*arrays) if plan else None
-        except _StaleRecording:
+        except StaleRecording:
             plan = self._new_plan(key, args, arrays, kwargs)
             found = plan.run(*arrays) if plan else None
         if plan is None or found is None:
@@ -636,7 +639,7 @@ class ReplayedGradient:
         inputs = [None if x is None else Tensor(x, requires_grad=True) for x in arrays]
         try:
             plan: Plan | None = record(self.f, args, self._argnums[len(args)], kwargs, inputs)
-        except _Oversized:
+        except OversizedGraph:
             plan = None
         self._plans.pop(key, None)
         if len(self._plans) >= MAX_PLANS:
