@@ -476,7 +476,7 @@ def _max_whole_gradient_to_every_tie(
 
 
 def _own_without_the_check(g: Any, handed_out: set[int]) -> np.ndarray:
-    """engine._own without its check: an array already handed to another tensor is not copied."""
+    """engine.own without its check: an array already handed to another tensor is not copied."""
     if g.__class__ is not np.ndarray:
         return np.array(g)
     return g.copy() if g.base is not None else g
@@ -505,7 +505,7 @@ RULE_MUTATIONS = [
     RuleMutation(
         "engine: ownership check removed (a + b hand both leaves one array)",
         engine,
-        "_own",
+        "own",
         _own_without_the_check,
         (
             "test_ownership::test_the_leaves_of_an_add_get_arrays_of_their_own",
