@@ -33,8 +33,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import io
 import importlib.resources
+import io
 import os
 import stat
 import tempfile
@@ -248,7 +248,9 @@ def _read_exact(stream: io.BufferedIOBase, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _parse_header(stream: io.BufferedIOBase, path: Path, max_bytes: int) -> tuple[np.dtype, tuple, int]:
+def _parse_header(
+    stream: io.BufferedIOBase, path: Path, max_bytes: int
+) -> tuple[np.dtype, tuple, int]:
     """Read and check the magic and the dimensions; return (dtype, shape, header length)."""
     magic = _read_exact(stream, 4)
     if len(magic) < 4:
