@@ -937,25 +937,6 @@ _where_op = defop(
 )
 
 
-# -- derived from the declarations above ---------------------------------------------------------
-#: Every primitive of this module by name (in declaration order): what ``al.<name>`` exports,
-#: the API page lists and the random-graph strategies draw by default.
-OPS: dict[str, Primitive] = {name: info.primitive for name, info in REGISTRY.items()}
-
-__all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
-    "OPS",
-    "REGISTRY",
-    "Draw",
-    "OpInfo",
-    "defop",
-    "exp_any",
-    "log_any",
-    "sigmoid_any",
-    "sum_to",
-    "opaque_gradient",
-]
-
-
 # -- convolution and pooling ---------------------------------------------------------------------
 # NCHW throughout, as in PyTorch. A convolution is one matrix product per sample over the im2col
 # matrix (built with sliding_window_view: a strided view, then one copy); its vjps are two more
@@ -973,8 +954,6 @@ __all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
 from numpy.lib.stride_tricks import sliding_window_view as _windows_view  # noqa: E402
 
 from autograd_lite.errors import InvalidInputError  # noqa: E402
-
-__all__ += ["conv2d", "max_pool2d", "avg_pool2d"]
 
 
 def _pair(value: Any, what: str, op: str, low: int) -> tuple[int, int]:
@@ -1162,7 +1141,27 @@ def _conv2d_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any = 0.0, **params: Any)
     return g.sum(axis=(0, 2, 3))
 
 
-_conv2d_op = Primitive("conv2d", _conv2d, (_conv2d_vjp_x, _conv2d_vjp_w, _conv2d_vjp_b))
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1) -> Tensor:  # fmt: skip
+    """2-D convolution of ``x (N, C, H, W)`` by ``w (O, C, KH, KW)`` plus ``b (O,)``, NCHW
+    (PyTorch's ``torch.nn.functional.conv2d`` without groups).
+
+    ``stride``, ``padding`` (zeros) and ``dilation`` are ints or ``(h, w)`` pairs. Differentiable
+    to any order in ``x``, ``w`` and ``b``. Raises :class:`~autograd_lite.errors.ShapeError`
+    naming the shapes when they do not fit.
+    """
+    params = _conv_params("conv2d", stride, padding, dilation)
+    return _conv2d_op(x, w, 0.0 if b is None else b, stride=params[0], padding=params[1],
+                      dilation=params[2])  # fmt: skip
+
+
+_conv2d_op = defop(
+    "conv2d",
+    _conv2d,
+    (_conv2d_vjp_x, _conv2d_vjp_w, _conv2d_vjp_b),
+    draw=Draw("conv2d"),
+    public=conv2d,
+)
 
 
 def _input_grad_vjp_g(h: Any, out: Any, g: Any, w: Any, x_shape: tuple = (), stride: Any = 1,
@@ -1180,8 +1179,12 @@ def _input_grad_vjp_w(h: Any, out: Any, g: Any, w: Any, x_shape: tuple = (), str
     )  # fmt: skip
 
 
-conv2d_input_grad = Primitive(
-    "conv2d_input_grad", _conv2d_input_grad, (_input_grad_vjp_g, _input_grad_vjp_w)
+conv2d_input_grad = defop(
+    "conv2d_input_grad",
+    _conv2d_input_grad,
+    (_input_grad_vjp_g, _input_grad_vjp_w),
+    draw=Draw("conv2d_input_grad"),
+    public=None,
 )
 
 
@@ -1200,23 +1203,13 @@ def _weight_grad_vjp_g(h: Any, out: Any, x: Any, g: Any, w_shape: tuple = (), st
     )
 
 
-conv2d_weight_grad = Primitive(
-    "conv2d_weight_grad", _conv2d_weight_grad, (_weight_grad_vjp_x, _weight_grad_vjp_g)
+conv2d_weight_grad = defop(
+    "conv2d_weight_grad",
+    _conv2d_weight_grad,
+    (_weight_grad_vjp_x, _weight_grad_vjp_g),
+    draw=Draw("conv2d_weight_grad"),
+    public=None,
 )
-
-
-def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1) -> Tensor:  # fmt: skip
-    """2-D convolution of ``x (N, C, H, W)`` by ``w (O, C, KH, KW)`` plus ``b (O,)``, NCHW
-    (PyTorch's ``torch.nn.functional.conv2d`` without groups).
-
-    ``stride``, ``padding`` (zeros) and ``dilation`` are ints or ``(h, w)`` pairs. Differentiable
-    to any order in ``x``, ``w`` and ``b``. Raises :class:`~autograd_lite.errors.ShapeError`
-    naming the shapes when they do not fit.
-    """
-    params = _conv_params("conv2d", stride, padding, dilation)
-    return _conv2d_op(x, w, 0.0 if b is None else b, stride=params[0], padding=params[1],
-                      dilation=params[2])  # fmt: skip
 
 
 def _pool_params(op: str, x_shape: tuple, kernel_size: Any, stride: Any, padding: Any,
@@ -1254,7 +1247,7 @@ def _max_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any =
     return out
 
 
-def _first_max_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tuple,
+def max_pool2d_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tuple,
                      padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
     """``(KH·KW, N, C, OH, OW)`` booleans: for each window, True at the kernel offset of its
     first maximum in row-major order (its first NaN if it holds one)."""
@@ -1296,7 +1289,7 @@ def _max_pool2d_backward(g: Any, masks: Any = None, shape: tuple = (), kernel_si
     return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
 
 
-def _max_positions(masks: np.ndarray, shape: tuple, kernel: tuple, stride: tuple,
+def max_pool2d_positions(masks: np.ndarray, shape: tuple, kernel: tuple, stride: tuple,
                    padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
     """The flat index into an array of ``shape`` of each window's chosen element."""
     k = masks.argmax(axis=0)
@@ -1314,12 +1307,16 @@ def _max_pool2d_backward_vjp(h: Any, out: Any, g: Any, masks: Any = None, shape:
     kernel, stride, padding, dilation = _pool_params(
         "max_pool2d_backward", tuple(shape), kernel_size, stride, padding, dilation
     )
-    index = _max_positions(masks, tuple(shape), kernel, stride, padding, dilation)
+    index = max_pool2d_positions(masks, tuple(shape), kernel, stride, padding, dilation)
     return h.reshape(-1)[index]
 
 
-max_pool2d_backward = Primitive(
-    "max_pool2d_backward", _max_pool2d_backward, (_max_pool2d_backward_vjp,)
+max_pool2d_backward = defop(
+    "max_pool2d_backward",
+    _max_pool2d_backward,
+    (_max_pool2d_backward_vjp,),
+    draw=Draw("max_pool2d_backward"),
+    public=None,
 )
 
 
@@ -1327,14 +1324,11 @@ def _max_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any 
                     padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
     data = raw(x)
     params = _pool_params("max_pool2d", data.shape, kernel_size, stride, padding, dilation)
-    masks = _first_max_masks(data, raw(out), *params)
+    masks = max_pool2d_masks(data, raw(out), *params)
     return _differentiable_call(
         max_pool2d_backward, g, masks=masks, shape=data.shape, kernel_size=params[0],
         stride=params[1], padding=params[2], dilation=params[3],
     )  # fmt: skip
-
-
-_max_pool2d_op = Primitive("max_pool2d", _max_pool2d, (_max_pool2d_vjp,))
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -1347,6 +1341,15 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     """
     return _max_pool2d_op(x, kernel_size=kernel_size, stride=stride, padding=padding,
                           dilation=dilation)  # fmt: skip
+
+
+_max_pool2d_op = defop(
+    "max_pool2d",
+    _max_pool2d,
+    (_max_pool2d_vjp,),
+    draw=Draw("max_pool2d", ("distinct",)),
+    public=max_pool2d,
+)
 
 
 def _avg_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any = 0) -> Any:
@@ -1387,8 +1390,12 @@ def _avg_pool2d_backward_vjp(h: Any, out: Any, g: Any, shape: tuple = (), kernel
     )
 
 
-avg_pool2d_backward = Primitive(
-    "avg_pool2d_backward", _avg_pool2d_backward, (_avg_pool2d_backward_vjp,)
+avg_pool2d_backward = defop(
+    "avg_pool2d_backward",
+    _avg_pool2d_backward,
+    (_avg_pool2d_backward_vjp,),
+    draw=Draw("avg_pool2d_backward"),
+    public=None,
 )
 
 
@@ -1400,18 +1407,31 @@ def _avg_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any 
     )  # fmt: skip
 
 
-_avg_pool2d_op = Primitive("avg_pool2d", _avg_pool2d, (_avg_pool2d_vjp,))
-
-
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """2-D average pooling of ``x (N, C, H, W)`` (PyTorch's ``avg_pool2d`` with its defaults
     ``ceil_mode=False, count_include_pad=True``: each window's sum divided by ``kh·kw``)."""
     return _avg_pool2d_op(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
-#: The primitives of this section, by name (not yet in OPS: see the testing strategies).
-CONV_OPS: dict[str, Primitive] = {
-    op.name: op
-    for op in (_conv2d_op, conv2d_input_grad, conv2d_weight_grad, _max_pool2d_op,
-               max_pool2d_backward, _avg_pool2d_op, avg_pool2d_backward)
-}  # fmt: skip
+_avg_pool2d_op = defop(
+    "avg_pool2d", _avg_pool2d, (_avg_pool2d_vjp,), draw=Draw("avg_pool2d"), public=avg_pool2d
+)
+
+
+# -- derived from the declarations above ---------------------------------------------------------
+#: Every primitive of this module by name (in declaration order): what ``al.<name>`` exports,
+#: the API page lists and the random-graph strategies draw by default.
+OPS: dict[str, Primitive] = {name: info.primitive for name, info in REGISTRY.items()}
+
+__all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
+    "OPS",
+    "REGISTRY",
+    "Draw",
+    "OpInfo",
+    "defop",
+    "exp_any",
+    "log_any",
+    "sigmoid_any",
+    "sum_to",
+    "opaque_gradient",
+]

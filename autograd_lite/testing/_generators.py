@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd_lite.errors import InvalidArgumentError
-from autograd_lite.ops import REGISTRY, Draw
+from autograd_lite.ops import REGISTRY, Draw, max_pool2d, max_pool2d_masks
 from autograd_lite.testing._builder import (
     MAX_NDIM,
     MAX_SIZE,
@@ -272,6 +272,103 @@ def _log_likelihood(b: Builder) -> Any:
     return b.emit("log_likelihood_cost", (z,), params)
 
 
+# -- convolution and pooling (ops.py's last section) -----------------------------------------------
+def _conv_geometry(b: Builder, size: tuple[int, ...], pool: bool = False) -> tuple:
+    """kernel, stride, padding, dilation for an input of spatial ``size`` whose output is not
+    empty (pooling: padding at most half the kernel, no dilation)."""
+    stride = (b.integer(1, 2), b.integer(1, 2))
+    dilation = (1, 1) if pool else (b.integer(1, 2), b.integer(1, 2))
+    kernel, padding = [], []
+    for n, d in zip(size, dilation):
+        k = b.integer(1, min(3, (n - 1) // d + 1))
+        kernel.append(k)
+        padding.append(b.integer(0, k // 2 if pool else 1))
+    return tuple(kernel), stride, tuple(padding), dilation
+
+
+def _conv_out(size: tuple[int, ...], kernel: tuple, stride: tuple, padding: tuple,
+              dilation: tuple) -> tuple[int, int]:  # fmt: skip
+    h, w = ((n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))  # fmt: skip
+    return h, w
+
+
+def _nchw(b: Builder) -> tuple[int, ...]:
+    return (b.integer(1, 2), b.integer(1, 2), b.integer(1, 4), b.integer(1, 4))
+
+
+def _four_d(v: np.ndarray) -> bool:
+    return v.ndim == 4
+
+
+def _spread(v: np.ndarray) -> bool:
+    """4-D, every two entries apart by more than 2·MARGIN (no near-ties in any window)."""
+    return v.ndim == 4 and (v.size < 2 or bool(np.diff(np.sort(v, axis=None)).min() > 0.1))
+
+
+def _conv2d(b: Builder) -> Any:
+    x = b.pick(lambda v: v.ndim == 4, lambda: _nchw(b))
+    n, c, *size = b.shape(x)
+    kernel, stride, padding, dilation = _conv_geometry(b, tuple(size))
+    o = b.integer(1, 2)
+    w = b.pick(lambda v: v.shape == (o, c, *kernel), (o, c, *kernel))
+    bias = b.pick(lambda v: v.shape == (o,), (o,)) if b.flag() else 0.0
+    params = {"stride": stride, "padding": padding, "dilation": dilation}
+    return b.emit("conv2d", (x, w, bias), params)
+
+
+def _conv2d_grads(op: str) -> Gen:
+    """``conv2d_input_grad(g, w)`` or ``conv2d_weight_grad(x, g)`` for a drawn convolution."""
+
+    def gen(b: Builder) -> Any:
+        n, c, *size = _nchw(b)
+        kernel, stride, padding, dilation = _conv_geometry(b, tuple(size))
+        o = b.integer(1, 2)
+        x_shape, w_shape = (n, c, *size), (o, c, *kernel)
+        g_shape = (n, o, *_conv_out(tuple(size), kernel, stride, padding, dilation))
+        g = b.pick(lambda v: v.shape == g_shape, g_shape)
+        params = {"stride": stride, "padding": padding, "dilation": dilation}
+        if op == "conv2d_input_grad":
+            w = b.pick(lambda v: v.shape == w_shape, w_shape)
+            return b.emit(op, (g, w), {"x_shape": x_shape, **params})
+        x = b.pick(lambda v: v.shape == x_shape, x_shape)
+        return b.emit(op, (x, g), {"w_shape": w_shape, **params})
+
+    return gen
+
+
+def _pool(op: str) -> Gen:
+    """``max_pool2d`` (on values without near-ties) or ``avg_pool2d``."""
+
+    def gen(b: Builder) -> Any:
+        distinct = op == "max_pool2d"
+        x = b.pick(
+            _spread if distinct else _four_d, lambda: _nchw(b), "distinct" if distinct else "real"
+        )
+        kernel, stride, padding, _ = _conv_geometry(b, b.shape(x)[2:], pool=True)
+        return b.emit(op, (x,), {"kernel_size": kernel, "stride": stride, "padding": padding})
+
+    return gen
+
+
+def _pool_backward(op: str) -> Gen:
+    """``max_pool2d_backward`` (first-max masks of a drawn input) or ``avg_pool2d_backward``."""
+
+    def gen(b: Builder) -> Any:
+        shape = _nchw(b)
+        kernel, stride, padding, dilation = _conv_geometry(b, shape[2:], pool=True)
+        out = shape[:2] + _conv_out(shape[2:], kernel, stride, padding, dilation)
+        g = b.pick(lambda v: v.shape == out, out)
+        params = {"shape": shape, "kernel_size": kernel, "stride": stride, "padding": padding}
+        if op == "max_pool2d_backward":
+            x = b.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2)))
+            top = max_pool2d(x, kernel, stride, padding).data
+            params["masks"] = max_pool2d_masks(x, top, kernel, stride, padding, dilation)
+        return b.emit(op, (g,), params)
+
+    return gen
+
+
 # -- the table, derived from the op declarations (``autograd_lite.ops.defop(..., draw=Draw(...))``)
 #: A domain name of ``Draw.domains`` -> (the test a drawn value must pass, the domain of a fresh
 #: leaf's elements).
@@ -298,6 +395,13 @@ _SHAPE_RULES: dict[str, Gen] = {
     "concatenate": _concatenate,
     "stack": _stack,
     "where": _where,
+    "conv2d": _conv2d,
+    "conv2d_input_grad": _conv2d_grads("conv2d_input_grad"),
+    "conv2d_weight_grad": _conv2d_grads("conv2d_weight_grad"),
+    "max_pool2d": _pool("max_pool2d"),
+    "avg_pool2d": _pool("avg_pool2d"),
+    "max_pool2d_backward": _pool_backward("max_pool2d_backward"),
+    "avg_pool2d_backward": _pool_backward("avg_pool2d_backward"),
 }
 
 
