@@ -127,7 +127,9 @@ class Plan:
                     f"so it cannot call hooks. Use replay=False for this function."
                 )
             name = node._op.name
-            slots = tuple(self._slot(a, x, name, start) for a, x in zip(node._args, node._arrays))
+            slots = tuple(
+                self._slot(a, x, name, start) for a, x in zip(node._args or (), node._arrays or ())
+            )
             out = self._new_slot("v", node.data.shape, node.data.dtype)
             self._slot_of[id(node)] = out
             self.steps.append(Step(node, slots, out, len(self.steps)))
@@ -499,7 +501,7 @@ def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Te
                 f"the function; a replayed function must not call backward itself"
             )
         found[id(t)] = t
-        stack.extend(a for a in t._args if isinstance(a, Tensor))
+        stack.extend(a for a in t._args or () if isinstance(a, Tensor))
     return sorted(found.values(), key=lambda t: t._seq)
 
 
