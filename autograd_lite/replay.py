@@ -45,6 +45,9 @@ MAX_STEPS = 5000
 #: At most this many closure cells, globals and defaults are watched per plan (see _watch_list).
 MAX_WATCHED = 64
 _FILES = itertools.count()  # numbers the generated files for linecache
+#: linecache names of plans that are gone, dropped at the next generation: not by the finalizer,
+#: which the collector may run while linecache.checkcache iterates over the cache's keys.
+_GONE: list[str] = []
 _UNSAFE = re.compile(r"\W")
 
 
@@ -308,8 +311,10 @@ class _Generator:
             lines.append(f"    return replay({args})")
         source = "".join(line + "\n" for line in lines)
         filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
+        while _GONE:
+            linecache.cache.pop(_GONE.pop(), None)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        weakref.finalize(plan, linecache.cache.pop, filename, None)
+        weakref.finalize(plan, _GONE.append, filename)
         exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
         plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
                                           (lines[:shown], lines[shown:split]))  # fmt: skip
