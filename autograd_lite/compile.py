@@ -79,9 +79,7 @@ def _reached(obj: Any, path: list[str]) -> Any:
         if isinstance(obj, dict):
             obj = obj[part]
         else:
-            obj = (
-                obj[int(part)] if part.isdigit() and not hasattr(obj, part) else getattr(obj, part)
-            )
+            obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
     return obj
 
 

@@ -58,7 +58,7 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
             )
         data = root.data
         # (np.array of a number is several times cheaper than np.ones for the usual 0-d root)
-        seed = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
+        seed: Any = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
     else:  # a Tensor under create_graph, else a private copy
         seed = grad if isinstance(grad, Tensor) and create_graph else np.array(
             as_array(grad, what="backward"), dtype=root.dtype)  # fmt: skip
@@ -130,13 +130,14 @@ def _run(
         if count == 2:
             args = (node._in0, node._in1)
         else:
-            args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
+            args = (node._in0,) if count == 1 else (node._in0, node._in1, *(node._more or ()))
         careful = not (plain_pass and op.trusted)
         graph_mode = careful and create_graph and op.differentiable
+        out: Any
         if graph_mode:  # under create_graph the vjps get Tensors, and record what they compute
             inputs, out, g_in = args, node, g
         else:
-            inputs, out, g_in = saved, node.data, g.data if create_graph else g
+            inputs, out, g_in = saved, node.data, (g.data if create_graph else g)
             if not op.trusted:  # a user's vjp may not write into g: it may be another tensor's
                 g_in = read_only(g_in)
         index = -1
@@ -151,7 +152,7 @@ def _run(
             if careful or gi.shape != data.shape or gi.dtype is not data.dtype:
                 gi = fit(gi, op, index, data.shape, data.dtype, node.data.shape, graph_mode)
                 if create_graph and not graph_mode:  # computed in NumPy: not differentiable
-                    gi = opaque_gradient(gi, (g, *node._args), op.name)
+                    gi = opaque_gradient(gi, (g, *(node._args or ())), op.name)
                 if anomaly:
                     _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
@@ -353,7 +354,7 @@ def gradients(
     ``create_graph=True`` (``retain_graph`` defaults to it). An input the outputs do not depend
     on gets zeros (BackwardError with ``allow_unused=False``)."""
     single_output = isinstance(outputs, Tensor)
-    outs = [outputs] if single_output else list(outputs)
+    outs: list[Tensor] = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outs)

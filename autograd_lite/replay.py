@@ -45,6 +45,9 @@ MAX_STEPS = 5000
 #: At most this many closure cells, globals and defaults are watched per plan (see _watch_list).
 MAX_WATCHED = 64
 _FILES = itertools.count()  # numbers the generated files for linecache
+#: linecache names of plans that are gone, dropped at the next generation: not by the finalizer,
+#: which the collector may run while linecache.checkcache iterates over the cache's keys.
+_GONE: list[str] = []
 _UNSAFE = re.compile(r"\W")
 
 
@@ -127,7 +130,9 @@ class Plan:
                     f"so it cannot call hooks. Use replay=False for this function."
                 )
             name = node._op.name
-            slots = tuple(self._slot(a, x, name, start) for a, x in zip(node._args, node._arrays))
+            slots = tuple(
+                self._slot(a, x, name, start) for a, x in zip(node._args or (), node._arrays or ())
+            )
             out = self._new_slot("v", node.data.shape, node.data.dtype)
             self._slot_of[id(node)] = out
             self.steps.append(Step(node, slots, out, len(self.steps)))
@@ -306,8 +311,10 @@ class _Generator:
             lines.append(f"    return replay({args})")
         source = "".join(line + "\n" for line in lines)
         filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
+        while _GONE:
+            linecache.cache.pop(_GONE.pop(), None)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        weakref.finalize(plan, linecache.cache.pop, filename, None)
+        weakref.finalize(plan, _GONE.append, filename)
         exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
         plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
                                           (lines[:shown], lines[shown:split]))  # fmt: skip
@@ -499,7 +506,7 @@ def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Te
                 f"the function; a replayed function must not call backward itself"
             )
         found[id(t)] = t
-        stack.extend(a for a in t._args if isinstance(a, Tensor))
+        stack.extend(a for a in t._args or () if isinstance(a, Tensor))
     return sorted(found.values(), key=lambda t: t._seq)
 
 
