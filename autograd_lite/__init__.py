@@ -5,7 +5,7 @@ general form of the backpropagation that chapter 2 of Nielsen's *Neural Networks
 Learning* derives by hand (BP1–BP4), which :mod:`autograd_lite.nielsen` carries beside it.
 """
 
-from autograd_lite import datasets, errors, nielsen, nn, optim, testing, viz
+from autograd_lite import datasets, errors, func, nielsen, nn, optim, testing, viz
 from autograd_lite.costs import cross_entropy_cost, log_likelihood_cost, quadratic_cost
 from autograd_lite.engine import gradients
 from autograd_lite.function import Context, Function, primitive
@@ -86,6 +86,7 @@ __all__ = [
     "is_grad_enabled",
     "detect_anomaly",
     "errors",
+    "func",
     "nn",
     "optim",
     "nielsen",
