@@ -57,7 +57,9 @@ def test_grad_through_functional_call_is_backward_bitwise(data: Any, model: nn.S
 
 @SETTINGS
 @given(st.data(), mlps(max_layers=2, max_width=4), st.integers(0, 2**31))
-def test_output_is_that_of_a_model_holding_the_values(data: Any, model: nn.Sequential, seed: int):
+def test_output_is_that_of_a_model_holding_the_values(
+    data: Any, model: nn.Sequential, seed: int
+) -> None:
     """Oracle: a second model loaded with the values computes the same output, bitwise; the
     module gets its own parameters (same objects, same bytes) back."""
     x = data.draw(module_inputs(model))
@@ -84,6 +86,7 @@ def test_the_given_tensor_is_used_and_gets_the_gradient() -> None:
     out.sum().backward()
     np.testing.assert_array_equal(w.grad, np.full((2, 3), 4.0))
     assert layer.weight.grad is None  # replaced: not in this graph
+    assert layer.bias is not None
     np.testing.assert_array_equal(layer.bias.grad, [4.0, 4.0])  # not given: the module's own
     expected = np.ones((4, 3)) @ w.data.T + layer.bias.data
     assert out.data.tobytes() == expected.tobytes()
@@ -159,7 +162,7 @@ def test_a_tied_weight_is_replaced_everywhere() -> None:
 
 def test_nested_calls_on_the_same_module() -> None:
     class Twice(nn.Module):
-        def __init__(self, inner: nn.Module) -> None:
+        def __init__(self, inner: nn.Linear) -> None:
             super().__init__()
             self.inner = inner
 
@@ -183,7 +186,8 @@ def test_buffers_replace_running_statistics() -> None:
     x = np.array([[1.0, 2.0], [3.0, 5.0]])
     bn.eval()
     mean, var = np.array([1.0, -1.0]), np.array([4.0, 0.25])
-    twin = nn.BatchNorm1d(2).eval()
+    twin = nn.BatchNorm1d(2)
+    twin.eval()
     twin.running_mean[...], twin.running_var[...] = mean, var
     out = functional_call(bn, {"running_mean": mean, "running_var": var}, x)
     assert out.data.tobytes() == twin(x).data.tobytes()
