@@ -1,5 +1,5 @@
-"""Parameters as arguments: :func:`functional_call` (``torch.func``'s contract) and a
-:func:`grad` / :func:`value_and_grad` that differentiate with respect to a dict of them.
+"""Parameters as arguments: `functional_call` (``torch.func``'s contract) and a
+`grad` / `value_and_grad` that differentiate with respect to a dict of them.
 
 ``functional_call(module, params, x)`` runs ``module(x)`` with some of its parameters and
 buffers temporarily replaced by the values of ``params`` (a mapping from the dotted names of
@@ -312,7 +312,7 @@ def _locked(owners: list[Any]) -> Iterator[None]:
 def value_and_grad(
     f: Callable[..., Tensor], argnums: int | Sequence[int] = 0
 ) -> Callable[..., tuple[Any, Any]]:
-    """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
+    """Like `grad`, but the returned function gives ``(f(*args), gradient)``."""
 
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _normalised([argnums] if isinstance(argnums, int) else list(argnums), len(args))
@@ -354,10 +354,10 @@ def value_and_grad(
 def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The gradient of a scalar-valued function whose arguments may be dicts of arrays.
 
-    :func:`autograd_lite.grad` differentiates with respect to array arguments; this one also
-    takes a mapping (such as the ``params`` of :func:`functional_call`) at a differentiated
+    `autograd_lite.grad` differentiates with respect to array arguments; this one also
+    takes a mapping (such as the ``params`` of `functional_call`) at a differentiated
     position and returns the gradient as a dict with the same keys, like ``torch.func.grad``.
-    Everything else is as for :func:`autograd_lite.grad` (nesting for higher derivatives
+    Everything else is as for `autograd_lite.grad` (nesting for higher derivatives
     included): each value of the mapping is differentiated as one argument would be.
 
     Parameters

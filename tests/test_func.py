@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+import sys
 import threading
 import time
 from typing import Any
@@ -274,3 +276,12 @@ def test_func_grad_with_several_arguments_and_nesting() -> None:
     np.testing.assert_array_equal(al.func.grad(first)({"w": p["w"]})["w"], 6.0 * p["w"])
     with pytest.raises(InvalidInputError, match="argnums 3"):
         al.func.grad(f, argnums=3)(p, x, 2.0)
+
+
+def test_docstring_examples_run() -> None:
+    from autograd_lite.testing import strategies
+
+    gradcheck_module = sys.modules["autograd_lite.testing.gradcheck"]
+    for module in (al.func, gradcheck_module, strategies):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -2,7 +2,7 @@
 
 * :func:`gradcheck` / :func:`gradgradcheck`: analytic first and second derivatives against
   central finite differences, of a function or of an ``nn.Module`` (its parameters, by name,
-  and its inputs: ``wrt="all"``); :class:`GradcheckError` on a mismatch.
+  and its inputs: ``wrt="all"``); `GradcheckError` on a mismatch.
 * :mod:`autograd_lite.testing.strategies`: hypothesis strategies (``tensors``, broadcastable
   shapes, random computation ``graphs``, small random models ``mlps`` and their
   ``module_inputs``). Hypothesis is a development dependency: it is imported

@@ -18,7 +18,7 @@ A Module
 ``gradcheck(module, [x], wrt="all")`` checks the module's trainable parameters (by their dotted
 names: a failure says ``parameter '0.weight'``) and its inputs (by the rule above) in one call;
 ``wrt="parameters"`` or ``wrt="inputs"`` checks one kind only. The module is called through
-:func:`autograd_lite.func.functional_call` with private copies of its parameters and buffers.
+`autograd_lite.func.functional_call` with private copies of its parameters and buffers.
 
 Checked inputs are never mutated: ``f`` receives private float64 leaf copies (carrying the
 original ``name``), the perturbations are applied to those copies and undone even when ``f``
@@ -513,7 +513,7 @@ def gradcheck(
     wrt : {"all", "parameters", "inputs"}, optional
         Only for a Module (default ``"all"``): check its trainable parameters (those with
         ``requires_grad=True``, by name), its inputs (chosen by the rule above), or both in one
-        call. The module runs through :func:`autograd_lite.func.functional_call` on private
+        call. The module runs through `autograd_lite.func.functional_call` on private
         copies of its parameters and buffers, so neither they nor their ``.grad`` change.
         Check a module with dropout in ``eval()`` mode (its masks are drawn at every call).
 
@@ -569,7 +569,7 @@ def gradgradcheck(
     Parameters
     ----------
     f, inputs, eps, atol, rtol, raise_exception, fast_mode, seed, wrt
-        As for :func:`gradcheck` (the same rule picks the checked inputs; a Module is checked
+        As for `gradcheck` (the same rule picks the checked inputs; a Module is checked
         with respect to its parameters and inputs, as ``wrt`` says).
     grad_outputs : array_like or sequence, optional
         ``v``: one array per output of ``f``, of its shape. Default: standard normal draws

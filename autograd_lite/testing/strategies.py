@@ -8,7 +8,7 @@
   request, the costs), with valid shapes and domains, fan-out and broadcasting. A drawn
   :class:`~autograd_lite.testing.graph.Graph` is evaluated on fresh leaves and prints as an op
   list, so hypothesis shrinks a failure to a small readable program.
-* :func:`mlps` and :func:`module_inputs`: small random ``nn.Sequential`` models (Linear layers
+* `mlps` and `module_inputs`: small random ``nn.Sequential`` models (Linear layers
   and activations of random widths), and arrays of the shape a module's first layer expects, to
   check a module (its parameters and inputs) with ``gradcheck(module, [x])``.
 
@@ -360,14 +360,15 @@ def mlps(
     -------
     strategy of nn.Sequential
         float64 models whose weights come from a drawn seed (so they shrink to seed 0); draw
-        their inputs with :func:`module_inputs`.
+        their inputs with `module_inputs`.
 
     Examples
     --------
-    >>> from hypothesis import given, strategies as st
+    >>> from hypothesis import given, settings, strategies as st
     >>> from autograd_lite.testing import gradcheck
     >>> from autograd_lite.testing.strategies import mlps, module_inputs
-    >>> @given(st.data(), mlps(max_layers=2))
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(st.data(), mlps(max_layers=2))
     ... def test_model(data, model):
     ...     assert gradcheck(model, [data.draw(module_inputs(model))], wrt="all")
     >>> test_model()
@@ -447,7 +448,7 @@ def module_inputs(
     dtype : float64 or float32
         The dtype of float inputs (``gradcheck`` needs float64).
     elements : strategy or (low, high), optional
-        As for :func:`tensors`; default ``(-3, 3)``, where sigmoid and tanh are not saturated.
+        As for `tensors`; default ``(-3, 3)``, where sigmoid and tanh are not saturated.
     spatial : tuple of int, default (5, 5)
         The ``(H, W)`` of images for convolutions and ``BatchNorm2d``.
 
