@@ -56,7 +56,7 @@ __all__ = ["functional_call", "grad", "value_and_grad"]
 
 def functional_call(
     module: Any,
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     *args: Any,
     strict: bool = False,
     **kwargs: Any,
@@ -68,14 +68,15 @@ def functional_call(
     module : autograd_lite.nn.Module
         Anything with ``named_parameters()``; ``named_buffers()`` and ``named_modules()`` are
         used when it has them.
-    params : mapping of str to Tensor or array_like
+    params : mapping of str to Tensor or array_like, or a sequence of such mappings
         Keys: names from ``module.named_parameters()`` or ``module.named_buffers()``
-        (``"0.weight"``). A parameter's value is used as it is when it is a Tensor (its graph
-        is kept: this is what makes the result differentiable with respect to it), or becomes
-        a constant Tensor; a buffer's value is used as an ndarray (a Tensor's ``data``), so
-        in-place updates of running statistics write into the array given, as in PyTorch.
-        Each value must have the shape of what it replaces. Names not given keep the module's
-        own values.
+        (``"0.weight"``); a sequence of mappings is merged (a name may appear in one of them
+        only, as in PyTorch). A parameter's value is used as it is when it is a Tensor (its
+        graph is kept: this is what makes the result differentiable with respect to it), or
+        becomes a constant Tensor; a buffer's value is used as an ndarray (a Tensor's
+        ``data``), so in-place updates of running statistics write into the array given, as in
+        PyTorch. Each value must have the shape of what it replaces. Names not given keep the
+        module's own values.
     *args, **kwargs
         Passed to ``module``.
     strict : bool, default False
@@ -111,11 +112,7 @@ def functional_call(
             f"functional_call: expected an autograd_lite.nn.Module (anything with "
             f"named_parameters()), got {type(module).__name__}"
         )
-    if not isinstance(params, Mapping):
-        raise InvalidInputError(
-            f"functional_call: params must be a mapping of parameter names to Tensors or "
-            f"arrays (e.g. dict(module.named_parameters())), got {type(params).__name__}"
-        )
+    params = _merged(params)
     owners = _modules(module)
     with _locked(owners):
         with _originals_visible(owners):  # inside another functional_call of these modules
@@ -143,6 +140,26 @@ def functional_call(
 _CURRENT: dict[int, list[Any]] = {}
 _SWAPS: dict[int, list[_Swap]] = {}
 _SEQUENCE = itertools.count()
+
+
+def _merged(params: Any) -> Mapping[str, Any]:
+    if isinstance(params, Mapping):
+        return params
+    if isinstance(params, (list, tuple)) and all(isinstance(p, Mapping) for p in params):
+        merged: dict[str, Any] = {}
+        for part in params:
+            twice = [key for key in part if key in merged]
+            if twice:
+                raise InvalidInputError(
+                    f"functional_call: {twice} appear in more than one of the mappings given"
+                )
+            merged.update(part)
+        return merged
+    raise InvalidInputError(
+        f"functional_call: params must be a mapping of parameter names to Tensors or arrays "
+        f"(e.g. dict(module.named_parameters())), or a sequence of them; got "
+        f"{type(params).__name__}"
+    )
 
 
 # -- what is replaced by what ---------------------------------------------------------------------

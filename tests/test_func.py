@@ -94,6 +94,16 @@ def test_the_given_tensor_is_used_and_gets_the_gradient() -> None:
     assert out.data.tobytes() == expected.tobytes()
 
 
+def test_a_sequence_of_mappings_is_merged() -> None:
+    layer = nn.Linear(2, 1, seed=0)
+    w, b = np.array([[1.0, 2.0]]), np.array([0.5])
+    out = functional_call(layer, ({"weight": w}, {"bias": b}), np.ones((1, 2)))
+    assert (
+        out.data.tobytes()
+        == functional_call(layer, {"weight": w, "bias": b}, np.ones((1, 2))).data.tobytes()
+    )
+
+
 def test_arrays_become_constants_and_keyword_arguments_reach_forward() -> None:
     class Affine(nn.Module):
         def __init__(self) -> None:
@@ -213,7 +223,9 @@ def test_bad_inputs_raise_typed_errors() -> None:
     with pytest.raises(ShapeError, match=r"'weight' has shape \(2, 2\).*shape \(3,\)"):
         functional_call(model, {"weight": np.ones(3)}, np.ones((1, 2)))
     with pytest.raises(InvalidInputError, match="params must be a mapping"):
-        functional_call(model, [np.ones((2, 2))], np.ones((1, 2)))  # type: ignore[arg-type]
+        functional_call(model, [np.ones((2, 2))], np.ones((1, 2)))  # type: ignore[list-item]
+    with pytest.raises(InvalidInputError, match=r"\['weight'\] appear in more than one"):
+        functional_call(model, ({"weight": np.ones((2, 2))}, {"weight": np.ones((2, 2))}))
     with pytest.raises(InvalidInputError, match="named_parameters"):
         functional_call(lambda x: x, {}, 1.0)
     with pytest.raises(InvalidInputError, match=r"strict=True but params lacks \['bias'\]"):
