@@ -5,81 +5,43 @@ general form of the backpropagation that chapter 2 of Nielsen's *Neural Networks
 Learning* derives by hand (BP1–BP4), which :mod:`autograd_lite.nielsen` carries beside it.
 """
 
+from typing import Any
+
 from autograd_lite import datasets, errors, func, nielsen, nn, optim, testing, viz
+from autograd_lite import ops as _ops
+from autograd_lite.compile import compile
 from autograd_lite.costs import cross_entropy_cost, log_likelihood_cost, quadratic_cost
 from autograd_lite.engine import gradients
 from autograd_lite.function import Context, Function, primitive
 from autograd_lite.functional import grad, hvp, value_and_grad
 from autograd_lite.modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from autograd_lite.ops import (
-    add,
-    broadcast_to,
-    concatenate,
-    div,
-    exp,
-    getitem,
-    hadamard,
-    log,
-    log_softmax,
-    matmul,
-    max,
-    mean,
-    mul,
-    neg,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    sigmoid_prime,
-    softmax,
-    stack,
-    sub,
-    sum,
-    tanh,
-    transpose,
-    where,
-)
 from autograd_lite.tensor import Tensor
 
 __version__ = "0.1.0"
+
+#: Every op of autograd_lite.ops, by its declaration: al.add, al.exp, al.getitem ...
+_OP_EXPORTS = {name: _ops.REGISTRY[name].public for name in _ops.__all__ if name in _ops.OPS}
+globals().update(_OP_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    # Only reached for a name the module lacks (so type checkers accept the ops set above).
+    raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
+
 
 __all__ = [
     "Tensor",
     "Context",
     "Function",
     "primitive",
-    "add",
-    "sub",
-    "mul",
-    "hadamard",
-    "div",
-    "neg",
-    "pow",
-    "matmul",
-    "exp",
-    "log",
-    "sigmoid",
-    "sigmoid_prime",
-    "tanh",
-    "relu",
-    "softmax",
-    "log_softmax",
-    "sum",
-    "mean",
-    "max",
-    "reshape",
-    "transpose",
-    "broadcast_to",
-    "getitem",
-    "concatenate",
-    "stack",
-    "where",
+    *_OP_EXPORTS,
     "quadratic_cost",
     "cross_entropy_cost",
     "log_likelihood_cost",
     "grad",
     "value_and_grad",
     "hvp",
+    "compile",
     "gradients",
     "no_grad",
     "enable_grad",

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.errors import ShapeError
-from autograd_lite.function import Primitive
-from autograd_lite.tensor import Tensor, _raw, as_array
+from autograd_lite.errors import InvalidArgumentError, ShapeError
+from autograd_lite.ops import Draw, defop
+from autograd_lite.tensor import Tensor, as_array, raw
 
 __all__ = ["quadratic_cost", "cross_entropy_cost", "log_likelihood_cost"]
 
@@ -28,7 +28,7 @@ def _sample_count(shape: tuple[int, ...], axis: int, reduction: str) -> int:
     if reduction == "sum":
         return 1
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+        raise InvalidArgumentError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     if reduction == "sum" or len(shape) < 2:
         return 1
     return int(np.prod(shape)) // shape[axis]
@@ -61,10 +61,12 @@ def _quadratic_vjp_a(g: Any, out: Any, a: Any, y: Any, scale: float = 1.0) -> An
     return d
 
 
-_quadratic_op = Primitive(
+_quadratic_op = defop(
     "quadratic_cost",
     _quadratic,
     (_quadratic_vjp_a, lambda g, out, a, y, scale=1.0: (g * scale) * (y - a)),
+    draw=Draw("cost", ("real", "real"), opt_in=True),
+    public=lambda a, y, **params: quadratic_cost(a, y, **params),
 )
 
 
@@ -107,11 +109,15 @@ def _cross_entropy_vjp_a(g: Any, out: Any, a: Any, y: Any, scale: float = 1.0) -
 
 
 def _cross_entropy_vjp_y(g: Any, out: Any, a: Any, y: Any, scale: float = 1.0) -> Any:
-    return (g * scale) * (ops._log_any(1 - a) - ops._log_any(a))
+    return (g * scale) * (ops.log_any(1 - a) - ops.log_any(a))
 
 
-_cross_entropy_op = Primitive(
-    "cross_entropy_cost", _cross_entropy, (_cross_entropy_vjp_a, _cross_entropy_vjp_y)
+_cross_entropy_op = defop(
+    "cross_entropy_cost",
+    _cross_entropy,
+    (_cross_entropy_vjp_a, _cross_entropy_vjp_y),
+    draw=Draw("cost", ("unit", "probability"), opt_in=True),
+    public=lambda a, y, **params: cross_entropy_cost(a, y, **params),
 )
 
 
@@ -125,13 +131,16 @@ def _cross_entropy_logits(z: Any, y: Any, scale: float = 1.0) -> Any:
     return scale * np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
 
 
-_cross_entropy_logits_op = Primitive(
-    "cross_entropy_cost",
+_cross_entropy_logits_op = defop(
+    "cross_entropy_cost_logits",  # (reached as cross_entropy_cost(z, y, logits=True))
     _cross_entropy_logits,
     (
-        lambda g, out, z, y, scale=1.0: (g * scale) * (ops._sigmoid_any(z) - y),
+        lambda g, out, z, y, scale=1.0: (g * scale) * (ops.sigmoid_any(z) - y),
         lambda g, out, z, y, scale=1.0: (g * scale) * -z,
     ),
+    draw=Draw("cost", ("real", "probability"), opt_in=True),
+    public=None,
+    apply=lambda z, y, **params: cross_entropy_cost(z, y, logits=True, **params),
 )
 
 
@@ -198,25 +207,25 @@ def log_likelihood_cost(
 
 
 def _targets(shape: tuple[int, ...], labels: Any, axis: int) -> np.ndarray:
-    raw = np.asarray(_raw(labels))  # (a recorded Tensor's values would be frozen: see replay)
-    if raw.shape == shape:
-        return as_array(raw, what="log_likelihood_cost")
-    if raw.dtype.kind not in "iu":
+    given = np.asarray(raw(labels))  # (a recorded Tensor's values would be frozen: see replay)
+    if given.shape == shape:
+        return as_array(given, what="log_likelihood_cost")
+    if given.dtype.kind not in "iu":
         raise ShapeError(
-            f"log_likelihood_cost: labels of shape {raw.shape} must be integer class indices "
+            f"log_likelihood_cost: labels of shape {given.shape} must be integer class indices "
             f"(one per sample) or targets of the logits' shape {shape}"
         )
     classes = shape[axis]
     sample_shape = shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
-    if raw.shape != sample_shape:
+    if given.shape != sample_shape:
         raise ShapeError(
-            f"log_likelihood_cost: {raw.shape[0] if raw.ndim else 0} labels for logits of shape "
-            f"{shape}: expected one label per sample, shape {sample_shape}"
+            f"log_likelihood_cost: {given.shape[0] if given.ndim else 0} labels for logits of "
+            f"shape {shape}: expected one label per sample, shape {sample_shape}"
         )
-    if raw.size and (raw.min() < 0 or raw.max() >= classes):
+    if given.size and (given.min() < 0 or given.max() >= classes):
         raise ShapeError(
             f"log_likelihood_cost: labels must lie in 0..{classes - 1}, got values in "
-            f"{raw.min()}..{raw.max()}"
+            f"{given.min()}..{given.max()}"
         )
-    one_hot = np.moveaxis(np.eye(classes, dtype=np.float64)[raw], -1, axis)
+    one_hot = np.moveaxis(np.eye(classes, dtype=np.float64)[given], -1, axis)
     return one_hot

@@ -22,6 +22,9 @@ __all__ = [
     "CheckpointError",
     "ReplayError",
     "TrainingError",
+    "RequiresGradError",
+    "DuplicateOpError",
+    "InvalidArgumentError",
 ]
 
 
@@ -85,3 +88,17 @@ class ReplayError(AutogradLiteError, ValueError):
 class TrainingError(AutogradLiteError, ValueError):
     """Training refused before it starts: a learning rate that is not a positive finite number,
     or NaN/inf in the training data."""
+
+
+class RequiresGradError(AutogradLiteError, ValueError, RuntimeError):
+    """A call that needs a tensor's ``requires_grad`` to be otherwise (a hook on a tensor that
+    does not require grad; ``requires_grad_(False)`` on a non-leaf)."""
+
+
+class InvalidArgumentError(AutogradLiteError, ValueError):
+    """An argument of an accepted type but an invalid value (a ``reduction`` that is neither
+    ``"sum"`` nor ``"mean"``, an unknown profile name ...)."""
+
+
+class DuplicateOpError(AutogradLiteError, ValueError):
+    """An op declared (``ops.defop``) under a name, or for a Tensor method, already taken."""

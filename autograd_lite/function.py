@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.errors import (
-    AnomalyError,
     AutogradLiteError,
     HigherOrderError,
     InvalidGradientError,
@@ -31,7 +30,7 @@ from autograd_lite.errors import (
     ShapeError,
     TensorIndexError,
 )
-from autograd_lite.modes import CURRENT, DEFAULT
+from autograd_lite.modes import CURRENT, DEFAULT, check_finite
 from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
 __all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
@@ -129,7 +128,7 @@ class Primitive:
         # This is the hot path of every op: keep it to plain loops and attribute reads.
         if len(args) > self._arity:
             args, params = self._bind_parameters(args, params)
-        arrays = []
+        arrays: list[Any] = []
         record = False
         converted = False
         for arg in args:
@@ -157,7 +156,7 @@ class Primitive:
                 out = out.astype(np.float64)
         modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
         if modes.anomaly:
-            _check_finite(out, f"{self.name} (forward)", arrays)
+            check_finite(out, f"{self.name} (forward)", arrays)
         result = _new_tensor(Tensor)
         result.data = out
         result.grad = None
@@ -224,58 +223,6 @@ def _record_stop_gradient(
         result._more = args[2:] if n > 2 else None
         result._arrays = tuple(arrays)
         result._params = params or None
-
-
-def _check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
-    data = array.data if isinstance(array, Tensor) else np.asarray(array)
-    if data.dtype.kind != "f" or np.isfinite(data).all():
-        return
-    bad = np.argwhere(~np.isfinite(data))
-    for position, a in enumerate(inputs):
-        # Under detect_anomaly no op returns NaN/inf, so a non-finite input came from outside:
-        # a leaf, a constant, or a tensor computed before detect_anomaly was entered.
-        a = np.asarray(a)
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            index, kind = _first_bad(a)
-            raise AnomalyError(
-                f"{where}: input {position} of shape {a.shape} already holds {kind} (at index "
-                f"{index}), so the output of shape {data.shape} has {bad.shape[0]} non-finite "
-                f"value(s); the NaN/inf came from outside the checked ops: a leaf, a constant, "
-                f"or a tensor computed before detect_anomaly was entered"
-            )
-    first, kind = _first_bad(data)
-    shapes = ", ".join(str(np.shape(a)) for a in inputs)
-    raise AnomalyError(
-        f"{where}: produced {kind} at index {first} of an output of shape {data.shape}"
-        + (f" from inputs of shapes {shapes}" if inputs else "")
-        + f"; {bad.shape[0]} non-finite value(s) in all"
-    )
-
-
-def _first_bad(data: np.ndarray) -> tuple[tuple[int, ...], str]:
-    """The index of the first NaN/inf of ``data``, and what it is (``"nan"``, ``"inf"``...)."""
-    first = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0]) if data.ndim else ()
-    return first, "nan" if np.isnan(data[first]) else str(data[first])
-
-
-def _opaque_vjp(g: Any, out: Any, *inputs: Any, op_name: str) -> Any:
-    raise HigherOrderError(
-        f"{op_name}: its vjp is written with NumPy, so its gradient cannot be differentiated "
-        f"again (create_graph=True). Write the vjp with Tensor operations and declare the op "
-        f"differentiable=True to get higher-order gradients."
-    )
-
-
-_OPAQUE = Primitive(
-    "vjp",
-    lambda g, *deps, op_name: g,
-    EachInput(lambda i, g, out, inputs, op_name: _opaque_vjp(g, out, op_name=op_name)),
-)
-
-
-def opaque_gradient(value: np.ndarray, depends_on: Sequence[Any], op_name: str) -> Tensor:
-    """Wrap a gradient computed in NumPy so that differentiating it raises, not returns zero."""
-    return _OPAQUE(value, *depends_on, op_name=op_name)
 
 
 # -- user-defined primitives -----------------------------------------------------------------
@@ -399,17 +346,17 @@ class Function:
                 differentiable=bool(cls.differentiable),
                 trusted=False,
             )
-            cls._primitive = op
+            cls._primitive = op  # type: ignore[attr-defined]
         op.differentiable = bool(cls.differentiable)  # may be set after the first apply
         return op(*inputs, cls=cls, ctx=ctx, **params)
 
 
-def _function_forward(*arrays: Any, cls: type, ctx: Context, **params: Any) -> Any:
+def _function_forward(*arrays: Any, cls: type[Function], ctx: Context, **params: Any) -> Any:
     return cls.forward(ctx, *arrays, **params)
 
 
 def _function_vjp(
-    index: int, g: Any, out: Any, inputs: tuple, cls: type, ctx: Context, **params: Any
+    index: int, g: Any, out: Any, inputs: tuple, cls: type[Function], ctx: Context, **params: Any
 ) -> Any:
     if ctx._grads_for is not g:
         if isinstance(g, Tensor):  # create_graph: map saved arrays back to the graph's Tensors
@@ -425,4 +372,4 @@ def _function_vjp(
                 f"{len(inputs)} input(s); return one per input (None for no gradient)"
             )
         ctx._grads, ctx._grads_for = grads, g
-    return ctx._grads[index]
+    return ctx._grads[index] if ctx._grads is not None else None

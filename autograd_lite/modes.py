@@ -19,10 +19,22 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled"]
+import numpy as np
+
+from autograd_lite.errors import AnomalyError
+
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "check_finite",
+]
 
 
 class _Modes:
@@ -83,6 +95,7 @@ STATE = _State()
 class _SetMode(contextlib.ContextDecorator):
     _attribute = ""
     _value = False
+    _stacks: dict[int, list[Any]]
 
     def __new__(cls, func: Any = None) -> Any:
         mode = super().__new__(cls)
@@ -146,3 +159,39 @@ def is_grad_enabled() -> bool:
 def is_anomaly_enabled() -> bool:
     """Whether :class:`detect_anomaly` is active."""
     return CURRENT.get(DEFAULT).anomaly
+
+
+# -- the check detect_anomaly runs on every op output and gradient -------------------------------
+def check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
+    """Under ``detect_anomaly``: raise :class:`~autograd_lite.errors.AnomalyError` if ``array``
+    (an op's output or a gradient) holds NaN/inf, naming where and which input brought it."""
+    plain = isinstance(array, (np.ndarray, np.generic, float, int))
+    data = np.asarray(array if plain else array.data)  # (an array, or a Tensor's)
+    if data.dtype.kind != "f" or np.isfinite(data).all():
+        return
+    bad = np.argwhere(~np.isfinite(data))
+    for position, a in enumerate(inputs):
+        # Under detect_anomaly no op returns NaN/inf, so a non-finite input came from outside:
+        # a leaf, a constant, or a tensor computed before detect_anomaly was entered.
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            index, kind = _first_bad(a)
+            raise AnomalyError(
+                f"{where}: input {position} of shape {a.shape} already holds {kind} (at index "
+                f"{index}), so the output of shape {data.shape} has {bad.shape[0]} non-finite "
+                f"value(s); the NaN/inf came from outside the checked ops: a leaf, a constant, "
+                f"or a tensor computed before detect_anomaly was entered"
+            )
+    first, kind = _first_bad(data)
+    shapes = ", ".join(str(np.shape(a)) for a in inputs)
+    raise AnomalyError(
+        f"{where}: produced {kind} at index {first} of an output of shape {data.shape}"
+        + (f" from inputs of shapes {shapes}" if inputs else "")
+        + f"; {bad.shape[0]} non-finite value(s) in all"
+    )
+
+
+def _first_bad(data: np.ndarray) -> tuple[tuple[int, ...], str]:
+    """The index of the first NaN/inf of ``data``, and what it is (``"nan"``, ``"inf"``...)."""
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0]) if data.ndim else ()
+    return first, "nan" if np.isnan(data[first]) else str(data[first])

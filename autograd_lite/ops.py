@@ -1,16 +1,27 @@
-"""Every primitive op: its NumPy forward and its vector-Jacobian products, side by side.
+"""Every primitive op, declared once: its NumPy forward, its vector-Jacobian products, and what
+the rest of the library derives from them.
 
 For an op ``out = f(x, y)`` and the gradient ``g = ∂C/∂out`` of some scalar ``C``, the vjp for
 ``x`` returns ``∂C/∂x = g · ∂out/∂x``. Each vjp has the signature ``(g, out, *inputs, **params)``.
 
+**One declaration per op.** ``name = defop("name", forward, (vjp_0, vjp_1), ...)`` registers the
+op in :data:`REGISTRY` with its metadata: how the random-graph strategies draw it (:class:`Draw`:
+its input domains, shapes and parameters), the ``Tensor`` methods and operators it backs
+(``methods=("__add__", "__radd__")``: installed on :class:`~autograd_lite.tensor.Tensor` here),
+its NumPy counterparts (``numpy=(np.add,)``) and, for an op called through a wrapper, its public
+function. Everything else is derived from the registry: :data:`OPS` and ``__all__`` below, the
+package's exports (``al.exp``), the op list of the API docs, the generators of
+:mod:`autograd_lite.testing.strategies` and the mutation self-test of the test suite.
+
 Conventions shared by every vjp here:
 
 * It is written with operators and with methods that NumPy arrays and Tensors share (``sum``,
-  ``reshape``, ``T``, indexing), or with the ``_any`` helpers below, so the same code runs on
+  ``reshape``, ``T``, indexing), or with the ``*_any`` helpers below, so the same code runs on
   arrays (a plain backward) and on Tensors (``create_graph=True``: gradients of gradients).
 * It may return a gradient of the *broadcast* shape: the engine sums it back to the input's
-  shape in one place (:func:`autograd_lite.engine.sum_to`).
-* Non-differentiable pieces (masks, indices) are read from the raw data with ``_raw``.
+  shape in one place (:func:`sum_to`, below).
+* Non-differentiable pieces (masks, indices) are read from the raw data with
+  :func:`~autograd_lite.tensor.raw`.
 
 Where an op realises one of the chapter's equations, its docstring says which: ``hadamard`` and
 ``sigmoid`` give the ``⊙ σ′(z)`` of BP1/BP2, ``matmul`` gives ``(wᵀ δ)`` of BP2 and ``δ aᵀ`` of
@@ -20,52 +31,221 @@ BP4, and ``add``'s unbroadcast is BP3's sum over the mini-batch.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from autograd_lite.engine import sum_to
-from autograd_lite.errors import ShapeError
+from autograd_lite.errors import (
+    DuplicateOpError,
+    HigherOrderError,
+    InvalidGradientError,
+    ShapeError,
+)
 from autograd_lite.function import EachInput, Primitive
-from autograd_lite.tensor import Tensor, _raw  # (_raw refuses reads that replay would freeze)
+from autograd_lite.tensor import Tensor, raw  # (raw refuses reads that replay would freeze)
 
-__all__ = [
-    "add",
-    "sub",
-    "mul",
-    "hadamard",
-    "div",
-    "neg",
-    "pow",
-    "matmul",
-    "exp",
-    "log",
-    "sigmoid",
-    "sigmoid_prime",
-    "tanh",
-    "relu",
-    "softmax",
-    "log_softmax",
-    "sum",
-    "mean",
-    "max",
-    "reshape",
-    "transpose",
-    "broadcast_to",
-    "getitem",
-    "concatenate",
-    "stack",
-    "where",
-    "OPS",
-]
+
+# -- the registry ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Draw:
+    """How :func:`autograd_lite.testing.strategies.graphs` draws an op (plain data).
+
+    Attributes
+    ----------
+    kind : str
+        The rule for the inputs' shapes and the op's parameters: ``"elementwise"`` (one input of
+        any shape), ``"broadcasting"`` (two inputs that broadcast together, or one and a Python
+        constant), ``"same_shape"`` (two inputs of one shape), ``"reduction"`` (``axis`` None,
+        an int or a tuple; ``keepdims``), ``"axis"`` (ndim >= 1, an int ``axis``), ``"cost"``
+        (an activation and a target of its shape; ``reduction``), or the name of an op whose
+        shapes follow a rule of their own (``"matmul"``, ``"reshape"``, ``"getitem"`` ...:
+        see ``autograd_lite/testing/_generators.py``).
+    domains : tuple of str
+        Where each input's values must lie: ``"real"``, ``"positive"``, ``"nonzero"``,
+        ``"off_kink"`` (away from 0, e.g. relu), ``"exp_safe"`` (below 4), ``"small"``
+        (``|x| <= 3``), ``"distinct"`` (no near-ties, e.g. max), ``"unit"`` (inside (0, 1)),
+        ``"probability"`` (in [0, 1]).
+    constants : pair of tuples, optional
+        For ``"broadcasting"``: the Python numbers drawn as the left and the right operand.
+    opt_in : bool
+        Drawn only when named (``graphs(ops=[...])`` or ``include``), not by default.
+    """
+
+    kind: str = "elementwise"
+    domains: tuple[str, ...] = ("real",)
+    constants: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    opt_in: bool = False
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One op's declaration, as :func:`defop` registered it."""
+
+    name: str
+    primitive: Primitive
+    #: The function users call (``al.<name>``): the primitive, or its wrapper; None when the op
+    #: is reached only through another function (e.g. ``scatter_add``, the vjp of ``getitem``).
+    public: Callable[..., Tensor] | None
+    #: ``apply(*inputs, **params)``: the op through its public function, as tests call it.
+    apply: Callable[..., Tensor]
+    draw: Draw | None
+    methods: tuple[str, ...] = ()
+    numpy: tuple[Callable[..., Any], ...] = ()
+    module: str = field(default="", compare=False)
+
+
+#: Every declared op by name, in declaration order: the built-in ones below, the costs, and any
+#: op declared later (by a test, or by user code with :func:`defop`).
+REGISTRY: dict[str, OpInfo] = {}
+
+_REFLECTED = frozenset(
+    ("__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__", "__rmatmul__")
+)
+_UNARY = frozenset(("__neg__", "__abs__"))
+
+
+def defop(
+    name: str,
+    forward: Callable[..., Any],
+    vjps: Sequence[Callable[..., Any]] | EachInput = (),
+    *,
+    draw: Draw | None = None,
+    methods: Sequence[str | tuple[str, Any]] = (),
+    numpy: Sequence[Callable[..., Any]] = (),
+    public: Callable[..., Tensor] | None | bool = True,
+    apply: Callable[..., Tensor] | None = None,
+    differentiable: bool = True,
+) -> Primitive:
+    """Declare a primitive op: the one place an op is written.
+
+    Parameters
+    ----------
+    name : str
+        The op's unique name (errors, ``Tensor.op``, graphs, ``al.<name>``).
+    forward, vjps
+        As for :class:`~autograd_lite.function.Primitive`.
+    draw : Draw, optional
+        How the random-graph strategies draw the op; None: they do not.
+    methods : sequence
+        The ``Tensor`` methods and operators it backs: ``"__add__"`` (``t + x``),
+        ``"__radd__"`` (``x + t``), ``"exp"`` (``t.exp(...)``), or ``(name, attribute)`` for an
+        attribute written out (``("T", property(...))``).
+    numpy : sequence of callables
+        Its NumPy counterparts (``np.add``), for NumPy's functions on Tensors.
+    public : callable, True or None
+        What ``al.<name>`` is: the primitive (True), a wrapper function, or nothing (None).
+    apply : callable, optional
+        ``apply(*inputs, **params)`` when the public function takes its inputs otherwise.
+    differentiable : bool
+        As for :class:`~autograd_lite.function.Primitive`.
+
+    Raises
+    ------
+    DuplicateOpError
+        If ``name`` is already declared (or a method name already backed by another op).
+    """
+    if name in REGISTRY:
+        raise DuplicateOpError(
+            f"defop: an op named {name!r} is already declared (in {REGISTRY[name].module}); "
+            f"give the new op a name of its own"
+        )
+    named = [method if isinstance(method, tuple) else (method, None) for method in methods]
+    for attr, _ in named:
+        if hasattr(Tensor, attr):
+            owner = [n for n, info in REGISTRY.items() if attr in info.methods]
+            raise DuplicateOpError(
+                f"defop: {name} cannot back Tensor.{attr}: it exists already"
+                + (f" (backed by the op {owner[0]!r})" if owner else "")
+            )
+    op = Primitive(name, forward, vjps, differentiable=differentiable)
+    front = op if public is True else (public or None)
+    for attr, value in named:
+        setattr(Tensor, attr, value if value is not None else _method(attr, front or op, name))
+    REGISTRY[name] = OpInfo(
+        name,
+        op,
+        front,
+        apply or front or op,
+        draw,
+        tuple(attr for attr, _ in named),
+        tuple(numpy),
+        getattr(forward, "__module__", ""),
+    )
+    return op
+
+
+def _method(attr: str, call: Callable[..., Tensor], name: str) -> Callable[..., Tensor]:
+    """The Tensor method ``attr`` calling ``call`` (each form written out: no ``*args`` to
+    pack on the operators, the hot path)."""
+    method: Any
+    if attr in _REFLECTED:
+        method = lambda self, other: call(other, self)  # noqa: E731
+    elif attr in _UNARY:
+        method = lambda self: call(self)  # noqa: E731
+    elif attr.startswith("__"):
+        method = lambda self, other: call(self, other)  # noqa: E731
+    else:
+        method = lambda self, *args, **kwargs: call(self, *args, **kwargs)  # noqa: E731
+    method.__name__ = method.__qualname__ = attr
+    method.__doc__ = f"``{name}`` of this tensor: see :func:`autograd_lite.ops.{name}`."
+    return method
+
+
+# -- the engine's rules that ops use too ------------------------------------------------------
+def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0) -> Any:
+    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to grad's shape.
+
+    A vjp may return the gradient of the broadcast shape; the engine (and replay) undo the
+    broadcasting here, in one place. Works on ndarrays and on Tensors (then it is recorded,
+    for higher-order gradients).
+    """
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    if len(gshape) == 2 and shape == (gshape[0], 1):  # a bias (n, 1) over a mini-batch (n, m)
+        return grad.sum(axis=1, keepdims=True)
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(n != 1 and n != gshape[lead + i] for i, n in enumerate(shape)):
+        raise InvalidGradientError(
+            f"{op_name}: the gradient for input {index} has shape {gshape}, which cannot be "
+            f"summed down to the input's shape {shape}"
+        )
+    if lead:  # summing the leading axes away needs no reshape afterwards
+        grad = grad.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+def _opaque_vjp(g: Any, out: Any, *inputs: Any, op_name: str) -> Any:
+    raise HigherOrderError(
+        f"{op_name}: its vjp is written with NumPy, so its gradient cannot be differentiated "
+        f"again (create_graph=True). Write the vjp with Tensor operations and declare the op "
+        f"differentiable=True to get higher-order gradients."
+    )
+
+
+_OPAQUE = Primitive(
+    "vjp",
+    lambda g, *deps, op_name: g,
+    EachInput(lambda i, g, out, inputs, op_name: _opaque_vjp(g, out, op_name=op_name)),
+)
+
+
+def opaque_gradient(value: np.ndarray, depends_on: Sequence[Any], op_name: str) -> Tensor:
+    """Wrap a gradient computed in NumPy so that differentiating it raises, not returns zero."""
+    return _OPAQUE(value, *depends_on, op_name=op_name)
 
 
 # -- helpers that work on arrays and on Tensors ------------------------------------------------
-def _exp_any(x: Any) -> Any:
+def exp_any(x: Any) -> Any:
+    """``eˣ`` of an array, or of a Tensor (recorded)."""
     return exp(x) if isinstance(x, Tensor) else np.exp(x)
 
 
-def _log_any(x: Any) -> Any:
+def log_any(x: Any) -> Any:
+    """``ln x`` of an array (``log 0 = -inf`` without a warning), or of a Tensor (recorded)."""
     if isinstance(x, Tensor):
         return log(x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -74,7 +254,8 @@ def _log_any(x: Any) -> Any:
         return np.log(x)
 
 
-def _sigmoid_any(x: Any) -> Any:
+def sigmoid_any(x: Any) -> Any:
+    """``σ(x)`` of an array (stable), or of a Tensor (recorded)."""
     return sigmoid(x) if isinstance(x, Tensor) else _stable_sigmoid(x)
 
 
@@ -92,9 +273,8 @@ def _where_any(condition: np.ndarray, x: Any) -> Any:
 def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     if axis is None or not shape:  # (NumPy accepts axis 0 or -1 on a 0-d array)
         return (1,) * len(shape)
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    axes = {a % len(shape) for a in axes}
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    kept = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in kept else n for i, n in enumerate(shape))
 
 
 # -- elementwise arithmetic --------------------------------------------------------------------
@@ -112,7 +292,14 @@ def _identity_vjp(g: Any, out: Any, *inputs: Any) -> Any:
     return g
 
 
-add = Primitive("add", _add, (_identity_vjp, _identity_vjp))
+add = defop(
+    "add",
+    _add,
+    (_identity_vjp, _identity_vjp),
+    draw=Draw("broadcasting", ("real", "real")),
+    methods=("__add__", "__radd__"),
+    numpy=(np.add,),
+)
 
 
 def _sub(a: Any, b: Any) -> Any:
@@ -120,7 +307,14 @@ def _sub(a: Any, b: Any) -> Any:
     return a - b
 
 
-sub = Primitive("sub", _sub, (_identity_vjp, lambda g, out, a, b: -g))
+sub = defop(
+    "sub",
+    _sub,
+    (_identity_vjp, lambda g, out, a, b: -g),
+    draw=Draw("broadcasting", ("real", "real")),
+    methods=("__sub__", "__rsub__"),
+    numpy=(np.subtract,),
+)
 
 
 def _mul(a: Any, b: Any) -> Any:
@@ -128,7 +322,14 @@ def _mul(a: Any, b: Any) -> Any:
     return a * b
 
 
-mul = Primitive("mul", _mul, (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a))
+mul = defop(
+    "mul",
+    _mul,
+    (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+    draw=Draw("broadcasting", ("real", "real")),
+    methods=("__mul__", "__rmul__"),
+    numpy=(np.multiply,),
+)
 
 
 def _hadamard(a: Any, b: Any) -> Any:
@@ -145,7 +346,7 @@ def _hadamard(a: Any, b: Any) -> Any:
     return a * b
 
 
-hadamard = Primitive("hadamard", _hadamard, mul.vjps)
+hadamard = defop("hadamard", _hadamard, mul.vjps, draw=Draw("same_shape", ("real", "real")))
 
 
 def _div(a: Any, b: Any) -> Any:
@@ -168,7 +369,16 @@ def _div_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
         return -g * out / b
 
 
-div = Primitive("div", _div, (_div_vjp_a, _div_vjp_b))
+div = defop(
+    "div",
+    _div,
+    (_div_vjp_a, _div_vjp_b),
+    draw=Draw(
+        "broadcasting", ("real", "nonzero"), ((2.0, -1.0, 0.5, 3.0, -0.25), (2.0, -1.0, 0.5, -3.0))
+    ),
+    methods=("__truediv__", "__rtruediv__"),
+    numpy=(np.divide,),
+)
 
 
 def _neg(a: Any) -> Any:
@@ -176,7 +386,9 @@ def _neg(a: Any) -> Any:
     return -a
 
 
-neg = Primitive("neg", _neg, (lambda g, out, a: -g,))
+neg = defop(
+    "neg", _neg, (lambda g, out, a: -g,), draw=Draw(), methods=("__neg__",), numpy=(np.negative,)
+)
 
 
 def _pow(a: Any, b: Any) -> Any:
@@ -195,7 +407,7 @@ def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
             return g * b * a ** (b - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             return g * b * np.power(a, b - 1)
-    finite = (_raw(b) != 0) | (_raw(a) != 0)  # 0·0^(-1) is taken as 0
+    finite = (raw(b) != 0) | (raw(a) != 0)  # 0·0^(-1) is taken as 0
     if isinstance(g, Tensor):
         return _where_any(finite, g * b * a ** (b - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -203,10 +415,19 @@ def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
-    return g * out * _log_any(a)
+    return g * out * log_any(a)
 
 
-pow = Primitive("pow", _pow, (_pow_vjp_base, _pow_vjp_exponent))  # noqa: A001
+pow = defop(  # noqa: A001
+    "pow",
+    _pow,
+    (_pow_vjp_base, _pow_vjp_exponent),
+    draw=Draw(
+        "broadcasting", ("positive", "small"), ((2.0, 0.5, 3.0), (2.0, 3.0, 0.5, -1.0, 1.5, -0.5))
+    ),
+    methods=("__pow__", "__rpow__"),
+    numpy=(np.power,),
+)
 
 
 # -- matrix product ------------------------------------------------------------------------------
@@ -263,7 +484,14 @@ def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     return at @ g
 
 
-matmul = Primitive("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b))
+matmul = defop(
+    "matmul",
+    _matmul,
+    (_matmul_vjp_a, _matmul_vjp_b),
+    draw=Draw("matmul", ("real", "real")),
+    methods=("__matmul__", "__rmatmul__"),
+    numpy=(np.matmul,),
+)
 
 
 # -- elementwise functions -------------------------------------------------------------------------
@@ -273,7 +501,14 @@ def _exp(x: Any) -> Any:
         return np.exp(x)
 
 
-exp = Primitive("exp", _exp, (lambda g, out, x: g * out,))
+exp = defop(
+    "exp",
+    _exp,
+    (lambda g, out, x: g * out,),
+    draw=Draw(domains=("exp_safe",)),
+    methods=("exp",),
+    numpy=(np.exp,),
+)
 
 
 def _log(x: Any) -> Any:
@@ -289,7 +524,9 @@ def _log_vjp(g: Any, out: Any, x: Any) -> Any:
         return g / x
 
 
-log = Primitive("log", _log, (_log_vjp,))
+log = defop(
+    "log", _log, (_log_vjp,), draw=Draw(domains=("positive",)), methods=("log",), numpy=(np.log,)
+)
 
 
 @np.errstate(over="ignore")  # (as a decorator it costs about half of a with-block per call)
@@ -325,7 +562,7 @@ def _sigmoid_vjp(g: Any, out: Any, z: Any) -> Any:
     return d
 
 
-sigmoid = Primitive("sigmoid", _sigmoid, (_sigmoid_vjp,))
+sigmoid = defop("sigmoid", _sigmoid, (_sigmoid_vjp,), draw=Draw(), methods=("sigmoid",))
 
 
 def _sigmoid_prime(z: Any) -> Any:
@@ -334,8 +571,11 @@ def _sigmoid_prime(z: Any) -> Any:
     return s * (1 - s)
 
 
-sigmoid_prime = Primitive(
-    "sigmoid_prime", _sigmoid_prime, (lambda g, out, z: g * out * (1 - 2 * _sigmoid_any(z)),)
+sigmoid_prime = defop(
+    "sigmoid_prime",
+    _sigmoid_prime,
+    (lambda g, out, z: g * out * (1 - 2 * sigmoid_any(z)),),
+    draw=Draw(),
 )
 
 
@@ -344,7 +584,14 @@ def _tanh(x: Any) -> Any:
     return np.tanh(x)
 
 
-tanh = Primitive("tanh", _tanh, (lambda g, out, x: g * (1 - out * out),))
+tanh = defop(
+    "tanh",
+    _tanh,
+    (lambda g, out, x: g * (1 - out * out),),
+    draw=Draw(),
+    methods=("tanh",),
+    numpy=(np.tanh,),
+)
 
 
 def _relu(x: Any) -> Any:
@@ -352,7 +599,13 @@ def _relu(x: Any) -> Any:
     return np.maximum(x, 0)
 
 
-relu = Primitive("relu", _relu, (lambda g, out, x: _where_any(_raw(x) > 0, g),))
+relu = defop(
+    "relu",
+    _relu,
+    (lambda g, out, x: _where_any(raw(x) > 0, g),),
+    draw=Draw(domains=("off_kink",)),
+    methods=("relu",),
+)
 
 
 def _softmax(x: Any, axis: int = -1) -> Any:
@@ -364,10 +617,12 @@ def _softmax(x: Any, axis: int = -1) -> Any:
     return shifted / shifted.sum(axis=axis, keepdims=True)
 
 
-softmax = Primitive(
+softmax = defop(
     "softmax",
     _softmax,
     (lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+    draw=Draw("axis"),
+    methods=("softmax",),
 )
 
 
@@ -381,10 +636,12 @@ def _log_softmax(x: Any, axis: int = -1) -> Any:
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-log_softmax = Primitive(
+log_softmax = defop(
     "log_softmax",
     _log_softmax,
-    (lambda g, out, x, axis=-1: g - _exp_any(out) * g.sum(axis=axis, keepdims=True),),
+    (lambda g, out, x, axis=-1: g - exp_any(out) * g.sum(axis=axis, keepdims=True),),
+    draw=Draw("axis"),
+    methods=("log_softmax",),
 )
 
 
@@ -400,7 +657,9 @@ def _sum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False)
     return _broadcast_any(g, x.shape)
 
 
-sum = Primitive("sum", _sum, (_sum_vjp,))  # noqa: A001
+sum = defop(  # noqa: A001
+    "sum", _sum, (_sum_vjp,), draw=Draw("reduction"), methods=("sum",), numpy=(np.sum,)
+)
 
 
 def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -413,7 +672,9 @@ def _mean_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False
     return _sum_vjp(g, out, x, axis, keepdims) / count
 
 
-mean = Primitive("mean", _mean, (_mean_vjp,))
+mean = defop(
+    "mean", _mean, (_mean_vjp,), draw=Draw("reduction"), methods=("mean",), numpy=(np.mean,)
+)
 
 
 def _max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -422,8 +683,8 @@ def _max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 def _max_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    data = _raw(x)
-    top = _raw(out)
+    data = raw(x)
+    top = raw(out)
     if not keepdims and axis is not None:
         kept = _keepdims_shape(data.shape, axis)
         top = top.reshape(kept)
@@ -433,7 +694,14 @@ def _max_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False)
     return g * share.astype(data.dtype)
 
 
-max = Primitive("max", _max, (_max_vjp,))  # noqa: A001
+max = defop(  # noqa: A001
+    "max",
+    _max,
+    (_max_vjp,),
+    draw=Draw("reduction", ("distinct",)),
+    methods=("max",),
+    numpy=(np.max,),
+)
 
 
 # -- shape ops -------------------------------------------------------------------------------
@@ -442,7 +710,21 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-reshape = Primitive("reshape", _reshape, (lambda g, out, x, shape: g.reshape(x.shape),))
+def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
+    """The same data in a new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return reshape(self, shape)
+
+
+reshape = defop(
+    "reshape",
+    _reshape,
+    (lambda g, out, x, shape: g.reshape(x.shape),),
+    draw=Draw("reshape"),
+    methods=(("reshape", _reshape_method),),
+    numpy=(np.reshape,),
+)
 
 
 def _transpose(x: Any, axes: Any = None) -> Any:
@@ -456,7 +738,42 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
     return g.transpose(tuple(np.argsort([a % len(axes) for a in axes])))
 
 
-transpose = Primitive("transpose", _transpose, (_transpose_vjp,))
+def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
+    """Permute the axes (reverse them when none are given)."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return transpose(self, axes or None)
+
+
+def _swapaxes(self: Tensor, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    ndim = self.ndim
+    if not (-ndim <= axis1 < ndim and -ndim <= axis2 < ndim):
+        raise ShapeError(
+            f"swapaxes: axes {axis1} and {axis2} are out of range for shape {self.shape}"
+        )
+    axes = list(range(ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(self, tuple(axes))
+
+
+def _t(self: Tensor) -> Tensor:
+    """The transpose (all axes reversed)."""
+    return transpose(self)
+
+
+transpose = defop(
+    "transpose",
+    _transpose,
+    (_transpose_vjp,),
+    draw=Draw("transpose"),
+    methods=(
+        ("transpose", _transpose_method),
+        ("swapaxes", _swapaxes),
+        ("T", property(_t)),
+    ),
+    numpy=(np.transpose,),
+)
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
@@ -464,36 +781,13 @@ def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(x, shape)
 
 
-broadcast_to = Primitive(
-    "broadcast_to", _broadcast_to, (lambda g, out, x, shape: sum_to(g, x.shape, "broadcast_to"),)
+broadcast_to = defop(
+    "broadcast_to",
+    _broadcast_to,
+    (lambda g, out, x, shape: sum_to(g, x.shape, "broadcast_to"),),
+    draw=Draw("broadcast_to"),
+    numpy=(np.broadcast_to,),
 )
-
-
-def _getitem(x: Any, index: Any) -> Any:
-    """NumPy indexing (basic and advanced). VJP: ``g`` added into zeros at the indexed places."""
-    return x[index]
-
-
-def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
-    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate).
-
-    VJP: ``g[index]``. This is the vjp of indexing, kept as an op so it can be differentiated.
-    """
-    out = np.zeros(shape, dtype=np.result_type(g, np.float32))
-    np.add.at(out, index, g)
-    return out
-
-
-_scatter = Primitive("scatter_add", _scatter_add, (lambda g, out, grad, index, shape: g[index],))
-
-
-def _getitem_vjp(g: Any, out: Any, x: Any, index: Any) -> Any:
-    if isinstance(g, Tensor):
-        return _scatter(g, index=index, shape=x.shape)
-    return _scatter_add(g, index, x.shape)
-
-
-_getitem_op = Primitive("getitem", _getitem, (_getitem_vjp,))
 
 
 def getitem(x: Any, index: Any) -> Tensor:
@@ -509,10 +803,60 @@ def _index_part(part: Any) -> Any:
     # A Tensor used as an index holds floats: whole numbers are taken as integer indices.
     if not isinstance(part, Tensor):
         return part
-    data = _raw(part)  # (an index read out of a recorded Tensor would be frozen: see replay)
+    data = raw(part)  # (an index read out of a recorded Tensor would be frozen: see replay)
     if data.dtype.kind == "f" and np.all(np.mod(data, 1) == 0):
         return data.astype(np.intp)
     return data
+
+
+def _getitem(x: Any, index: Any) -> Any:
+    """NumPy indexing (basic and advanced). VJP: ``g`` added into zeros at the indexed places."""
+    return x[index]
+
+
+def _getitem_vjp(g: Any, out: Any, x: Any, index: Any) -> Any:
+    if isinstance(g, Tensor):
+        return _scatter(g, index=index, shape=x.shape)
+    return _scatter_add(g, index, x.shape)
+
+
+_getitem_op = defop(
+    "getitem",
+    _getitem,
+    (_getitem_vjp,),
+    draw=Draw("getitem"),
+    methods=("__getitem__",),
+    public=getitem,
+)
+
+
+def _scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate).
+
+    VJP: ``g[index]``. This is the vjp of indexing, kept as an op so it can be differentiated.
+    """
+    out = np.zeros(shape, dtype=np.result_type(g, np.float32))
+    np.add.at(out, index, g)
+    return out
+
+
+_scatter = defop(
+    "scatter_add",
+    _scatter_add,
+    (lambda g, out, grad, index, shape: g[index],),
+    draw=Draw("scatter_add"),
+    public=None,
+)
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+    """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``)."""
+    tensors = list(tensors)
+    try:  # where each input's slice starts and ends, for the vjp (invalid input: forward says)
+        bounds = np.cumsum([0] + [np.shape(t)[axis] for t in tensors]).tolist()
+    except (IndexError, TypeError):
+        bounds = None
+    return _concatenate_op(*tensors, axis=axis, bounds=bounds)
 
 
 def _concatenate(*arrays: Any, axis: int = 0, bounds: Any = None) -> Any:
@@ -530,17 +874,20 @@ def _concatenate_vjp(
     return g[(slice(None),) * axis + (slice(bounds[index], bounds[index + 1]),)]
 
 
-_concatenate_op = Primitive("concatenate", _concatenate, EachInput(_concatenate_vjp))
+_concatenate_op = defop(
+    "concatenate",
+    _concatenate,
+    EachInput(_concatenate_vjp),
+    draw=Draw("concatenate"),
+    numpy=(np.concatenate,),
+    public=concatenate,
+    apply=lambda *tensors, **params: concatenate(tensors, **params),
+)
 
 
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
-    """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``)."""
-    tensors = list(tensors)
-    try:  # where each input's slice starts and ends, for the vjp (invalid input: forward says)
-        bounds = np.cumsum([0] + [np.shape(t)[axis] for t in tensors]).tolist()
-    except (IndexError, TypeError):
-        bounds = None
-    return _concatenate_op(*tensors, axis=axis, bounds=bounds)
+def stack(tensors: Any, axis: int = 0) -> Tensor:
+    """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``)."""
+    return _stack_op(*tensors, axis=axis)
 
 
 def _stack(*arrays: Any, axis: int = 0) -> Any:
@@ -553,12 +900,22 @@ def _stack_vjp(index: int, g: Any, out: Any, inputs: tuple, axis: int = 0) -> An
     return g[(slice(None),) * axis + (index,)]
 
 
-_stack_op = Primitive("stack", _stack, EachInput(_stack_vjp))
+_stack_op = defop(
+    "stack",
+    _stack,
+    EachInput(_stack_vjp),
+    draw=Draw("stack"),
+    numpy=(np.stack,),
+    public=stack,
+    apply=lambda *tensors, **params: stack(tensors, **params),
+)
 
 
-def stack(tensors: Any, axis: int = 0) -> Tensor:
-    """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``)."""
-    return _stack_op(*tensors, axis=axis)
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """Elementwise choice: ``x`` where ``condition`` is true, ``y`` elsewhere (not differentiable
+    in ``condition``)."""
+    condition = np.asarray(raw(condition), dtype=bool)
+    return _where_op(x, y, condition=condition)
 
 
 def _where(x: Any, y: Any, condition: np.ndarray) -> Any:
@@ -566,32 +923,37 @@ def _where(x: Any, y: Any, condition: np.ndarray) -> Any:
     return np.where(condition, x, y)
 
 
-_where_op = Primitive(
+_where_op = defop(
     "where",
     _where,
     (
         lambda g, out, x, y, condition: _where_any(condition, g),
         lambda g, out, x, y, condition: _where_any(~condition, g),
     ),
+    draw=Draw("where"),
+    numpy=(np.where,),
+    public=where,
+    apply=lambda x, y, condition: where(condition, x, y),
 )
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """Elementwise choice: ``x`` where ``condition`` is true, ``y`` elsewhere (not differentiable
-    in ``condition``)."""
-    condition = np.asarray(_raw(condition), dtype=bool)
-    return _where_op(x, y, condition=condition)
+# -- derived from the declarations above ---------------------------------------------------------
+#: Every primitive of this module by name (in declaration order): what ``al.<name>`` exports,
+#: the API page lists and the random-graph strategies draw by default.
+OPS: dict[str, Primitive] = {name: info.primitive for name, info in REGISTRY.items()}
 
-
-#: Every built-in primitive by name: used by the testing strategies and the docs.
-OPS: dict[str, Primitive] = {
-    op.name: op
-    for op in (
-        add, sub, mul, hadamard, div, neg, pow, matmul, exp, log, sigmoid, sigmoid_prime, tanh,
-        relu, softmax, log_softmax, sum, mean, max, reshape, transpose, broadcast_to,
-        _getitem_op, _scatter, _concatenate_op, _stack_op, _where_op,
-    )
-}  # fmt: skip
+__all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
+    "OPS",
+    "REGISTRY",
+    "Draw",
+    "OpInfo",
+    "defop",
+    "exp_any",
+    "log_any",
+    "sigmoid_any",
+    "sum_to",
+    "opaque_gradient",
+]
 
 
 # -- convolution and pooling ---------------------------------------------------------------------
@@ -963,9 +1325,9 @@ max_pool2d_backward = Primitive(
 
 def _max_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any = None,
                     padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
-    data = _raw(x)
+    data = raw(x)
     params = _pool_params("max_pool2d", data.shape, kernel_size, stride, padding, dilation)
-    masks = _first_max_masks(data, _raw(out), *params)
+    masks = _first_max_masks(data, raw(out), *params)
     return _differentiable_call(
         max_pool2d_backward, g, masks=masks, shape=data.shape, kernel_size=params[0],
         stride=params[1], padding=params[2], dilation=params[3],

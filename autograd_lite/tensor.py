@@ -3,8 +3,10 @@
 A Tensor made by the user is a *leaf*. A Tensor returned by an op while gradients are being
 recorded remembers that op (``_op``), its inputs (``_args``: Tensors or constants) and the input
 arrays the op saw (``_arrays``). That is the whole graph: :mod:`autograd_lite.engine` walks it
-backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) only calls the functions in
-:mod:`autograd_lite.ops`, where every forward sits beside its derivative.
+backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) is installed on the class by
+:mod:`autograd_lite.ops`, from the declaration of the op each one calls (where every forward
+sits beside its derivative): this module imports nothing above it (``backward`` imports the
+engine when it runs).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from autograd_lite.errors import InvalidInputError, ReplayError, ShapeError
+from autograd_lite.errors import InvalidInputError, ReplayError, RequiresGradError, ShapeError
 from autograd_lite.modes import STATE, no_grad
 
-__all__ = ["Tensor", "as_array"]
+__all__ = ["Tensor", "as_array", "raw", "guarding_data"]
 
 #: Every tensor gets the next number at creation. A tensor is always created after its inputs, so
 #: the engine can visit a graph in decreasing sequence number without sorting it first.
@@ -33,11 +36,14 @@ next_sequence_number = itertools.count().__next__
 #: freezing the copy.
 MADE_FROM: weakref.WeakKeyDictionary[Tensor, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
+#: What an op takes besides a Tensor: an array or a Python number.
+Operand = Union["Tensor", ArrayLike]
+
 _FLOAT_KINDS = "f"
 _CASTABLE_KINDS = "biu"
 
 
-def as_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
+def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor") -> np.ndarray:
     """Convert ``data`` to a floating-point ndarray, refusing non-numeric input.
 
     Floating-point arrays are used as they are (no copy); booleans and integers become float64
@@ -126,7 +132,7 @@ class Tensor:
 
     def __init__(
         self,
-        data: Any,
+        data: Operand,
         requires_grad: bool = False,
         name: str | None = None,
         dtype: Any = None,
@@ -135,10 +141,12 @@ class Tensor:
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
         self.name = name
-        self._op = None
-        self._in0 = self._in1 = self._more = None
-        self._arrays = None
-        self._params = None
+        self._op: Any = None  # the Primitive that made it (autograd_lite.function)
+        self._in0: Any = None
+        self._in1: Any = None
+        self._more: Any = None  # (tuple | None: the inputs past the second)
+        self._arrays: Any = None  # (tuple | None)
+        self._params: Any = None  # (dict | None)
         self._hooks: list | None = None
         self._retain = False
         self._seq = next_sequence_number()
@@ -204,26 +212,21 @@ class Tensor:
             return (self._in0,)
         if n == 2:
             return (self._in0, self._in1)
-        return (self._in0, self._in1, *self._more) if n else ()
+        return (self._in0, self._in1, *(self._more or ())) if n else ()
 
     @property
     def op(self) -> str | None:
         """The name of the op that produced this tensor, or None for a leaf."""
         return None if self._op is None else self._op.name
 
-    @property
-    def T(self) -> Tensor:
-        """The transpose (all axes reversed)."""
-        return _ops.transpose(self)
-
     def __len__(self) -> int:
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise InvalidInputError("len() of a 0-d tensor")
         return len(self.data)
 
     def __iter__(self) -> Iterator[Tensor]:
         if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise InvalidInputError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
@@ -259,21 +262,21 @@ class Tensor:
     # differentiable.
     __hash__ = object.__hash__
 
-    def __lt__(self, other: Any) -> np.ndarray:
+    def __lt__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'<'")
-        return self.data < _raw(other)
+        return self.data < raw(other)
 
-    def __le__(self, other: Any) -> np.ndarray:
+    def __le__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'<='")
-        return self.data <= _raw(other)
+        return self.data <= raw(other)
 
-    def __gt__(self, other: Any) -> np.ndarray:
+    def __gt__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'>'")
-        return self.data > _raw(other)
+        return self.data > raw(other)
 
-    def __ge__(self, other: Any) -> np.ndarray:
+    def __ge__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'>='")
-        return self.data >= _raw(other)
+        return self.data >= raw(other)
 
     # -- values out --------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -298,12 +301,12 @@ class Tensor:
         arguments, the result is a stop-gradient step that each replay recomputes."""
         if STATE.recording and (self.requires_grad or self._op is not None):
             with no_grad():
-                return _ops.reshape(self, self.data.shape)  # (an identity, not differentiated)
+                return self.reshape(self.data.shape)  # (an identity, not differentiated)
         return Tensor._constant(self.data)
 
     # -- autodiff ----------------------------------------------------------------------------
     def backward(
-        self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+        self, grad: Operand | None = None, retain_graph: bool = False, create_graph: bool = False
     ) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
@@ -318,7 +321,9 @@ class Tensor:
             Record the backward pass itself, so the gradients (then Tensors) can be
             differentiated again: gradients of gradients, Hessian-vector products.
         """
-        _engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        from autograd_lite import engine  # (engine sits above tensor: the one lazy import)
+
+        engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (e.g. to read δ^l = ∂C/∂z^l)."""
@@ -334,7 +339,10 @@ class Tensor:
         if not callable(hook):
             raise InvalidInputError(f"register_hook: expected a callable, got {type(hook)}")
         if not self.requires_grad:
-            raise ValueError("register_hook: this tensor does not require grad")
+            raise RequiresGradError(
+                "register_hook: this tensor does not require grad; create it with "
+                "requires_grad=True (or call requires_grad_()) first"
+            )
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -347,123 +355,43 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf in place and return it."""
         if self._op is not None and not requires_grad:
-            raise ValueError("requires_grad_: a non-leaf tensor always requires grad; use detach()")
+            raise RequiresGradError(
+                "requires_grad_: a non-leaf tensor always requires grad; use detach()"
+            )
         self.requires_grad = bool(requires_grad)
         return self
 
-    # -- operator sugar: every one is a call into ops ------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
+    # -- operators and op methods: installed by autograd_lite.ops from its declarations --------
+    # (each op says which it backs: ``defop(..., methods=("__add__", "__radd__"))``). Declared
+    # here for type checkers only.
+    if TYPE_CHECKING:
 
-    def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _ops.pow(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.neg(self)
+        def __add__(self, other: Operand) -> Tensor: ...
+        def __radd__(self, other: Operand) -> Tensor: ...
+        def __sub__(self, other: Operand) -> Tensor: ...
+        def __rsub__(self, other: Operand) -> Tensor: ...
+        def __mul__(self, other: Operand) -> Tensor: ...
+        def __rmul__(self, other: Operand) -> Tensor: ...
+        def __truediv__(self, other: Operand) -> Tensor: ...
+        def __rtruediv__(self, other: Operand) -> Tensor: ...
+        def __pow__(self, other: Operand) -> Tensor: ...
+        def __rpow__(self, other: Operand) -> Tensor: ...
+        def __matmul__(self, other: Operand) -> Tensor: ...
+        def __rmatmul__(self, other: Operand) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __getitem__(self, index: Any) -> Tensor: ...
+        @property
+        def T(self) -> Tensor: ...
+        def __getattr__(self, name: str) -> Any: ...  # the op methods: t.sum(), t.exp() ...
 
     def __pos__(self) -> Tensor:
         return self
 
-    def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index)
 
-    # -- method forms of the ops -------------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes by default)."""
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes by default)."""
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; ties share the gradient equally."""
-        return _ops.max(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same data in a new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.reshape(self, shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _ops.transpose(self, axes or None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        """Exchange two axes."""
-        ndim = self.data.ndim
-        if not (-ndim <= axis1 < ndim and -ndim <= axis2 < ndim):
-            raise ShapeError(
-                f"swapaxes: axes {axis1} and {axis2} are out of range for shape {self.shape}"
-            )
-        axes = list(range(ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return _ops.transpose(self, tuple(axes))
-
-    def exp(self) -> Tensor:
-        """Elementwise e**x."""
-        return _ops.exp(self)
-
-    def log(self) -> Tensor:
-        """Elementwise natural logarithm."""
-        return _ops.log(self)
-
-    def sigmoid(self) -> Tensor:
-        """Elementwise σ(x) = 1 / (1 + e**-x)."""
-        return _ops.sigmoid(self)
-
-    def tanh(self) -> Tensor:
-        """Elementwise tanh."""
-        return _ops.tanh(self)
-
-    def relu(self) -> Tensor:
-        """Elementwise max(x, 0)."""
-        return _ops.relu(self)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        """Softmax along ``axis``."""
-        return _ops.softmax(self, axis=axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """Log-softmax along ``axis``."""
-        return _ops.log_softmax(self, axis=axis)
-
-
-def _raw(value: Any) -> Any:
-    """The array of a Tensor (or the value itself), for a use outside the graph."""
+def raw(value: Any) -> Any:
+    """The array of a Tensor (or the value itself), for a use outside the graph: a mask, an
+    index, labels. While a replay records, reading a Tensor that ``f`` computes is refused
+    (:class:`~autograd_lite.errors.ReplayError`): its value would be frozen into the plan."""
     if isinstance(value, Tensor):
         _check_not_recorded(value, "its values, used outside the graph")
         return value.data
@@ -491,10 +419,10 @@ def _check_not_recorded(tensor: Tensor, what: str) -> None:
 # thread) the slot is hidden behind a property that refuses a read, from outside the library's
 # own plumbing, of a Tensor that depends on the recorded arguments. Outside recordings nothing
 # is slower.
-_DATA_SLOT = Tensor.data  # the slot's member descriptor
+_DATA_SLOT: Any = vars(Tensor)["data"]  # the slot's member descriptor
 #: Modules whose reads of ``.data`` are the op path, not values taken out of the graph.
 _PLUMBING = frozenset(
-    f"autograd_lite.{m}" for m in ("tensor", "function", "engine", "functional", "replay")
+    f"autograd_lite.{m}" for m in ("tensor", "function", "engine", "functional", "replay", "modes")
 )
 
 
@@ -521,16 +449,11 @@ def guarding_data() -> Iterator[None]:
     with _guards_lock:
         _guard_users += 1
         if _guard_users == 1:
-            Tensor.data = _GUARDED_DATA
+            setattr(Tensor, "data", _GUARDED_DATA)  # noqa: B010 (a slot, seen by type checkers)
     try:
         yield
     finally:
         with _guards_lock:
             _guard_users -= 1
             if _guard_users == 0:
-                Tensor.data = _DATA_SLOT
-
-
-# Bound at the end: ops and engine import this module.
-from autograd_lite import engine as _engine  # noqa: E402
-from autograd_lite import ops as _ops  # noqa: E402
+                setattr(Tensor, "data", _DATA_SLOT)  # noqa: B010

@@ -1,13 +1,18 @@
 """Self-proof by mutation: gradcheck over ``graphs()`` must catch every planted vjp bug.
 
-For every op of ``ops.OPS`` (and the costs: quadratic, cross-entropy on probabilities and on
-logits) a plausible wrong vjp is planted by replacing the Primitive's ``vjps`` for the duration
-of one test: a forgotten factor, a wrong sign, the wrong operand, a transpose forgotten, a
-broadcast gradient averaged instead of summed, a scatter that assigns instead of accumulating...
+For every declared op (``ops.REGISTRY``: the ops, and the costs: quadratic, cross-entropy on
+probabilities and on logits) a plausible wrong vjp is planted by replacing the Primitive's
+``vjps`` for the duration of one test: a forgotten factor, a wrong sign, the wrong operand, a
+transpose forgotten, a broadcast gradient averaged instead of summed, a scatter that assigns
+instead of accumulating...
 Then ``hypothesis.find`` searches graphs that use the mutated op for one where gradcheck fails,
 within hypothesis's default budget of 100 examples, derandomized (so the run is deterministic)
 and without shrinking (to keep the file fast). A mutation that survives fails the suite: the
 strategies or gradcheck would then be too weak to be trusted.
+
+An op declared without a bug written for it here (a new op, or a test's toy op) gets one derived
+from its declaration (:func:`derived_mutation`: its first vjp with the wrong sign), so every
+declared op is covered without a list to keep.
 
 Each counterexample is then re-checked with the correct vjps restored: it must pass, so that
 the failure is attributed to the planted bug and not to anything else.
@@ -30,10 +35,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from autograd_lite import costs, engine, ops
-from autograd_lite.engine import sum_to
+from autograd_lite import engine, ops
 from autograd_lite.errors import InvalidGradientError
 from autograd_lite.function import EachInput, Primitive
+from autograd_lite.ops import OpInfo, sum_to
 from autograd_lite.testing import gradcheck
 from autograd_lite.testing.strategies import graphs
 
@@ -89,6 +94,9 @@ MATMUL_A, MATMUL_B = ops.matmul.vjps[0], ops.matmul.vjps[1]
 SUM = ops.sum.vjps[0]
 TRANSPOSE = ops.transpose.vjps[0]
 STACK = ops.OPS["stack"].vjps
+QUADRATIC = ops.REGISTRY["quadratic_cost"].primitive
+CROSS_ENTROPY = ops.REGISTRY["cross_entropy_cost"].primitive
+CROSS_ENTROPY_LOGITS = ops.REGISTRY["cross_entropy_cost_logits"].primitive
 
 
 # -- the bugs -------------------------------------------------------------------------------
@@ -162,7 +170,8 @@ def _mul_b_reduced(g: Any, out: Any, a: Any, b: Any) -> Any:
     return grad
 
 
-MUTATIONS = [
+#: The bugs written for the ops (each with a pinned graph in mutation_witnesses.py).
+PLANTED = [
     Mutation(
         "add: broadcast operand averaged",
         ops.add,
@@ -317,27 +326,27 @@ MUTATIONS = [
     ),
     Mutation(
         "quadratic_cost: sign",
-        costs._quadratic_op,
-        _replace(costs._quadratic_op, 0, lambda g, out, a, y, scale=1.0: g * scale * (y - a)),
+        QUADRATIC,
+        _replace(QUADRATIC, 0, lambda g, out, a, y, scale=1.0: g * scale * (y - a)),
         "quadratic_cost",
     ),
     Mutation(
         "quadratic_cost: target's sign",
-        costs._quadratic_op,
-        _replace(costs._quadratic_op, 1, lambda g, out, a, y, scale=1.0: g * scale * (a - y)),
+        QUADRATIC,
+        _replace(QUADRATIC, 1, lambda g, out, a, y, scale=1.0: g * scale * (a - y)),
         "quadratic_cost",
     ),
     Mutation(
         "cross_entropy_cost: a(1 - a) denominator forgotten",
-        costs._cross_entropy_op,
-        _replace(costs._cross_entropy_op, 0, lambda g, out, a, y, scale=1.0: g * scale * (a - y)),
+        CROSS_ENTROPY,
+        _replace(CROSS_ENTROPY, 0, lambda g, out, a, y, scale=1.0: g * scale * (a - y)),
         "cross_entropy_cost",
     ),
     Mutation(
         "cross_entropy_cost: target's sign",
-        costs._cross_entropy_op,
+        CROSS_ENTROPY,
         _replace(
-            costs._cross_entropy_op,
+            CROSS_ENTROPY,
             1,
             lambda g, out, a, y, scale=1.0: g * scale * (np.log(a) - np.log(1 - a)),
         ),
@@ -345,9 +354,9 @@ MUTATIONS = [
     ),
     Mutation(
         "cross_entropy_cost(logits): an extra σ'(z)",
-        costs._cross_entropy_logits_op,
+        CROSS_ENTROPY_LOGITS,
         _replace(
-            costs._cross_entropy_logits_op,
+            CROSS_ENTROPY_LOGITS,
             0,
             lambda g, out, z, y, scale=1.0: (
                 g * scale * (_sigmoid(z) - y) * _sigmoid(z) * (1 - _sigmoid(z))
@@ -357,11 +366,47 @@ MUTATIONS = [
     ),
     Mutation(
         "cross_entropy_cost(logits): target's sign",
-        costs._cross_entropy_logits_op,
-        _replace(costs._cross_entropy_logits_op, 1, lambda g, out, z, y, scale=1.0: g * scale * z),
+        CROSS_ENTROPY_LOGITS,
+        _replace(CROSS_ENTROPY_LOGITS, 1, lambda g, out, z, y, scale=1.0: g * scale * z),
         "cross_entropy_cost_logits",
     ),
 ]
+
+
+def derived_mutation(info: OpInfo) -> Mutation:
+    """The bug every declared op gets from its declaration alone: its first vjp (for input 0)
+    returns the gradient with the wrong sign."""
+    vjps = info.primitive.vjps
+
+    def negate(result: Any) -> Any:
+        return None if result is None else -result
+
+    mutated: Any
+    if isinstance(vjps, EachInput):
+        each = vjps.fn
+        mutated = EachInput(
+            lambda i, g, out, inputs, **p: (
+                negate(each(i, g, out, inputs, **p)) if i == 0 else each(i, g, out, inputs, **p)
+            )
+        )
+    else:
+        first = vjps[0]
+        mutated = (lambda g, out, *a, **p: negate(first(g, out, *a, **p)), *vjps[1:])
+    return Mutation(f"{info.name}: first vjp's sign (derived)", info.primitive, mutated, info.name)
+
+
+def derived_mutations(planted: list[Mutation]) -> list[Mutation]:
+    """A derived bug for every declared op that has a draw and no planted bug of its own."""
+    covered = {m.op for m in planted}
+    return [
+        derived_mutation(info)
+        for name, info in ops.REGISTRY.items()
+        if info.draw is not None and name not in covered
+    ]
+
+
+#: Every planted bug: the written ones, and one derived for each declared op without one.
+MUTATIONS = PLANTED + derived_mutations(PLANTED)
 
 
 def _fails(graph: Any, caught_by: tuple) -> bool:
@@ -377,7 +422,7 @@ def test_every_op_has_a_mutation() -> None:
     assert {"quadratic_cost", "cross_entropy_cost", "cross_entropy_cost_logits"} <= mutated
 
 
-@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+@pytest.mark.parametrize("mutation", PLANTED, ids=[m.name for m in PLANTED])
 def test_planted_bug_is_caught_on_its_pinned_graph(
     mutation: Mutation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,11 +436,18 @@ def test_planted_bug_is_caught_on_its_pinned_graph(
 
 
 def test_every_planted_bug_has_a_pinned_graph() -> None:
-    assert set(WITNESSES) == {m.name for m in MUTATIONS}
+    assert set(WITNESSES) == {m.name for m in PLANTED}
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
 def test_gradcheck_catches_planted_bug(mutation: Mutation, monkeypatch: pytest.MonkeyPatch) -> None:
+    search_for_counterexample(mutation, monkeypatch)
+
+
+def search_for_counterexample(mutation: Mutation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plant ``mutation``, search graphs that use its op for one where gradcheck fails (the
+    search fails the test if none is found), and check that graph passes with the correct vjps
+    back."""
     strategy = graphs(include=[mutation.op], max_ops=4)
     with monkeypatch.context() as patch:
         patch.setattr(mutation.primitive, "vjps", mutation.vjps)
@@ -424,7 +476,7 @@ def _max_whole_gradient_to_every_tie(
 
 
 def _own_without_the_check(g: Any, handed_out: set[int]) -> np.ndarray:
-    """engine._own without its check: an array already handed to another tensor is not copied."""
+    """engine.own without its check: an array already handed to another tensor is not copied."""
     if g.__class__ is not np.ndarray:
         return np.array(g)
     return g.copy() if g.base is not None else g
@@ -453,7 +505,7 @@ RULE_MUTATIONS = [
     RuleMutation(
         "engine: ownership check removed (a + b hand both leaves one array)",
         engine,
-        "_own",
+        "own",
         _own_without_the_check,
         (
             "test_ownership::test_the_leaves_of_an_add_get_arrays_of_their_own",

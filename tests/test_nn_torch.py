@@ -303,3 +303,21 @@ def test_tied_modules_appear_under_each_name_like_torch():
     theirs = tnn.Sequential(tshared, tnn.Tanh(), tshared)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+
+
+def test_a_cnn_with_batch_norm_moves_to_torch_with_the_same_outputs():
+    ours = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, seed=0), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.5, seed=0), nn.Linear(4 * 3 * 3, 5, seed=1),
+    )  # fmt: skip
+    theirs = tnn.Sequential(
+        tnn.Conv2d(1, 4, 3, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Dropout(0.5), tnn.Linear(4 * 3 * 3, 5),
+    ).double()  # fmt: skip
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    ours(rng.normal(size=(6, 1, 6, 6)))  # training: the running statistics move
+    _load_into_torch(ours, theirs)
+    ours.eval(), theirs.eval()
+    x = rng.normal(size=(3, 1, 6, 6))
+    np.testing.assert_allclose(ours(x).data, theirs(_t(x)).detach().numpy(), **TOL)

@@ -92,8 +92,8 @@ def as_columns(
     ``(sizes[0], m)`` (or one sample, ``(sizes[0],)``), ``Y`` of shape ``(sizes[-1], m)`` or
     ``m`` int labels. Returns ``X`` and ``Y`` of ``dtype``, ``(sizes[0], m)`` and
     ``(sizes[-1], m)`` (labels one-hot encoded), or with ``labels`` ``Y`` as ``(m,)`` int labels.
-    A pair already in that form is returned as it is; the list form is stacked as rows, so
-    ``X.T`` is C-contiguous. Every entry point of the networks converts its data here, once.
+    Two 2-D arrays of ``dtype`` are returned as they are (their shapes are checked by the ops);
+    the list form is stacked as rows (``X.T`` C-contiguous). Every entry point converts here.
 
     Raises
     ------
@@ -101,12 +101,13 @@ def as_columns(
         If a shape does not fit ``sizes`` (labels out of range: a ``DatasetError``).
     """
     n_in, n_out = sizes[0], sizes[-1]
-    if type(data) is tuple and len(data) == 2 and not labels:  # the hot path: a step's batch
-        X, Y = data
-        if type(X) is np.ndarray is type(Y) and X.dtype is dtype is Y.dtype and X.ndim == 2:
-            (n, m), shape = X.shape, Y.shape
-            if n == n_in and shape == (n_out, m):
-                return X, Y
+    if data.__class__ is tuple and len(data) == 2 and not labels:  # the hot path: a step's
+        X, Y = data  # batch, already two 2-D arrays of dtype, is passed on as it is
+        if (
+            getattr(X, "dtype", None) is dtype is getattr(Y, "dtype", None)
+            and X.ndim == Y.ndim == 2
+        ):
+            return X, Y
     if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], tuple):
         X, Y = np.asarray(data[0], dtype=dtype), np.asarray(data[1])
         if X.ndim == 1:  # one sample: its label, or its column of desired outputs

@@ -18,14 +18,13 @@ Examples
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.errors import InvalidInputError, ShapeError
-from autograd_lite.nn.module import Module, Parameter
+from autograd_lite.nn.init import fan_in_uniform, make_rng
+from autograd_lite.nn.module import Module, ModuleArgumentError, Parameter, positive_int
 from autograd_lite.tensor import Tensor
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d"]
@@ -33,21 +32,15 @@ __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d"]
 
 def _size(value: Any, what: str, low: int) -> tuple[int, int]:
     pair = value if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    if (
+        len(pair) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+        or min(pair) < low
     ):
-        raise InvalidInputError(f"{what} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < low:
-        raise ShapeError(f"{what} must be >= {low}, got {value!r}")
+        raise ModuleArgumentError(
+            f"{what} must be an int >= {low} or a pair of them, got {value!r}"
+        )
     return int(pair[0]), int(pair[1])
-
-
-def _generator(seed: int | None, rng: np.random.Generator | None) -> np.random.Generator:
-    if seed is not None and rng is not None:
-        raise InvalidInputError("Conv2d: pass either seed= or rng=, not both")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise InvalidInputError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng if rng is not None else np.random.default_rng(seed)
 
 
 class Conv2d(Module):
@@ -96,21 +89,18 @@ class Conv2d(Module):
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
-        for label, n in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise InvalidInputError(f"Conv2d: {label} must be a positive int, got {n!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = positive_int("Conv2d", "out_channels", out_channels)
         self.kernel_size = _size(kernel_size, "Conv2d: kernel_size", 1)
         self.stride = _size(stride, "Conv2d: stride", 1)
         self.padding = _size(padding, "Conv2d: padding", 0)
         self.dilation = _size(dilation, "Conv2d: dilation", 1)
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1.0 / math.sqrt(fan_in)
-        generator = _generator(seed, rng)
+        generator = make_rng(seed, rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        self.weight = Parameter(generator.uniform(-bound, bound, shape).astype(dtype))
+        self.weight = Parameter(fan_in_uniform(shape, fan_in, generator).astype(dtype))
         self.bias = (
-            Parameter(generator.uniform(-bound, bound, self.out_channels).astype(dtype))
+            Parameter(fan_in_uniform(self.out_channels, fan_in, generator).astype(dtype))
             if bias
             else None
         )

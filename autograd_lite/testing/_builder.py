@@ -8,7 +8,7 @@ op whose result would be out of bounds. Used by :mod:`autograd_lite.testing._gen
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import strategies as st
@@ -97,7 +97,7 @@ def no_ties(axis: Any) -> Pred:
 _DOMAIN_ELEMENTS: dict[str, st.SearchStrategy[float]] = {}
 
 
-def domain_elements(domain: str, width: int) -> st.SearchStrategy[float]:
+def domain_elements(domain: str, width: Literal[32, 64]) -> st.SearchStrategy[float]:
     key = f"{domain}/{width}"
     if key not in _DOMAIN_ELEMENTS:
 
@@ -171,7 +171,7 @@ class Builder:
         return tuple(self.side() for _ in range(ndim))
 
     def new_leaf(self, shape: tuple[int, ...], domain: str = "real") -> Var:
-        width = 32 if self.dtype == np.float32 else 64
+        width: Literal[32, 64] = 32 if self.dtype == np.float32 else 64
         if domain == "distinct":  # for max: well-separated values
             size = int(np.prod(shape))
             perm = self.draw(st.permutations(range(size)))

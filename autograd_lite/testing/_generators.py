@@ -1,6 +1,8 @@
 """How ``strategies.graphs`` draws each op: valid shapes, parameters and input domains.
 
-Every generator picks its inputs among the values drawn so far (fan-out: a value may be used
+Each op declares how it is drawn (``defop(..., draw=Draw(kind, domains))`` in
+:mod:`autograd_lite.ops`): :data:`GENERATORS` is derived from those declarations. Every
+generator picks its inputs among the values drawn so far (fan-out: a value may be used
 many times) or makes a fresh leaf, and only accepts an existing value whose *actual* entries lie
 in the op's domain with a margin: positive under ``log`` and as the base of ``pow``, away from 0
 as a divisor and under ``relu``, without near-ties under ``max``, bounded under ``exp``. Fresh
@@ -9,13 +11,15 @@ leaves are drawn inside the domain, so an op can always be emitted on fresh leav
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograd_lite.errors import InvalidArgumentError
+from autograd_lite.ops import REGISTRY, Draw
 from autograd_lite.testing._builder import (
     MAX_NDIM,
     MAX_SIZE,
@@ -31,12 +35,9 @@ from autograd_lite.testing._builder import (
     unit_interval,
 )
 
-__all__ = ["GENERATORS", "Gen"]
+__all__ = ["GENERATORS", "DOMAINS", "Gen", "generator"]
 
 _CONSTANTS = (2.0, -1.0, 0.5, 3.0, -0.25)
-_NONZERO_CONSTANTS = (2.0, -1.0, 0.5, -3.0)
-_EXPONENTS = (2.0, 3.0, 0.5, -1.0, 1.5, -0.5)
-_BASES = (2.0, 0.5, 3.0)
 
 
 # -- generators: each emits one op or returns None ---------------------------------------------
@@ -50,12 +51,15 @@ def _unary(op: str, pred: Pred = any_value, domain: str = "real") -> Gen:
     return gen
 
 
-def _broadcasting(op: str, left: Pred, right: Pred, left_domain: str, right_domain: str) -> Gen:
+def _broadcasting(
+    op: str,
+    left: Pred,
+    right: Pred,
+    left_domain: str,
+    right_domain: str,
+    constants: tuple[tuple[float, ...], tuple[float, ...]],
+) -> Gen:
     """Binary op with NumPy broadcasting, each side a value or (sometimes) a Python constant."""
-    constants = {
-        "div": (_CONSTANTS, _NONZERO_CONSTANTS),
-        "pow": (_BASES, _EXPONENTS),
-    }.get(op, (_CONSTANTS, _CONSTANTS))
 
     def gen(b: Builder) -> Any:
         mode = b.choice(("values", "value-constant", "constant-value"))
@@ -79,10 +83,13 @@ def _broadcasting(op: str, left: Pred, right: Pred, left_domain: str, right_doma
     return gen
 
 
-def _hadamard(b: Builder) -> Any:
-    x = b.pick()
-    sx = b.shape(x)
-    return b.emit("hadamard", (x, b.pick(lambda v: v.shape == sx, sx)))
+def _same_shape(op: str) -> Gen:
+    def gen(b: Builder) -> Any:
+        x = b.pick()
+        sx = b.shape(x)
+        return b.emit(op, (x, b.pick(lambda v: v.shape == sx, sx)))
+
+    return gen
 
 
 def _matmul_shape(sa: tuple[int, ...], sb: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -120,13 +127,13 @@ def _matmul(b: Builder) -> Any:
     return b.emit("matmul", (a, b.pick(fits, new_b)))
 
 
-def _reduction(op: str) -> Gen:
+def _reduction(op: str, distinct: bool = False) -> Gen:
     def gen(b: Builder) -> Any:
         rule = b.axis_rule()
         keepdims = b.flag()
         pred: Pred = any_value
         domain = "real"
-        if op == "max":
+        if distinct:
             pred = lambda v: no_ties(rule(v.ndim))(v)  # noqa: E731
             domain = "distinct"
         x = b.pick(pred, domain=domain)
@@ -259,26 +266,24 @@ def _log_likelihood(b: Builder) -> Any:
     return b.emit("log_likelihood_cost", (z,), params)
 
 
-GENERATORS: dict[str, Gen] = {
-    "add": _broadcasting("add", any_value, any_value, "real", "real"),
-    "sub": _broadcasting("sub", any_value, any_value, "real", "real"),
-    "mul": _broadcasting("mul", any_value, any_value, "real", "real"),
-    "div": _broadcasting("div", any_value, nonzero, "real", "nonzero"),
-    "pow": _broadcasting("pow", positive, lambda v: bool(np.abs(v).max() <= 3), "positive", "real"),
-    "hadamard": _hadamard,
-    "neg": _unary("neg"),
+# -- the table, derived from the op declarations (``autograd_lite.ops.defop(..., draw=Draw(...))``)
+#: A domain name of ``Draw.domains`` -> (the test a drawn value must pass, the domain of a fresh
+#: leaf's elements).
+DOMAINS: dict[str, tuple[Pred, str]] = {
+    "real": (any_value, "real"),
+    "positive": (positive, "positive"),
+    "nonzero": (nonzero, "nonzero"),
+    "off_kink": (off_kink, "nonzero"),
+    "exp_safe": (exp_safe, "real"),
+    "small": (lambda v: bool(np.abs(v).max() <= 3), "real"),
+    "distinct": (any_value, "distinct"),  # (the reduction checks ties along its own axes)
+    "unit": (unit_interval, "unit"),
+    "probability": (probability, "probability"),
+}
+
+#: Shape rules of ops that have one of their own: ``Draw.kind`` names them.
+_SHAPE_RULES: dict[str, Gen] = {
     "matmul": _matmul,
-    "exp": _unary("exp", exp_safe),
-    "log": _unary("log", positive, "positive"),
-    "sigmoid": _unary("sigmoid"),
-    "sigmoid_prime": _unary("sigmoid_prime"),
-    "tanh": _unary("tanh"),
-    "relu": _unary("relu", off_kink, "nonzero"),
-    "softmax": _softmax("softmax"),
-    "log_softmax": _softmax("log_softmax"),
-    "sum": _reduction("sum"),
-    "mean": _reduction("mean"),
-    "max": _reduction("max"),
     "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to,
@@ -287,12 +292,63 @@ GENERATORS: dict[str, Gen] = {
     "concatenate": _concatenate,
     "stack": _stack,
     "where": _where,
-    "quadratic_cost": _pair_cost("quadratic_cost", any_value, "real", any_value, "real"),
-    "cross_entropy_cost": _pair_cost(
-        "cross_entropy_cost", unit_interval, "unit", probability, "probability"
-    ),
-    "cross_entropy_cost_logits": _pair_cost(
-        "cross_entropy_cost_logits", any_value, "real", probability, "probability"
-    ),
-    "log_likelihood_cost": _log_likelihood,
 }
+
+
+def generator(name: str, draw: Draw) -> Gen:
+    """The generator of the op ``name`` from its declared :class:`~autograd_lite.ops.Draw`."""
+    kind, domains = draw.kind, draw.domains
+    if kind == "elementwise":
+        pred, domain = DOMAINS[domains[0]]
+        return _unary(name, pred, domain)
+    if kind == "broadcasting":
+        (left, left_domain), (right, right_domain) = DOMAINS[domains[0]], DOMAINS[domains[1]]
+        constants = draw.constants or (_CONSTANTS, _CONSTANTS)
+        return _broadcasting(name, left, right, left_domain, right_domain, constants)
+    if kind == "same_shape":
+        return _same_shape(name)
+    if kind == "reduction":
+        return _reduction(name, distinct=domains[0] == "distinct")
+    if kind == "axis":
+        return _softmax(name)
+    if kind == "cost":
+        (left, left_domain), (right, right_domain) = DOMAINS[domains[0]], DOMAINS[domains[1]]
+        return _pair_cost(name, left, left_domain, right, right_domain)
+    if kind in _SHAPE_RULES:
+        return _SHAPE_RULES[kind]
+    raise InvalidArgumentError(
+        f"{name}: unknown Draw kind {kind!r}; see autograd_lite.ops.Draw for the kinds"
+    )
+
+
+class _Generators(Mapping[str, Gen]):
+    """Every declared op with a ``draw``, read from the registry at each use (so an op declared
+    later, e.g. by a test module, is drawn too), plus the composite ``log_likelihood_cost``."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, Draw], Gen] = {}
+
+    def _names(self) -> list[str]:
+        names = [name for name, info in REGISTRY.items() if info.draw is not None]
+        return names + ["log_likelihood_cost"]
+
+    def __getitem__(self, name: str) -> Gen:
+        if name == "log_likelihood_cost":
+            return _log_likelihood
+        info = REGISTRY.get(name)
+        if info is None or info.draw is None:
+            raise KeyError(name)
+        key = (name, info.draw)
+        if key not in self._made:
+            self._made[key] = generator(name, info.draw)
+        return self._made[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+#: The generator of every op, by name.
+GENERATORS: Mapping[str, Gen] = _Generators()

@@ -25,16 +25,16 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import costs, ops
+from autograd_lite.errors import InvalidInputError
 from autograd_lite.tensor import Tensor
 
 __all__ = ["Var", "Step", "Graph", "COST_OPS", "call_op"]
 
-#: Ops that ``graphs(ops=...)`` can draw besides those of ``ops.OPS``: the costs of costs.py.
-#: ``cross_entropy_cost_logits`` is ``cross_entropy_cost(z, y, logits=True)``.
+#: Ops that ``graphs(ops=...)`` draws only when named: the costs (declared with
+#: ``Draw(..., opt_in=True)``; ``cross_entropy_cost_logits`` is ``cross_entropy_cost(z, y,
+#: logits=True)``), and ``log_likelihood_cost``, a composite of ops.
 COST_OPS: tuple[str, ...] = (
-    "quadratic_cost",
-    "cross_entropy_cost",
-    "cross_entropy_cost_logits",
+    *(name for name, info in ops.REGISTRY.items() if info.draw and info.draw.opt_in),
     "log_likelihood_cost",
 )
 
@@ -74,31 +74,16 @@ class Step:
     value: np.ndarray | None = None
 
 
-def _cost(name: str) -> Callable[..., Tensor]:
-    if name == "quadratic_cost":
-        return costs.quadratic_cost
-    if name == "cross_entropy_cost":
-        return lambda a, y, **p: costs.cross_entropy_cost(a, y, **p)
-    if name == "cross_entropy_cost_logits":
-        return lambda z, y, **p: costs.cross_entropy_cost(z, y, logits=True, **p)
-    return costs.log_likelihood_cost
-
-
 def call_op(name: str, args: Sequence[Any], params: dict[str, Any]) -> Tensor:
     """Apply the op ``name`` with autograd_lite (looked up at call time, so patches apply).
 
-    Ops with a public wrapper (``getitem``, ``concatenate``, ``stack``, ``where``) go through
-    it, as user code does: the wrapper may prepare parameters for the primitive.
+    Each op is called through its public function, as user code does (``getitem``,
+    ``concatenate``, ``stack``, ``where`` and the costs prepare parameters for the primitive):
+    the declaration's ``apply``.
     """
-    if name in COST_OPS:
-        return _cost(name)(*args, **params)
-    if name == "getitem":
-        return ops.getitem(args[0], params["index"])
-    if name in ("concatenate", "stack"):
-        return getattr(ops, name)(list(args), **params)
-    if name == "where":
-        return ops.where(params["condition"], *args)
-    return ops.OPS[name](*args, **params)
+    if name == "log_likelihood_cost":
+        return costs.log_likelihood_cost(*args, **params)
+    return ops.REGISTRY[name].apply(*args, **params)
 
 
 class Graph:
@@ -145,7 +130,7 @@ class Graph:
         """The drawn value of each leaf (read-only views; :meth:`leaves` gives fresh copies)."""
         values = []
         for s in self.steps:
-            if s.op == "leaf":
+            if s.op == "leaf" and s.value is not None:
                 view = s.value.view()
                 view.flags.writeable = False
                 values.append(view)
@@ -200,7 +185,7 @@ class Graph:
         """
         count = sum(1 for s in self.steps if s.op == "leaf")
         if len(leaves) != count:
-            raise TypeError(f"this graph takes {count} leaves, got {len(leaves)}")
+            raise InvalidInputError(f"this graph takes {count} leaves, got {len(leaves)}")
         call = call or call_op
         values: list[Any] = []
         feed = iter(leaves)
@@ -216,7 +201,7 @@ class Graph:
     def __repr__(self) -> str:
         lines = ["Graph("]
         for index, s in enumerate(self.steps):
-            if s.op == "leaf":
+            if s.op == "leaf" and s.value is not None:
                 lines.append(f"    v{index} = leaf({s.shape}, {_format_values(s.value)})")
                 continue
             parts = [repr(a) for a in s.args]

@@ -38,6 +38,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 
+from autograd_lite.errors import InvalidArgumentError
+
 __all__ = ["PROFILES", "ENV_VAR", "register_profiles", "profile_name", "load_profile"]
 
 #: The environment variable that names the profile.
@@ -84,7 +86,7 @@ def profile_name(environ: Mapping[str, str] | None = None) -> str:
     name = env.get(ENV_VAR, "").strip()
     if name:
         if name not in PROFILES:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{ENV_VAR}={name!r} is not a profile; choose one of {sorted(PROFILES)}"
             )
         return name

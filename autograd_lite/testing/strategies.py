@@ -57,8 +57,11 @@ __all__ = [
     "COST_OPS",
 ]
 
-#: Every op ``graphs`` draws by default: the names of ``autograd_lite.ops.OPS``.
-OP_NAMES: tuple[str, ...] = tuple(_ops.OPS)
+#: Every op ``graphs`` draws by default: the ops of ``autograd_lite.ops`` that declare a ``Draw``
+#: (an op declared elsewhere, e.g. by a test, is drawn when named in ``ops`` or ``include``).
+OP_NAMES: tuple[str, ...] = tuple(
+    name for name, info in _ops.REGISTRY.items() if name in _ops.OPS and info.draw is not None
+)
 
 DEFAULT_BOUNDS = (-10.0, 10.0)
 
@@ -272,8 +275,7 @@ def graphs(
             + (
                 ""
                 if not set(unknown) & set(_ops.OPS)
-                else " (an op of ops.OPS without a "
-                "generator in autograd_lite/testing/_generators.py)"
+                else " (an op of ops.OPS declared without draw=Draw(...))"
             )
         )
     if not allowed and not wanted:
