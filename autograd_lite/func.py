@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autograd_lite import functional
 from autograd_lite.errors import InvalidInputError, ShapeError
 from autograd_lite.tensor import Tensor, as_array
 
@@ -352,11 +353,6 @@ def value_and_grad(
             return f(*(rebuilt(values, i) for i in range(len(args))), **kw)
 
         wrt = [k for n in nums for k in range(slots[n].start, slots[n].stop)]
-        # Imported here, not at the top: importing the engine before the tensor module breaks
-        # the core's import cycle (tensor -> ops -> engine -> function -> tensor) until the core
-        # helper's "REGISTRY" work removes it; then this import can move to the top.
-        from autograd_lite import functional
-
         value, grads = functional.value_and_grad(flat_f, wrt)(*flat, **kwargs)
         by_index: list[Any] = [None] * len(flat)
         for k, g in zip(wrt, grads):
