@@ -7,7 +7,7 @@ Learning* derives by hand (BP1–BP4), which :mod:`autograd_lite.nielsen` carrie
 
 from typing import Any
 
-from autograd_lite import datasets, errors, nielsen, nn, optim, testing, viz
+from autograd_lite import datasets, errors, func, nielsen, nn, optim, testing, viz
 from autograd_lite import ops as _ops
 from autograd_lite.compile import compile
 from autograd_lite.costs import cross_entropy_cost, log_likelihood_cost, quadratic_cost
@@ -48,6 +48,7 @@ __all__ = [
     "is_grad_enabled",
     "detect_anomaly",
     "errors",
+    "func",
     "nn",
     "optim",
     "nielsen",
