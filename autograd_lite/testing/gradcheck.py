@@ -34,7 +34,12 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import gradients
-from autograd_lite.errors import InvalidInputError
+from autograd_lite.errors import (
+    InvalidArgumentError,
+    InvalidInputError,
+    ShapeError,
+    TensorIndexError,
+)
 from autograd_lite.func import functional_call
 from autograd_lite.modes import enable_grad
 from autograd_lite.nn import Module
@@ -237,7 +242,7 @@ def _evaluate(f: Callable[..., Any], prep: _Prepared, shapes: list, where: str) 
     outs = _outputs(f(*prep.args), where)
     got = [o.shape for o in outs]
     if got != shapes:
-        raise ValueError(
+        raise ShapeError(
             f"{where}: f returned outputs of shapes {got} at a perturbed point but {shapes} at "
             f"the original point; the output shapes must not depend on the input values"
         )
@@ -284,7 +289,7 @@ def _analytic_jacobians(outs: list[Tensor], prep: _Prepared) -> list[np.ndarray]
             for jac, g, leaf in zip(jacobians, grads, prep.leaves):
                 g = np.asarray(g.data if isinstance(g, Tensor) else g)
                 if g.shape != leaf.shape:
-                    raise ValueError(
+                    raise ShapeError(
                         f"gradcheck: the gradient for an input of shape {leaf.shape} has "
                         f"shape {g.shape}"
                     )
@@ -302,7 +307,7 @@ def _located(index: int, shapes: list) -> tuple[int, tuple[int, ...]]:
         if index < size:
             return number, tuple(int(i) for i in np.unravel_index(index, shape))
         index -= size
-    raise IndexError(index)
+    raise TensorIndexError(f"gradcheck: entry {index} is past the last input")
 
 
 def _at(index: tuple[int, ...]) -> str:
@@ -459,7 +464,7 @@ def _check(
 
 def _check_tolerances(eps: float, atol: float, rtol: float, what: str) -> None:
     if not (eps > 0 and atol >= 0 and rtol >= 0):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{what}: need eps > 0, atol >= 0 and rtol >= 0; got {eps}, {atol}, {rtol}"
         )
 
@@ -633,7 +638,7 @@ def _upstream(grad_outputs: Any, outs: list[Tensor], seed: int) -> list[np.ndarr
         given = [grad_outputs]
     vs = [np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64) for g in given]
     if len(vs) != len(outs) or any(v.shape != o.shape for v, o in zip(vs, outs)):
-        raise ValueError(
+        raise ShapeError(
             f"gradgradcheck: grad_outputs must give one array per output, of shapes "
             f"{[o.shape for o in outs]}; got {[v.shape for v in vs]}"
         )

@@ -36,7 +36,10 @@ from hypothesis.extra import numpy as hnp
 
 from autograd_lite import nn
 from autograd_lite import ops as _ops
-from autograd_lite.errors import InvalidInputError
+from autograd_lite.errors import (
+    InvalidArgumentError,
+    InvalidInputError,
+)
 from autograd_lite.nn import ModuleArgumentError
 from autograd_lite.tensor import Tensor
 from autograd_lite.testing._builder import Builder
@@ -70,9 +73,9 @@ Shape = tuple[int, ...]
 
 def _check_dims(min_dims: int, max_dims: int, min_side: int, max_side: int) -> None:
     if not 0 <= min_dims <= max_dims:
-        raise ValueError(f"need 0 <= min_dims <= max_dims, got {min_dims} and {max_dims}")
+        raise InvalidArgumentError(f"need 0 <= min_dims <= max_dims, got {min_dims} and {max_dims}")
     if not 1 <= min_side <= max_side:
-        raise ValueError(f"need 1 <= min_side <= max_side, got {min_side} and {max_side}")
+        raise InvalidArgumentError(f"need 1 <= min_side <= max_side, got {min_side} and {max_side}")
 
 
 def shapes(
@@ -97,7 +100,9 @@ def _element_strategy(elements: Any, dtype: np.dtype) -> st.SearchStrategy[float
     if isinstance(elements, (tuple, list)) and len(elements) == 2:
         low, high = (float(e) for e in elements)
         if not low <= high:
-            raise ValueError(f"tensors: elements bounds must satisfy low <= high, got {elements}")
+            raise InvalidArgumentError(
+                f"tensors: elements bounds must satisfy low <= high, got {elements}"
+            )
         if width == 32:  # float32 bounds inside [low, high]
             low32, high32 = np.float32(low), np.float32(high)
             low = float(low32 if low32 >= low else np.nextafter(low32, np.float32(np.inf)))
@@ -105,7 +110,7 @@ def _element_strategy(elements: Any, dtype: np.dtype) -> st.SearchStrategy[float
         return st.floats(
             low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False
         )
-    raise TypeError(
+    raise InvalidInputError(
         f"tensors: elements must be a hypothesis strategy or (low, high) bounds, got {elements!r}"
     )
 
@@ -147,7 +152,7 @@ def tensors(
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"tensors: dtype must be a floating-point dtype, got {dtype}")
+        raise InvalidInputError(f"tensors: dtype must be a floating-point dtype, got {dtype}")
     shape_strategy = shapes() if shape is None else shape
     if not isinstance(shape_strategy, st.SearchStrategy):
         shape_strategy = st.just(tuple(int(n) for n in shape_strategy))
@@ -189,7 +194,7 @@ def mutually_broadcastable_shapes(
     """
     _check_dims(min_dims, max_dims, min_side, max_side)
     if num_shapes < 1:
-        raise ValueError(f"num_shapes must be at least 1, got {num_shapes}")
+        raise InvalidArgumentError(f"num_shapes must be at least 1, got {num_shapes}")
 
     @st.composite
     def draw_group(draw: Any) -> BroadcastShapes:
@@ -270,7 +275,7 @@ def graphs(
     wanted = tuple(dict.fromkeys(include))
     unknown = [name for name in (*allowed, *wanted) if name not in GENERATORS]
     if unknown:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"graphs: unknown op(s) {unknown}; known: {sorted(GENERATORS)}"
             + (
                 ""
@@ -279,13 +284,17 @@ def graphs(
             )
         )
     if not allowed and not wanted:
-        raise ValueError("graphs: no op to draw from")
+        raise InvalidArgumentError("graphs: no op to draw from")
     if not 1 <= min_ops <= max_ops:
-        raise ValueError(f"graphs: need 1 <= min_ops <= max_ops, got {min_ops} and {max_ops}")
+        raise InvalidArgumentError(
+            f"graphs: need 1 <= min_ops <= max_ops, got {min_ops} and {max_ops}"
+        )
     if len(wanted) > max_ops:
-        raise ValueError(f"graphs: cannot include {len(wanted)} ops in at most {max_ops} ops")
+        raise InvalidArgumentError(
+            f"graphs: cannot include {len(wanted)} ops in at most {max_ops} ops"
+        )
     if np.dtype(dtype) not in (np.float64, np.float32):
-        raise TypeError(f"graphs: dtype must be float64 or float32, got {dtype}")
+        raise InvalidInputError(f"graphs: dtype must be float64 or float32, got {dtype}")
     pool = allowed or wanted
 
     @st.composite

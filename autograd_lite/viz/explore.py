@@ -490,7 +490,7 @@ def network_data(
     label : int, optional
         The input's class, shown with the network's answer.
     """
-    import autograd_lite as al
+    from autograd_lite import costs, ops
     from autograd_lite.nielsen import CrossEntropyCost, ManualNetwork
 
     dtype = np.dtype(network.dtype)
@@ -515,19 +515,19 @@ def network_data(
     # The graph, as Network._forward builds it, each tensor named as in the chapter.
     labels: dict[Tensor, str] = {}
     notes: dict[tuple[Tensor, int], str] = {}
-    x = al.Tensor(X, name="x")
-    y = al.Tensor(Y, name="y")
+    x = Tensor(X, name="x")
+    y = Tensor(Y, name="y")
     labels[x], labels[y] = "x = a¹" if L > 1 else "x", "y"
-    ws = [al.Tensor(w, requires_grad=True) for w in manual.weights]
-    bs = [al.Tensor(b, requires_grad=True) for b in manual.biases]
+    ws = [Tensor(w, requires_grad=True) for w in manual.weights]
+    bs = [Tensor(b, requires_grad=True) for b in manual.biases]
     a: Any = x
     zs: list[Tensor] = []
     for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
         l = i + 2
         labels[w], labels[b] = f"w{_sup(l)}", f"b{_sup(l)}"
-        product = al.matmul(w, a)
+        product = ops.matmul(w, a)
         labels[product] = f"w{_sup(l)}a{_sup(l - 1)}"
-        z = al.add(product, b)
+        z = ops.add(product, b)
         labels[z] = f"z{_sup(l)}"
         zs.append(z)
         notes[(product, 0)] = (
@@ -544,7 +544,7 @@ def network_data(
             f"sums them over the batch"
         )
         if l < L or not logits:
-            a = al.sigmoid(z)
+            a = ops.sigmoid(z)
             labels[a] = f"a{_sup(l)}"
             notes[(a, 0)] = (
                 f"BP1: δ{_sup(L)} = ∇ₐC ⊙ σ′(z{_sup(L)})"
@@ -553,10 +553,10 @@ def network_data(
                 f"σ′(z{_sup(l)})"
             )
     if logits:
-        C = al.cross_entropy_cost(zs[-1], y, logits=True)
+        C = costs.cross_entropy_cost(zs[-1], y, logits=True)
         notes[(C, 0)] = f"BP1 for the cross-entropy: δ{_sup(L)} = a{_sup(L)} − y (no σ′ factor)"
     else:
-        C = al.quadratic_cost(a, y)
+        C = costs.quadratic_cost(a, y)
         notes[(C, 0)] = f"∇ₐC = a{_sup(L)} − y, the first factor of BP1"
     labels[C] = "C"
     sizes_text = ", ".join(map(str, sizes))
