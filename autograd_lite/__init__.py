@@ -7,8 +7,9 @@ Learning* derives by hand (BP1–BP4), which :mod:`autograd_lite.nielsen` carrie
 
 from typing import Any
 
-from autograd_lite import datasets, errors, nielsen, nn, optim, testing, viz
+from autograd_lite import datasets, errors, func, nielsen, nn, optim, testing, viz
 from autograd_lite import ops as _ops
+from autograd_lite.compile import compile
 from autograd_lite.costs import cross_entropy_cost, log_likelihood_cost, quadratic_cost
 from autograd_lite.engine import gradients
 from autograd_lite.function import Context, Function, primitive
@@ -40,12 +41,14 @@ __all__ = [
     "grad",
     "value_and_grad",
     "hvp",
+    "compile",
     "gradients",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
     "detect_anomaly",
     "errors",
+    "func",
     "nn",
     "optim",
     "nielsen",

@@ -1,21 +1,21 @@
 """Reverse-mode traversal: the general form of backpropagation.
 
-``backward`` orders the graph (iteratively, so depth is unlimited), then walks it from the output
-to the leaves. Each node's gradient is complete once every consumer has contributed (fan-out
-accumulates); the node's op turns it into gradients for its inputs (vector-Jacobian products);
-a gradient whose shape differs from its input's is summed back to that shape here, in one place
-(undoing broadcasting). Leaves receive ``.grad`` only after the whole pass has succeeded, so a
-failing hook or vjp leaves every ``.grad`` as it was.
+``backward`` walks the graph from the output to the leaves, newest node first (iteratively, so
+depth is unlimited); a node's gradient is complete once every consumer has contributed, and its
+op turns it into gradients for its inputs (vector-Jacobian products). Leaves receive ``.grad``
+only after the whole pass has succeeded: a failing hook or vjp leaves every ``.grad`` as it was.
+User code gets read-only gradients (``g *= 2`` raises InvalidGradientError: the array may be
+another tensor's too), what it returns is copied, and every ``.grad`` is an array of its own.
 
-A gradient handed to user code is owned: hooks and user-defined vjps get read-only views (the
-same array may be another tensor's gradient too; ``g *= 2`` raises InvalidGradientError instead
-of changing both), what they return is copied before the engine keeps it, and every ``.grad``
-and returned gradient is an array of its own (:func:`_own`). In place, the engine adds only into
-sums it allocated itself.
+The engine's rules, one function each, shared with replay: how a vjp is called
+(:func:`call_vjp`), what becomes of the gradient it returns (:func:`fit`: checked, summed back
+to the input's shape, cast), how fan-out is summed (:func:`accumulate`), and how a gradient is
+handed out (:func:`own`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -34,7 +34,9 @@ from autograd_lite.modes import check_finite as _check_finite
 from autograd_lite.ops import opaque_gradient, sum_to
 from autograd_lite.tensor import Tensor, as_array
 
-__all__ = ["backward", "gradients", "sum_to"]
+__all__ = [
+    "backward", "gradients", "sum_to", "call_vjp", "fit", "accumulate", "own", "read_only",
+]  # fmt: skip
 
 
 def _released(node: Tensor) -> GraphReleasedError:
@@ -56,12 +58,10 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
             )
         data = root.data
         # (np.array of a number is several times cheaper than np.ones for the usual 0-d root)
-        seed = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
-    else:
-        if isinstance(grad, Tensor) and create_graph:
-            seed = grad
-        else:
-            seed = np.array(as_array(grad, what="backward"), dtype=root.dtype)  # a private copy
+        seed: Any = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
+    else:  # a Tensor under create_graph, else a private copy
+        seed = grad if isinstance(grad, Tensor) and create_graph else np.array(
+            as_array(grad, what="backward"), dtype=root.dtype)  # fmt: skip
         if seed.shape != root.shape:
             raise InvalidGradientError(
                 f"backward: grad has shape {seed.shape} but the output has shape {root.shape}; "
@@ -79,25 +79,22 @@ def _run(
     create_graph: bool,
     targets: Sequence[Tensor] | None,
 ) -> tuple[dict[Tensor, Any], list[tuple[Tensor, Any]]]:
-    """The backward pass.
-
-    Returns the total gradient of each leaf (or of each target), and those of the non-leaf
-    tensors that asked to retain theirs.
+    """The backward pass: the total gradient of each leaf (or of each target), and those of the
+    non-leaf tensors that asked to retain theirs.
 
     Nodes are visited in decreasing order of creation (``_seq``): a tensor is always created
     after its inputs, so when a node comes off the heap every consumer has already sent its
-    contribution and the node's gradient is complete. No separate topological sort is needed,
-    and nothing recurses, so depth is unlimited.
+    contribution and the node's gradient is complete. No topological sort, no recursion.
     """
     pending: dict[Tensor, Any] = {}  # non-leaf nodes: gradient so far
-    owned: set[Tensor] = set()  # pending arrays we allocated ourselves may be added to in place
+    owned: set[Tensor] = set()  # pending sums we allocated ourselves may be added to in place
     leaves: dict[Tensor, Any] = {}  # leaves: gradient so far
     heap: list[tuple[int, Tensor]] = []
     for root, seed in zip(roots, seeds):
         if root._op is None:
-            leaves[root] = seed if root not in leaves else leaves[root] + seed
+            leaves[root] = accumulate(leaves.get(root), seed)
         elif root in pending:
-            pending[root] = pending[root] + seed
+            pending[root] = accumulate(pending[root], seed)
         else:
             pending[root] = seed
             heappush(heap, (-root._seq, root))
@@ -129,66 +126,46 @@ def _run(
             results[node] = g
         op = node._op
         params = node._params
-        vjps = op.vjps
-        variadic = vjps.__class__ is EachInput
         count = len(saved)  # the op's inputs, from the slots that Tensor._args describes
         if count == 2:
             args = (node._in0, node._in1)
         else:
-            args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
-        if plain_pass:
-            graph_mode = False
-            inputs, out, g_in = saved, node.data, g
-            careful = not op.trusted
-            if careful:  # a user's vjp may not write into g: it may be another tensor's too
-                g_in = _read_only(g)
-        else:  # under create_graph the vjps get Tensors, and record what they compute
-            graph_mode = create_graph and op.differentiable
-            if graph_mode:
-                inputs, out, g_in = args, node, g
-            else:
-                inputs, out, g_in = saved, node.data, _read_only(g.data if create_graph else g)
-            careful = True
+            args = (node._in0,) if count == 1 else (node._in0, node._in1, *(node._more or ()))
+        careful = not (plain_pass and op.trusted)
+        graph_mode = careful and create_graph and op.differentiable
+        out: Any
+        if graph_mode:  # under create_graph the vjps get Tensors, and record what they compute
+            inputs, out, g_in = args, node, g
+        else:
+            inputs, out, g_in = saved, node.data, (g.data if create_graph else g)
+            if not op.trusted:  # a user's vjp may not write into g: it may be another tensor's
+                g_in = read_only(g_in)
         index = -1
         for arg in args:
             index += 1
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
-            try:
-                if variadic:
-                    gi = vjps.fn(index, g_in, out, inputs, **params)
-                elif params:
-                    gi = vjps[index](g_in, out, *inputs, **params)
-                else:
-                    gi = vjps[index](g_in, out, *inputs)
-            except ValueError as error:  # (a try costs nothing until it catches)
-                raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
+            gi = call_vjp(op, index, g_in, out, inputs, params)
             if gi is None:
                 continue
-            if careful:
-                gi = _check_gradient(gi, node, index, arg, g, graph_mode, create_graph, anomaly)
-            else:  # the plain backward of a built-in op: undo broadcasting, keep the dtype
-                data = arg.data
-                if gi.shape != data.shape:
-                    gi = sum_to(gi, data.shape, op.name, index)
-                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                    gi = gi.astype(data.dtype)  # a float32 tensor gets a float32 gradient
+            data = arg.data
+            if careful or gi.shape != data.shape or gi.dtype is not data.dtype:
+                gi = fit(gi, op, index, data.shape, data.dtype, node.data.shape, graph_mode)
+                if create_graph and not graph_mode:  # computed in NumPy: not differentiable
+                    gi = opaque_gradient(gi, (g, *(node._args or ())), op.name)
+                if anomaly:
+                    _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
                 current = leaves.get(arg)
-                leaves[arg] = gi if current is None else current + gi
+                leaves[arg] = gi if current is None else accumulate(current, gi)
                 continue
-            # Fan-out: the first contribution is stored without a copy; the second makes a
-            # fresh sum that we own, so later ones may be added to it in place.
             current = pending.get(arg)
             if current is None:
                 pending[arg] = gi
                 heappush(heap, (-arg._seq, arg))
-            elif create_graph or arg not in owned or not current.ndim:
-                # (a 0-d sum is a NumPy scalar, which cannot be added to in place)
-                pending[arg] = current + gi
-                owned.add(arg)
             else:
-                current += gi
+                pending[arg] = accumulate(current, gi, not create_graph and arg in owned)
+                owned.add(arg)
 
     for leaf, g in leaves.items():
         if leaf._hooks:
@@ -204,37 +181,71 @@ def _run(
     return results, retained
 
 
-def _check_gradient(
-    gi: Any,
-    node: Tensor,
-    index: int,
-    arg: Tensor,
-    g: Any,
-    graph_mode: bool,
-    create_graph: bool,
-    anomaly: bool,
+EMPTY: dict[str, Any] = {}
+
+
+def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], params: Any) -> Any:
+    """The one way a vjp is called (by the engine, replay's interpreter and its generated code):
+    ``vjps[index](g, out, *inputs, **params)``, or ``vjps.fn(index, g, out, inputs, **params)``
+    for a variadic op. A vjp that writes into its read-only ``g`` gets InvalidGradientError."""
+    try:
+        if op.vjps.__class__ is EachInput:
+            return op.vjps.fn(index, g, out, inputs, **(params or EMPTY))
+        if params:  # (an empty **params still costs a dictionary: most ops have none)
+            return op.vjps[index](g, out, *inputs, **params)
+        return op.vjps[index](g, out, *inputs)
+    except ValueError as error:  # (a try costs nothing until it catches)
+        raise _wrote_read_only(error, f"{op.name}: its vjp for input {index}") from None
+
+
+def fit(
+    gi: Any, op: Any, index: int, shape: tuple, dtype: Any, out_shape: tuple, graph: bool = False
 ) -> Any:
-    """The slow path for one input's gradient: a user-defined vjp, ``create_graph``, or
-    anomaly mode."""
-    op = node._op
+    """The one rule for the gradient ``gi`` that a vjp of ``op`` returned for its input ``index``
+    (of ``shape`` and ``dtype``; ``graph``: a Tensor under ``create_graph``). A user's vjp is
+    checked (its type, a shape that is the input's or, for a broadcast input, the output's) and
+    its array copied; broadcasting is undone (:func:`sum_to`); an array gets the input's dtype."""
     if not op.trusted:
-        gi = _validate_user_gradient(
-            gi, op.name, index, graph_mode, arg.data.shape, arg.data.dtype, node.data.shape
-        )
-    if gi.shape != arg.data.shape:
-        gi = sum_to(gi, arg.data.shape, op.name, index)
-    if not (graph_mode or op.trusted):  # a user's array, which it may keep and change: copy it
-        gi = np.array(gi, dtype=arg.data.dtype)
-    if create_graph and not graph_mode:
-        gi = opaque_gradient(gi, (g, *node._args), op.name)
-    elif not graph_mode and gi.dtype != arg.data.dtype:
-        gi = gi.astype(arg.data.dtype)
-    if anomaly:
-        _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
-    return gi
+        where = f"{op.name}: its vjp for input {index}"
+        if graph and isinstance(gi, (int, float)):
+            gi = Tensor._constant(np.asarray(gi, dtype=dtype))
+        elif graph and not isinstance(gi, Tensor):
+            raise InvalidGradientError(
+                f"{where} returned {type(gi).__name__} under create_graph=True, not a Tensor; a "
+                f"differentiable vjp must use Tensor operations"
+            )
+        elif not graph:
+            try:
+                gi = as_array(gi.data if isinstance(gi, Tensor) else gi, what=where)
+            except Exception as error:
+                raise InvalidGradientError(str(error)) from None
+        if gi.shape not in (shape, out_shape):
+            raise InvalidGradientError(
+                f"{where} returned a gradient of shape {gi.shape}; expected the input's shape "
+                f"{shape} (or the output's shape {out_shape} when the input was broadcast)"
+            )
+    if gi.shape != shape:
+        gi = sum_to(gi, shape, op.name, index)
+    if graph:
+        return gi
+    if not op.trusted:  # a user's array, which it may keep and change: copy it
+        return np.array(gi, dtype=dtype)
+    return gi if gi.dtype == dtype else gi.astype(dtype)  # a float32 input, a float32 gradient
 
 
-def _read_only(g: Any) -> np.ndarray:
+def accumulate(total: Any, gi: Any, in_place: bool = False) -> Any:
+    """The fan-out rule: the contributions to one gradient are summed in the order they come.
+    The first is kept as it is (it may be another tensor's too: ``add`` hands ``g`` to both
+    inputs), so it is never written to; ``in_place`` says ``total`` is a sum we made."""
+    if total is None:
+        return gi
+    if in_place and total.ndim:  # (a 0-d sum is a NumPy scalar: no in-place add)
+        total += gi
+        return total
+    return total + gi
+
+
+def read_only(g: Any) -> np.ndarray:
     """A read-only view of ``g`` (a NumPy scalar becomes a 0-d array): what user code gets."""
     view = g.view() if g.__class__ is np.ndarray else np.array(g)
     view.flags.writeable = False
@@ -257,7 +268,7 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
     for hook in list(node._hooks or ()):
         name = f"hook {getattr(hook, '__name__', hook)!r} on a tensor of shape {node.shape}"
         try:
-            replaced = hook(g if create_graph else _read_only(g))
+            replaced = hook(g if create_graph else read_only(g))
         except ValueError as error:
             raise _wrote_read_only(error, name) from None
         if replaced is None:
@@ -288,49 +299,11 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
     return g
 
 
-def _validate_user_gradient(
-    gi: Any,
-    op_name: str,
-    index: int,
-    graph_mode: bool,
-    arg_shape: tuple[int, ...],
-    arg_dtype: Any,
-    out_shape: tuple[int, ...],
-) -> Any:
-    """Check a gradient returned by a user-defined vjp: its type, and a shape that is the
-    input's own or, for an input that was broadcast, the output's."""
-    if graph_mode:
-        if isinstance(gi, (int, float)):
-            gi = Tensor._constant(np.asarray(gi, dtype=arg_dtype))
-        elif not isinstance(gi, Tensor):
-            raise InvalidGradientError(
-                f"{op_name}: under create_graph=True its vjp for input {index} returned "
-                f"{type(gi).__name__}, not a Tensor; a differentiable vjp must use Tensor "
-                f"operations"
-            )
-    elif isinstance(gi, Tensor):
-        gi = gi.data
-    elif not (isinstance(gi, np.ndarray) and gi.dtype.kind == "f"):
-        try:
-            gi = as_array(gi, what=f"{op_name} vjp for input {index}")
-        except Exception as error:
-            raise InvalidGradientError(str(error)) from None
-    if gi.shape not in (arg_shape, out_shape):
-        raise InvalidGradientError(
-            f"{op_name}: its vjp for input {index} returned a gradient of shape {gi.shape}; "
-            f"expected the input's shape {arg_shape} (or the output's shape {out_shape} when "
-            f"the input was broadcast)"
-        )
-    return gi
-
-
 def backward(
     root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
 ) -> None:
-    """Backpropagate from ``root`` and accumulate into the ``.grad`` of every leaf.
-
-    See :meth:`autograd_lite.Tensor.backward`.
-    """
+    """Backpropagate from ``root`` and accumulate into the ``.grad`` of every leaf (see
+    :meth:`autograd_lite.Tensor.backward`)."""
     if not isinstance(root, Tensor):
         raise BackwardError(f"backward: expected a Tensor, got {type(root).__name__}")
     if not root.requires_grad:
@@ -339,15 +312,12 @@ def backward(
             "with requires_grad=True (and do not compute it under no_grad())"
         )
     seed = _seed_gradient(root, grad, create_graph)
-    if create_graph:
-        with enable_grad():
-            results, retained = _run([root], [seed], retain_graph or create_graph, True, None)
-    else:
-        results, retained = _run([root], [seed], retain_graph, False, None)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        results, retained = _run([root], [seed], retain_graph or create_graph, create_graph, None)
     _commit([*results.items(), *retained], create_graph)
 
 
-def _own(g: Any, handed_out: set[int]) -> np.ndarray:
+def own(g: Any, handed_out: set[int]) -> np.ndarray:
     """``g`` as an array the caller may keep and modify: a NumPy scalar becomes an array, and a
     view (a broadcast, a reshape, a slice) or an array already handed to another tensor
     (``a + b`` gives both the same upstream gradient) is copied."""
@@ -367,7 +337,7 @@ def _commit(pairs: Any, create_graph: bool) -> None:
             total = tensor.grad + g
             tensor.grad = total if create_graph else np.asarray(total)
         else:
-            tensor.grad = g if create_graph else _own(g, handed_out)
+            tensor.grad = g if create_graph else own(g, handed_out)
 
 
 def gradients(
@@ -378,30 +348,13 @@ def gradients(
     create_graph: bool = False,
     allow_unused: bool = True,
 ) -> list[Any]:
-    """The gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
-
-    Parameters
-    ----------
-    outputs : Tensor or sequence of Tensor
-        What to differentiate; one-element unless ``grad_outputs`` is given.
-    inputs : Tensor or sequence of Tensor
-        With respect to what (leaves or intermediate tensors).
-    grad_outputs : array_like or sequence, optional
-        The upstream gradient for each output.
-    retain_graph : bool, optional
-        Keep the graph for another backward; defaults to ``create_graph``.
-    create_graph : bool, default False
-        Return Tensors that are themselves differentiable (for higher-order gradients).
-    allow_unused : bool, default True
-        An input the outputs do not depend on gets a zero gradient; with False it raises.
-
-    Returns
-    -------
-    list
-        One gradient per input: ndarrays, or Tensors when ``create_graph`` is True.
-    """
+    """The gradients of ``outputs`` (one-element, unless ``grad_outputs`` gives the upstream
+    gradient of each) with respect to ``inputs`` (leaves or intermediate tensors), without
+    touching any ``.grad``: one per input, ndarrays, or differentiable Tensors under
+    ``create_graph=True`` (``retain_graph`` defaults to it). An input the outputs do not depend
+    on gets zeros (BackwardError with ``allow_unused=False``)."""
     single_output = isinstance(outputs, Tensor)
-    outs = [outputs] if single_output else list(outputs)
+    outs: list[Tensor] = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outs)
@@ -418,17 +371,13 @@ def gradients(
                 "gradients: an output does not require grad; none of the inputs it was computed "
                 "from has requires_grad=True"
             )
-    if not all([isinstance(x, Tensor) for x in ins]):
-        bad = next(x for x in ins if not isinstance(x, Tensor))
-        raise BackwardError(f"gradients: inputs must be Tensors, got {type(bad).__name__}")
-    if retain_graph is None:
-        retain_graph = create_graph
+    for x in ins:
+        if not isinstance(x, Tensor):
+            raise BackwardError(f"gradients: inputs must be Tensors, got {type(x).__name__}")
+    retain_graph = create_graph if retain_graph is None else retain_graph
     seeds = [_seed_gradient(o, g, create_graph) for o, g in zip(outs, grad_outputs)]
-    if create_graph:
-        with enable_grad():
-            results, _ = _run(outs, seeds, retain_graph, True, ins)
-    else:
-        results, _ = _run(outs, seeds, retain_graph, False, ins)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        results, _ = _run(outs, seeds, retain_graph, create_graph, ins)
     grads = [results.get(x) for x in ins]
     handed_out: set[int] = set()
     for i, g in enumerate(grads):
@@ -441,5 +390,5 @@ def gradients(
             g = np.zeros_like(ins[i].data)
             grads[i] = Tensor._constant(g) if create_graph else g
         elif not create_graph:
-            grads[i] = _own(g, handed_out)
+            grads[i] = own(g, handed_out)
     return grads

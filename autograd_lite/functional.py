@@ -15,48 +15,11 @@ import numpy as np
 
 from autograd_lite.engine import gradients
 from autograd_lite.errors import BackwardError, InvalidInputError, ShapeError
-from autograd_lite.modes import STATE, enable_grad
+from autograd_lite.modes import STATE
+from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient, evaluate
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = ["grad", "value_and_grad", "hvp"]
-
-
-def _prepare(args: tuple, argnums: int | Sequence[int]) -> tuple[list, list[int], bool]:
-    single = isinstance(argnums, int)
-    nums = [argnums] if single else list(argnums)
-    prepared = list(args)
-    for n in nums:
-        if not -len(args) <= n < len(args):
-            raise BackwardError(f"grad: argnums {n} is out of range for {len(args)} argument(s)")
-        value = args[n]
-        if isinstance(value, Tensor) and value.requires_grad:
-            continue  # already in an outer graph: differentiate through it
-        prepared[n] = Tensor(as_array(value, what="grad"), requires_grad=True)
-    return prepared, nums, single
-
-
-def _evaluate(f: Callable, prepared: list, kwargs: dict) -> Tensor:
-    # STATE.depth counts the grad evaluations running in this thread: an inner grad must keep
-    # its result in the graph, because the outer one may differentiate through it (even via a
-    # closure). Another thread's grad is not an outer one.
-    state = STATE
-    state.depth += 1
-    try:
-        with enable_grad():
-            out = f(*prepared, **kwargs)
-    finally:
-        state.depth -= 1
-    if not isinstance(out, Tensor):
-        raise BackwardError(
-            f"grad: the function returned {type(out).__name__}, not a Tensor; build its result "
-            f"with autograd_lite ops"
-        )
-    if out.data.size != 1:
-        raise BackwardError(
-            f"grad: the function must return a scalar, it returned shape {out.shape}; "
-            f"reduce it (e.g. .sum()) or use Tensor.backward(grad=...)"
-        )
-    return out
 
 
 def _check_every(replay: Any, check_every: int | None) -> int:
@@ -82,33 +45,50 @@ def value_and_grad(
     check_every: int | None = None,
 ) -> Callable[..., tuple[Any, Any]]:
     """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
+    return _transform(f, argnums, replay, check_every, gradient_only=False)
+
+
+def _transform(
+    f: Callable[..., Tensor], argnums: Any, replay: Any, check_every: Any, gradient_only: bool
+) -> Callable[..., Any]:
     every = _check_every(replay, check_every)
+    single = isinstance(argnums, int)
+    nums = [argnums] if isinstance(argnums, int) else list(argnums)
 
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         # Nested: inside another grad's evaluation, or given Tensors of an outer graph.
         nested = STATE.depth > 0 or any(
             isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())
         )
-        prepared, nums, single = _prepare(args, argnums)
-        out = _evaluate(f, prepared, kwargs)
+        prepared = list(args)
+        for n in nums:
+            if not -len(args) <= n < len(args):
+                raise BackwardError(
+                    f"grad: argnums {n} is out of range for {len(args)} argument(s)"
+                )
+            if not (isinstance(args[n], Tensor) and args[n].requires_grad):  # else: through it
+                prepared[n] = Tensor(as_array(args[n], what="grad"), requires_grad=True)
+        out = evaluate(f, prepared, kwargs)
         wrt = [prepared[n] for n in nums]
         if not out.requires_grad:  # f does not depend on the arguments
             grads = [np.zeros_like(x.data) for x in wrt]
-            if nested:
-                grads = [Tensor._constant(g) for g in grads]
+            grads = [Tensor._constant(g) for g in grads] if nested else grads
         else:
             grads = gradients(out, wrt, create_graph=nested, retain_graph=nested)
-        value = out if nested else out.data
-        return value, (grads[0] if single else tuple(grads))
+        return out if nested else out.data, (grads[0] if single else tuple(grads))
 
-    value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
+    def gradient(*args: Any, **kwargs: Any) -> Any:
+        return value_and_gradient(*args, **kwargs)[1]
+
+    name = getattr(f, "__name__", "f")
+    value_and_gradient.__name__, gradient.__name__ = f"value_and_grad_{name}", f"grad_{name}"
+    if every:
+        return CheckedReplayedGradient(
+            f, argnums, value_and_gradient, gradient_only, check_every=every
+        )
     if replay:
-        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
-
-        if every:
-            return CheckedReplayedGradient(f, argnums, value_and_gradient, check_every=every)
-        return ReplayedGradient(f, argnums, value_and_gradient)
-    return value_and_gradient
+        return ReplayedGradient(f, argnums, value_and_gradient, gradient_only)
+    return gradient if gradient_only else value_and_gradient
 
 
 def grad(
@@ -120,36 +100,22 @@ def grad(
 ) -> Callable[..., Any]:
     """The gradient of a scalar-valued function, as a function.
 
-    Parameters
-    ----------
-    f : callable
-        Takes Tensors, returns a one-element Tensor.
-    argnums : int or sequence of int, default 0
-        Which positional arguments to differentiate with respect to.
-    replay : bool, default False
-        Record ``f``'s graph on the first call for each signature (shapes and dtypes of the
-        array arguments, values of the others) and replay it on later calls instead of
-        rebuilding it: same ops, same vjps, bitwise the same results, a fraction of the Python
-        overhead. ``f`` must compute everything that depends on its array arguments with
-        autograd_lite ops, and must run the same ops whatever the values (no Python ``if`` on
-        data), as for ``jax.jit``; its array arguments reach it as Tensors. See
-        :mod:`autograd_lite.replay`. What replay guards and what it cannot see is listed
-        under "Replay" in the design notes. ``replay="check"`` replays and also runs the eager
-        graph at every call, raising :class:`~autograd_lite.errors.ReplayError` at the first
-        bitwise difference (it names the value or argument gradient that differs): use it to
-        test a function before training with ``replay=True``.
-    check_every : int, optional
-        With ``replay=True`` or ``"check"``: run that check at calls 1, N+1, 2N+1 ... only,
-        which costs one eager evaluation every N calls.
+    ``f`` takes Tensors and returns a one-element Tensor; ``argnums`` says which positional
+    arguments to differentiate. The result takes the same arguments and returns the gradient
+    (a tuple of them when ``argnums`` is a sequence): ndarrays, or Tensors in the graph when
+    called inside another ``grad``.
 
-    Returns
-    -------
-    callable
-        Same arguments as ``f``; returns the gradient (a tuple of them when ``argnums`` is a
-        sequence) as ndarrays, or as Tensors when called inside another ``grad``.
+    ``replay=True`` records ``f``'s graph on the first call for each signature (shapes and
+    dtypes of the array arguments, values of the others) and replays it on later calls instead
+    of rebuilding it: same ops, same vjps, bitwise the same results, a fraction of the Python
+    overhead (:mod:`autograd_lite.replay`). ``f`` must then compute everything that depends on
+    its array arguments with autograd_lite ops, and run the same ops whatever the values (no
+    Python ``if`` on data), as for ``jax.jit``. What replay guards and what it cannot see is
+    listed under "Replay" in the design notes. ``replay="check"`` also runs the eager graph at
+    every call (``check_every=N``: at calls 1, N+1, 2N+1 ...) and raises
+    :class:`~autograd_lite.errors.ReplayError` at the first bitwise difference, naming the value
+    or argument gradient that differs: use it to test a function before ``replay=True``.
 
-    Examples
-    --------
     >>> import numpy as np, autograd_lite as al
     >>> df = al.grad(lambda x: (x ** 3).sum())
     >>> df(np.array([1.0, 2.0]))
@@ -158,41 +124,14 @@ def grad(
     >>> d2f(np.array([1.0, 2.0]))
     array([ 6., 12.])
     """
-    every = _check_every(replay, check_every)
-    vg = value_and_grad(f, argnums)
-    if replay:
-        from autograd_lite.replay import CheckedReplayedGradient, ReplayedGradient
-
-        if every:
-            return CheckedReplayedGradient(f, argnums, vg, gradient_only=True, check_every=every)
-        return ReplayedGradient(f, argnums, vg, gradient_only=True)
-
-    def gradient(*args: Any, **kwargs: Any) -> Any:
-        return vg(*args, **kwargs)[1]
-
-    gradient.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
-    return gradient
+    return _transform(f, argnums, replay, check_every, gradient_only=True)
 
 
 def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
-    """The Hessian of scalar ``f`` at ``x`` times the vector ``v``, by reverse-over-reverse.
+    """The Hessian of scalar ``f`` (a function of one Tensor) at ``x`` times the vector ``v``
+    (of ``x``'s shape), by reverse-over-reverse: ``∇ₓ (∇ₓf(x) · v)``, two backward passes,
+    never the full Hessian.
 
-    Computes ``∇ₓ (∇ₓf(x) · v)``: two backward passes, never the full Hessian.
-
-    Parameters
-    ----------
-    f : callable
-        Takes one Tensor, returns a one-element Tensor.
-    x, v : array_like
-        The point and the direction, of the same shape.
-
-    Returns
-    -------
-    ndarray
-        ``H(x) v``, the shape of ``x``.
-
-    Examples
-    --------
     >>> import numpy as np, autograd_lite as al
     >>> f = lambda x: (x ** 3).sum()          # H = diag(6 x)
     >>> al.hvp(f, np.array([1.0, 2.0]), np.array([1.0, 1.0]))
@@ -204,7 +143,7 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
         raise ShapeError(
             f"hvp: v has shape {direction.shape} but x has shape {point.shape}; they must match"
         )
-    out = _evaluate(f, [point], {})
+    out = evaluate(f, [point], {})
     (g,) = gradients(out, [point], create_graph=True)
     if not isinstance(g, Tensor) or not g.requires_grad:
         return np.zeros_like(point.data)  # the gradient does not depend on x: H = 0

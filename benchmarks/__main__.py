@@ -15,7 +15,7 @@ from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
 #: Benchmark name -> extra arguments of the full run.
 BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "adam": ["--profile"], "cnn": []}  # fmt: skip
+           "memory": [], "adam": ["--profile"], "cnn": [], "compile": []}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,10 +2,13 @@
 
 The parameters are those of the [784, 30, 10] network (weights (30, 784) and (10, 30), biases
 (30,) and (10,)), float64, with fixed gradients; only the step is timed (blocks of steps, in
-interleaved rounds with the baselines in the same process). The hand-written steps are the
-loops a NumPy user writes (``m *= b1; m += (1 - b1) * g ...``; ``w -= lr * g``); PyTorch's
+interleaved rounds with the baselines in the same process). The ratios are against
+hand-written NumPy loops: Adam written for speed (every operation in place, ``out=``, into a
+scratch array per parameter: ``optim.Adam``'s arithmetic with no framework around it; the
+textbook loop with temporaries is shown too) and SGD's ``w -= lr * g``. PyTorch's
 ``torch.optim`` steps (1 thread, its default CPU implementation) are shown where it is
-installed. Goal (issue 15): Adam's step within 1.25x the hand-written one.
+installed. Goal (issue 15): Adam's step within 1.25x the hand-written one; SGD's ratio is
+reported beside it.
 
 Run: ``python -m benchmarks.bench_adam [--quick] [--profile] [--no-torch]``.
 """
@@ -191,11 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         run = lambda: [opt.step() for _ in range(steps)]  # noqa: E731
         run()
         payload["profile"] = common.profile("cProfile of optim.Adam.step", run, steps, top=15)
+    # issue 15's goal is Adam's; SGD's ratio is reported (the table, "ratios"), not a goal
     goals = [
-        common.goal(f"optim.{kind}.step ≤ 1.25x a hand-written NumPy {kind} step "
-                    f"({list(SIZES)}, float64)", ratios[kind][0], 1.25, ratios[kind][1])
-        for kind in ("Adam", "SGD")
-    ]  # fmt: skip
+        common.goal(
+            f"optim.Adam.step ≤ 1.25x a hand-written NumPy Adam step ({list(SIZES)}, float64)",
+            ratios["Adam"][0],
+            1.25,
+            ratios["Adam"][1],
+        )
+    ]
     common.footer(args.json or "bench_adam", payload, notes, goals)
     return 0
 

@@ -186,8 +186,9 @@ def test_batch_norm_refuses_bad_shapes_and_arguments():
     nn.BatchNorm1d(3).eval()(np.ones((1, 3)))  # evaluation: one sample is fine
     with pytest.raises(ValueError, match="momentum"):
         nn.BatchNorm1d(3, momentum=2.0)
-    with pytest.raises(ValueError, match="num_features"):
+    with pytest.raises(al.errors.InvalidArgumentError, match="num_features"):
         nn.BatchNorm2d(0)
+    assert issubclass(nn.ModuleArgumentError, al.errors.InvalidArgumentError)
 
 
 # -- Dropout -------------------------------------------------------------------------------------

@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.checkpoint import NpzReader, load_checkpoint, save_checkpoint
-from autograd_lite.errors import AutogradLiteError, CheckpointError, InvalidInputError, ShapeError
+from autograd_lite.errors import (
+    CheckpointError,
+    InvalidArgumentError,
+    InvalidInputError,
+    ShapeError,
+)
 from autograd_lite.tensor import Tensor, as_array
 
 __all__ = [
@@ -40,9 +45,10 @@ CHECKPOINT_FORMAT = "autograd_lite.nn/1"
 _FORMAT_KEY = "__format__"
 
 
-class ModuleArgumentError(AutogradLiteError, ValueError):
+class ModuleArgumentError(InvalidArgumentError):
     """A layer or loss built or called with an argument it cannot use (a width of 0, ``p=2``
-    for dropout, an unknown ``reduction`` …); the message names the layer and the value."""
+    for dropout, an unknown ``reduction`` …); the message names the layer and the value. An
+    :class:`~autograd_lite.errors.InvalidArgumentError` (a ``ValueError``)."""
 
 
 def positive_int(owner: str, label: str, n: Any) -> int:

@@ -106,7 +106,13 @@ def _matmul_shape(sa: tuple[int, ...], sb: tuple[int, ...]) -> tuple[int, ...] |
 
 
 def _matmul(b: Builder) -> Any:
-    a = b.pick(lambda v: 1 <= v.ndim <= 3, lambda: b.new_shape(1, 3))
+    if b.max_side >= 2 and b.integer(0, 2) == 2:  # (shrinks to 0: the general case)
+        # A fresh left operand is then a square matrix of distinct values: where a forgotten or
+        # misplaced transpose keeps the shape right and the values wrong (not so when symmetric).
+        n = b.integer(2, b.max_side)
+        a = b.pick(lambda v: 1 <= v.ndim <= 3, (n, n), "distinct")
+    else:
+        a = b.pick(lambda v: 1 <= v.ndim <= 3, lambda: b.new_shape(1, 3))
     sa = b.shape(a)
 
     def fits(v: np.ndarray) -> bool:

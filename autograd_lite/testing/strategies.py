@@ -8,6 +8,9 @@
   request, the costs), with valid shapes and domains, fan-out and broadcasting. A drawn
   :class:`~autograd_lite.testing.graph.Graph` is evaluated on fresh leaves and prints as an op
   list, so hypothesis shrinks a failure to a small readable program.
+* `mlps` and `module_inputs`: small random ``nn.Sequential`` models (Linear layers
+  and activations of random widths), and arrays of the shape a module's first layer expects, to
+  check a module (its parameters and inputs) with ``gradcheck(module, [x])``.
 
 This module needs hypothesis (a development dependency of autograd_lite).
 
@@ -31,7 +34,10 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograd_lite import nn
 from autograd_lite import ops as _ops
+from autograd_lite.errors import InvalidInputError
+from autograd_lite.nn import ModuleArgumentError
 from autograd_lite.tensor import Tensor
 from autograd_lite.testing._builder import Builder
 from autograd_lite.testing._generators import GENERATORS
@@ -44,6 +50,8 @@ __all__ = [
     "mutually_broadcastable_shapes",
     "broadcastable_shapes",
     "graphs",
+    "mlps",
+    "module_inputs",
     "Graph",
     "OP_NAMES",
     "COST_OPS",
@@ -324,3 +332,160 @@ def _finish(builder: Builder, scalar_output: bool) -> Graph:
         out = builder.emit("sum", (out,), {"axis": None, "keepdims": False}, check=False)
     steps: list[Step] = builder.steps
     return Graph(steps, out.index, builder.dtype)
+
+
+# -- modules --------------------------------------------------------------------------------------
+def mlps(
+    *,
+    min_layers: int = 1,
+    max_layers: int = 3,
+    max_width: int = 4,
+    activations: Sequence[type[nn.Module]] = (nn.Sigmoid, nn.Tanh),
+    bias: bool | st.SearchStrategy[bool] = True,
+) -> st.SearchStrategy[nn.Sequential]:
+    """Small random models: ``nn.Sequential`` of ``Linear`` layers, each followed by an activation.
+
+    Parameters
+    ----------
+    min_layers, max_layers : int
+        How many ``Linear`` layers.
+    max_width : int
+        Their widths (the input's too) are drawn from ``1..max_width``.
+    activations : sequence of Module classes
+        Drawn after each layer (called without arguments). The default, ``Sigmoid`` and
+        ``Tanh``, is smooth everywhere, so finite differences apply at every drawn point;
+        ``nn.ReLU`` has a kink at 0 where a central difference and the subgradient differ.
+    bias : bool or strategy of bool
+        Whether each layer has a bias.
+
+    Returns
+    -------
+    strategy of nn.Sequential
+        float64 models whose weights come from a drawn seed (so they shrink to seed 0); draw
+        their inputs with `module_inputs`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings, strategies as st
+    >>> from autograd_lite.testing import gradcheck
+    >>> from autograd_lite.testing.strategies import mlps, module_inputs
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(st.data(), mlps(max_layers=2))
+    ... def test_model(data, model):
+    ...     assert gradcheck(model, [data.draw(module_inputs(model))], wrt="all")
+    >>> test_model()
+    """
+    if not 1 <= min_layers <= max_layers:
+        raise ModuleArgumentError(
+            f"mlps: need 1 <= min_layers <= max_layers, got {min_layers}, {max_layers}"
+        )
+    if max_width < 1:
+        raise ModuleArgumentError(f"mlps: max_width must be at least 1, got {max_width}")
+    if not activations:
+        raise ModuleArgumentError("mlps: give at least one activation class")
+    bias_strategy = bias if isinstance(bias, st.SearchStrategy) else st.just(bool(bias))
+
+    @st.composite
+    def draw_mlp(draw: Any) -> nn.Sequential:
+        n = draw(st.integers(min_layers, max_layers))
+        widths = [draw(st.integers(1, max_width)) for _ in range(n + 1)]
+        layers: list[nn.Module] = []
+        for n_in, n_out in zip(widths, widths[1:]):
+            seed = draw(st.integers(0, 2**32 - 1))
+            layers.append(nn.Linear(n_in, n_out, bias=draw(bias_strategy), seed=seed))
+            layers.append(draw(st.sampled_from(tuple(activations)))())
+        return nn.Sequential(*layers)
+
+    return draw_mlp()
+
+
+def _input_shape(module: nn.Module, spatial: Shape) -> tuple[Shape, int | None]:
+    """The shape of one sample for the first layer that fixes it, and (for an Embedding)
+    the number of indices, or an error saying to pass ``shape=``."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            return (layer.in_features,), None
+        if isinstance(layer, nn.Conv2d):
+            return (layer.in_channels, *spatial), None
+        if isinstance(layer, nn.LayerNorm):
+            return layer.normalized_shape, None
+        if isinstance(layer, nn.BatchNorm2d):
+            return (layer.num_features, *spatial), None
+        if isinstance(layer, nn.BatchNorm1d):
+            return (layer.num_features,), None
+        if isinstance(layer, nn.Embedding):
+            return (), layer.num_embeddings
+    raise ModuleArgumentError(
+        f"module_inputs: cannot tell which input shape {type(module).__name__} expects (no "
+        f"Linear, Conv2d, LayerNorm, BatchNorm or Embedding layer in it); pass shape=, the "
+        f"shape of one sample"
+    )
+
+
+def module_inputs(
+    module: nn.Module,
+    *,
+    batch: int | st.SearchStrategy[int] | None = None,
+    shape: Shape | None = None,
+    dtype: Any = np.float64,
+    elements: st.SearchStrategy[float] | tuple[float, float] | None = None,
+    spatial: Shape = (5, 5),
+) -> st.SearchStrategy[np.ndarray]:
+    """Input arrays for ``module``: a batch of samples of the shape its first layer expects.
+
+    The sample shape comes from the first layer (depth first) that fixes it: ``Linear``
+    ``(in_features,)``, ``Conv2d`` and ``BatchNorm2d`` ``(channels, *spatial)``, ``LayerNorm``
+    ``normalized_shape``, ``BatchNorm1d`` ``(num_features,)``; an ``Embedding`` first gets
+    integer indices below its ``num_embeddings``. The array has shape ``(batch, *sample)``.
+
+    Parameters
+    ----------
+    module : autograd_lite.nn.Module
+        The module whose inputs to draw.
+    batch : int or strategy of int, optional
+        The leading (batch) size; default drawn from ``1..4`` (``2..4`` when the module has
+        batch normalisation, which needs two samples per channel when training).
+    shape : tuple of int, optional
+        The shape of one sample, for modules whose first layer does not say it.
+    dtype : float64 or float32
+        The dtype of float inputs (``gradcheck`` needs float64).
+    elements : strategy or (low, high), optional
+        As for `tensors`; default ``(-3, 3)``, where sigmoid and tanh are not saturated.
+    spatial : tuple of int, default (5, 5)
+        The ``(H, W)`` of images for convolutions and ``BatchNorm2d``.
+
+    Returns
+    -------
+    strategy of ndarray
+        Arrays; pass them to ``module`` or, as the inputs to check, to ``gradcheck``.
+
+    Raises
+    ------
+    autograd_lite.nn.ModuleArgumentError
+        ``shape`` is not given and no layer of ``module`` tells the shape.
+    """
+    if isinstance(batch, st.SearchStrategy):
+        batch_strategy = batch
+    elif batch is None:
+        has_bn = any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in module.modules())
+        batch_strategy = st.integers(2 if has_bn else 1, 4)
+    else:
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ModuleArgumentError(f"module_inputs: batch must be a positive int, got {batch!r}")
+        batch_strategy = st.just(batch)
+    if shape is not None:
+        sample, n_indices = tuple(int(n) for n in shape), None
+    else:
+        sample, n_indices = _input_shape(module, tuple(spatial))
+    if n_indices is not None:
+        indices = st.integers(0, n_indices - 1)
+        return batch_strategy.flatmap(
+            lambda m: hnp.arrays(np.int64, (m, *sample), elements=indices)
+        )
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise InvalidInputError(f"module_inputs: dtype must be a floating-point dtype, got {dtype}")
+    element_strategy = _element_strategy((-3.0, 3.0) if elements is None else elements, dtype)
+    return batch_strategy.flatmap(
+        lambda m: hnp.arrays(dtype, (m, *sample), elements=element_strategy)
+    )

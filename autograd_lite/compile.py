@@ -1,0 +1,209 @@
+"""``al.compile(fn_or_module)``: the recorded graph of a forward as ONE fused op.
+
+The first call for each input signature (the shapes, dtypes and ``requires_grad`` of the Tensor
+and array arguments, the values of the others, and a module's parameters) records ``fn`` with
+:func:`autograd_lite.replay.record`, under replay's guards. Every call then runs one node: its
+forward is the plan's generated forward code, its vjp the plan's generated backward (the design
+of AOTAutograd). The result is an ordinary Tensor, so a compiled module drops into the usual
+loop unchanged (``loss = cost(model(x), y); loss.backward(); opt.step()``): the parameters are
+arguments of the fused node, read at every call (an optimizer's in-place updates are seen), and
+their gradients are bitwise those of the eager graph, for the node runs the same vjps in the
+same order through the engine's rules. What replay records again (a watched name rebound, a
+constant of another shape) is recorded again here; what it refuses (a value read out of the
+graph, a hook) makes the call run eagerly, the reason kept in ``fallback_reason``
+(``fullgraph=True`` raises it instead). Under ``detect_anomaly`` or inside ``al.grad`` the
+function runs eagerly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograd_lite import replay
+from autograd_lite.errors import AutogradLiteError, ReplayError
+from autograd_lite.function import EachInput, Primitive
+from autograd_lite.modes import STATE
+from autograd_lite.tensor import Tensor
+
+__all__ = ["compile", "Compiled"]
+
+
+class _Call:
+    """What one call of the fused node keeps for its backward."""
+
+    __slots__ = ("saved", "grads", "grads_for")
+
+    def __init__(self) -> None:
+        self.saved: tuple = ()
+        self.grads: list[Any] = []
+        self.grads_for: Any = None
+
+
+def _fused_forward(*arrays: Any, plan: replay.Plan, call: _Call, where: dict, spots: Any) -> Any:
+    if spots is not None:  # arguments taken by value are constants of the plan
+        xs: list[Any] = [None] * plan.n_args
+        for spot, array in zip(spots, arrays):
+            xs[spot] = array
+        arrays = tuple(xs)
+    value, call.saved = plan.forward(*arrays)
+    return value
+
+
+def _fused_vjp(
+    index: int, g: Any, out: Any, inputs: tuple, plan: replay.Plan, call: _Call, where: dict,
+    spots: Any,
+) -> Any:  # fmt: skip
+    if call.grads_for is not g:  # the whole recorded backward, once per upstream gradient
+        call.grads, call.grads_for = plan.backward(g, call.saved), g
+    return call.grads[where[index]]
+
+
+FUSED = Primitive("compiled", _fused_forward, EachInput(_fused_vjp), differentiable=False)
+
+
+def _key(value: Any) -> Any:
+    """How an argument enters the signature."""
+    if isinstance(value, Tensor):
+        return Tensor, value.shape, value.dtype, value.requires_grad
+    if value.__class__ is np.ndarray and value.dtype.kind == "f":
+        return np.ndarray, value.shape, value.dtype
+    return replay.value_key(value)
+
+
+def _reached(obj: Any, path: list[str]) -> Any:
+    """What the dotted name of a parameter (``layers.0.weight``, ``0.weight``) reaches now."""
+    for part in path:
+        if isinstance(obj, dict):
+            obj = obj[part]
+        else:
+            obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+    return obj
+
+
+class Compiled:
+    """A function or module compiled by :func:`compile`; call it as the original.
+
+    Attributes
+    ----------
+    fallback_reason : str or None
+        Why the last call ran eagerly (None when it ran the fused node).
+    plans : int
+        How many signatures are recorded.
+    source : str
+        The generated code of the last plan run.
+    """
+
+    def __init__(self, fn: Callable[..., Any], fullgraph: bool = False) -> None:
+        self.fn, self.fullgraph = fn, fullgraph
+        self.fallback_reason: str | None = None
+        #: Per signature: (plan, {fused input: gradient position}, the arguments' positions
+        #: among the plan's when some are taken by value), or why it runs eagerly.
+        self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
+        self._last: replay.Plan | None = None
+        #: A module's parameters, with the path that reaches each: checked at every call (a
+        #: parameter rebound is seen) instead of walking the module tree again.
+        self._named: list[tuple[list[str], Any]] | None = None
+
+    @property
+    def plans(self) -> int:
+        return len(self._plans)
+
+    @property
+    def source(self) -> str:
+        return "" if self._last is None else self._last.split_source
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if STATE.anomaly or STATE.depth or STATE.recording:
+            return self._eager("detect_anomaly, al.grad or a recording is running", args, kwargs)
+        params = [p for p in self._parameters() if p.requires_grad]
+        try:
+            key = (
+                tuple(_key(a) for a in args),
+                tuple((k, _key(v)) for k, v in sorted(kwargs.items())),
+                tuple((id(p), p.shape, p.dtype) for p in params),
+            )
+            hash(key)
+        except TypeError:
+            return self._eager("an argument is neither an array nor hashable", args, kwargs)
+        entry = self._plans.get(key)
+        for _ in range(2):  # a stale recording is recorded once more
+            if entry is None:
+                entry = self._record(key, args, kwargs, params)
+            if isinstance(entry, str):
+                return self._eager(entry, args, kwargs)
+            plan, where, spots = entry
+            inputs = (*args, *params) if spots is None else [(*args, *params)[i] for i in spots]
+            try:
+                out = FUSED(*inputs, plan=plan, call=_Call(), where=where, spots=spots)
+            except replay.StaleRecording:
+                entry = None
+                continue
+            self._last, self.fallback_reason = plan, None
+            return out
+        return self._eager("the recording went stale twice in a row", args, kwargs)
+
+    def _parameters(self) -> list[Any]:
+        named = self._named
+        try:
+            if named is not None and all(_reached(self.fn, path) is p for path, p in named):
+                return [p for _, p in named]
+        except (AttributeError, LookupError, ValueError, TypeError):
+            pass
+        walk = getattr(self.fn, "named_parameters", None)
+        self._named = [(name.split("."), p) for name, p in walk()] if walk else []
+        return [p for _, p in self._named]
+
+    def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
+        n = len(args)
+        inputs: list[Tensor | None] = [
+            Tensor(a.data if isinstance(a, Tensor) else a, requires_grad=True)
+            if _key(a)[0] in (Tensor, np.ndarray)
+            else None
+            for a in args
+        ]
+        wanted = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        wanted += range(n, n + len(params))
+        fn = self.fn
+
+        def run(*xs: Any, **kw: Any) -> Any:
+            return fn(*xs[:n], **kw)
+
+        try:
+            plan = replay.record(
+                run, (*args, *params), wanted, kwargs, [*inputs, *params], scalar=False
+            )
+        except (AutogradLiteError, replay.OversizedGraph) as error:
+            if self.fullgraph:
+                raise
+            entry: Any = f"{type(error).__name__}: {error}"
+        else:
+            spots = [i for i, t in enumerate([*inputs, *params]) if t is not None]
+            where = {k: plan.wanted.index(i) for k, i in enumerate(spots) if i in plan.wanted}
+            entry = plan, where, None if len(spots) == plan.n_args else spots
+        if len(self._plans) >= replay.MAX_PLANS:
+            del self._plans[next(iter(self._plans))]
+        self._plans[key] = entry
+        return entry
+
+    def _eager(self, reason: str, args: tuple, kwargs: dict) -> Any:
+        if self.fullgraph and not (STATE.anomaly or STATE.depth or STATE.recording):
+            raise ReplayError(f"compile(fullgraph=True): {reason}")
+        self.fallback_reason = reason
+        return self.fn(*args, **kwargs)
+
+
+def compile(fn_or_module: Callable[..., Any], fullgraph: bool = False) -> Compiled:  # noqa: A001
+    """Compile a function of Tensors, or a module, into one fused op per input signature.
+
+    >>> import numpy as np, autograd_lite as al
+    >>> from autograd_lite import nn
+    >>> model = al.compile(nn.Sequential(nn.Linear(3, 2, seed=0), nn.Sigmoid()))
+    >>> loss = al.quadratic_cost(model(np.ones((4, 3))), np.zeros((4, 2)))
+    >>> loss.backward()
+    >>> model.fallback_reason is None, model.fn.layers[0].weight.grad.shape
+    (True, (2, 3))
+    """
+    return Compiled(fn_or_module, fullgraph)

@@ -1,0 +1,210 @@
+"""``al.compile``: one fused node per input signature, bitwise the eager graph, replay's guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd_lite as al
+from autograd_lite import errors, nn, optim
+from autograd_lite.testing.strategies import COST_OPS, graphs
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _mlp(sizes, seed, dtype=np.float64, act=nn.Sigmoid):
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        layers += [nn.Linear(n_in, n_out, seed=seed + i, dtype=dtype), act()]
+    return nn.Sequential(*layers)
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+    m=st.integers(1, 4),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    act=st.sampled_from([nn.Sigmoid, nn.Tanh, nn.ReLU]),
+    seed=st.integers(0, 2**16),
+)
+def test_a_compiled_module_trains_bitwise_as_the_eager_one(sizes, m, dtype, act, seed) -> None:
+    """The usual loop, unchanged: outputs, every parameter's gradient and the updated
+    parameters (in-place optimizer updates seen at the next call) are bitwise the eager ones."""
+    rng = np.random.default_rng(seed)
+    models = [_mlp(sizes, seed, dtype, act) for _ in range(2)]
+    compiled = al.compile(models[1])
+    opts = [optim.SGD(model.parameters(), lr=0.5, momentum=0.5) for model in models]
+    for _ in range(3):
+        x = rng.standard_normal((m, sizes[0])).astype(dtype)
+        y = rng.random((m, sizes[-1])).astype(dtype)
+        outs = []
+        for model, forward, opt in zip(models, (models[0], compiled), opts):
+            model.zero_grad()
+            out = forward(x)
+            al.quadratic_cost(out, y).backward()
+            opt.step()
+            outs.append(out)
+        assert _same(outs[0].data, outs[1].data)
+        for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+            assert _same(p.grad, q.grad) and _same(p.data, q.data)
+    assert compiled.fallback_reason is None and compiled.plans == 1
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    graph=st.one_of(
+        graphs(max_ops=5),
+        graphs(max_ops=4, dtype=np.float32),
+        graphs(ops=sorted(COST_OPS), scalar_output=True, max_ops=2),
+    ),
+)
+def test_a_compiled_function_is_the_eager_graph_bitwise(graph) -> None:
+    """Random graphs of every op, non-scalar outputs included: the value and the gradient of
+    every input, with an upstream gradient that is not all ones."""
+    compiled = al.compile(graph)
+    with np.errstate(all="ignore"):
+        for _ in range(2):  # the recording, then a replay
+            results = []
+            for fn in (graph, compiled):
+                leaves = [al.Tensor(v, requires_grad=True) for v in graph.leaf_values]
+                out = fn(*leaves)
+                seed = np.linspace(0.5, 1.5, out.data.size).reshape(out.shape).astype(out.dtype)
+                out.backward(seed)
+                results.append([out.data, *(leaf.grad for leaf in leaves)])
+            for a, b in zip(*results, strict=True):
+                assert (a is None and b is None) or _same(a, b), repr(graph)
+    assert compiled.fallback_reason is None, compiled.fallback_reason
+
+
+def test_the_source_shows_the_generated_forward_and_backward() -> None:
+    compiled = al.compile(_mlp([3, 2], seed=0))
+    compiled(np.ones((4, 3)))
+    assert "def forward(" in compiled.source and "def backward(" in compiled.source
+    assert "v4 = matmul_1(x0, v3)" in compiled.source
+
+
+def test_a_new_shape_records_again_and_values_are_part_of_the_signature() -> None:
+    def f(x, power):
+        return x**power
+
+    compiled = al.compile(f)
+    x = al.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    for power in (2, 3, 2):
+        compiled(x, power).sum().backward()
+    assert np.array_equal(x.grad, 2 * 2 * x.data + 3 * x.data**2)
+    compiled(al.Tensor(np.ones((2, 2))), 2)
+    assert compiled.plans == 3
+
+
+def test_what_cannot_be_compiled_runs_eagerly_with_the_reason() -> None:
+    def branchy(x):
+        return x * 2.0 if x.sum() > 0 else x * 3.0  # a Python branch on data
+
+    compiled = al.compile(branchy)
+    x = al.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    compiled(x).sum().backward()
+    assert np.array_equal(x.grad, [2.0, 2.0])
+    assert "ReplayError" in compiled.fallback_reason and "'>'" in compiled.fallback_reason
+    with pytest.raises(errors.ReplayError, match="'>'"):
+        al.compile(branchy, fullgraph=True)(x)
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "match"),
+    [
+        (lambda x: (x * 2.0, x), (np.ones(2),), "tuple"),
+        (lambda x, d: x * 2.0, (np.ones(2), {"not": "hashable"}), "hashable"),
+        (lambda x: x * x.data, (np.ones(2),), r"\.data"),
+    ],
+)
+def test_fullgraph_raises_where_the_default_falls_back(fn, args, match) -> None:
+    compiled = al.compile(fn)
+    compiled(*args)
+    assert compiled.fallback_reason is not None
+    with pytest.raises(errors.AutogradLiteError, match=match):
+        al.compile(fn, fullgraph=True)(*args)
+
+
+def test_hooks_are_refused_as_in_replay() -> None:
+    def f(x):
+        y = x * 2.0
+        y.register_hook(lambda g: g)
+        return y
+
+    compiled = al.compile(f)
+    compiled(al.Tensor(np.ones(2), requires_grad=True))
+    assert "hook" in compiled.fallback_reason
+
+
+def test_a_rebound_closure_value_records_again() -> None:
+    scale = 2.0
+
+    def f(x):
+        return x * scale
+
+    compiled = al.compile(f)
+    assert np.array_equal(compiled(np.ones(2)).data, [2.0, 2.0])
+    scale = 5.0
+    assert np.array_equal(compiled(np.ones(2)).data, [5.0, 5.0])
+
+
+def test_a_rebound_parameter_is_a_new_signature() -> None:
+    model = _mlp([2, 2], seed=0)
+    compiled = al.compile(model)
+    compiled(np.ones((1, 2)))
+    model.layers[0].weight = nn.Parameter(np.zeros((2, 2)))
+    assert np.array_equal(compiled(np.ones((1, 2))).data, model(np.ones((1, 2))).data)
+    assert compiled.plans == 2
+
+
+def test_a_closure_tensor_is_read_afresh_and_inputs_that_need_no_grad_get_none() -> None:
+    w = al.Tensor(np.array([1.0, 2.0]))
+    compiled = al.compile(lambda x: (x * w).sum())
+    x = al.Tensor(np.ones(2))
+    assert compiled(x).data == 3.0 and not compiled(x).requires_grad
+    w.data = np.array([10.0, 20.0])
+    assert compiled(x).data == 30.0
+
+
+def test_no_grad_anomaly_and_grad_run_without_recording_a_graph() -> None:
+    model = _mlp([2, 1], seed=0)
+    compiled = al.compile(model)
+    with al.no_grad():
+        out = compiled(np.ones((1, 2)))
+    assert not out.requires_grad
+    with al.detect_anomaly():
+        compiled(np.ones((1, 2))).sum().backward()
+    assert compiled.fallback_reason is not None
+    f = al.compile(lambda x: (x**3).sum())
+    assert np.array_equal(al.grad(lambda x: f(x))(np.array([2.0])), [12.0])
+
+
+def test_a_retained_graph_backpropagates_through_the_fused_node_twice() -> None:
+    model = _mlp([3, 2], seed=0)
+    compiled = al.compile(model)
+    loss = compiled(np.ones((2, 3))).sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.copy() for p in model.parameters()]
+    loss.backward()
+    assert all(np.array_equal(p.grad, 2 * g) for p, g in zip(model.parameters(), first))
+
+
+def test_the_module_tree_is_walked_once_while_its_parameters_stay_bound(monkeypatch) -> None:
+    model = _mlp([2, 2, 1], seed=0)
+    walks = []
+    walk = type(model).named_parameters
+    monkeypatch.setattr(
+        type(model), "named_parameters", lambda self, *a: walks.append(1) or walk(self, *a)
+    )
+    compiled = al.compile(model)
+    for _ in range(3):
+        compiled(np.ones((1, 2)))
+    assert len(walks) == 1
+    model.layers[2] = nn.Linear(2, 1, seed=5)  # another parameter at that path: walked again
+    assert np.array_equal(compiled(np.ones((1, 2))).data, model(np.ones((1, 2))).data)
+    assert len(walks) == 2 and compiled.plans == 2
