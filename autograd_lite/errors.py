@@ -1,6 +1,6 @@
 """The exceptions autograd_lite raises.
 
-Every error is a subclass of :class:`AutogradLiteError` and of ``ValueError`` or ``TypeError``
+Every error is a subclass of `AutogradLiteError` and of ``ValueError`` or ``TypeError``
 (engine errors are also ``RuntimeError``, as in PyTorch), so callers can catch them precisely or
 broadly. Messages name the op, the input and the shapes, and say what to do.
 """
@@ -68,7 +68,7 @@ class HigherOrderError(BackwardError):
 
 
 class AnomalyError(AutogradLiteError, ValueError):
-    """Raised in :func:`autograd_lite.detect_anomaly` mode when an op first produces NaN or inf."""
+    """Raised in `autograd_lite.detect_anomaly()` mode when an op first produces NaN or inf."""
 
 
 class DatasetError(AutogradLiteError, ValueError):

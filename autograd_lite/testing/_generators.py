@@ -1,7 +1,7 @@
 """How ``strategies.graphs`` draws each op: valid shapes, parameters and input domains.
 
 Each op declares how it is drawn (``defop(..., draw=Draw(kind, domains))`` in
-:mod:`autograd_lite.ops`): :data:`GENERATORS` is derived from those declarations. Every
+[`autograd_lite.ops`][autograd_lite.ops]): `GENERATORS` is derived from those declarations. Every
 generator picks its inputs among the values drawn so far (fan-out: a value may be used
 many times) or makes a fresh leaf, and only accepts an existing value whose *actual* entries lie
 in the op's domain with a margin: positive under ``log`` and as the base of ``pow``, away from 0
@@ -406,7 +406,7 @@ _SHAPE_RULES: dict[str, Gen] = {
 
 
 def generator(name: str, draw: Draw) -> Gen:
-    """The generator of the op ``name`` from its declared :class:`~autograd_lite.ops.Draw`."""
+    """The generator of the op ``name`` from its declared [`Draw`][autograd_lite.ops.Draw]."""
     kind, domains = draw.kind, draw.domains
     if kind == "elementwise":
         pred, domain = DOMAINS[domains[0]]

@@ -1,9 +1,9 @@
 """Check analytic gradients against central finite differences.
 
-:func:`gradcheck` compares the Jacobian that reverse mode computes (through
-:func:`autograd_lite.engine.gradients`, which never touches ``.grad``) with the one that central
+`gradcheck()` compares the Jacobian that reverse mode computes (through
+`autograd_lite.engine.gradients()`, which never touches ``.grad``) with the one that central
 differences ``(f(x + ε) − f(x − ε)) / 2ε`` estimate, element by element, for every output
-element and every input element. :func:`gradgradcheck` does the same for the gradient itself,
+element and every input element. `gradgradcheck()` does the same for the gradient itself,
 so it checks second derivatives (``create_graph=True``).
 
 Which inputs are checked
@@ -507,7 +507,7 @@ def gradcheck(
     atol, rtol : float
         An entry passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
     raise_exception : bool, default True
-        Raise :class:`GradcheckError` on a mismatch; with False, return False instead.
+        Raise `GradcheckError` on a mismatch; with False, return False instead.
     fast_mode : bool, default False
         Compare one random projection ``uᵀ J v`` per input (one backward pass and two
         evaluations of ``f`` per input) instead of the whole Jacobian (one backward pass per
@@ -568,7 +568,7 @@ def gradgradcheck(
 
     With ``v`` a fixed upstream vector (``grad_outputs``, random by default), the first
     gradient ``g(x) = ∇ₓ ⟨f(x), v⟩`` is computed with ``create_graph=True``; its Jacobian (the
-    Hessian of ``⟨f, v⟩``) is then checked as :func:`gradcheck` does: by backpropagating
+    Hessian of ``⟨f, v⟩``) is then checked as `gradcheck()` does: by backpropagating
     through the recorded backward pass, against central differences of ``g``.
 
     Parameters

@@ -1,12 +1,12 @@
 """Hypothesis strategies for gradient tests: tensors, broadcastable shapes, computation graphs.
 
-* :func:`shapes` and :func:`tensors`: Tensors of a given or drawn shape, float64 by default, with
+* `shapes()` and `tensors()`: Tensors of a given or drawn shape, float64 by default, with
   bounded finite elements (gradient tests want numbers, not NaN or 1e308).
-* :func:`mutually_broadcastable_shapes` and :func:`broadcastable_shapes`: groups of shapes that
+* `mutually_broadcastable_shapes()` and `broadcastable_shapes()`: groups of shapes that
   broadcast together, including groups of different ranks such as ``(3,)`` with ``(2, 3)``.
-* :func:`graphs`: random computation DAGs over every op of ``autograd_lite.ops.OPS`` (and, on
+* `graphs()`: random computation DAGs over every op of ``autograd_lite.ops.OPS`` (and, on
   request, the costs), with valid shapes and domains, fan-out and broadcasting. A drawn
-  :class:`~autograd_lite.testing.graph.Graph` is evaluated on fresh leaves and prints as an op
+  [`Graph`][autograd_lite.testing.graph.Graph] is evaluated on fresh leaves and prints as an op
   list, so hypothesis shrinks a failure to a small readable program.
 * `mlps` and `module_inputs`: small random ``nn.Sequential`` models (Linear layers
   and activations of random widths), and arrays of the shape a module's first layer expects, to
@@ -128,7 +128,7 @@ def tensors(
     Parameters
     ----------
     shape : tuple of int or strategy, optional
-        A fixed shape, or a strategy such as :func:`shapes` (the default: up to 3 dimensions of
+        A fixed shape, or a strategy such as `shapes()` (the default: up to 3 dimensions of
         1 to 4).
     dtype : float64 or float32
         The dtype of the data.
@@ -136,7 +136,7 @@ def tensors(
         A strategy for one element, or closed bounds. Default ``(-10, 10)``: no NaN, no
         infinities, no subnormals.
     requires_grad : bool or strategy of bool, default False
-        As for :class:`~autograd_lite.Tensor` (``gradcheck`` checks every float input when no
+        As for `Tensor` (``gradcheck`` checks every float input when no
         input requires grad).
     name : str, optional
         The tensors' ``name`` (it appears in gradcheck messages).
@@ -220,7 +220,7 @@ def broadcastable_shapes(
 ) -> st.SearchStrategy[tuple[Shape, ...]]:
     """Tuples of ``n`` shapes that broadcast together, e.g. ``((3,), (2, 3))``.
 
-    The input shapes of :func:`mutually_broadcastable_shapes` (use that one to get the result
+    The input shapes of `mutually_broadcastable_shapes()` (use that one to get the result
     shape too). Unlike ``hypothesis.extra.numpy.broadcastable_shapes(shape)``, which draws one
     shape broadcastable to a given one, this draws the whole group.
     """
@@ -253,7 +253,7 @@ def graphs(
     ----------
     ops : sequence of str, optional
         The ops to draw from: names of ``autograd_lite.ops.OPS`` (the default: all of them)
-        and of :data:`COST_OPS` (``quadratic_cost``, ``cross_entropy_cost``,
+        and of `COST_OPS` (``quadratic_cost``, ``cross_entropy_cost``,
         ``cross_entropy_cost_logits``, ``log_likelihood_cost``: opt-in).
     include : sequence of str
         Ops every drawn graph uses at least once (they need not be listed in ``ops``).

@@ -1,7 +1,7 @@
 """Pictures of a computation graph: Graphviz DOT text, and the backprop explorer.
 
 ``explore(tensor, path)`` writes one self-contained HTML page that steps the backward pass of
-the graph, node by node, as the engine runs it (:mod:`autograd_lite.viz.explore`);
+the graph, node by node, as the engine runs it (`autograd_lite.viz.explore`);
 ``explore_network(network, X, Y, path)`` does the same for the chapter's network, with BP1-BP4
 beside the graph (the ``autograd-lite explore`` command).
 
