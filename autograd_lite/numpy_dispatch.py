@@ -210,10 +210,16 @@ def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict[str
 def dispatch_function(func: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     """`Tensor.__array_function__`: a NumPy function called with a Tensor among its
     arguments."""
+    if func is np.where and len(args) + len(kwargs) == 1:  # np.where(c): np.nonzero(c)
+        return np.nonzero(raw(args[0]) if args else raw(next(iter(kwargs.values()))))
     op = (_table if _table_key == _key() else dispatch_table()).get(func)
-    if op is not None and len(args) == 1 and _shared_names(func, op).issuperset(kwargs):
-        return op(args[0], **kwargs)  # the hot path: `np.sum(t, axis=0)`, names as NumPy's
-    if func in READERS or (func is np.where and len(args) + len(kwargs) == 1):
+    if op is not None:  # the hot path: `np.sum(t, axis=0)`, `np.reshape(t, (4,))`
+        positional, shared = _shared_names(func, op)
+        if len(args) - 1 <= len(positional) and shared.issuperset(kwargs):
+            if len(args) == 1:
+                return op(args[0], **kwargs)
+            return op(args[0], **dict(zip(positional, args[1:])), **kwargs)
+    if func in READERS:
         values = _metadata if func in _METADATA else raw
         return func(*_replace(args, values), **_replace(kwargs, values))
     name = numpy_name(func)
@@ -224,22 +230,33 @@ def dispatch_function(func: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     return _call(func, name, op, args, kwargs)
 
 
-_shared: dict[tuple[Any, Any], frozenset[str]] = {}
+_shared: dict[tuple[Any, Any], tuple[tuple[str, ...], frozenset[str]]] = {}
 
 
-def _shared_names(func: Any, op: Callable[..., Tensor]) -> frozenset[str]:
-    """The keyword arguments that NumPy's `func` and the op take under one name and meaning
-    (every one but the first), which pass through as they are; empty where the first argument
-    needs a check (`np.concatenate(..., axis=None)`) or the table has an adapter."""
+def _shared_names(func: Any, op: Callable[..., Tensor]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The arguments after the first that NumPy's `func` and the op take under one name and
+    meaning, which pass through as they are: (those NumPy takes by position, in order, up to the
+    first that is not shared; all of them). None where the first argument needs a check
+    (`np.concatenate(..., axis=None)`) or the table has an adapter."""
     found = _shared.get((func, op))
     if found is None:
-        found = frozenset()
+        positional: list[str] = []
+        names: frozenset[str] = frozenset()
         if func not in COMPOSITIONS:
-            theirs = list(_signature(func).parameters)
+            theirs = list(_signature(func).parameters.values())
             ours = _signature(op.forward if isinstance(op, Primitive) else op).parameters
-            if theirs[0] != "arrays":
-                found = frozenset(n for n in theirs[1:] if n in ours and n not in _RENAMED)
-        _shared[(func, op)] = found
+            if theirs[0].name != "arrays":
+                names = frozenset(
+                    p.name for p in theirs[1:] if p.name in ours and p.name not in _RENAMED
+                )
+                for p in theirs[1:]:
+                    if p.name not in names or p.kind not in (
+                        p.POSITIONAL_ONLY,
+                        p.POSITIONAL_OR_KEYWORD,
+                    ):
+                        break
+                    positional.append(p.name)
+        found = _shared[(func, op)] = (tuple(positional), names)
     return found
 
 

@@ -97,6 +97,46 @@ def test_numpy_function_on_tensors_matches_numpy_and_the_op(
             np.testing.assert_array_equal(leaf.grad, twin.grad, strict=True)
 
 
+CALL_FORMS: list[Callable[[Any], Any]] = [
+    lambda x: np.sum(x, 0),
+    lambda x: np.sum(x, 1, None),
+    lambda x: np.sum(x, axis=(0, 1), keepdims=True),
+    lambda x: np.sum(x, None, None, None, True),
+    lambda x: np.mean(x, -1, keepdims=True),
+    lambda x: np.max(x, 0),
+    lambda x: np.amax(x, axis=1),
+    lambda x: np.reshape(x, (3, 2)),
+    lambda x: np.reshape(x, -1, "C"),
+    lambda x: np.reshape(x, shape=(6,)),
+    lambda x: np.transpose(x),
+    lambda x: np.transpose(x, (1, 0)),
+    lambda x: np.broadcast_to(x, (4, 2, 3)),
+    lambda x: np.concatenate((x, x), 1),
+    lambda x: np.stack([x, x], axis=-1),
+    lambda x: np.where(x > 0, x, -x),
+    lambda x: np.dot(x, np.transpose(x)),
+    lambda x: np.dot(2.0, x),
+    lambda x: np.true_divide(x, 3.0),
+    lambda x: np.power(x, 2),
+]
+
+
+@pytest.mark.parametrize("form", CALL_FORMS, ids=range(len(CALL_FORMS)))
+@settings(max_examples=15, deadline=None)
+@given(a=hnp.arrays(np.float64, (2, 3), elements=st.floats(-2, 2)))
+def test_numpy_call_forms_bind_like_numpy(form: Callable[[Any], Any], a: np.ndarray) -> None:
+    """Positional and keyword forms of NumPy's signatures reach the op's parameters."""
+    out = form(al.Tensor(a, requires_grad=True))
+    assert isinstance(out, al.Tensor)
+    np.testing.assert_array_equal(out.data, form(a), strict=True)
+
+
+def test_where_with_a_condition_only_is_nonzero() -> None:
+    t = al.Tensor([0.0, 2.0, 0.0, 1.0])
+    result = np.where(t)
+    assert isinstance(result, tuple) and result[0].tolist() == [1, 3]
+
+
 # -- HIPS-autograd-style functions: `import numpy as np` inside f -----------------------------
 def mlp_loss(w: Any, x: np.ndarray) -> Any:
     hidden = np.tanh(np.matmul(x, w[:3]) + w[3])
