@@ -178,6 +178,14 @@ def test_hips_style_joins_and_where_pass_gradcheck(a: np.ndarray, b: np.ndarray)
     np.testing.assert_array_equal(joined(ta, tb).data, joined(a, b), strict=False)
 
 
+@settings(max_examples=15, deadline=None)
+@given(a=vectors, b=hnp.arrays(np.float64, (3,), elements=st.floats(0.0, 2.0)))
+def test_hips_style_second_derivatives_pass_gradgradcheck(a: np.ndarray, b: np.ndarray) -> None:
+    # create_graph=True: the backward of NumPy-dispatched ops is recorded too.
+    ta, tb = al.Tensor(a, requires_grad=True), al.Tensor(b, requires_grad=True)
+    assert al.testing.gradgradcheck(joined, [ta, tb])
+
+
 @settings(max_examples=20, deadline=None)
 @given(w=small, x=hnp.arrays(np.float64, (5, 3), elements=st.floats(-2, 2)))
 def test_hips_style_function_replays_like_eager(w: np.ndarray, x: np.ndarray) -> None:
