@@ -236,16 +236,17 @@ _shared: dict[tuple[Any, Any], tuple[tuple[str, ...], frozenset[str]]] = {}
 def _shared_names(func: Any, op: Callable[..., Tensor]) -> tuple[tuple[str, ...], frozenset[str]]:
     """The arguments after the first that NumPy's `func` and the op take under one name and
     meaning, which pass through as they are: (those NumPy takes by position, in order, up to the
-    first that is not shared; all of them). None where the first argument needs a check
-    (`np.concatenate(..., axis=None)`) or the table has an adapter."""
+    first that is not shared; all of them). Empty where the first argument needs a check
+    (`np.concatenate(..., axis=None)`), the table has an adapter, or a signature is unknown."""
     found = _shared.get((func, op))
     if found is None:
         positional: list[str] = []
         names: frozenset[str] = frozenset()
-        if func not in COMPOSITIONS:
-            theirs = list(_signature(func).parameters.values())
-            ours = _signature(op.forward if isinstance(op, Primitive) else op).parameters
-            if theirs[0].name != "arrays":
+        their_signature, our_signature = _signature(func), _signature(_target(op))
+        if func not in COMPOSITIONS and their_signature and our_signature:
+            theirs = list(their_signature.parameters.values())
+            ours = our_signature.parameters
+            if theirs and theirs[0].name != "arrays":
                 names = frozenset(
                     p.name for p in theirs[1:] if p.name in ours and p.name not in _RENAMED
                 )
@@ -262,8 +263,10 @@ def _shared_names(func: Any, op: Callable[..., Tensor]) -> tuple[tuple[str, ...]
 
 def _call(func: Any, name: str, op: Callable[..., Tensor], args: tuple, kwargs: dict) -> Tensor:
     """Bind NumPy's arguments with NumPy's signature, then call the op by parameter name."""
-    theirs = _signature(func)
-    ours = _signature(op.forward if isinstance(op, Primitive) else op)
+    theirs, ours = _signature(func), _signature(_target(op))
+    if theirs is None or ours is None:  # (a signature Python cannot read: pass the call on)
+        _refuse_out(name, kwargs.pop("out", None))
+        return op(*args, **kwargs)
     try:
         bound = theirs.bind(*args, **kwargs)
     except TypeError as error:
@@ -313,14 +316,21 @@ def _is_default(value: Any, default: Any) -> bool:
     return type(value) in simple and type(value) is type(default) and value == default
 
 
-_signatures: dict[Any, inspect.Signature] = {}
+_signatures: dict[Any, inspect.Signature | None] = {}
 
 
-def _signature(func: Any) -> inspect.Signature:
-    found = _signatures.get(func)
-    if found is None:
-        found = _signatures[func] = inspect.signature(func)
-    return found
+def _signature(func: Any) -> inspect.Signature | None:
+    if func not in _signatures:
+        try:
+            _signatures[func] = inspect.signature(func)
+        except (TypeError, ValueError):  # (some functions written in C have none)
+            _signatures[func] = None
+    return _signatures[func]
+
+
+def _target(op: Callable[..., Tensor]) -> Callable[..., Any]:
+    """Whose parameters the op takes: a primitive's forward, or the public wrapper itself."""
+    return op.forward if isinstance(op, Primitive) else op
 
 
 def _metadata(tensor: Tensor) -> np.ndarray:

@@ -4,6 +4,7 @@ refused with a typed, one-line error."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from collections.abc import Callable
@@ -385,3 +386,21 @@ def test_numpy_dispatch_example_runs() -> None:
     assert results["loss_after"] < results["loss_before"] / 2 and results["accuracy"] > 0.9
     assert results["np.exp(t, out=a)"] == "NumpyDispatchError"
     assert results["sin_grad_error"] == 0.0
+
+
+def test_a_counterpart_without_a_readable_signature_passes_the_call_on() -> None:
+    # `min` (a builtin) stands for a NumPy function written in C without a signature.
+    with pytest.raises(ValueError):
+        inspect.signature(min)
+    name = "dispatch_test_opaque"
+    defop(name, lambda x, scale=1.0: x * scale, (lambda g, out, x, scale=1.0: g * scale,),
+          numpy=(min,))  # fmt: skip
+    try:
+        t = al.Tensor([1.0, -2.0], requires_grad=True)
+        out = numpy_dispatch.dispatch_function(min, (t,), {"scale": 3.0})
+        assert out.op == name
+        np.testing.assert_array_equal(out.data, [3.0, -6.0])
+        with pytest.raises(NumpyDispatchError, match="out="):
+            numpy_dispatch.dispatch_function(min, (t,), {"out": np.zeros(2)})
+    finally:
+        del REGISTRY[name]
