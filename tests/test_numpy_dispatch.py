@@ -4,6 +4,7 @@ refused with a typed, one-line error."""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import subprocess
 import sys
@@ -376,11 +377,12 @@ def test_numpy_dispatch_example_runs() -> None:
     assert "gradcheck of the NumPy-written loss: passed" in result.stdout
     assert "np.sin(t) -> NumpyDispatchError" in result.stdout
     assert "np.asarray(t) -> RequiresGradError" in result.stdout
-    sys.path.insert(0, str(root / "examples"))
-    try:
-        import numpy_dispatch as example  # (the example module, not autograd_lite's)
-    finally:
-        sys.path.remove(str(root / "examples"))
+    spec = importlib.util.spec_from_file_location(
+        "numpy_dispatch_example", root / "examples" / "numpy_dispatch.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
     results = example.main(["--quick"])
     assert results["gradcheck"] is True
     assert results["loss_after"] < results["loss_before"] / 2 and results["accuracy"] > 0.9
