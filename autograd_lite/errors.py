@@ -25,6 +25,7 @@ __all__ = [
     "RequiresGradError",
     "DuplicateOpError",
     "InvalidArgumentError",
+    "NumpyDispatchError",
 ]
 
 
@@ -102,3 +103,9 @@ class InvalidArgumentError(AutogradLiteError, ValueError):
 
 class DuplicateOpError(AutogradLiteError, ValueError):
     """An op declared (``ops.defop``) under a name, or for a Tensor method, already taken."""
+
+
+class NumpyDispatchError(AutogradLiteError, TypeError):
+    """A NumPy function or ufunc called on a Tensor that autograd_lite cannot record: it has no
+    derivative rule (declare one with ``al.primitive``), or it was given ``out=`` or an argument
+    that the op does not take (``np.sum(x, dtype=...)``)."""

@@ -127,9 +127,6 @@ class Tensor:
         "__weakref__",
     )
 
-    # NumPy must hand ``ndarray * tensor`` to Tensor.__rmul__ instead of converting the tensor.
-    __array_ufunc__ = None
-
     def __init__(
         self,
         data: Operand,
@@ -243,11 +240,36 @@ class Tensor:
             extras.append(f"name={self.name!r}")
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)`: the data of a tensor that does not require grad.
+
+        A tensor that requires grad (or was computed from one) refuses, as in PyTorch: the
+        array would silently leave the graph. Call `t.detach().numpy()` for its values.
+        """
+        if self.requires_grad:
+            raise RequiresGradError(
+                f"np.asarray / np.array of a Tensor of shape {self.shape} that requires grad: "
+                f"its values would leave the graph; call .detach().numpy() instead"
+            )
         _check_not_recorded(self, "converting it to a NumPy array")
         if dtype is None:
-            return self.data
-        return self.data.astype(dtype)
+            return self.data.copy() if copy else self.data
+        return self.data.astype(dtype, copy=bool(copy))
+
+    # -- NumPy's functions on Tensors record (`np.exp(x)`, `ndarray + x`): the dispatch
+    # table (derived from the op declarations) lives in autograd_lite.numpy_dispatch, above ops.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """Ufuncs (`np.exp`, `np.add` …, and `ndarray + tensor`) record as ops."""
+        return _numpy_dispatch().dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(
+        self, func: Callable[..., Any], types: Any, args: tuple, kwargs: dict[str, Any]
+    ) -> Any:
+        """NumPy's functions (`np.sum`, `np.concatenate` …) record as ops."""
+        for kind in types:  # another library's array type among the arguments: let it answer
+            if not (issubclass(kind, Tensor) or issubclass(kind, np.ndarray)):
+                return NotImplemented
+        return _numpy_dispatch().dispatch_function(func, args, kwargs)
 
     def __bool__(self) -> bool:
         _check_not_recorded(self, "its truth value (an `if` on data)")
@@ -386,6 +408,19 @@ class Tensor:
 
     def __pos__(self) -> Tensor:
         return self
+
+
+_DISPATCH: Any = None
+
+
+def _numpy_dispatch() -> Any:
+    """The module autograd_lite.numpy_dispatch (above this layer: one lazy import, cached)."""
+    global _DISPATCH
+    if _DISPATCH is None:
+        from autograd_lite import numpy_dispatch
+
+        _DISPATCH = numpy_dispatch
+    return _DISPATCH
 
 
 def raw(value: Any) -> Any:
