@@ -257,10 +257,19 @@ class Tensor:
         _check_not_recorded(self, "float()")
         return float(self.data)
 
-    # Tensors are hashed by identity (the engine keys its dictionaries on them), so ``==`` is
-    # identity too. Elementwise comparisons below return NumPy boolean arrays: they are not
-    # differentiable.
+    # Comparisons are elementwise, as in PyTorch and NumPy, and return NumPy boolean arrays
+    # (not recorded). Tensors stay hashed by identity (the engine keys its dictionaries on
+    # them): Python's dicts and sets test identity before ``==``, so those keep working; to ask
+    # whether a Tensor is in a list, compare with ``is``.
     __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
+        _check_not_recorded(self, "'=='")
+        return self.data == raw(other)
+
+    def __ne__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
+        _check_not_recorded(self, "'!='")
+        return self.data != raw(other)
 
     def __lt__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'<'")
@@ -283,6 +292,12 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         _check_not_recorded(self, "numpy()")
         return self.data
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of floats, like ``ndarray.tolist`` (a float for
+        a 0-d tensor)."""
+        _check_not_recorded(self, "tolist()")
+        return self.data.tolist()
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
