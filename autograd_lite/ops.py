@@ -186,6 +186,8 @@ def _method(attr: str, call: Callable[..., Tensor], name: str) -> Callable[..., 
     """The Tensor method ``attr`` calling ``call`` (each form written out: no ``*args`` to
     pack on the operators, the hot path)."""
     method: Any
+    if getattr(call, "takes_self", False):  # a wrapper whose first parameter is the tensor
+        return call
     if attr in _REFLECTED:
         method = lambda self, other: call(other, self)  # noqa: E731
     elif attr in _UNARY:
@@ -301,12 +303,19 @@ def _accepting_dim(name: str) -> Callable[..., Tensor]:
     """The public function of the op ``name``: its primitive, also taking ``dim=`` and
     ``keepdim=`` (PyTorch's spelling of ``axis=`` and ``keepdims=``)."""
 
+    op: list[Primitive] = []  # (the primitive, once declared: defop makes it from this call)
+
     def call(x: Any, *args: Any, **params: Any) -> Tensor:
-        if "dim" in params or "keepdim" in params:
+        if params and ("dim" in params or "keepdim" in params):
             _dim_keywords(name, params)
-        return REGISTRY[name].primitive(x, *args, **params)
+        return (op[0] if op else _first(op))(x, *args, **params)
+
+    def _first(cell: list[Primitive]) -> Primitive:
+        cell.append(REGISTRY[name].primitive)
+        return cell[0]
 
     call.__name__ = call.__qualname__ = name
+    call.takes_self = True  # type: ignore[attr-defined]  # (a Tensor method as it is)
     return call
 
 
@@ -1101,6 +1110,7 @@ def _spread_public(name: str, forward: Callable[..., Any]) -> Callable[..., Tens
         return REGISTRY[name].primitive(x, *args, **params)
 
     call.__name__ = call.__qualname__ = name
+    call.takes_self = True  # type: ignore[attr-defined]
     return _with_doc(call, forward)
 
 
