@@ -215,6 +215,17 @@ def test_subgradient_at_kink_matches_pytorch(case: tuple) -> None:
     np.testing.assert_array_equal(_grad(ours, data), tx.grad.numpy())
 
 
+def test_max_over_dim_is_amax_and_argmax_gives_torch_max_index() -> None:
+    """torch's ``x.max(dim)`` sends ``g`` to the index it returns; ours returns the values only
+    (as ``amax``: ties share ``g``), and ``argmax`` gives the index torch's returns."""
+    torch = pytest.importorskip("torch")
+    data = [[2.0, 2.0, 1.0], [0.0, 5.0, 5.0], [1.0, 3.0, 2.0]]
+    values, indices = torch.tensor(data, dtype=torch.float64).max(dim=1)
+    x = al.Tensor(data)
+    np.testing.assert_array_equal(x.max(dim=1).data, values.numpy())
+    np.testing.assert_array_equal(x.argmax(dim=1), indices.numpy())
+
+
 def test_subgradient_conventions_without_pytorch() -> None:
     """The documented table, checked without torch (values from the rules, not from torch)."""
     np.testing.assert_array_equal(_grad(lambda x: abs(x), [0.0, -2.0, 3.0]), [0.0, -1.0, 1.0])
