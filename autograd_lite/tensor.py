@@ -32,7 +32,6 @@ __all__ = ["Tensor", "as_array", "raw", "guarding_data"]
 next_sequence_number = itertools.count().__next__
 
 
-
 class _WeakIdentityMap:
     """Tensor -> value, holding the Tensor weakly and keyed by identity (a
     ``WeakKeyDictionary`` compares its keys with ``==``, which is elementwise on Tensors)."""
