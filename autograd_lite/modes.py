@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.errors import AnomalyError
+from autograd_lite.errors import AnomalyError, InvalidArgumentError
 
 __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "set_grad_enabled",
     "detect_anomaly",
     "is_anomaly_enabled",
     "check_finite",
@@ -149,6 +150,46 @@ class detect_anomaly(_SetMode):  # noqa: N801
 
     _attribute = "anomaly"
     _value = True
+
+
+class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
+    """Turn recording on or off, like ``torch.set_grad_enabled``: called as a function it sets
+    this thread's mode at once; as ``with al.set_grad_enabled(b):`` (or a decorator) it sets
+    the mode for the block and restores the previous one after it.
+
+    Parameters
+    ----------
+    mode : bool
+        True records operations (the default mode), False does as :class:`no_grad`.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, (bool, np.bool_)):
+            raise InvalidArgumentError(
+                f"set_grad_enabled: mode must be True or False, got {type(mode).__name__}"
+            )
+        self.mode = bool(mode)
+        self.previous = is_grad_enabled()
+        self._saved: dict[int, list[bool]] = {}  # thread id -> the values to restore
+        self._just_set = True  # the mode was set by the call: the first block restores previous
+        STATE.grad_enabled = self.mode
+
+    def __call__(self, func: Any) -> Any:  # as a decorator: no change until it is called
+        STATE.grad_enabled = self.previous
+        self._just_set = False
+        return super().__call__(func)
+
+    def __enter__(self) -> None:
+        restore = self.previous if self._just_set else is_grad_enabled()
+        self._just_set = False
+        self._saved.setdefault(threading.get_ident(), []).append(restore)
+        STATE.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        stack = self._saved[threading.get_ident()]
+        STATE.grad_enabled = stack.pop()
+        if not stack:
+            del self._saved[threading.get_ident()]
 
 
 def is_grad_enabled() -> bool:

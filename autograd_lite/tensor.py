@@ -31,10 +31,40 @@ __all__ = ["Tensor", "as_array", "raw", "guarding_data"]
 #: the engine can visit a graph in decreasing sequence number without sorting it first.
 next_sequence_number = itertools.count().__next__
 
+
+class _WeakIdentityMap:
+    """Tensor -> value, holding the Tensor weakly and keyed by identity (a
+    ``WeakKeyDictionary`` compares its keys with ``==``, which is elementwise on Tensors)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[weakref.ref[Tensor], Any]] = {}
+
+    def __setitem__(self, tensor: Tensor, value: Any) -> None:
+        key, items = id(tensor), self._items
+
+        def forget(ref: weakref.ref[Tensor]) -> None:
+            entry = items.get(key)
+            if entry is not None and entry[0] is ref:
+                del items[key]
+
+        items[key] = (weakref.ref(tensor, forget), value)
+
+    def get(self, tensor: Any, default: Any = None) -> Any:
+        entry = self._items.get(id(tensor))
+        if entry is None or entry[0]() is not tensor:
+            return default
+        return entry[1]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 #: While a replay records, each Tensor made by converting something (a list, an int array, another
 #: Tensor) -> (that object, dtype): the replay converts it again at every call instead of
 #: freezing the copy.
-MADE_FROM: weakref.WeakKeyDictionary[Tensor, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+MADE_FROM = _WeakIdentityMap()
 
 #: What an op takes besides a Tensor: an array or a Python number.
 Operand = Union["Tensor", ArrayLike]
@@ -279,10 +309,19 @@ class Tensor:
         _check_not_recorded(self, "float()")
         return float(self.data)
 
-    # Tensors are hashed by identity (the engine keys its dictionaries on them), so ``==`` is
-    # identity too. Elementwise comparisons below return NumPy boolean arrays: they are not
-    # differentiable.
+    # Comparisons are elementwise, as in PyTorch and NumPy, and return NumPy boolean arrays
+    # (not recorded). Tensors stay hashed by identity (the engine keys its dictionaries on
+    # them): Python's dicts and sets test identity before ``==``, so those keep working; to ask
+    # whether a Tensor is in a list, compare with ``is``.
     __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
+        _check_not_recorded(self, "'=='")
+        return self.data == raw(other)
+
+    def __ne__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
+        _check_not_recorded(self, "'!='")
+        return self.data != raw(other)
 
     def __lt__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'<'")
@@ -305,6 +344,12 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         _check_not_recorded(self, "numpy()")
         return self.data
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of floats, like ``ndarray.tolist`` (a float for
+        a 0-d tensor)."""
+        _check_not_recorded(self, "tolist()")
+        return self.data.tolist()
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""

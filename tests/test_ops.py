@@ -204,8 +204,8 @@ def _torch_call(torch: Any) -> Any:
         dims = dims if isinstance(dims, tuple) else (dims,)
         if not dims:
             return x
-        if fn == "max":
-            return torch.amax(x, dim=dims, keepdim=keepdims)
+        if fn in ("max", "min"):
+            return getattr(torch, "a" + fn)(x, dim=dims, keepdim=keepdims)
         return getattr(torch, fn)(x, dim=dims, keepdim=keepdims)
 
     def index(value: Any) -> Any:
@@ -235,7 +235,17 @@ def _torch_call(torch: Any) -> Any:
             return torch.sigmoid(a) * (1 - torch.sigmoid(a))
         if name in ("softmax", "log_softmax"):
             return getattr(torch, name)(a, dim=params["axis"])
-        if name in ("sum", "mean", "max"):
+        if name in ("sqrt", "abs"):
+            return getattr(torch, name)(a)
+        if name == "softplus":
+            return torch.nn.functional.softplus(a)
+        if name in ("maximum", "minimum"):
+            return getattr(torch, name)(*map(constant, args))
+        if name == "clamp":
+            return torch.clamp(a, min=params["min"], max=params["max"])
+        if name in ("clone", "astype"):  # (astype drawn with dtype=None: a copy)
+            return a.clone()
+        if name in ("sum", "mean", "max", "min", "logsumexp", "var", "std"):
             return reduce(a, name, params["axis"], params["keepdims"])
         if name == "reshape":
             return a.reshape(params["shape"])

@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 from autograd_lite.errors import InvalidArgumentError
 from autograd_lite.ops import REGISTRY, Draw, max_pool2d, max_pool2d_masks
 from autograd_lite.testing._builder import (
+    MARGIN,
     MAX_NDIM,
     MAX_SIZE,
     Builder,
@@ -140,7 +141,8 @@ def _reduction(op: str, distinct: bool = False) -> Gen:
         pred: Pred = any_value
         domain = "real"
         if distinct:
-            pred = lambda v: no_ties(rule(v.ndim))(v)  # noqa: E731
+            # (no near-ties at the top, for max, nor at the bottom, for min)
+            pred = lambda v: no_ties(rule(v.ndim))(v) and no_ties(rule(v.ndim))(-v)  # noqa: E731
             domain = "distinct"
         x = b.pick(pred, domain=domain)
         return b.emit(op, (x,), {"axis": rule(len(b.shape(x))), "keepdims": keepdims})
@@ -251,6 +253,43 @@ def _where(b: Builder) -> Any:
         joint = sx
     condition = np.array(b.draw(hnp.arrays(np.bool_, b.partner(joint))), dtype=bool)
     return b.emit("where", args, {"condition": condition})
+
+
+def _untied_pair(op: str) -> Gen:
+    """maximum/minimum: two values that broadcast, apart by more than the margin everywhere
+    (at a near-tie the derivative jumps, and finite differences straddle it)."""
+
+    def gen(b: Builder) -> Any:
+        x = b.pick()
+        sx = b.shape(x)
+
+        def apart(v: np.ndarray) -> bool:
+            try:
+                joint = np.broadcast_shapes(sx, v.shape)
+            except ValueError:
+                return False
+            if int(np.prod(joint)) > MAX_SIZE or len(joint) > MAX_NDIM:
+                return False
+            return bool(np.abs(b.value(x) - v).min() > MARGIN) if v.size else True
+
+        y = b.pick(apart, lambda: b.partner(sx))
+        return b.emit(op, (x, y)) if apart(b.value(y)) else None
+
+    return gen
+
+
+_CLAMP_BOUNDS = ((-0.75, None), (None, 0.625), (-0.375, 1.125), (-1.25, 0.25))
+
+
+def _clamp(b: Builder) -> Any:
+    """clamp: bounds from a few pairs, the input apart from them by more than the margin."""
+    low, high = b.choice(_CLAMP_BOUNDS)
+
+    def apart(v: np.ndarray) -> bool:
+        return all(bound is None or np.abs(v - bound).min() > MARGIN for bound in (low, high))
+
+    x = b.pick(apart)
+    return b.emit("clamp", (x,), {"min": low, "max": high}) if apart(b.value(x)) else None
 
 
 # -- costs (opt-in) --------------------------------------------------------------------------------
@@ -402,6 +441,7 @@ _SHAPE_RULES: dict[str, Gen] = {
     "avg_pool2d": _pool("avg_pool2d"),
     "max_pool2d_backward": _pool_backward("max_pool2d_backward"),
     "avg_pool2d_backward": _pool_backward("avg_pool2d_backward"),
+    "clamp": _clamp,
 }
 
 
@@ -421,6 +461,8 @@ def generator(name: str, draw: Draw) -> Gen:
         return _reduction(name, distinct=domains[0] == "distinct")
     if kind == "axis":
         return _softmax(name)
+    if kind == "untied_pair":
+        return _untied_pair(name)
     if kind == "cost":
         (left, left_domain), (right, right_domain) = DOMAINS[domains[0]], DOMAINS[domains[1]]
         return _pair_cost(name, left, left_domain, right, right_domain)
