@@ -228,7 +228,20 @@ class Module:
 
     def parameters(self) -> list[Parameter]:
         """Every trainable parameter, each once, in :meth:`named_parameters` order."""
-        return [p for _, p in self.named_parameters()]
+        found: list[Parameter] = []
+        _gather(self, found, set())
+        return found
+
+    def _values(self) -> list[Any]:
+        """The Parameters and Modules of :meth:`_members`, flattened, without their names (the
+        walk of :meth:`parameters` and :meth:`zero_grad`, which runs every training step)."""
+        found: list[Any] = []
+        for value in vars(self).values():
+            if isinstance(value, _MEMBERS):
+                found.append(value)
+            elif isinstance(value, _CONTAINERS):
+                _flat_values(value, found)
+        return found
 
     def num_parameters(self) -> int:
         """The total number of scalar parameters."""
@@ -496,6 +509,38 @@ def _with_path(error: CheckpointError, path: Path) -> CheckpointError:
     return error
 
 
+def _gather(module: Module, found: list[Parameter], seen: set[int]) -> None:
+    """Append the parameters of ``module``'s tree to ``found`` in :meth:`Module.named_parameters`
+    order (depth first, this module's own first, each module and parameter once)."""
+    seen.add(id(module))
+    children = []
+    for value in module._values():
+        if isinstance(value, Parameter):
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
+        else:
+            children.append(value)
+    for child in children:
+        if id(child) not in seen:
+            _gather(child, found, seen)
+
+
+_MEMBERS = (Parameter, Module)
+_CONTAINERS = (list, tuple, dict)
+
+
+def _flat_values(value: Any, found: list[Any]) -> None:
+    if isinstance(value, _MEMBERS):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _flat_values(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _flat_values(item, found)
+
+
 def _flatten(name: str, value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, (Parameter, Module)):
         yield name, value
@@ -534,6 +579,13 @@ class Sequential(Module):
         for key, value in vars(self).items():
             if key != "layers":
                 yield from _flatten(key, value)
+
+    def _values(self) -> list[Any]:
+        found: list[Any] = list(self.layers)
+        for key, value in vars(self).items():
+            if key != "layers" and isinstance(value, (*_MEMBERS, *_CONTAINERS)):
+                _flat_values(value, found)
+        return found
 
     def forward(self, x: Any) -> Any:
         for layer in self.layers:
