@@ -85,7 +85,7 @@ def test_the_source_shows_the_generated_forward_and_backward() -> None:
     compiled = al.compile(_mlp([3, 2], seed=0))
     compiled(np.ones((4, 3)))
     assert "def forward(" in compiled.source and "def backward(" in compiled.source
-    assert "v4 = matmul_1(x0, v3)" in compiled.source
+    assert "v4 = matmul_1(x1, v3)" in compiled.source  # Linear: (W @ x.T).T
 
 
 def test_a_new_shape_records_again_and_values_are_part_of_the_signature() -> None:
