@@ -73,13 +73,16 @@ def _key(value: Any) -> Any:
     return replay.value_key(value)
 
 
-def _reached(obj: Any, path: list[str]) -> Any:
-    """What the dotted name of a parameter (``layers.0.weight``, ``0.weight``) reaches now."""
-    for part in path:
+def _reached(obj: Any, path: list[tuple[str, int | None]]) -> Any:
+    """What the dotted name of a parameter (``layers.0.weight``, ``0.weight``), split into
+    ``(part, int(part) or None)``, reaches now."""
+    for part, index in path:
         if isinstance(obj, dict):
             obj = obj[part]
+        elif index is not None:
+            obj = obj[index]
         else:
-            obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+            obj = getattr(obj, part)
     return obj
 
 
@@ -105,7 +108,8 @@ class Compiled:
         self._last: replay.Plan | None = None
         #: A module's parameters, with the path that reaches each: checked at every call (a
         #: parameter rebound is seen) instead of walking the module tree again.
-        self._named: list[tuple[list[str], Any]] | None = None
+        self._named: list[tuple[list[tuple[str, int | None]], Any]] | None = None
+        self._bound: list[Any] = []  # the parameters of ``_named``, in order
 
     @property
     def plans(self) -> int:
@@ -119,16 +123,16 @@ class Compiled:
         if STATE.anomaly or STATE.depth or STATE.recording:
             return self._eager("detect_anomaly, al.grad or a recording is running", args, kwargs)
         params = [p for p in self._parameters() if p.requires_grad]
+        # (built with list comprehensions and hashed once, by the lookup: this runs every step)
+        key = (
+            tuple([_key(a) for a in args]),
+            tuple([(k, _key(v)) for k, v in sorted(kwargs.items())]) if kwargs else (),
+            tuple([(id(p), p.data.shape, p.data.dtype) for p in params]),
+        )
         try:
-            key = (
-                tuple(_key(a) for a in args),
-                tuple((k, _key(v)) for k, v in sorted(kwargs.items())),
-                tuple((id(p), p.shape, p.dtype) for p in params),
-            )
-            hash(key)
+            entry = self._plans.get(key)
         except TypeError:
             return self._eager("an argument is neither an array nor hashable", args, kwargs)
-        entry = self._plans.get(key)
         for _ in range(2):  # a stale recording is recorded once more
             if entry is None:
                 entry = self._record(key, args, kwargs, params)
@@ -146,15 +150,23 @@ class Compiled:
         return self._eager("the recording went stale twice in a row", args, kwargs)
 
     def _parameters(self) -> list[Any]:
-        named = self._named
-        try:
-            if named is not None and all(_reached(self.fn, path) is p for path, p in named):
-                return [p for _, p in named]
-        except (AttributeError, LookupError, ValueError, TypeError):
-            pass
+        named, fn = self._named, self.fn
+        if named is not None:
+            try:
+                for path, p in named:
+                    if _reached(fn, path) is not p:
+                        break
+                else:
+                    return self._bound
+            except (AttributeError, LookupError, ValueError, TypeError):
+                pass
         walk = getattr(self.fn, "named_parameters", None)
-        self._named = [(name.split("."), p) for name, p in walk()] if walk else []
-        return [p for _, p in self._named]
+        self._named = [
+            ([(part, int(part) if part.isdigit() else None) for part in name.split(".")], p)
+            for name, p in walk()
+        ] if walk else []  # fmt: skip
+        self._bound = [p for _, p in self._named]
+        return self._bound
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         n = len(args)

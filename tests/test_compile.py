@@ -208,3 +208,32 @@ def test_the_module_tree_is_walked_once_while_its_parameters_stay_bound(monkeypa
     model.layers[2] = nn.Linear(2, 1, seed=5)  # another parameter at that path: walked again
     assert np.array_equal(compiled(np.ones((1, 2))).data, model(np.ones((1, 2))).data)
     assert len(walks) == 2 and compiled.plans == 2
+
+
+class _Keyed(nn.Module):
+    """Layers in a dict under digit keys (``blocks.0.weight``): a path part that is a key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = {"0": nn.Linear(2, 3, seed=0), "1": nn.Linear(3, 1, seed=1)}
+
+    def forward(self, x):
+        return self.blocks["1"](al.tanh(self.blocks["0"](x)))
+
+
+def test_parameters_under_digit_keys_of_a_dict_are_checked_by_key(monkeypatch) -> None:
+    model = _Keyed()
+    walks = []
+    walk = type(model).named_parameters
+    monkeypatch.setattr(
+        type(model), "named_parameters", lambda self, *a: walks.append(1) or walk(self, *a)
+    )
+    compiled, x = al.compile(model), np.ones((4, 2))
+    for _ in range(3):
+        compiled(x)
+    assert len(walks) == 1 and compiled.plans == 1 and compiled.fallback_reason is None
+    model.blocks["0"] = nn.Linear(2, 3, seed=7)  # rebound under the same key: walked again
+    assert _same(compiled(x).data, model(x).data)
+    assert len(walks) == 2 and compiled.plans == 2
+    model.blocks["0"].weight.data = np.ones((3, 2))  # same object, new array: seen by value
+    assert _same(compiled(x).data, model(x).data)
