@@ -119,3 +119,78 @@ def test_linear_on_stacked_batches_and_single_samples_keeps_the_row_form() -> No
     assert np.allclose(layer(x).data, x @ layer.weight.data.T + layer.bias.data)
     v = np.arange(3.0)
     assert np.allclose(layer(v).data, layer.weight.data @ v + layer.bias.data)
+
+
+def _containers(model: nn.Module) -> list:
+    """Every list and dict reachable from the modules' attributes."""
+    found: list = []
+
+    def visit(value: object) -> None:
+        if isinstance(value, (list, dict)):
+            found.append(value)
+        if isinstance(value, (list, tuple, dict)):
+            for item in value.values() if isinstance(value, dict) else value:
+                visit(item)
+
+    for _, module in model.named_modules():
+        for value in vars(module).values():
+            visit(value)
+    return found
+
+
+@settings(deadline=None, max_examples=150)
+@given(module_trees(), st.data())
+def test_the_cached_parameter_list_follows_every_change_to_the_tree(model, data) -> None:
+    """After each change (an attribute set or deleted anywhere in the tree, a list or dict
+    changed in place), ``parameters()`` is again the ``named_parameters`` walk."""
+    for _ in range(data.draw(st.integers(1, 4))):
+        new = data.draw(st.sampled_from([nn.Parameter(np.ones(2)), nn.Linear(1, 1), 7]))
+        modules = [m for _, m in model.named_modules()]
+        containers = _containers(model)
+        # (made before the list is cached: building a module sets attributes too)
+        assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+        how = data.draw(st.sampled_from(["set", "del", "in place"]))
+        if how == "in place" and containers:
+            box = data.draw(st.sampled_from(containers))
+            keys = list(box) if isinstance(box, dict) else list(range(len(box)))
+            if keys and data.draw(st.booleans()):
+                box[data.draw(st.sampled_from(keys))] = new  # an item replaced
+            elif isinstance(box, dict):
+                box[f"new{len(box)}"] = new
+            else:
+                box.append(new)
+        else:
+            module = data.draw(st.sampled_from(modules))
+            names = [k for k in vars(module) if k not in ("training", "layers")]
+            if how == "del" and names:
+                delattr(module, data.draw(st.sampled_from(names)))
+            else:
+                setattr(module, data.draw(st.sampled_from(["m0", "extra", "fresh"])), new)
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+
+
+def test_a_module_that_is_not_hashable_still_lists_its_parameters() -> None:
+    class Equal(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(np.ones(2))
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Equal)
+
+    model = Equal()
+    assert model.parameters() == [model.w] or model.parameters()[0] is model.w
+    model.w = nn.Parameter(np.zeros(3))
+    assert model.parameters()[0] is model.w
+
+
+def test_an_item_removed_and_replaced_between_calls_is_seen() -> None:
+    """A parameter deleted from a list and a new one appended (making a Parameter sets no
+    module attribute, and may reuse the freed object's id were the cache not keeping it
+    alive): ``parameters()`` lists the new one."""
+    model = Holder(ps=[nn.Parameter(np.ones(3))])
+    for _ in range(50):
+        model.parameters()
+        del model.ps[0]
+        model.ps.append(nn.Parameter(np.ones(3)))
+        assert model.parameters()[0] is model.ps[0]
