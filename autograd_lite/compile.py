@@ -73,19 +73,6 @@ def _key(value: Any) -> Any:
     return replay.value_key(value)
 
 
-def _reached(obj: Any, path: list[tuple[str, int | None]]) -> Any:
-    """What the dotted name of a parameter (``layers.0.weight``, ``0.weight``), split into
-    ``(part, int(part) or None)``, reaches now."""
-    for part, index in path:
-        if isinstance(obj, dict):
-            obj = obj[part]
-        elif index is not None:
-            obj = obj[index]
-        else:
-            obj = getattr(obj, part)
-    return obj
-
-
 class Compiled:
     """A function or module compiled by :func:`compile`; call it as the original.
 
@@ -106,10 +93,6 @@ class Compiled:
         #: among the plan's when some are taken by value), or why it runs eagerly.
         self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
         self._last: replay.Plan | None = None
-        #: A module's parameters, with the path that reaches each: checked at every call (a
-        #: parameter rebound is seen) instead of walking the module tree again.
-        self._named: list[tuple[list[tuple[str, int | None]], Any]] | None = None
-        self._bound: list[Any] = []  # the parameters of ``_named``, in order
 
     @property
     def plans(self) -> int:
@@ -150,23 +133,15 @@ class Compiled:
         return self._eager("the recording went stale twice in a row", args, kwargs)
 
     def _parameters(self) -> list[Any]:
-        named, fn = self._named, self.fn
-        if named is not None:
-            try:
-                for path, p in named:
-                    if _reached(fn, path) is not p:
-                        break
-                else:
-                    return self._bound
-            except (AttributeError, LookupError, ValueError, TypeError):
-                pass
-        walk = getattr(self.fn, "named_parameters", None)
-        self._named = [
-            ([(part, int(part) if part.isdigit() else None) for part in name.split(".")], p)
-            for name, p in walk()
-        ] if walk else []  # fmt: skip
-        self._bound = [p for _, p in self._named]
-        return self._bound
+        """A module's parameters now: ``parameters()`` (an ``nn.Module`` caches the list and
+        walks its tree again only after a change, so a parameter rebound, added or removed
+        anywhere is seen), else ``named_parameters()``, else none."""
+        fn = self.fn
+        walk = getattr(fn, "parameters", None)
+        if callable(walk):
+            return list(walk())
+        named = getattr(fn, "named_parameters", None)
+        return [p for _, p in named()] if callable(named) else []
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         n = len(args)
