@@ -58,6 +58,11 @@ class Linear(Module):
     :math:`\partial C/\partial W = \Delta^\top X` and
     :math:`\partial C/\partial b = \sum_x \delta_x` with :math:`\Delta = \partial C/\partial Y`
     of shape ``(m, n_out)``: BP4 and BP3 summed over the mini-batch, transposed to rows.
+
+    A mini-batch (2-D ``x``) is computed as ``(W @ x.T).T``, the chapter's :math:`w a` with
+    samples as columns: the vjp of the product then hands the weight its gradient
+    :math:`\Delta^\top X` as a fresh array of ``W``'s layout, where ``x @ W.T`` would hand
+    a transposed view that backward must copy (measured in ``benchmarks/bench_compile.py``).
     """
 
     def __init__(
@@ -88,7 +93,10 @@ class Linear(Module):
                 f"Linear({n_in}, {self.out_features}): expected inputs with {n_in} features "
                 f"in the last axis (shape (m, {n_in})), got shape {x.shape}"
             )
-        y = ops.matmul(x, ops.transpose(self.weight))
+        if x.ndim == 2:  # the chapter's w a with samples as columns, as rows again: see Notes
+            y = ops.transpose(ops.matmul(self.weight, ops.transpose(x)))
+        else:
+            y = ops.matmul(x, ops.transpose(self.weight))
         return y if self.bias is None else ops.add(y, self.bias)
 
     def extra_repr(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -227,8 +228,52 @@ class Module:
                     yield (f"{name}.{key}" if name else key), p
 
     def parameters(self) -> list[Parameter]:
-        """Every trainable parameter, each once, in :meth:`named_parameters` order."""
-        return [p for _, p in self.named_parameters()]
+        """Every trainable parameter, each once, in :meth:`named_parameters` order.
+
+        The list is cached per module (``zero_grad`` runs every step): the cache holds while no
+        module's attribute holding a Parameter, a Module or a container was assigned or deleted
+        since, and every list, tuple or dict the walk went through holds the same items.
+        """
+        try:
+            cached = _PARAMETERS.get(self)
+        except TypeError:  # a subclass that defines __eq__ but no __hash__: never cached
+            return _walked(self, [])
+        if cached is not None and cached[0] == _STRUCTURE[0]:
+            for container, _, ids in cached[2]:
+                if _item_ids(container) != ids:
+                    break
+            else:
+                return list(cached[1])
+        containers: list[Any] = []
+        found = _walked(self, containers)
+        _PARAMETERS[self] = (
+            _STRUCTURE[0],
+            found,
+            [(c, _items(c), _item_ids(c)) for c in containers],
+        )  # (the items are kept alive, so that no new object can take one of their ids)
+        return list(found)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, _WATCHED) or isinstance(self.__dict__.get(name), _WATCHED):
+            _STRUCTURE[0] += 1  # the parameter lists cached by parameters() are stale
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if isinstance(self.__dict__.get(name), _WATCHED):
+            _STRUCTURE[0] += 1
+        object.__delattr__(self, name)
+
+    def _values(self, containers: list[Any]) -> list[Any]:
+        """The Parameters and Modules of :meth:`_members`, flattened, without their names (the
+        walk of :meth:`parameters`); every list, tuple or dict passed is added to
+        ``containers``."""
+        found: list[Any] = []
+        for value in vars(self).values():
+            if isinstance(value, _MEMBERS):
+                found.append(value)
+            elif isinstance(value, _CONTAINERS):
+                _flat_values(value, found, containers)
+        return found
 
     def num_parameters(self) -> int:
         """The total number of scalar parameters."""
@@ -496,6 +541,59 @@ def _with_path(error: CheckpointError, path: Path) -> CheckpointError:
     return error
 
 
+def _gather(module: Module, found: list[Parameter], seen: set[int], containers: list[Any]) -> None:
+    """Append the parameters of ``module``'s tree to ``found`` in :meth:`Module.named_parameters`
+    order (depth first, this module's own first, each module and parameter once), and the
+    containers walked through to ``containers``."""
+    seen.add(id(module))
+    children = []
+    for value in module._values(containers):
+        if isinstance(value, Parameter):
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
+        elif isinstance(value, Module):  # (Sequential.layers may have been given anything)
+            children.append(value)
+    for child in children:
+        if id(child) not in seen:
+            _gather(child, found, seen, containers)
+
+
+_MEMBERS = (Parameter, Module)
+_CONTAINERS = (list, tuple, dict)
+_WATCHED = (Parameter, Module, list, tuple, dict)
+#: Bumped whenever a module's attribute holding a Parameter, Module or container changes.
+_STRUCTURE = [0]
+#: Module -> (_STRUCTURE when walked, its parameters, [(container, its items, their ids)]).
+_PARAMETERS: weakref.WeakKeyDictionary[Module, tuple[int, list[Parameter], list[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _walked(module: Module, containers: list[Any]) -> list[Parameter]:
+    found: list[Parameter] = []
+    _gather(module, found, set(), containers)
+    return found
+
+
+def _items(container: Any) -> list[Any]:
+    return list(container.values() if isinstance(container, dict) else container)
+
+
+def _item_ids(container: Any) -> list[int]:
+    return list(map(id, container.values() if isinstance(container, dict) else container))
+
+
+def _flat_values(value: Any, found: list[Any], containers: list[Any]) -> None:
+    if isinstance(value, _MEMBERS):
+        found.append(value)
+        return
+    containers.append(value)
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, _WATCHED):
+            _flat_values(item, found, containers)
+
+
 def _flatten(name: str, value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, (Parameter, Module)):
         yield name, value
@@ -534,6 +632,14 @@ class Sequential(Module):
         for key, value in vars(self).items():
             if key != "layers":
                 yield from _flatten(key, value)
+
+    def _values(self, containers: list[Any]) -> list[Any]:
+        found: list[Any] = list(self.layers)
+        containers.append(self.layers)
+        for key, value in vars(self).items():
+            if key != "layers" and isinstance(value, _WATCHED):
+                _flat_values(value, found, containers)
+        return found
 
     def forward(self, x: Any) -> Any:
         for layer in self.layers:
