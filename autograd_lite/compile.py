@@ -111,6 +111,7 @@ class Compiled:
             tuple([_key(a) for a in args]),
             tuple([(k, _key(v)) for k, v in sorted(kwargs.items())]) if kwargs else (),
             tuple([(id(p), p.data.shape, p.data.dtype) for p in params]),
+            self._structure(),
         )
         try:
             entry = self._plans.get(key)
@@ -142,6 +143,12 @@ class Compiled:
             return list(walk())
         named = getattr(fn, "named_parameters", None)
         return [p for _, p in named()] if callable(named) else []
+
+    def _structure(self) -> Any:
+        """A module's tree (``structure()`` of an ``nn.Module``: a new tuple after any layer is
+        added, removed or replaced, with or without parameters), else ``fn`` itself."""
+        structure = getattr(self.fn, "structure", None)
+        return structure() if callable(structure) else None
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         n = len(args)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -245,4 +247,22 @@ def test_a_layer_appended_after_compiling_is_run() -> None:
     compiled, x = al.compile(model), np.ones((4, 2))
     compiled(x)
     model.append(nn.Linear(3, 1, seed=1))
+    assert _same(compiled(x).data, model(x).data) and compiled.plans == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.append(nn.Sigmoid()),  # a layer without parameters, added to the list
+        lambda m: m.layers.__setitem__(1, nn.Tanh()),  # replaced in place in the list
+        lambda m: setattr(m, "layers", [*m.layers[:1], nn.ReLU()]),  # the list rebound
+    ],
+)
+def test_a_parameterless_layer_added_or_replaced_is_seen(change: Any) -> None:
+    """Layers without parameters change no parameter: the module's structure() keys the
+    recordings, so the compiled output stays the eager one."""
+    model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.Sigmoid())
+    compiled, x = al.compile(model), np.random.default_rng(0).normal(size=(4, 2))
+    assert _same(compiled(x).data, model(x).data)
+    change(model)
     assert _same(compiled(x).data, model(x).data) and compiled.plans == 2

@@ -234,24 +234,30 @@ class Module:
         module's attribute holding a Parameter, a Module or a container was assigned or deleted
         since, and every list, tuple or dict the walk went through holds the same items.
         """
+        return list(self._walked_tree()[1])
+
+    def structure(self) -> tuple[Module, ...]:
+        """The modules of this tree in walk order (this one first), from the same cache as
+        [`parameters()`][autograd_lite.nn.Module.parameters]: a new tuple after any change to the
+        tree. `al.compile` keys its recordings on it, so a layer added, removed or replaced (with
+        or without parameters) is recorded again."""
+        return self._walked_tree()[3]
+
+    def _walked_tree(self) -> tuple[int, list[Parameter], list[Any], tuple[Module, ...]]:
         try:
             cached = _PARAMETERS.get(self)
         except TypeError:  # a subclass that defines __eq__ but no __hash__: never cached
-            return _walked(self, [])
+            return _walked(self, [], [])
         if cached is not None and cached[0] == _STRUCTURE[0]:
             for container, _, ids in cached[2]:
                 if _item_ids(container) != ids:
                     break
             else:
-                return list(cached[1])
+                return cached
         containers: list[Any] = []
-        found = _walked(self, containers)
-        _PARAMETERS[self] = (
-            _STRUCTURE[0],
-            found,
-            [(c, _items(c), _item_ids(c)) for c in containers],
-        )  # (the items are kept alive, so that no new object can take one of their ids)
-        return list(found)
+        entry = _walked(self, containers, [])
+        _PARAMETERS[self] = entry  # (the items are kept alive: no new object can take their id)
+        return entry
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, _WATCHED) or isinstance(self.__dict__.get(name), _WATCHED):
@@ -541,11 +547,14 @@ def _with_path(error: CheckpointError, path: Path) -> CheckpointError:
     return error
 
 
-def _gather(module: Module, found: list[Parameter], seen: set[int], containers: list[Any]) -> None:
+def _gather(
+    module: Module, found: list[Parameter], seen: set[int], containers: list[Any], modules: list
+) -> None:
     """Append the parameters of ``module``'s tree to ``found`` in :meth:`Module.named_parameters`
-    order (depth first, this module's own first, each module and parameter once), and the
-    containers walked through to ``containers``."""
+    order (depth first, this module's own first, each module and parameter once), the containers
+    walked through to ``containers`` and the modules to ``modules``."""
     seen.add(id(module))
+    modules.append(module)
     children = []
     for value in module._values(containers):
         if isinstance(value, Parameter):
@@ -556,7 +565,7 @@ def _gather(module: Module, found: list[Parameter], seen: set[int], containers: 
             children.append(value)
     for child in children:
         if id(child) not in seen:
-            _gather(child, found, seen, containers)
+            _gather(child, found, seen, containers, modules)
 
 
 _MEMBERS = (Parameter, Module)
@@ -565,15 +574,20 @@ _WATCHED = (Parameter, Module, list, tuple, dict)
 #: Bumped whenever a module's attribute holding a Parameter, Module or container changes.
 _STRUCTURE = [0]
 #: Module -> (_STRUCTURE when walked, its parameters, [(container, its items, their ids)]).
-_PARAMETERS: weakref.WeakKeyDictionary[Module, tuple[int, list[Parameter], list[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+_PARAMETERS: weakref.WeakKeyDictionary[
+    Module, tuple[int, list[Parameter], list[Any], tuple[Module, ...]]
+] = weakref.WeakKeyDictionary()
 
 
-def _walked(module: Module, containers: list[Any]) -> list[Parameter]:
+def _walked(
+    module: Module, containers: list[Any], modules: list[Module]
+) -> tuple[int, list[Parameter], list[Any], tuple[Module, ...]]:
+    """A cache entry of :meth:`Module.parameters`: the structure count it was made at, the
+    parameters, (container, its items, their ids) for each container walked, the modules."""
     found: list[Parameter] = []
-    _gather(module, found, set(), containers)
-    return found
+    _gather(module, found, set(), containers, modules)
+    walked = [(c, _items(c), _item_ids(c)) for c in containers]
+    return _STRUCTURE[0], found, walked, tuple(modules)
 
 
 def _items(container: Any) -> list[Any]:
