@@ -39,15 +39,6 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _released(node: Tensor) -> GraphReleasedError:
-    return GraphReleasedError(
-        f"backward through the graph a second time: the arrays saved by '{node._op.name}' "
-        f"(output shape {node.shape}) were released after the first backward. Pass "
-        f"retain_graph=True to the first backward() if you need to backpropagate through the "
-        f"same graph again."
-    )
-
-
 def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if grad is None:
         if root.data.size != 1:
@@ -79,13 +70,9 @@ def _run(
     create_graph: bool,
     targets: Sequence[Tensor] | None,
 ) -> tuple[dict[Tensor, Any], list[tuple[Tensor, Any]]]:
-    """The backward pass: the total gradient of each leaf (or of each target), and those of the
-    non-leaf tensors that asked to retain theirs.
-
-    Nodes are visited in decreasing order of creation (``_seq``): a tensor is always created
-    after its inputs, so when a node comes off the heap every consumer has already sent its
-    contribution and the node's gradient is complete. No topological sort, no recursion.
-    """
+    """The total gradient of each leaf (or target), and of each non-leaf that retains its own.
+    Nodes come off the heap newest first (``_seq``): a tensor is made after its inputs, so every
+    consumer has contributed by then. No topological sort, no recursion."""
     pending: dict[Tensor, Any] = {}  # non-leaf nodes: gradient so far
     owned: set[Tensor] = set()  # pending sums we allocated ourselves may be added to in place
     leaves: dict[Tensor, Any] = {}  # leaves: gradient so far
@@ -115,7 +102,12 @@ def _run(
         g = pending.pop(node)
         saved = node._arrays
         if saved is None:
-            raise _released(node)
+            raise GraphReleasedError(
+                f"backward through the graph a second time: the arrays saved by "
+                f"'{node._op.name}' (output shape {node.shape}) were released after the first "
+                f"backward. Pass retain_graph=True to the first backward() if you need to "
+                f"backpropagate through the same graph again."
+            )
         visited.append(node)
         if node._hooks:
             g = _apply_hooks(node, g, create_graph, anomaly)
@@ -365,12 +357,11 @@ def gradients(
             f"gradients: {len(grad_outputs)} grad_outputs for {len(outs)} outputs; give one "
             f"per output (None for a one-element output)"
         )
-    for out in outs:
-        if not isinstance(out, Tensor) or not out.requires_grad:
-            raise BackwardError(
-                "gradients: an output does not require grad; none of the inputs it was computed "
-                "from has requires_grad=True"
-            )
+    if not all(isinstance(out, Tensor) and out.requires_grad for out in outs):
+        raise BackwardError(
+            "gradients: an output does not require grad; none of the inputs it was computed "
+            "from has requires_grad=True"
+        )
     for x in ins:
         if not isinstance(x, Tensor):
             raise BackwardError(f"gradients: inputs must be Tensors, got {type(x).__name__}")

@@ -78,6 +78,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "vjps", "differentiable", "trusted", "_param_names", "__dict__")
+    vjps: Sequence[Callable[..., Any]] | EachInput
 
     def __init__(
         self,
@@ -93,41 +94,36 @@ class Primitive:
         self.differentiable = differentiable
         self.trusted = trusted
         self.__doc__ = forward.__doc__
-        self.defvjp(*vjps) if not isinstance(vjps, EachInput) else self._set_vjps(vjps)
+        self.defvjp(*(() if isinstance(vjps, EachInput) else vjps))
+        if isinstance(vjps, EachInput):  # variadic: any number of inputs, no positional params
+            self.vjps, self._arity = vjps, len(vjps)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
     def defvjp(self, *vjps: Callable[..., Any]) -> Primitive:
         """Attach one vjp per input (decorator-friendly: returns the primitive)."""
-        return self._set_vjps(vjps)
-
-    def _set_vjps(self, vjps: Sequence[Callable[..., Any]] | EachInput) -> Primitive:
         self.vjps = vjps
         self._arity = len(vjps)
         # Positional arguments past the inputs are the forward's parameters (axis, shape ...).
         self._param_names: tuple[str, ...] = ()
-        if not isinstance(vjps, EachInput) and vjps:
+        if vjps:
             names = list(inspect.signature(self.forward).parameters.values())[len(vjps) :]
             self._param_names = tuple(
                 p.name for p in names if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
             )
         return self
 
-    def _bind_parameters(self, args: tuple, params: dict) -> tuple[tuple, dict]:
-        arity = self._arity
-        if not self._param_names:
-            raise InvalidInputError(
-                f"{self.name}: called with {len(args)} inputs but it has {arity} vjp(s); "
-                f"give one vjp per input (defvjp) and pass parameters by keyword"
-            )
-        params.update(zip(self._param_names, args[arity:]))
-        return args[:arity], params
-
     def __call__(self, *args: Any, **params: Any) -> Tensor:
         # This is the hot path of every op: keep it to plain loops and attribute reads.
-        if len(args) > self._arity:
-            args, params = self._bind_parameters(args, params)
+        if len(args) > self._arity:  # parameters passed by position
+            if not self._param_names:
+                raise InvalidInputError(
+                    f"{self.name}: called with {len(args)} inputs but it has {self._arity} "
+                    f"vjp(s); give one vjp per input (defvjp) and pass parameters by keyword"
+                )
+            params.update(zip(self._param_names, args[self._arity :]))
+            args = args[: self._arity]
         arrays: list[Any] = []
         record = False
         converted = False
@@ -164,10 +160,13 @@ class Primitive:
         result._hooks = None
         result._retain = False
         result._seq = next_sequence_number()
-        if record and modes.grad_enabled:
+        result.requires_grad = record = record and modes.grad_enabled
+        # While a replay records f, an op on Tensors that does not record itself (no_grad, or
+        # no input requires grad) is kept as a stop-gradient step: the replay recomputes it
+        # each call from what it reads instead of freezing its first value.
+        if record or (modes.recording and any(isinstance(a, Tensor) for a in args)):
             if converted and not modes.recording:  # (a replay reads the originals each call)
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
-            result.requires_grad = True
             result._op = self
             # The inputs go into slots, not a tuple (see Tensor._args): the collector then
             # traverses one object per op instead of two.
@@ -178,11 +177,8 @@ class Primitive:
             result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
             result._params = params or None
         else:
-            result.requires_grad = False
             result._op = result._in0 = result._in1 = result._more = None
             result._arrays = result._params = None
-            if modes.recording:  # under no_grad, or on a stop-gradient value: see replay
-                _record_stop_gradient(result, self, args, arrays, params)
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:
@@ -206,23 +202,6 @@ class Primitive:
         if isinstance(error, TypeError):
             return InvalidInputError(message)
         return error
-
-
-def _record_stop_gradient(
-    result: Tensor, op: Primitive, args: tuple, arrays: list, params: dict
-) -> None:
-    """While a replay records ``f``, an op on Tensors that does not record itself (``no_grad``,
-    or no input requires grad) is kept as a stop-gradient step (``_op`` set, ``requires_grad``
-    False): the replay recomputes it each call from the arguments or the outside Tensors it
-    reads, instead of freezing its first value."""
-    if any(isinstance(a, Tensor) for a in args):
-        n = len(args)
-        result._op = op
-        result._in0 = args[0] if n else None
-        result._in1 = args[1] if n > 1 else None
-        result._more = args[2:] if n > 2 else None
-        result._arrays = tuple(arrays)
-        result._params = params or None
 
 
 # -- user-defined primitives -----------------------------------------------------------------
@@ -339,13 +318,7 @@ class Function:
         ctx = Context(needs)
         op = cls.__dict__.get("_primitive")
         if op is None:
-            op = Primitive(
-                cls.__name__,
-                _function_forward,
-                EachInput(_function_vjp),
-                differentiable=bool(cls.differentiable),
-                trusted=False,
-            )
+            op = Primitive(cls.__name__, _function_forward, EachInput(_function_vjp), trusted=False)
             cls._primitive = op  # type: ignore[attr-defined]
         op.differentiable = bool(cls.differentiable)  # may be set after the first apply
         return op(*inputs, cls=cls, ctx=ctx, **params)
