@@ -33,7 +33,7 @@ from autograd_lite.errors import (
 from autograd_lite.modes import CURRENT, DEFAULT, check_finite
 from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
-__all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
+__all__ = ["Primitive", "EachInput", "primitive", "Function", "Context", "as_output"]
 
 _new_tensor = object.__new__
 
@@ -147,9 +147,7 @@ class Primitive:
         except Exception as error:
             raise self._forward_error(error, arrays, params) from None
         if out.__class__ is not np.ndarray:
-            out = np.asarray(out)
-            if out.dtype.kind != "f":  # e.g. an op on Python ints only
-                out = out.astype(np.float64)
+            out = as_output(out)
         modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
         if modes.anomaly:
             check_finite(out, f"{self.name} (forward)", arrays)
@@ -202,6 +200,13 @@ class Primitive:
         if isinstance(error, TypeError):
             return InvalidInputError(message)
         return error
+
+
+def as_output(out: Any) -> np.ndarray:
+    """A forward's result that is not an ndarray, as an op's output: a float array (a NumPy
+    scalar, or the result of an op on Python ints only)."""
+    out = np.asarray(out)
+    return out if out.dtype.kind == "f" else out.astype(np.float64)
 
 
 # -- user-defined primitives -----------------------------------------------------------------

@@ -27,7 +27,7 @@ import numpy as np
 
 from autograd_lite.engine import accumulate, call_vjp, fit, own, read_only
 from autograd_lite.errors import BackwardError, ReplayError
-from autograd_lite.function import Context
+from autograd_lite.function import Context, as_output
 from autograd_lite.modes import STATE, enable_grad
 from autograd_lite.tensor import MADE_FROM, Tensor, as_array, guarding_data, next_sequence_number
 
@@ -237,7 +237,7 @@ class Plan:
         params = [step.fresh_params() for step in self.steps]
         for step, p in zip(self.steps, params):
             out = step.op.forward(*[env[s] for s in step.slots], **p)
-            env[step.out] = out if out.__class__ is np.ndarray else _as_output(out)
+            env[step.out] = out if out.__class__ is np.ndarray else as_output(out)
         value = env[self.root]
         grads: list[Any] = [None] * len(env)
         if self.leads_to_root:
@@ -268,7 +268,7 @@ class _Generator:
         self.ns: dict[str, Any] = {
             "ndarray": np.ndarray, "fit": fit, "accumulate": accumulate, "own": own,
             "call_vjp": call_vjp, "read_only": read_only, "zeros_like": np.zeros_like,
-            "as_output": _as_output, "MISMATCH": MISMATCH, "plan": weakref.proxy(plan),
+            "as_output": as_output, "MISMATCH": MISMATCH, "plan": weakref.proxy(plan),
             "seed_dtype": plan.dtypes[plan.root],
             "ones": np.ones if plan.shapes[plan.root] else lambda _, dtype: np.array(1, dtype),
         }  # fmt: skip
@@ -345,6 +345,7 @@ class _Generator:
         plan, names, ns = self.plan, self.names, self.ns
         reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
         body: list[str] = []
+        sep = "\n        "  # (a new line in the body of an "if g is not None:")
         for k in reversed(range(len(plan.steps))):
             step = plan.steps[k]
             if not step.edges or not reached[step.out]:
@@ -361,22 +362,15 @@ class _Generator:
                 fitted = f"gi = fit(gi, op{k}, {i}, {shape}, {dtype}, {step.shapes[1]})"
                 summed = f"{target} = {f'accumulate({target}, gi)' if reached[slot] else 'gi'}"
                 if op.trusted:  # a built-in vjp (never None), called as call_vjp calls it
-                    ns[f"{step.name}_vjp{i}"] = op.vjps[i]
-                    kw = f", **{params}" if params else ""
-                    body.append(f"        gi = {step.name}_vjp{i}({g}, {out}, {ins}{kw})")
-                    body.append(
-                        f"        if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}"
+                    ns[f"{step.name}_vjp{i}"], kw = op.vjps[i], f", **{params}" if params else ""
+                    call = f"{step.name}_vjp{i}({g}, {out}, {ins}{kw})"
+                    then = (
+                        f"if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}{sep}{summed}"
                     )
-                    body.append(f"        {summed}")
                 else:
-                    body.append(
-                        f"        gi = call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
-                    )
-                    body += [
-                        "        if gi is not None:",
-                        f"            {fitted}",
-                        f"            {summed}",
-                    ]
+                    call = f"call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
+                    then = f"if gi is not None:{sep}    {fitted}{sep}    {summed}"
+                body += [f"        gi = {call}", f"        {then}"]
                 reached[slot] = True
             body.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
         unset = [
@@ -411,12 +405,6 @@ def record(
     return Plan(out, inputs, [n % len(args) for n in nums], start, watched)
 
 
-def _as_output(out: Any) -> np.ndarray:
-    """What ``Primitive.__call__`` makes of a forward's result that is not an ndarray."""
-    out = np.asarray(out)
-    return out if out.dtype.kind == "f" else out.astype(np.float64)
-
-
 MISMATCH = object()  # what a plan's guarded entry returns for arguments it was not made for
 _MISSING = object()  # a global deleted since the recording
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
@@ -438,11 +426,9 @@ def _same_value(a: Any, b: Any) -> bool:
         return True
     if a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
         return False
-    if isinstance(a, (float, complex)):
-        return repr(a) == repr(b)
     if isinstance(a, (tuple, frozenset)):
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
-    return bool(a == b)
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    return bool(value_key(a) == value_key(b))
 
 
 def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
