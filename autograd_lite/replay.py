@@ -147,7 +147,7 @@ class Plan:
         self.leads_to_root = leads[self.root]
         self.arrays_only = all(t is not None for t in inputs)
         self.source = self.split_source = ""
-        ns = _Generator(self).generate()
+        ns = _generate(self)
         self.run: Callable[..., tuple[Any, list[Any]]] = ns["replay"]
         self.run_if_same: Callable[..., Any] | None = ns.get("replay_if_same")
         self.forward: Callable[..., tuple[Any, tuple]] = ns["forward"]
@@ -260,123 +260,116 @@ class Plan:
         ]
 
 
-class _Generator:
-    """The plan as Python: :meth:`Plan.interpret`'s loops unrolled, the values in locals."""
+def _generate(plan: Plan) -> dict[str, Any]:
+    """The plan as Python (:meth:`Plan.interpret`'s loops unrolled, the values in locals):
+    written, compiled and registered; sets ``plan.source`` (``run``'s code) and
+    ``plan.split_source`` (``forward`` and ``backward``'s)."""
+    ns: dict[str, Any] = {
+        "ndarray": np.ndarray, "fit": fit, "accumulate": accumulate, "own": own,
+        "call_vjp": call_vjp, "read_only": read_only, "zeros_like": np.zeros_like,
+        "as_output": as_output, "MISMATCH": MISMATCH, "plan": weakref.proxy(plan),
+        "seed_dtype": plan.dtypes[plan.root],
+        "ones": np.ones if plan.shapes[plan.root] else lambda _, dtype: np.array(1, dtype),
+    }  # fmt: skip
+    names = plan.names
+    args, root = ", ".join(names[: plan.n_args]), names[plan.root]
+    reads = "".join(f"c{slot}, " for slot, *_ in plan.reads)
+    head = [f"    {reads}= plan.check()"] if reads else ["    plan.check()"] * bool(plan.watched)
+    for slot, value in plan.values.items():
+        ns[names[slot]] = value
+    forward, backward = _forward_code(plan, ns), _backward_code(plan, ns)
+    saved = {names[s] for step in plan.steps if step.edges for s in (*step.slots, step.out)}
+    saved |= {f"p{k}_" for k, step in enumerate(plan.steps) if step.context and step.edges}
+    saved_tuple = "(" + "".join(f"{name}, " for name in sorted(saved)) + ")"
+    returned = ", ".join(
+        f"zeros_like(x{i}) if g{i} is None else own(g{i}, handed_out)" for i in plan.wanted
+    )
+    seed = f"ones({plan.shapes[plan.root]}, seed_dtype)" if plan.leads_to_root else "None"
+    lines = [f"def replay({args}):", *head, *forward, f"    value = {root}"]
+    lines += ["    # backward: each op's vjps, newest op first", f"    g{plan.root} = {seed}"]
+    lines += [*backward, "    handed_out = set()", f"    return value, [{returned}]"]
+    shown = len(lines)
+    lines += [f"def forward({args}):", *head, *forward, f"    return {root}, {saved_tuple}"]
+    lines += [f"def backward(g{plan.root}, saved):", f"    {saved_tuple} = saved", *backward]
+    lines.append(f"    return [{', '.join(f'g{i}' for i in plan.wanted)}]")
+    split = len(lines)
+    if plan.arrays_only:
+        lines.append(f"def replay_if_same({args}):")
+        for i in range(plan.n_args):
+            ns[f"d{i}"] = plan.dtypes[i]
+            lines.append(
+                f"    if x{i}.__class__ is not ndarray or x{i}.shape != {plan.shapes[i]} "
+                f"or x{i}.dtype is not d{i}: return MISMATCH"
+            )
+        lines.append(f"    return replay({args})")
+    source = "".join(line + "\n" for line in lines)
+    filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
+    while _GONE:
+        linecache.cache.pop(_GONE.pop(), None)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    weakref.finalize(plan, _GONE.append, filename)
+    exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
+    plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
+                                      (lines[:shown], lines[shown:split]))  # fmt: skip
+    return ns
 
-    def __init__(self, plan: Plan) -> None:
-        self.plan, self.names = plan, plan.names
-        self.ns: dict[str, Any] = {
-            "ndarray": np.ndarray, "fit": fit, "accumulate": accumulate, "own": own,
-            "call_vjp": call_vjp, "read_only": read_only, "zeros_like": np.zeros_like,
-            "as_output": as_output, "MISMATCH": MISMATCH, "plan": weakref.proxy(plan),
-            "seed_dtype": plan.dtypes[plan.root],
-            "ones": np.ones if plan.shapes[plan.root] else lambda _, dtype: np.array(1, dtype),
-        }  # fmt: skip
 
-    def generate(self) -> dict[str, Any]:
-        """Write, compile and register the code; set ``plan.source`` (``run``'s code) and
-        ``plan.split_source`` (``forward`` and ``backward``'s)."""
-        plan, names, ns = self.plan, self.names, self.ns
-        args, root = ", ".join(names[: plan.n_args]), names[plan.root]
-        reads = "".join(f"c{slot}, " for slot, *_ in plan.reads)
-        head = (
-            [f"    {reads}= plan.check()"] if reads else ["    plan.check()"] * bool(plan.watched)
-        )
-        for slot, value in plan.values.items():
-            ns[names[slot]] = value
-        forward, backward = self._forward(), self._backward()
-        saved = {names[s] for step in plan.steps if step.edges for s in (*step.slots, step.out)}
-        saved |= {f"p{k}_" for k, step in enumerate(plan.steps) if step.context and step.edges}
-        saved_tuple = "(" + "".join(f"{name}, " for name in sorted(saved)) + ")"
-        returned = ", ".join(
-            f"zeros_like(x{i}) if g{i} is None else own(g{i}, handed_out)" for i in plan.wanted
-        )
-        seed = f"ones({plan.shapes[plan.root]}, seed_dtype)" if plan.leads_to_root else "None"
-        lines = [f"def replay({args}):", *head, *forward, f"    value = {root}"]
-        lines += ["    # backward: each op's vjps, newest op first", f"    g{plan.root} = {seed}"]
-        lines += [*backward, "    handed_out = set()", f"    return value, [{returned}]"]
-        shown = len(lines)
-        lines += [f"def forward({args}):", *head, *forward, f"    return {root}, {saved_tuple}"]
-        lines += [f"def backward(g{plan.root}, saved):", f"    {saved_tuple} = saved", *backward]
-        lines.append(f"    return [{', '.join(f'g{i}' for i in plan.wanted)}]")
-        split = len(lines)
-        if plan.arrays_only:
-            lines.append(f"def replay_if_same({args}):")
-            for i in range(plan.n_args):
-                ns[f"d{i}"] = plan.dtypes[i]
-                lines.append(
-                    f"    if x{i}.__class__ is not ndarray or x{i}.shape != {plan.shapes[i]} "
-                    f"or x{i}.dtype is not d{i}: return MISMATCH"
-                )
-            lines.append(f"    return replay({args})")
-        source = "".join(line + "\n" for line in lines)
-        filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
-        while _GONE:
-            linecache.cache.pop(_GONE.pop(), None)
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        weakref.finalize(plan, _GONE.append, filename)
-        exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
-        plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
-                                          (lines[:shown], lines[shown:split]))  # fmt: skip
-        return ns
+def _forward_code(plan: Plan, ns: dict[str, Any]) -> list[str]:
+    names = plan.names
+    lines = ["    # forward, in the order the ops were recorded"]
+    for k, step in enumerate(plan.steps):
+        ns[step.name], out = step.op.forward, names[step.out]
+        shapes = " ".join(str(s) for s in step.shapes[0])
+        lines.append(f"    # {step.op.name}: {shapes} -> {step.shapes[1]}")
+        args = [names[j] for j in step.slots]
+        if step.context:  # a fresh Context per call, shared by forward and backward
+            ns[f"step{k}"] = step
+            lines.append(f"    p{k}_ = step{k}.fresh_params()")
+            args.append(f"**p{k}_")
+        elif step.params:
+            ns[f"p{k}"] = step.params
+            args.append(f"**p{k}")
+        lines.append(f"    {out} = {step.name}({', '.join(args)})")
+        if not step.op.trusted or not step.shapes[1]:  # (NumPy gives 0-d results as scalars)
+            lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
+    return lines
 
-    def _forward(self) -> list[str]:
-        names, ns = self.names, self.ns
-        lines = ["    # forward, in the order the ops were recorded"]
-        for k, step in enumerate(self.plan.steps):
-            ns[step.name], out = step.op.forward, names[step.out]
-            shapes = " ".join(str(s) for s in step.shapes[0])
-            lines.append(f"    # {step.op.name}: {shapes} -> {step.shapes[1]}")
-            args = [names[j] for j in step.slots]
-            if step.context:  # a fresh Context per call, shared by forward and backward
-                ns[f"step{k}"] = step
-                lines.append(f"    p{k}_ = step{k}.fresh_params()")
-                args.append(f"**p{k}_")
-            elif step.params:
-                ns[f"p{k}"] = step.params
-                args.append(f"**p{k}")
-            lines.append(f"    {out} = {step.name}({', '.join(args)})")
-            if not step.op.trusted or not step.shapes[1]:  # (NumPy gives 0-d results as scalars)
-                lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
-        return lines
 
-    def _backward(self) -> list[str]:
-        """The backward pass as code: :meth:`Plan.interpret`'s loop, unrolled."""
-        plan, names, ns = self.plan, self.names, self.ns
-        reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
-        body: list[str] = []
-        sep = "\n        "  # (a new line in the body of an "if g is not None:")
-        for k in reversed(range(len(plan.steps))):
-            step = plan.steps[k]
-            if not step.edges or not reached[step.out]:
-                continue
-            op, out, g = step.op, names[step.out], f"g{step.out}"
-            params = f"p{k}_" if step.context else f"p{k}" if step.params else ""
-            ins, ns[f"op{k}"] = ", ".join(names[j] for j in step.slots), op
-            body.append(f"    if {g} is not None:  # {op.name}")
-            if not op.trusted:  # the engine's call_vjp: a read-only g, errors explained
-                body.append(f"        g_ = read_only({g})")
-            for i, slot in step.edges:
-                shape, dtype, target = plan.shapes[slot], f"d{slot}", f"g{slot}"
-                ns[dtype] = plan.dtypes[slot]
-                fitted = f"gi = fit(gi, op{k}, {i}, {shape}, {dtype}, {step.shapes[1]})"
-                summed = f"{target} = {f'accumulate({target}, gi)' if reached[slot] else 'gi'}"
-                if op.trusted:  # a built-in vjp (never None), called as call_vjp calls it
-                    ns[f"{step.name}_vjp{i}"], kw = op.vjps[i], f", **{params}" if params else ""
-                    call = f"{step.name}_vjp{i}({g}, {out}, {ins}{kw})"
-                    then = (
-                        f"if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}{sep}{summed}"
-                    )
-                else:
-                    call = f"call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
-                    then = f"if gi is not None:{sep}    {fitted}{sep}    {summed}"
-                body += [f"        gi = {call}", f"        {then}"]
-                reached[slot] = True
-            body.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
-        unset = [
-            f"g{i} = " for i, r in enumerate(reached) if (r or i in plan.wanted) and i != plan.root
-        ]
-        return ["    " + "".join(unset) + "None"] * bool(unset) + body
+def _backward_code(plan: Plan, ns: dict[str, Any]) -> list[str]:
+    """The backward pass as code: :meth:`Plan.interpret`'s loop, unrolled."""
+    names = plan.names
+    reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
+    body: list[str] = []
+    sep = "\n        "  # (a new line in the body of an "if g is not None:")
+    for k in reversed(range(len(plan.steps))):
+        step = plan.steps[k]
+        if not step.edges or not reached[step.out]:
+            continue
+        op, out, g = step.op, names[step.out], f"g{step.out}"
+        params = f"p{k}_" if step.context else f"p{k}" if step.params else ""
+        ins, ns[f"op{k}"] = ", ".join(names[j] for j in step.slots), op
+        body.append(f"    if {g} is not None:  # {op.name}")
+        if not op.trusted:  # the engine's call_vjp: a read-only g, errors explained
+            body.append(f"        g_ = read_only({g})")
+        for i, slot in step.edges:
+            shape, dtype, target = plan.shapes[slot], f"d{slot}", f"g{slot}"
+            ns[dtype] = plan.dtypes[slot]
+            fitted = f"gi = fit(gi, op{k}, {i}, {shape}, {dtype}, {step.shapes[1]})"
+            summed = f"{target} = {f'accumulate({target}, gi)' if reached[slot] else 'gi'}"
+            if op.trusted:  # a built-in vjp (never None), called as call_vjp calls it
+                ns[f"{step.name}_vjp{i}"], kw = op.vjps[i], f", **{params}" if params else ""
+                call = f"{step.name}_vjp{i}({g}, {out}, {ins}{kw})"
+                then = f"if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}{sep}{summed}"
+            else:
+                call = f"call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
+                then = f"if gi is not None:{sep}    {fitted}{sep}    {summed}"
+            body += [f"        gi = {call}", f"        {then}"]
+            reached[slot] = True
+        body.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
+    unset = [
+        f"g{i} = " for i, r in enumerate(reached) if (r or i in plan.wanted) and i != plan.root
+    ]
+    return ["    " + "".join(unset) + "None"] * bool(unset) + body
 
 
 def record(
