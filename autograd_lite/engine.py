@@ -77,24 +77,21 @@ def _run(
     owned: set[Tensor] = set()  # pending sums we allocated ourselves may be added to in place
     leaves: dict[Tensor, Any] = {}  # leaves: gradient so far
     heap: list[tuple[int, Tensor]] = []
-    for root, seed in zip(roots, seeds):
-        if root._op is None:
-            leaves[root] = accumulate(leaves.get(root), seed)
-        elif root in pending:
-            pending[root] = accumulate(pending[root], seed)
-        else:
-            pending[root] = seed
-            heappush(heap, (-root._seq, root))
-    wanted = None if targets is None else set(targets)
-    results: dict[Tensor, Any] = {}
-    retained: list[tuple[Tensor, Any]] = []
     anomaly = CURRENT.get(DEFAULT).anomaly
-    if anomaly:  # a non-finite gradient given for an output is reported, not propagated
-        for root, seed in zip(roots, seeds):
+    for root, seed in zip(roots, seeds):
+        if anomaly:  # a non-finite gradient given for an output is reported, not propagated
             _check_finite(
                 seed, f"backward (the gradient given for an output of shape {root.shape})"
             )
-
+        if root._op is None:
+            leaves[root] = accumulate(leaves.get(root), seed)
+        else:
+            if root not in pending:
+                heappush(heap, (-root._seq, root))
+            pending[root] = accumulate(pending.get(root), seed)
+    wanted = None if targets is None else set(targets)
+    results: dict[Tensor, Any] = {}
+    retained: list[tuple[Tensor, Any]] = []
     plain_pass = not (create_graph or anomaly)
     visited: list[Tensor] = []
     while heap:
@@ -306,7 +303,13 @@ def backward(
     seed = _seed_gradient(root, grad, create_graph)
     with enable_grad() if create_graph else contextlib.nullcontext():
         results, retained = _run([root], [seed], retain_graph or create_graph, create_graph, None)
-    _commit([*results.items(), *retained], create_graph)
+    handed_out: set[int] = set()  # each .grad an array of its own (see own)
+    for tensor, g in [*results.items(), *retained]:
+        if tensor.grad is not None:
+            total = tensor.grad + g
+            tensor.grad = total if create_graph else np.asarray(total)
+        else:
+            tensor.grad = g if create_graph else own(g, handed_out)
 
 
 def own(g: Any, handed_out: set[int]) -> np.ndarray:
@@ -319,17 +322,6 @@ def own(g: Any, handed_out: set[int]) -> np.ndarray:
         g = g.copy()
     handed_out.add(id(g))
     return g
-
-
-def _commit(pairs: Any, create_graph: bool) -> None:
-    """Add each gradient into its tensor's ``.grad`` (never aliasing another's)."""
-    handed_out: set[int] = set()
-    for tensor, g in pairs:
-        if tensor.grad is not None:
-            total = tensor.grad + g
-            tensor.grad = total if create_graph else np.asarray(total)
-        else:
-            tensor.grad = g if create_graph else own(g, handed_out)
 
 
 def gradients(
@@ -345,12 +337,11 @@ def gradients(
     touching any ``.grad``: one per input, ndarrays, or differentiable Tensors under
     ``create_graph=True`` (``retain_graph`` defaults to it). An input the outputs do not depend
     on gets zeros (BackwardError with ``allow_unused=False``)."""
-    single_output = isinstance(outputs, Tensor)
     outs: list[Tensor] = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outs)
-    elif single_output:
+    elif isinstance(outputs, Tensor):
         grad_outputs = [grad_outputs]
     elif len(grad_outputs) != len(outs):
         raise BackwardError(

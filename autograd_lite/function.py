@@ -180,7 +180,6 @@ class Primitive:
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
         if "could not be broadcast" in str(error):
             described = [str(np.shape(a)) for a in arrays]
             described += [
@@ -190,16 +189,13 @@ class Primitive:
             ]
             message = f"{self.name}: cannot broadcast shapes {' and '.join(described)} together"
         else:
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
             message = f"{self.name}: {error} (input shapes: {shapes})"
-        if isinstance(error, np.exceptions.AxisError):
-            return ShapeError(message)
-        if isinstance(error, IndexError):
+        if isinstance(error, IndexError) and not isinstance(error, np.exceptions.AxisError):
             return TensorIndexError(message)
-        if isinstance(error, (ValueError, ArithmeticError)):
+        if isinstance(error, (ValueError, ArithmeticError)):  # (an AxisError is a ValueError)
             return ShapeError(message)
-        if isinstance(error, TypeError):
-            return InvalidInputError(message)
-        return error
+        return InvalidInputError(message) if isinstance(error, TypeError) else error
 
 
 def as_output(out: Any) -> np.ndarray:
