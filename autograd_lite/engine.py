@@ -6,11 +6,7 @@ op turns it into gradients for its inputs (vector-Jacobian products). Leaves rec
 only after the whole pass has succeeded: a failing hook or vjp leaves every ``.grad`` as it was.
 User code gets read-only gradients (``g *= 2`` raises InvalidGradientError: the array may be
 another tensor's too), what it returns is copied, and every ``.grad`` is an array of its own.
-
-The engine's rules, one function each, shared with replay: how a vjp is called
-(:func:`call_vjp`), what becomes of the gradient it returns (:func:`fit`: checked, summed back
-to the input's shape, cast), how fan-out is summed (:func:`accumulate`), and how a gradient is
-handed out (:func:`own`).
+These rules are functions that replay shares: `call_vjp`, `fit`, `accumulate`, `own`.
 """
 
 from __future__ import annotations
@@ -145,8 +141,7 @@ def _run(
                 if anomaly:
                     _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
-                current = leaves.get(arg)
-                leaves[arg] = gi if current is None else accumulate(current, gi)
+                leaves[arg] = accumulate(leaves.get(arg), gi)
                 continue
             current = pending.get(arg)
             if current is None:
@@ -262,12 +257,10 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
             raise _wrote_read_only(error, name) from None
         if replaced is None:
             continue
-        if create_graph:
-            if not isinstance(replaced, Tensor):
-                replaced = Tensor._constant(as_array(replaced, what="hook"))
-        else:
-            if isinstance(replaced, Tensor):
-                replaced = replaced.data
+        if create_graph and not isinstance(replaced, Tensor):
+            replaced = Tensor._constant(as_array(replaced, what="hook"))
+        elif not create_graph:
+            replaced = replaced.data if isinstance(replaced, Tensor) else replaced
             dtype = getattr(replaced, "dtype", None)
             if dtype is not None and dtype.kind not in "iuf":
                 raise InvalidGradientError(

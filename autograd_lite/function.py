@@ -125,8 +125,7 @@ class Primitive:
             params.update(zip(self._param_names, args[self._arity :]))
             args = args[: self._arity]
         arrays: list[Any] = []
-        record = False
-        converted = False
+        record = converted = False
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg.data)
@@ -153,9 +152,7 @@ class Primitive:
             check_finite(out, f"{self.name} (forward)", arrays)
         result = _new_tensor(Tensor)
         result.data = out
-        result.grad = None
-        result.name = None
-        result._hooks = None
+        result.grad = result.name = result._hooks = None
         result._retain = False
         result._seq = next_sequence_number()
         result.requires_grad = record = record and modes.grad_enabled
@@ -315,8 +312,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the op on Tensors (or array-likes) and record it."""
-        needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        ctx = Context(needs)
+        ctx = Context(tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs))
         op = cls.__dict__.get("_primitive")
         if op is None:
             op = Primitive(cls.__name__, _function_forward, EachInput(_function_vjp), trusted=False)
@@ -338,8 +334,7 @@ def _function_vjp(
             ctx._graph_inputs[id(out.data)] = out
         grads = cls.backward(ctx, g)
         ctx._graph_inputs = None
-        if not isinstance(grads, tuple):
-            grads = (grads,)
+        grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(inputs):
             raise InvalidGradientError(
                 f"{cls.__name__}.backward returned {len(grads)} gradient(s) for "

@@ -82,12 +82,11 @@ def _transform(
 
     name = getattr(f, "__name__", "f")
     value_and_gradient.__name__, gradient.__name__ = f"value_and_grad_{name}", f"grad_{name}"
+    made = (f, argnums, value_and_gradient, gradient_only)
     if every:
-        return CheckedReplayedGradient(
-            f, argnums, value_and_gradient, gradient_only, check_every=every
-        )
+        return CheckedReplayedGradient(*made, check_every=every)
     if replay:
-        return ReplayedGradient(f, argnums, value_and_gradient, gradient_only)
+        return ReplayedGradient(*made)
     return gradient if gradient_only else value_and_gradient
 
 

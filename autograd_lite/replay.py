@@ -400,6 +400,7 @@ def record(
 
 MISMATCH = object()  # what a plan's guarded entry returns for arguments it was not made for
 _MISSING = object()  # a global deleted since the recording
+_VALUE = object()  # in a signature, marks an argument taken by value
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
 
 
@@ -538,9 +539,6 @@ def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple
     return tuple(key), arrays
 
 
-_VALUE = object()  # in a signature, marks an argument taken by value
-
-
 class ReplayedGradient:
     """``value_and_grad(f, argnums)`` that records ``f``'s graph once per signature and replays it.
 
@@ -652,8 +650,7 @@ class CheckedReplayedGradient(ReplayedGradient):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         result = super().__call__(*args, **kwargs)
-        eager = STATE.anomaly or STATE.depth  # then the result is the eager graph's
-        if not eager and (self.calls - 1) % self.check_every == 0:
+        if not (STATE.anomaly or STATE.depth) and (self.calls - 1) % self.check_every == 0:
             self._check(result, self._eager(*args, **kwargs))
         return result
 
