@@ -54,9 +54,7 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward: grad has shape {seed.shape} but the output has shape {root.shape}; "
                 f"they must match"
             )
-    if create_graph and not isinstance(seed, Tensor):
-        seed = Tensor._constant(seed)
-    return seed
+    return Tensor._constant(seed) if create_graph and not isinstance(seed, Tensor) else seed
 
 
 def _run(
@@ -165,16 +163,13 @@ def _run(
     return results, retained
 
 
-EMPTY: dict[str, Any] = {}
-
-
 def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], params: Any) -> Any:
     """The one way a vjp is called (by the engine, replay's interpreter and its generated code):
     ``vjps[index](g, out, *inputs, **params)``, or ``vjps.fn(index, g, out, inputs, **params)``
     for a variadic op. A vjp that writes into its read-only ``g`` gets InvalidGradientError."""
     try:
         if op.vjps.__class__ is EachInput:
-            return op.vjps.fn(index, g, out, inputs, **(params or EMPTY))
+            return op.vjps.fn(index, g, out, inputs, **(params or {}))
         if params:  # (an empty **params still costs a dictionary: most ops have none)
             return op.vjps[index](g, out, *inputs, **params)
         return op.vjps[index](g, out, *inputs)

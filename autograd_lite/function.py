@@ -89,10 +89,8 @@ class Primitive:
         differentiable: bool = True,
         trusted: bool = True,
     ) -> None:
-        self.name = name
-        self.forward = forward
+        self.name, self.forward, self.trusted = name, forward, trusted
         self.differentiable = differentiable
-        self.trusted = trusted
         self.__doc__ = forward.__doc__
         self.defvjp(*(() if isinstance(vjps, EachInput) else vjps))
         if isinstance(vjps, EachInput):  # variadic: any number of inputs, no positional params
@@ -330,8 +328,9 @@ def _function_vjp(
 ) -> Any:
     if ctx._grads_for is not g:
         if isinstance(g, Tensor):  # create_graph: map saved arrays back to the graph's Tensors
-            ctx._graph_inputs = {id(x.data if isinstance(x, Tensor) else x): x for x in inputs}
-            ctx._graph_inputs[id(out.data)] = out
+            ctx._graph_inputs = {
+                id(x.data if isinstance(x, Tensor) else x): x for x in (*inputs, out)
+            }
         grads = cls.backward(ctx, g)
         ctx._graph_inputs = None
         grads = grads if isinstance(grads, tuple) else (grads,)

@@ -416,10 +416,8 @@ class StaleRecording(Exception):
 def _same_value(a: Any, b: Any) -> bool:
     """Whether ``a``, rebound in place of ``b``, changes nothing: the same object, or an
     immutable value of the same type and the same bits (``-0.0`` is not ``0.0``)."""
-    if a is b:
-        return True
-    if a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
-        return False
+    if a is b or a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
+        return a is b
     if isinstance(a, (tuple, frozenset)):
         return len(a) == len(b) and all(map(_same_value, a, b))
     return bool(value_key(a) == value_key(b))
@@ -616,8 +614,7 @@ class ReplayedGradient:
         gradient = grads[0] if self.single else tuple(grads)
         if self._gradient_only:
             return gradient
-        # f does not depend on its arguments: never hand out our own array
-        return (value.copy() if plan.root_is_constant else value), gradient
+        return (value.copy() if plan.root_is_constant else value), gradient  # (a copy of a constant)
 
     def _new_plan(self, key: tuple, args: tuple, arrays: list, kwargs: dict) -> Plan | None:
         inputs = [None if x is None else Tensor(x, requires_grad=True) for x in arrays]
