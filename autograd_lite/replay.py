@@ -614,7 +614,7 @@ class ReplayedGradient:
         gradient = grads[0] if self.single else tuple(grads)
         if self._gradient_only:
             return gradient
-        return (value.copy() if plan.root_is_constant else value), gradient  # (a copy of a constant)
+        return (value.copy() if plan.root_is_constant else value), gradient  # (never ours)
 
     def _new_plan(self, key: tuple, args: tuple, arrays: list, kwargs: dict) -> Plan | None:
         inputs = [None if x is None else Tensor(x, requires_grad=True) for x in arrays]
