@@ -328,9 +328,8 @@ def _function_vjp(
 ) -> Any:
     if ctx._grads_for is not g:
         if isinstance(g, Tensor):  # create_graph: map saved arrays back to the graph's Tensors
-            ctx._graph_inputs = {
-                id(x.data if isinstance(x, Tensor) else x): x for x in (*inputs, out)
-            }
+            ctx._graph_inputs = {id(x.data if isinstance(x, Tensor) else x): x for x in inputs}
+            ctx._graph_inputs[id(out.data)] = out
         grads = cls.backward(ctx, g)
         ctx._graph_inputs = None
         grads = grads if isinstance(grads, tuple) else (grads,)

@@ -275,8 +275,7 @@ def _generate(plan: Plan) -> dict[str, Any]:
     args, root = ", ".join(names[: plan.n_args]), names[plan.root]
     reads = "".join(f"c{slot}, " for slot, *_ in plan.reads)
     head = [f"    {reads}= plan.check()"] if reads else ["    plan.check()"] * bool(plan.watched)
-    for slot, value in plan.values.items():
-        ns[names[slot]] = value
+    ns.update((names[slot], value) for slot, value in plan.values.items())
     forward, backward = _forward_code(plan, ns), _backward_code(plan, ns)
     saved = {names[s] for step in plan.steps if step.edges for s in (*step.slots, step.out)}
     saved |= {f"p{k}_" for k, step in enumerate(plan.steps) if step.context and step.edges}
@@ -336,7 +335,6 @@ def _forward_code(plan: Plan, ns: dict[str, Any]) -> list[str]:
 
 
 def _backward_code(plan: Plan, ns: dict[str, Any]) -> list[str]:
-    """The backward pass as code: :meth:`Plan.interpret`'s loop, unrolled."""
     names = plan.names
     reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
     body: list[str] = []
@@ -655,11 +653,8 @@ class CheckedReplayedGradient(ReplayedGradient):
         """Raise ReplayError at the first bitwise difference from the eager graph's results."""
         value, grads = (None, replayed) if self._gradient_only else replayed
         pairs = [("the value", value, eager[0])] if value is not None else []
-        grads, eager_grads = ([grads], [eager[1]]) if self.single else (grads, eager[1])
-        pairs += [
-            (f"the gradient of argument {n}", g, e)
-            for n, g, e in zip(self.argnums, grads, eager_grads)
-        ]
+        grads, wants = ([grads], [eager[1]]) if self.single else (grads, eager[1])
+        pairs += zip((f"the gradient of argument {n}" for n in self.argnums), grads, wants)
         for what, got, want in pairs:
             got, want = np.asarray(got), np.asarray(want)
             how = f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"
