@@ -108,7 +108,6 @@ def _run(
         elif node in wanted:
             results[node] = g
         op = node._op
-        params = node._params
         count = len(saved)  # the op's inputs, from the slots that Tensor._args describes
         if count == 2:
             args = (node._in0, node._in1)
@@ -128,7 +127,7 @@ def _run(
             index += 1
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
-            gi = call_vjp(op, index, g_in, out, inputs, params)
+            gi = call_vjp(op, index, g_in, out, inputs, node._params)
             if gi is None:
                 continue
             data = arg.data

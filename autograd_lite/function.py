@@ -51,8 +51,7 @@ class EachInput:
         self.fn = fn
 
     def __getitem__(self, index: int) -> Callable[..., Any]:
-        fn = self.fn
-        return lambda g, out, *inputs, **params: fn(index, g, out, inputs, **params)
+        return lambda g, out, *inputs, **params: self.fn(index, g, out, inputs, **params)
 
     def __len__(self) -> int:  # unknown arity: any number of inputs
         return 2**31
@@ -101,8 +100,7 @@ class Primitive:
 
     def defvjp(self, *vjps: Callable[..., Any]) -> Primitive:
         """Attach one vjp per input (decorator-friendly: returns the primitive)."""
-        self.vjps = vjps
-        self._arity = len(vjps)
+        self.vjps, self._arity = vjps, len(vjps)
         # Positional arguments past the inputs are the forward's parameters (axis, shape ...).
         self._param_names: tuple[str, ...] = ()
         if vjps:

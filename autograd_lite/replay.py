@@ -133,8 +133,7 @@ class Plan:
             slots = tuple(
                 self._slot(a, x, name, start) for a, x in zip(node._args or (), node._arrays or ())
             )
-            out = self._new_slot("v", node.data.shape, node.data.dtype)
-            self._slot_of[id(node)] = out
+            self._slot_of[id(node)] = out = self._new_slot("v", node.data.shape, node.data.dtype)
             self.steps.append(Step(node, slots, out, len(self.steps)))
         self.root = self._slot(root, root.data, "the result", start)
         self.root_is_constant = self.names[self.root][0] == "c"
@@ -589,9 +588,8 @@ class ReplayedGradient:
                 return self._result(last, *found)
         n = len(args)
         if n not in self._argnums:
-            for i in self.argnums:
-                if not -n <= i < n:
-                    raise BackwardError(f"grad: argnums {i} is out of range for {n} argument(s)")
+            if not all(-n <= i < n for i in self.argnums):  # the eager function's error
+                return self._run_eagerly(args, kwargs)
             self._argnums[n] = [i % n for i in self.argnums]
         signature = _signature(args, self._argnums[n], kwargs)
         if signature is None:  # a Tensor of an outer graph among the arguments
@@ -650,7 +648,6 @@ class CheckedReplayedGradient(ReplayedGradient):
         return result
 
     def _check(self, replayed: Any, eager: tuple[Any, Any]) -> None:
-        """Raise ReplayError at the first bitwise difference from the eager graph's results."""
         value, grads = (None, replayed) if self._gradient_only else replayed
         pairs = [("the value", value, eager[0])] if value is not None else []
         grads, wants = ([grads], [eager[1]]) if self.single else (grads, eager[1])
