@@ -77,12 +77,10 @@ def _run(
             _check_finite(
                 seed, f"backward (the gradient given for an output of shape {root.shape})"
             )
-        if root._op is None:
-            leaves[root] = accumulate(leaves.get(root), seed)
-        else:
-            if root not in pending:
-                heappush(heap, (-root._seq, root))
-            pending[root] = accumulate(pending.get(root), seed)
+        if root._op is not None and root not in pending:
+            heappush(heap, (-root._seq, root))
+        sums = leaves if root._op is None else pending
+        sums[root] = accumulate(sums.get(root), seed)
     wanted = None if targets is None else set(targets)
     results: dict[Tensor, Any] = {}
     retained: list[tuple[Tensor, Any]] = []

@@ -257,7 +257,6 @@ class Context:
         """What ``save_for_backward`` kept: arrays, or Tensors under ``create_graph=True``."""
         if self._graph_inputs is None:
             return self._saved
-        swapped = []
         for index, array in enumerate(self._saved):
             if id(array) not in self._graph_inputs:
                 raise HigherOrderError(
@@ -265,8 +264,7 @@ class Context:
                     f"under create_graph=True it would be a constant and the second derivative "
                     f"would be wrong; save only inputs/outputs, or set differentiable = False"
                 )
-            swapped.append(self._graph_inputs[id(array)])
-        return tuple(swapped)
+        return tuple(self._graph_inputs[id(array)] for array in self._saved)
 
 
 class Function:
