@@ -288,13 +288,7 @@ def backward(
     seed = _seed_gradient(root, grad, create_graph)
     with enable_grad() if create_graph else contextlib.nullcontext():
         results, retained = _run([root], [seed], retain_graph or create_graph, create_graph, None)
-    handed_out: set[int] = set()  # each .grad an array of its own (see own)
-    for tensor, g in [*results.items(), *retained]:
-        if tensor.grad is not None:
-            total = tensor.grad + g
-            tensor.grad = total if create_graph else np.asarray(total)
-        else:
-            tensor.grad = g if create_graph else own(g, handed_out)
+    _commit([*results.items(), *retained], create_graph)
 
 
 def own(g: Any, handed_out: set[int]) -> np.ndarray:
@@ -307,6 +301,17 @@ def own(g: Any, handed_out: set[int]) -> np.ndarray:
         g = g.copy()
     handed_out.add(id(g))
     return g
+
+
+def _commit(pairs: Any, create_graph: bool) -> None:
+    """Add each gradient into its tensor's ``.grad`` (never aliasing another's)."""
+    handed_out: set[int] = set()
+    for tensor, g in pairs:
+        if tensor.grad is not None:
+            total = tensor.grad + g
+            tensor.grad = total if create_graph else np.asarray(total)
+        else:
+            tensor.grad = g if create_graph else own(g, handed_out)
 
 
 def gradients(

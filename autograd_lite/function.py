@@ -151,14 +151,17 @@ class Primitive:
         result.grad = result.name = result._hooks = None
         result._retain = False
         result._seq = next_sequence_number()
-        result.requires_grad = record = record and modes.grad_enabled
-        # While a replay records f, an op on Tensors that does not record itself (no_grad, or
-        # no input requires grad) is kept as a stop-gradient step: the replay recomputes it
-        # each call from what it reads instead of freezing its first value.
-        if record or (modes.recording and any(isinstance(a, Tensor) for a in args)):
+        if record and modes.grad_enabled:
             if converted and not modes.recording:  # (a replay reads the originals each call)
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
+            result.requires_grad = True
             result._op = self
+        else:  # while a replay records f, an op on Tensors that does not record itself (no_grad,
+            # or no input requires grad) is a stop-gradient step: recomputed at each replay
+            result.requires_grad = False
+            record = modes.recording and any(isinstance(a, Tensor) for a in args)
+            result._op = self if record else None
+        if record:
             # The inputs go into slots, not a tuple (see Tensor._args): the collector then
             # traverses one object per op instead of two.
             n = len(args)
@@ -168,8 +171,7 @@ class Primitive:
             result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
             result._params = params or None
         else:
-            result._op = result._in0 = result._in1 = result._more = None
-            result._arrays = result._params = None
+            result._in0 = result._in1 = result._more = result._arrays = result._params = None
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:
