@@ -89,8 +89,7 @@ class Primitive:
         trusted: bool = True,
     ) -> None:
         self.name, self.forward, self.trusted = name, forward, trusted
-        self.differentiable = differentiable
-        self.__doc__ = forward.__doc__
+        self.differentiable, self.__doc__ = differentiable, forward.__doc__
         self.defvjp(*(() if isinstance(vjps, EachInput) else vjps))
         if isinstance(vjps, EachInput):  # variadic: any number of inputs, no positional params
             self.vjps, self._arity = vjps, len(vjps)
