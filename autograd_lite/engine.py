@@ -106,6 +106,7 @@ def _run(
         elif node in wanted:
             results[node] = g
         op = node._op
+        params = node._params
         count = len(saved)  # the op's inputs, from the slots that Tensor._args describes
         if count == 2:
             args = (node._in0, node._in1)
@@ -125,7 +126,7 @@ def _run(
             index += 1
             if not (isinstance(arg, Tensor) and arg.requires_grad):
                 continue
-            gi = call_vjp(op, index, g_in, out, inputs, node._params)
+            gi = call_vjp(op, index, g_in, out, inputs, params)
             if gi is None:
                 continue
             data = arg.data
@@ -136,7 +137,8 @@ def _run(
                 if anomaly:
                     _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
-                leaves[arg] = accumulate(leaves.get(arg), gi)
+                current = leaves.get(arg)
+                leaves[arg] = gi if current is None else accumulate(current, gi)
                 continue
             current = pending.get(arg)
             if current is None:

@@ -155,22 +155,22 @@ class Primitive:
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
             result.requires_grad = True
             result._op = self
-        else:  # while a replay records f, an op on Tensors that does not record itself (no_grad,
-            # or no input requires grad) is a stop-gradient step: recomputed at each replay
-            result.requires_grad = False
-            record = modes.recording and any(isinstance(a, Tensor) for a in args)
-            result._op = self if record else None
-        if record:
-            # The inputs go into slots, not a tuple (see Tensor._args): the collector then
-            # traverses one object per op instead of two.
-            n = len(args)
-            result._in0 = args[0] if n else None
-            result._in1 = args[1] if n > 1 else None
-            result._more = args[2:] if n > 2 else None
-            result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
-            result._params = params or None
+        elif modes.recording and any(isinstance(a, Tensor) for a in args):
+            # While a replay records f, an op on Tensors that does not record itself (no_grad, or
+            # no input requires grad) is a stop-gradient step: recomputed at each replay.
+            result.requires_grad, result._op = False, self
         else:
+            result.requires_grad, result._op = False, None
             result._in0 = result._in1 = result._more = result._arrays = result._params = None
+            return result
+        # The inputs go into slots, not a tuple (see Tensor._args): the collector then
+        # traverses one object per op instead of two.
+        n = len(args)
+        result._in0 = args[0] if n else None
+        result._in1 = args[1] if n > 1 else None
+        result._more = args[2:] if n > 2 else None
+        result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
+        result._params = params or None
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:

@@ -142,8 +142,7 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
         raise ShapeError(
             f"hvp: v has shape {direction.shape} but x has shape {point.shape}; they must match"
         )
-    out = evaluate(f, [point], {})
-    (g,) = gradients(out, [point], create_graph=True)
+    (g,) = gradients(evaluate(f, [point], {}), [point], create_graph=True)
     if not isinstance(g, Tensor) or not g.requires_grad:
         return np.zeros_like(point.data)  # the gradient does not depend on x: H = 0
     (hv,) = gradients((g * direction).sum(), [point])

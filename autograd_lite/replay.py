@@ -229,9 +229,8 @@ class Plan:
         """Run the plan step by step (the reference for :meth:`run`): the value, and the
         gradient of each wanted argument (seeded with ones, or ``seed``)."""
         env: list[Any] = [*args, *[None] * (len(self.names) - self.n_args)]
-        for (slot, *_), array in zip(self.reads, self.check()):
-            env[slot] = array
-        for slot, value in self.values.items():
+        constants = [*zip([slot for slot, *_ in self.reads], self.check()), *self.values.items()]
+        for slot, value in constants:
             env[slot] = value
         params = [step.fresh_params() for step in self.steps]
         for step, p in zip(self.steps, params):
