@@ -2,7 +2,7 @@
 
 Tensors record the ops applied to them; one reverse traversal computes every gradient: the
 general form of the backpropagation that chapter 2 of Nielsen's *Neural Networks and Deep
-Learning* derives by hand (BP1–BP4), which :mod:`autograd_lite.nielsen` carries beside it.
+Learning* derives by hand (BP1–BP4), which `autograd_lite.nielsen` carries beside it.
 """
 
 from typing import Any

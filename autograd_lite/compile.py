@@ -2,7 +2,7 @@
 
 The first call for each input signature (the shapes, dtypes and ``requires_grad`` of the Tensor
 and array arguments, the values of the others, and a module's parameters) records ``fn`` with
-:func:`autograd_lite.replay.record`, under replay's guards. Every call then runs one node: its
+`autograd_lite.replay.record()`, under replay's guards. Every call then runs one node: its
 forward is the plan's generated forward code, its vjp the plan's generated backward (the design
 of AOTAutograd). The result is an ordinary Tensor, so a compiled module drops into the usual
 loop unchanged (``loss = cost(model(x), y); loss.backward(); opt.step()``): the parameters are
@@ -74,7 +74,7 @@ def _key(value: Any) -> Any:
 
 
 class Compiled:
-    """A function or module compiled by :func:`compile`; call it as the original.
+    """A function or module compiled by `compile()`; call it as the original.
 
     Attributes
     ----------

@@ -1,9 +1,9 @@
-"""Factories for tensors, with PyTorch's names: :func:`tensor`, :func:`zeros`, :func:`ones`,
-:func:`full`, :func:`arange`, :func:`randn`, :func:`rand` and the ``*_like`` forms.
+"""Factories for tensors, with PyTorch's names: `tensor()`, `zeros()`, `ones()`,
+`full()`, `arange()`, `randn()`, `rand()` and the ``*_like`` forms.
 
-Each returns a leaf :class:`~autograd_lite.tensor.Tensor` of float64 unless ``dtype`` says
+Each returns a leaf [`Tensor`][autograd_lite.tensor.Tensor] of float64 unless ``dtype`` says
 otherwise (a floating-point dtype: a Tensor holds floats). The random ones take ``seed=`` or a
-NumPy ``rng=`` (a :class:`numpy.random.Generator`), never a hidden global state.
+NumPy ``rng=`` (a `numpy.random.Generator`), never a hidden global state.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Recording modes: :func:`no_grad`, :func:`enable_grad` and :func:`detect_anomaly`, per thread.
+"""Recording modes: `no_grad()`, `enable_grad()` and `detect_anomaly()`, per thread.
 
 They work as context managers and as decorators, and nest. Like PyTorch's grad mode, a mode
 belongs to the thread that set it: a ``no_grad`` block in one thread does not stop another
 thread's recording, and a new thread starts with grad enabled, anomaly detection off, no replay
 recording and no ``al.grad`` running, whatever the others are doing.
 
-The modes live in a :class:`contextvars.ContextVar` (each thread has its own context, and so
+The modes live in a `contextvars.ContextVar` (each thread has its own context, and so
 does each asyncio task; a context copied by ``asyncio.to_thread`` starts with the modes in force
 when it was copied). Its value is an immutable frame: a mode change sets a new frame, so nothing
 is shared that another thread could change. A block restores, when it exits, the value its mode
@@ -134,14 +134,14 @@ class no_grad(_SetMode):  # noqa: N801 - named like the PyTorch context manager 
 
 
 class enable_grad(_SetMode):  # noqa: N801
-    """Record operations again inside a :class:`no_grad` block."""
+    """Record operations again inside a [`no_grad`][autograd_lite.modes.no_grad] block."""
 
     _attribute = "grad_enabled"
     _value = True
 
 
 class detect_anomaly(_SetMode):  # noqa: N801
-    """Raise :class:`~autograd_lite.errors.AnomalyError` at the first op that makes NaN or inf.
+    """Raise `AnomalyError` at the first op that makes NaN or inf.
 
     Every op's forward output, and every gradient computed in backward, is checked; the error
     names the op (e.g. ``log``), the input shapes and where the first bad value is. It costs a
@@ -160,7 +160,7 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's n
     Parameters
     ----------
     mode : bool
-        True records operations (the default mode), False does as :class:`no_grad`.
+        True records operations (the default mode), False does as `no_grad`.
     """
 
     def __init__(self, mode: bool) -> None:
@@ -198,13 +198,13 @@ def is_grad_enabled() -> bool:
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether :class:`detect_anomaly` is active."""
+    """Whether [`detect_anomaly`][autograd_lite.modes.detect_anomaly] is active."""
     return CURRENT.get(DEFAULT).anomaly
 
 
 # -- the check detect_anomaly runs on every op output and gradient -------------------------------
 def check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
-    """Under ``detect_anomaly``: raise :class:`~autograd_lite.errors.AnomalyError` if ``array``
+    """Under ``detect_anomaly``: raise `AnomalyError` if ``array``
     (an op's output or a gradient) holds NaN/inf, naming where and which input brought it."""
     plain = isinstance(array, (np.ndarray, np.generic, float, int))
     data = np.asarray(array if plain else array.data)  # (an array, or a Tensor's)

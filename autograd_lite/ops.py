@@ -5,13 +5,13 @@ For an op ``out = f(x, y)`` and the gradient ``g = ∂C/∂out`` of some scalar 
 ``x`` returns ``∂C/∂x = g · ∂out/∂x``. Each vjp has the signature ``(g, out, *inputs, **params)``.
 
 **One declaration per op.** ``name = defop("name", forward, (vjp_0, vjp_1), ...)`` registers the
-op in :data:`REGISTRY` with its metadata: how the random-graph strategies draw it (:class:`Draw`:
+op in `REGISTRY` with its metadata: how the random-graph strategies draw it (`Draw`:
 its input domains, shapes and parameters), the ``Tensor`` methods and operators it backs
-(``methods=("__add__", "__radd__")``: installed on :class:`~autograd_lite.tensor.Tensor` here),
+(``methods=("__add__", "__radd__")``: installed on [`Tensor`][autograd_lite.tensor.Tensor] here),
 its NumPy counterparts (``numpy=(np.add,)``) and, for an op called through a wrapper, its public
-function. Everything else is derived from the registry: :data:`OPS` and ``__all__`` below, the
+function. Everything else is derived from the registry: `OPS` and ``__all__`` below, the
 package's exports (``al.exp``), the op list of the API docs, the generators of
-:mod:`autograd_lite.testing.strategies` and the mutation self-test of the test suite.
+`autograd_lite.testing.strategies` and the mutation self-test of the test suite.
 
 Conventions shared by every vjp here:
 
@@ -19,9 +19,9 @@ Conventions shared by every vjp here:
   ``reshape``, ``T``, indexing), or with the ``*_any`` helpers below, so the same code runs on
   arrays (a plain backward) and on Tensors (``create_graph=True``: gradients of gradients).
 * It may return a gradient of the *broadcast* shape: the engine sums it back to the input's
-  shape in one place (:func:`sum_to`, below).
+  shape in one place ([`sum_to()`][autograd_lite.ops.sum_to], below).
 * Non-differentiable pieces (masks, indices) are read from the raw data with
-  :func:`~autograd_lite.tensor.raw`.
+  [`raw()`][autograd_lite.tensor.raw].
 
 Where an op realises one of the chapter's equations, its docstring says which: ``hadamard`` and
 ``sigmoid`` give the ``⊙ σ′(z)`` of BP1/BP2, ``matmul`` gives ``(wᵀ δ)`` of BP2 and ``δ aᵀ`` of
@@ -54,7 +54,7 @@ from autograd_lite.tensor import Tensor, raw  # (raw refuses reads that replay w
 # -- the registry ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Draw:
-    """How :func:`autograd_lite.testing.strategies.graphs` draws an op (plain data).
+    """How `autograd_lite.testing.strategies.graphs()` draws an op (plain data).
 
     Attributes
     ----------
@@ -87,7 +87,7 @@ class Draw:
 
 @dataclass(frozen=True)
 class OpInfo:
-    """One op's declaration, as :func:`defop` registered it."""
+    """One op's declaration, as [`defop()`][autograd_lite.ops.defop] registered it."""
 
     name: str
     primitive: Primitive
@@ -103,7 +103,7 @@ class OpInfo:
 
 
 #: Every declared op by name, in declaration order: the built-in ones below, the costs, and any
-#: op declared later (by a test, or by user code with :func:`defop`).
+#: op declared later (by a test, or by user code with [`defop()`][autograd_lite.ops.defop]).
 REGISTRY: dict[str, OpInfo] = {}
 
 _REFLECTED = frozenset(
@@ -131,7 +131,7 @@ def defop(
     name : str
         The op's unique name (errors, ``Tensor.op``, graphs, ``al.<name>``).
     forward, vjps
-        As for :class:`~autograd_lite.function.Primitive`.
+        As for [`Primitive`][autograd_lite.function.Primitive].
     draw : Draw, optional
         How the random-graph strategies draw the op; None: they do not.
     methods : sequence
@@ -145,7 +145,7 @@ def defop(
     apply : callable, optional
         ``apply(*inputs, **params)`` when the public function takes its inputs otherwise.
     differentiable : bool
-        As for :class:`~autograd_lite.function.Primitive`.
+        As for [`Primitive`][autograd_lite.function.Primitive].
 
     Raises
     ------
@@ -197,7 +197,7 @@ def _method(attr: str, call: Callable[..., Tensor], name: str) -> Callable[..., 
     else:
         method = lambda self, *args, **kwargs: call(self, *args, **kwargs)  # noqa: E731
     method.__name__ = method.__qualname__ = attr
-    method.__doc__ = f"``{name}`` of this tensor: see :func:`autograd_lite.ops.{name}`."
+    method.__doc__ = f"``{name}`` of this tensor: see `autograd_lite.ops.{name}()`."
     return method
 
 
@@ -393,7 +393,7 @@ def _hadamard(a: Any, b: Any) -> Any:
     """The Hadamard product ``a ⊙ b`` of two arrays of the same shape (the chapter's §2.3).
 
     VJP: ``g ⊙ b`` and ``g ⊙ a``. With ``b = σ′(z)`` this is the ``⊙ σ′(z)`` of BP1 and BP2.
-    Unlike :func:`mul` it does not broadcast: the chapter defines ⊙ for equal shapes.
+    Unlike `mul()` it does not broadcast: the chapter defines ⊙ for equal shapes.
     """
     if np.shape(a) != np.shape(b):
         raise ShapeError(
@@ -974,12 +974,12 @@ def _arg_reduce(name: str, reduce: Callable[..., Any], x: Any, dim: Any, keepdim
 
 
 def _argmax_method(self: Tensor, dim: Any = None, keepdim: bool = False, **kw: Any) -> np.ndarray:
-    """The index of the maximum: see :func:`autograd_lite.ops.argmax`."""
+    """The index of the maximum: see [`autograd_lite.ops.argmax()`][autograd_lite.ops.argmax]."""
     return argmax(self, dim, keepdim, **kw)
 
 
 def _argmin_method(self: Tensor, dim: Any = None, keepdim: bool = False, **kw: Any) -> np.ndarray:
-    """The index of the minimum: see :func:`autograd_lite.ops.argmin`."""
+    """The index of the minimum: see [`autograd_lite.ops.argmin()`][autograd_lite.ops.argmin]."""
     return argmin(self, dim, keepdim, **kw)
 
 
@@ -1226,17 +1226,17 @@ def _view_method(self: Tensor, *shape: Any) -> Tensor:
 
 
 def _flatten_method(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge the axes ``start_dim`` to ``end_dim``: see :func:`autograd_lite.ops.flatten`."""
+    """Merge the axes ``start_dim`` to ``end_dim``: see `autograd_lite.ops.flatten()`."""
     return flatten(self, start_dim, end_dim)
 
 
 def _squeeze_method(self: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
-    """Drop axes of length 1: see :func:`autograd_lite.ops.squeeze`."""
+    """Drop axes of length 1: see [`autograd_lite.ops.squeeze()`][autograd_lite.ops.squeeze]."""
     return squeeze(self, dim, axis=axis)
 
 
 def _unsqueeze_method(self: Tensor, dim: int) -> Tensor:
-    """Insert an axis of length 1 at ``dim``: see :func:`autograd_lite.ops.unsqueeze`."""
+    """Insert an axis of length 1 at ``dim``: see `autograd_lite.ops.unsqueeze()`."""
     return unsqueeze(self, dim)
 
 
@@ -1302,7 +1302,7 @@ def permute(x: Any, *dims: Any) -> Tensor:
 
 
 def _permute_method(self: Tensor, *dims: Any) -> Tensor:
-    """Reorder the axes: see :func:`autograd_lite.ops.permute`."""
+    """Reorder the axes: see [`autograd_lite.ops.permute()`][autograd_lite.ops.permute]."""
     return permute(self, *dims)
 
 
@@ -1583,7 +1583,7 @@ def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilatio
 
 def _col2im(cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
             dilation: tuple, out_hw: tuple) -> np.ndarray:  # fmt: skip
-    """The adjoint of :func:`_im2col`: each window's column added back where it was read from
+    """The adjoint of `_im2col()`: each window's column added back where it was read from
     (a loop over the kh·kw kernel offsets, each one strided add of every window at once)."""
     n, c, h, w = shape
     (kh, kw), (ph, pw), (oh, ow) = kernel, padding, out_hw
@@ -1642,7 +1642,7 @@ def _conv2d(
 
 def _conv2d_input_grad(g: Any, w: Any, x_shape: tuple = (), stride: Any = 1, padding: Any = 0,
                        dilation: Any = 1) -> Any:  # fmt: skip
-    """``∂C/∂x`` of :func:`conv2d` for the gradient ``g`` of its output: the transposed
+    """``∂C/∂x`` of `conv2d()` for the gradient ``g`` of its output: the transposed
     convolution of ``g (N, O, OH, OW)`` by ``w (O, C, KH, KW)``, of shape ``x_shape``.
 
     Computed as ``wᵀ @ g`` per sample, then col2im. VJPs: ``conv2d(h, w)`` for ``g`` and
@@ -1657,7 +1657,7 @@ def _conv2d_input_grad(g: Any, w: Any, x_shape: tuple = (), stride: Any = 1, pad
 
 def _conv2d_weight_grad(x: Any, g: Any, w_shape: tuple = (), stride: Any = 1, padding: Any = 0,
                         dilation: Any = 1) -> Any:  # fmt: skip
-    """``∂C/∂w`` of :func:`conv2d` for its input ``x`` and the gradient ``g`` of its output:
+    """``∂C/∂w`` of `conv2d()` for its input ``x`` and the gradient ``g`` of its output:
     ``Σ_n g[n] (O, OH·OW) @ im2col(x)[n]ᵀ``, of shape ``w_shape``.
 
     VJPs: ``conv2d_input_grad(g, h)`` for ``x`` and ``conv2d(x, h)`` for ``g``.
@@ -1702,7 +1702,7 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
     (PyTorch's ``torch.nn.functional.conv2d`` without groups).
 
     ``stride``, ``padding`` (zeros) and ``dilation`` are ints or ``(h, w)`` pairs. Differentiable
-    to any order in ``x``, ``w`` and ``b``. Raises :class:`~autograd_lite.errors.ShapeError`
+    to any order in ``x``, ``w`` and ``b``. Raises [`ShapeError`][autograd_lite.errors.ShapeError]
     naming the shapes when they do not fit.
     """
     params = _conv_params("conv2d", stride, padding, dilation)
@@ -1823,7 +1823,7 @@ def max_pool2d_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tupl
 def _max_pool2d_backward(g: Any, masks: Any = None, shape: tuple = (), kernel_size: Any = 2,
                          stride: Any = None, padding: Any = 0, dilation: Any = 1
                          ) -> Any:  # fmt: skip
-    """The vjp of :func:`max_pool2d`: zeros of ``shape`` with each window's ``g`` added at its
+    """The vjp of `max_pool2d()`: zeros of ``shape`` with each window's ``g`` added at its
     first maximum (``masks``, from the forward's input and output).
 
     VJP: the gather of the same places, ``h.reshape(-1)[index]`` (index: those positions).
@@ -1926,7 +1926,7 @@ def _avg_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any =
 
 def _avg_pool2d_backward(g: Any, shape: tuple = (), kernel_size: Any = 2, stride: Any = None,
                          padding: Any = 0) -> Any:  # fmt: skip
-    """The vjp of :func:`avg_pool2d`: ``g / (kh·kw)`` added over each window, of ``shape``.
+    """The vjp of `avg_pool2d()`: ``g / (kh·kw)`` added over each window, of ``shape``.
     VJP: ``avg_pool2d(h)`` with the same parameters."""
     g = np.asarray(g)
     kernel, stride, padding, _ = _pool_params(

@@ -1,10 +1,10 @@
-"""The :class:`Tensor`: an array, its gradient, and the link to the op that made it.
+"""The `Tensor`: an array, its gradient, and the link to the op that made it.
 
 A Tensor made by the user is a *leaf*. A Tensor returned by an op while gradients are being
 recorded remembers that op (``_op``), its inputs (``_args``: Tensors or constants) and the input
-arrays the op saw (``_arrays``). That is the whole graph: :mod:`autograd_lite.engine` walks it
+arrays the op saw (``_arrays``). That is the whole graph: `autograd_lite.engine` walks it
 backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) is installed on the class by
-:mod:`autograd_lite.ops`, from the declaration of the op each one calls (where every forward
+`autograd_lite.ops`, from the declaration of the op each one calls (where every forward
 sits beside its derivative): this module imports nothing above it (``backward`` imports the
 engine when it runs).
 """
@@ -78,7 +78,7 @@ def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor"
 
     Floating-point arrays are used as they are (no copy); booleans and integers become float64
     (or ``dtype``). Strings, objects, ``None`` and complex numbers raise
-    :class:`~autograd_lite.errors.InvalidInputError` naming ``what``.
+    [`InvalidInputError`][autograd_lite.errors.InvalidInputError] naming ``what``.
     """
     if isinstance(data, Tensor):
         _check_not_recorded(data, "al.Tensor(x) (the constructor, or another conversion)")
@@ -101,7 +101,7 @@ def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor"
 
 
 class _HookHandle:
-    """Returned by :meth:`Tensor.register_hook`; ``remove()`` unregisters the hook."""
+    """Returned by `Tensor.register_hook()`; ``remove()`` unregisters the hook."""
 
     __slots__ = ("_hooks", "_hook")
 
@@ -124,9 +124,9 @@ class Tensor:
         copied; integers, booleans and Python lists become float64.
     requires_grad : bool, default False
         Whether gradients with respect to this tensor are wanted. Ops on a tensor that requires
-        grad record themselves so that :meth:`backward` can reach it.
+        grad record themselves so that `backward()` can reach it.
     name : str, optional
-        A label shown in ``repr`` and in graph drawings (:func:`autograd_lite.viz.to_dot`).
+        A label shown in ``repr`` and in graph drawings (`autograd_lite.viz.to_dot()`).
     dtype : numpy dtype, optional
         Convert the data to this dtype.
 
@@ -200,7 +200,7 @@ class Tensor:
     # -- array-like properties ---------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        """The shape of :attr:`data`."""
+        """The shape of `data`."""
         return self.data.shape
 
     @property
@@ -215,7 +215,7 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype of :attr:`data` (float64 unless float32 was given)."""
+        """The NumPy dtype of `data` (float64 unless float32 was given)."""
         return self.data.dtype
 
     @property
@@ -471,7 +471,7 @@ def _numpy_dispatch() -> Any:
 def raw(value: Any) -> Any:
     """The array of a Tensor (or the value itself), for a use outside the graph: a mask, an
     index, labels. While a replay records, reading a Tensor that ``f`` computes is refused
-    (:class:`~autograd_lite.errors.ReplayError`): its value would be frozen into the plan."""
+    ([`ReplayError`][autograd_lite.errors.ReplayError]): its value would be frozen into the plan."""
     if isinstance(value, Tensor):
         _check_not_recorded(value, "its values, used outside the graph")
         return value.data
