@@ -238,9 +238,9 @@ class Module:
 
     def structure(self) -> tuple[Module, ...]:
         """The modules of this tree in walk order (this one first), from the same cache as
-        [`parameters()`][autograd_lite.nn.Module.parameters]: a new tuple after any change to the
-        tree. `al.compile` keys its recordings on it, so a layer added, removed or replaced (with
-        or without parameters) is recorded again."""
+        `parameters()`: a new tuple after any change to the tree. `al.compile` keys its
+        recordings on it, so a layer added, removed or replaced (with or without parameters) is
+        recorded again."""
         return self._walked_tree()[3]
 
     def _walked_tree(self) -> tuple[int, list[Parameter], list[Any], tuple[Module, ...]]:
