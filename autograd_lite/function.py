@@ -140,8 +140,9 @@ class Primitive:
             raise
         except Exception as error:
             raise self._forward_error(error, arrays, params) from None
-        if out.__class__ is not np.ndarray:
-            out = as_output(out)
+        if out.__class__ is not np.ndarray:  # (as_output, inlined: 0-d results are NumPy scalars)
+            out = np.asarray(out)
+            out = out if out.dtype.kind == "f" else out.astype(np.float64)
         modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
         if modes.anomaly:
             check_finite(out, f"{self.name} (forward)", arrays)

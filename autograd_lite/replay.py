@@ -466,8 +466,7 @@ def _is_library(fn: Any) -> bool:
 
 
 def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Tensor]:
-    """The recorded tensors that ``root`` depends on and that were made while ``f`` ran (sequence
-    number >= ``start``), in creation order. Inputs and older tensors are where it stops."""
+    """The tensors behind ``root`` made while ``f`` ran (``_seq >= start``), oldest first."""
     found: dict[int, Tensor] = {}
     stack = [root]
     while stack:
