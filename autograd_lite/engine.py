@@ -182,7 +182,7 @@ def fit(
     """The one rule for the gradient ``gi`` that a vjp of ``op`` returned for its input ``index``
     (of ``shape`` and ``dtype``; ``graph``: a Tensor under ``create_graph``). A user's vjp is
     checked (its type, a shape that is the input's or, for a broadcast input, the output's) and
-    its array copied; broadcasting is undone (:func:`sum_to`); an array gets the input's dtype."""
+    its array copied; broadcasting is undone (`sum_to()`); an array gets the input's dtype."""
     if not op.trusted:
         where = f"{op.name}: its vjp for input {index}"
         if graph and isinstance(gi, (int, float)):
@@ -279,7 +279,7 @@ def backward(
     root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
 ) -> None:
     """Backpropagate from ``root`` and accumulate into the ``.grad`` of every leaf (see
-    :meth:`autograd_lite.Tensor.backward`)."""
+    `autograd_lite.Tensor.backward()`)."""
     if not isinstance(root, Tensor):
         raise BackwardError(f"backward: expected a Tensor, got {type(root).__name__}")
     if not root.requires_grad:

@@ -1,4 +1,4 @@
-"""How an op is recorded: :class:`Primitive`, and the user-facing forms ``al.primitive`` and
+"""How an op is recorded: `Primitive`, and the user-facing forms ``al.primitive`` and
 ``al.Function``.
 
 A primitive is a NumPy forward plus one vector-Jacobian product (vjp) per input. Calling it on
@@ -10,7 +10,7 @@ A vjp written only with operators (``+ - * / @``) and methods that ndarrays and 
 (``sum``, ``reshape``, ``T``, indexing) works on both: on ndarrays for a plain backward, on
 Tensors under ``create_graph=True``, where the backward is itself recorded. Such a primitive is
 *differentiable* (every built-in op is). A vjp written with NumPy functions is computed on
-arrays, and asking for its derivative raises :class:`~autograd_lite.errors.HigherOrderError`
+arrays, and asking for its derivative raises `HigherOrderError`
 instead of silently returning zero.
 """
 
@@ -219,7 +219,7 @@ def primitive(
         Declare that the vjps use only operators and Tensor-compatible methods, so they can be
         recorded under ``create_graph=True`` for higher-order gradients. When False, asking for
         a second derivative through this op raises
-        :class:`~autograd_lite.errors.HigherOrderError`.
+        [`HigherOrderError`][autograd_lite.errors.HigherOrderError].
 
     Examples
     --------
@@ -241,7 +241,7 @@ def primitive(
 
 
 class Context:
-    """The ``ctx`` of an :class:`al.Function`: what forward leaves for backward."""
+    """The ``ctx`` of an `al.Function`: what forward leaves for backward."""
 
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad

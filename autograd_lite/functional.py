@@ -44,7 +44,7 @@ def value_and_grad(
     replay: bool | str = False,
     check_every: int | None = None,
 ) -> Callable[..., tuple[Any, Any]]:
-    """Like :func:`grad`, but the returned function gives ``(f(*args), gradient)``."""
+    """Like `grad()`, but the returned function gives ``(f(*args), gradient)``."""
     return _transform(f, argnums, replay, check_every, gradient_only=False)
 
 
@@ -107,12 +107,12 @@ def grad(
     ``replay=True`` records ``f``'s graph on the first call for each signature (shapes and
     dtypes of the array arguments, values of the others) and replays it on later calls instead
     of rebuilding it: same ops, same vjps, bitwise the same results, a fraction of the Python
-    overhead (:mod:`autograd_lite.replay`). ``f`` must then compute everything that depends on
+    overhead (`autograd_lite.replay`). ``f`` must then compute everything that depends on
     its array arguments with autograd_lite ops, and run the same ops whatever the values (no
     Python ``if`` on data), as for ``jax.jit``. What replay guards and what it cannot see is
     listed under "Replay" in the design notes. ``replay="check"`` also runs the eager graph at
     every call (``check_every=N``: at calls 1, N+1, 2N+1 ...) and raises
-    :class:`~autograd_lite.errors.ReplayError` at the first bitwise difference, naming the value
+    `ReplayError` at the first bitwise difference, naming the value
     or argument gradient that differs: use it to test a function before ``replay=True``.
 
     >>> import numpy as np, autograd_lite as al

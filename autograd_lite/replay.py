@@ -1,15 +1,15 @@
-"""Record a function's graph once as a :class:`Plan`, then replay it: ``al.grad(f, replay=True)``.
+"""Record a function's graph once as a `Plan`, then replay it: ``al.grad(f, replay=True)``.
 
 Building the graph is most of a small step's cost in Python, and a training step builds the same
-graph every time. :func:`record` runs ``f`` once and keeps its graph as a :class:`Plan`, a
-printable IR (one line per op, like a jaxpr or a torch.fx graph). :meth:`Plan.interpret` runs it
-step by step: the reference. :meth:`Plan.run` runs it as generated Python (``Plan.source``, in
-:mod:`linecache`: tracebacks show its lines). Both apply the engine's rules (``call_vjp``,
+graph every time. `record()` runs ``f`` once and keeps its graph as a `Plan`, a
+printable IR (one line per op, like a jaxpr or a torch.fx graph). `Plan.interpret()` runs it
+step by step: the reference. `Plan.run()` runs it as generated Python (``Plan.source``, in
+`linecache`: tracebacks show its lines). Both apply the engine's rules (``call_vjp``,
 ``fit``, ``accumulate``, ``own``), so results are bitwise the eager graph's. A
-:class:`ReplayedGradient` keeps a plan per *signature* (shapes and dtypes of the array
+`ReplayedGradient` keeps a plan per *signature* (shapes and dtypes of the array
 arguments, values of the others). What ``f`` must satisfy (as for ``jax.jit``: ops on the
 arguments are autograd_lite ops, none chosen by the values), what the recording guards, records
-again or refuses (:class:`~autograd_lite.errors.ReplayError`), and what only ``replay="check"``
+again or refuses (`ReplayError`), and what only ``replay="check"``
 catches is under "Replay" in the design notes.
 """
 
@@ -99,9 +99,9 @@ class Step:
 
 
 class Plan:
-    """One recorded graph, the IR that :meth:`interpret` and the generated code execute: slots
+    """One recorded graph, the IR that `interpret()` and the generated code execute: slots
     ``x3`` (argument 3), ``c7`` (a constant), ``v9`` (an op's output; ``g9`` its gradient), and
-    one :class:`Step` per op. ``run(*args)`` gives the value and the gradients; ``forward`` the
+    one `Step` per op. ``run(*args)`` gives the value and the gradients; ``forward`` the
     value and what ``backward(g, saved)`` needs; ``run_if_same`` is ``run`` for ndarrays of the
     recorded shapes and dtypes (else ``MISMATCH``)."""
 
@@ -226,7 +226,7 @@ class Plan:
         return arrays
 
     def interpret(self, *args: Any, seed: Any = None) -> tuple[Any, list[Any]]:
-        """Run the plan step by step (the reference for :meth:`run`): the value, and the
+        """Run the plan step by step (the reference for `run()`): the value, and the
         gradient of each wanted argument (seeded with ones, or ``seed``)."""
         env: list[Any] = [*args, *[None] * (len(self.names) - self.n_args)]
         constants = [*zip([slot for slot, *_ in self.reads], self.check()), *self.values.items()]
@@ -259,7 +259,7 @@ class Plan:
 
 
 def _generate(plan: Plan) -> dict[str, Any]:
-    """The plan as Python (:meth:`Plan.interpret`'s loops unrolled, the values in locals):
+    """The plan as Python (`Plan.interpret()`'s loops unrolled, the values in locals):
     written, compiled and registered; sets ``plan.source`` (``run``'s code) and
     ``plan.split_source`` (``forward`` and ``backward``'s)."""
     ns: dict[str, Any] = {
@@ -372,7 +372,7 @@ def record(
     f: Callable[..., Tensor], args: Sequence[Any], argnums: int | Sequence[int] = 0,
     kwargs: dict | None = None, inputs: Sequence[Tensor | None] | None = None, scalar: bool = True,
 ) -> Plan:  # fmt: skip
-    """Run ``f(*args, **kwargs)`` once and return its graph as a :class:`Plan` that computes
+    """Run ``f(*args, **kwargs)`` once and return its graph as a `Plan` that computes
     the gradients of the arguments ``argnums`` (of a one-element result if ``scalar``).
     ``inputs``: the Tensors that stand for the arguments while ``f`` runs (None for those taken
     as they are); by default the array arguments and ``argnums``, requiring grad, so that
@@ -536,7 +536,7 @@ class ReplayedGradient:
     """``value_and_grad(f, argnums)`` that records ``f``'s graph once per signature and replays it.
 
     Made by ``al.value_and_grad(f, argnums, replay=True)`` and ``al.grad(..., replay=True)``
-    (see :mod:`autograd_lite.replay`). It returns what the eager function would, bitwise. The
+    (see `autograd_lite.replay`). It returns what the eager function would, bitwise. The
     differentiated arguments may be anything array-like; of the others, floating-point arrays
     and Tensors are followed, and the rest (keywords too) are hashable constants of the
     recording: another value makes another recording. ``plans`` counts the recorded signatures
@@ -628,8 +628,8 @@ class ReplayedGradient:
 
 
 class CheckedReplayedGradient(ReplayedGradient):
-    """A :class:`ReplayedGradient` that also runs the eager graph at calls 1, N+1, 2N+1 ...
-    (``check_every`` = N) and raises :class:`~autograd_lite.errors.ReplayError` at the first
+    """A `ReplayedGradient` that also runs the eager graph at calls 1, N+1, 2N+1 ...
+    (``check_every`` = N) and raises [`ReplayError`][autograd_lite.errors.ReplayError] at the first
     bitwise difference, naming the value or the argument gradient that differs. Made by
     ``al.grad(f, replay="check")`` (N = 1) or ``check_every=N``; ``calls`` counts the calls.
     """

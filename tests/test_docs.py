@@ -339,6 +339,15 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     # An untranslated page is served in English under /zh/ too, with the language switch.
     design = (site / "zh" / "design" / "index.html").read_text(encoding="utf-8")
     assert 'hreflang="en"' in design and 'hreflang="zh"' in design
+    # Docstrings are Markdown that MkDocs renders natively: math is left for the bundled KaTeX
+    # (no network), cross-references are links, and no Sphinx markup shows on any page.
+    api = (site / "api" / "nielsen" / "index.html").read_text(encoding="utf-8")
+    assert api.count('class="arithmatex"') >= 10 and 'class="autorefs' in api
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r":(math|func|class|meth|mod|attr|data):`|\.\. math::", html), page
+        assert "fonts.googleapis.com" not in html and "cdn.jsdelivr" not in html, page
+    assert (site / "assets" / "katex" / "katex.min.js").is_file()
 
 
 def test_every_op_has_an_entry_on_the_ops_page() -> None:
