@@ -6,11 +6,8 @@ interleaved rounds of equal duration (:class:`Rounds`), with the weight checks a
 gather. Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|both]``.
 """
 
-from __future__ import annotations
-
 import functools
 import gc
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -135,7 +132,7 @@ class Contender:
     finish: Callable[[], Any] = lambda: None
 
     @classmethod
-    def of(cls, name: str, note: str, net: Any, step: Callable[[tuple], Any]) -> Contender:
+    def of(cls, name: str, note: str, net: Any, step: Callable[[tuple], Any]) -> "Contender":
         """A contender whose parameters are ``net.biases`` and ``net.weights``."""
         return cls(name, note, step, lambda: (net.biases, net.weights))
 
@@ -357,12 +354,10 @@ def print_steps(result: dict[str, Any], notes: list[str]) -> None:
 def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's goals for this benchmark: ratios of medians, wall and CPU time."""
     c, dt = result["contenders"], result["dtype"]
-    me = c[NETWORK]["us_per_step"]
     them = {f"Network ≤ 1.25x numpy reference ({dt})": (REFERENCE, 1.25),
             f"Network ≤ 0.5x PyTorch eager, best threads ({dt})": (result["best_torch"], 0.5),
             f"Network ≤ 0.8x JAX jit ({dt})": ("jax jit", 0.8)}  # fmt: skip
-    return [common.goal(text, me["median"] / c[other]["us_per_step"]["median"], limit,
-                        me["cpu"]["median"] / c[other]["us_per_step"]["cpu"]["median"])
+    return [common.vs(text, c[NETWORK]["us_per_step"], c[other]["us_per_step"], limit)
             for text, (other, limit) in them.items() if other in c]  # fmt: skip
 
 
@@ -499,27 +494,21 @@ def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.base_parser(__doc__)
-    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
-    parser.add_argument("--round-ms", type=float, default=5.0, help="one timed round (5 ms)")
-    parser.add_argument("--steps", type=int, default=None, help="steps per phase/profile round")
-    parser.add_argument("--profile", action="store_true", help="also profile update_mini_batch")
-    args = parser.parse_args(argv)
-    common.pin_blas_threads()
-    reps = args.reps or (9 if args.quick else 31)
-    notes: list[str] = []
-    torch = common.optional_import("torch", args.no_torch, notes)
-    jax = common.optional_import("jax", args.no_jax, notes)
+    options = {"--dtype": {"choices": ["float64", "float32", "both"], "default": "both"},
+               "--round-ms": {"type": float, "default": 5.0, "help": "one timed round (5 ms)"},
+               "--steps": {"type": int, "help": "steps per phase/profile round"},
+               "--profile": "also profile update_mini_batch"}  # fmt: skip
+    args = common.setup(__doc__, argv, options, reps=(9, 31), optional=("torch", "jax"))
     print("bench_nielsen: one SGD step of [784, 30, 10], sigmoid, quadratic cost, η=3, m=10")
-    results = {}
+    results, reps = {}, args.reps
     for dt in ["float64", "float32"] if args.dtype == "both" else [args.dtype]:
-        results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, torch, jax)
-        print_steps(results[dt], notes)
+        results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, args.torch, args.jax)
+        print_steps(results[dt], args.notes)
     gather = measure_gather("float64", reps)
     print("\nGathering one mini-batch of 10 (float64), median µs:")
     rows = [(k, v["us_per_batch"], f"{v['ratio_to_rows']:.2f}x") for k, v in gather.items()]
     print(common.table(["layout", "µs/batch", "vs rows"], rows))
-    payload: dict[str, Any] = {"results": results, "gather": gather, "notes": notes,
+    payload: dict[str, Any] = {"results": results, "gather": gather, "notes": args.notes,
                                "task": "one update_mini_batch step, [784,30,10], sigmoid, "
                                        "quadratic, eta=3, m=10"}  # fmt: skip
     if args.profile:
@@ -543,4 +532,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -7,8 +7,6 @@ statistics are the standard library's); results are medians of wall and CPU time
 thread (threadpoolctl). Memory is psutil's RSS; only the peak (psutil has none) is ``/proc``'s.
 """
 
-from __future__ import annotations
-
 import argparse
 import cProfile
 import datetime
@@ -66,14 +64,12 @@ def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
         return None
 
 
-def interleaved(
-    contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1, seed: int = 0
-) -> dict[str, list[Any]]:
+def interleaved(contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1,
+                seed: int = 0) -> dict[str, list[Any]]:  # fmt: skip
     """Run each contender's round ``warmup + reps`` times, interleaved, in a shuffled order;
-    return ``name -> [recorded values]``. A round times itself and returns the time of a unit of
-    work (a float, ``(wall, cpu)`` from :func:`since`, or a dict of those). Before each round,
-    untimed: a collection and a 1 ms sleep (woken worker threads go idle); what was alive before
-    is frozen out of the collector's sight (``gc.freeze``)."""
+    return ``name -> [recorded values]`` (a round returns its time per unit of work: a float,
+    ``(wall, cpu)`` or a dict of those). Before each round, untimed: a collection and a 1 ms
+    sleep (woken worker threads go idle); what was alive before is frozen (``gc.freeze``)."""
     gc.collect()
     gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
@@ -165,8 +161,7 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    """The peak RSS since the start or :func:`reset_peak_rss`: Linux ``VmHWM`` (psutil has no
-    peak); elsewhere ``ru_maxrss``, which cannot be reset."""
+    """The peak RSS since the start or :func:`reset_peak_rss`: ``VmHWM``, else ``ru_maxrss``."""
     try:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -190,9 +185,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return "-"
-        if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.{1 if abs(v) >= 10 else 2}f}"
-        return str(v)
+        if not isinstance(v, float):
+            return str(v)
+        return f"{v:,.{0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2}f}"
 
     cells = [list(headers)] + [[cell(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
@@ -203,9 +198,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
                      for row in cells)  # fmt: skip
 
 
-def goal(
-    text: str, measured: Any, limit: float | None = None, cpu: float | None = None, unit: str = "x"
-) -> dict[str, Any]:
+def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None = None,
+         unit: str = "x") -> dict[str, Any]:  # fmt: skip
     """One goal of issue 6: met when the wall-time *and* CPU-time figures are both within
     ``limit`` (either alone can be flattered by noise); ``"yes"``/``"no"`` is met on yes."""
     met = measured == "yes" if isinstance(measured, str) else (
@@ -217,10 +211,10 @@ def goal(
 def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
     """The goals as a table: measured (wall), CPU, limit, met."""
 
-    def fmt(value: Any, unit: str) -> str:
-        if value is None or isinstance(value, str):
-            return value or "-"
-        return f"{value:.2f}x" if unit == "x" else f"{value:.2f} {unit}"
+    def fmt(v: Any, unit: str) -> str:
+        if v is None or isinstance(v, str):
+            return v or "-"
+        return f"{v:.2f}{'' if unit == 'x' else ' '}{unit}"
 
     rows = [(g["goal"], *(fmt(g[k], g["unit"]) for k in ("measured", "cpu_measured", "limit")),
              "yes" if g["met"] else "NO") for g in goals]  # fmt: skip
@@ -307,7 +301,7 @@ def footer(
 
 
 def base_parser(doc: str) -> argparse.ArgumentParser:
-    """An argument parser with the options every benchmark shares."""
+    """(bench_compile and bench_cnn's, until they use :func:`setup`.)"""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
     parser.add_argument("--reps", type=int, default=None, help="recorded rounds per contender")
@@ -315,6 +309,58 @@ def base_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX contenders")
     parser.add_argument("--json", default=None, metavar="NAME", help="results file name")
     return parser
+
+
+def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
+          reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
+          ) -> argparse.Namespace:  # fmt: skip
+    """Every benchmark's start: parse the shared options and ``options`` (flag -> add_argument's
+    keywords, or a help text for a switch), pin BLAS; ``args.reps`` defaults to ``reps`` (quick,
+    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders, or None."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
+              "--no-jax": "skip JAX", "--json": {"help": "results file name"},
+              "--reps": {"type": int, "help": "recorded rounds per contender"}}  # fmt: skip
+    for flag, kw in (shared | dict(options or {})).items():
+        switch = {"action": "store_true", "help": kw}
+        parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
+    args = parser.parse_args(argv)
+    pin_blas_threads()
+    args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
+    for name in ("torch", "jax"):
+        skip = vars(args)[f"no_{name}"]
+        setattr(args, name, optional_import(name, skip, args.notes) if name in optional else None)
+    return args
+
+
+def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
+            warmup: int = 1) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The medians etc. (:func:`summarize`) of each contender's :func:`interleaved` rounds."""
+    samples = interleaved(rounds, reps, warmup)
+    return {name: summarize(values, scale) for name, values in samples.items()}
+
+
+def ratio(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, float]:
+    """``(wall, cpu)``: the ratios of the medians of two :func:`summarize` results."""
+    return a["median"] / b["median"], a["cpu"]["median"] / b["cpu"]["median"]
+
+
+def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> dict[str, Any]:
+    """The :func:`goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
+    wall, cpu = ratio(a, b)
+    return goal(text, wall, limit, cpu)
+
+
+def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple]:
+    """A round that runs ``step`` on each item, timed as one block: ``(wall, cpu)`` per item."""
+
+    def round_() -> tuple[float, float]:
+        begin = clock()
+        for item in items:
+            step(item)
+        return since(begin, len(items))
+
+    return round_
 
 
 def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
