@@ -58,19 +58,17 @@ class NumpyReference:
     def __init__(self, biases: list, weights: list, m: int, sigmoid: Callable = sigmoid_inplace):
         self.sigmoid, self.m = sigmoid, m
         self.biases, self.weights = [np.array(b) for b in biases], [np.array(w) for w in weights]
-        dtype = self.weights[0].dtype
-        self.acts, self.deltas, self.tmps = (
-            [np.empty((w.shape[0], m), dtype) for w in self.weights] for _ in range(3)
+        self.acts, self.deltas, self.tmps = ([np.empty((w.shape[0], m), w.dtype)
+                                              for w in self.weights] for _ in range(3))  # fmt: skip
+        self.nabla_w, self.nabla_b = (
+            [np.empty_like(p) for p in ps] for ps in (self.weights, self.biases)
         )
-        self.nabla_w = [np.empty_like(w) for w in self.weights]
-        self.nabla_b = [np.empty_like(b) for b in self.biases]
 
     def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
         """One SGD step on the columns of ``X`` (n_in, m) and ``Y`` (n_out, m)."""
         if X.shape[1] != self.m:
             raise ShapeError(f"NumpyReference was built for mini-batches of {self.m}")
-        rate = eta / self.m
-        weights, biases, acts = self.weights, self.biases, self.acts
+        rate, weights, biases, acts = eta / self.m, self.weights, self.biases, self.acts
         with np.errstate(over="ignore"):
             a = X
             for w, b, out in zip(weights, biases, acts):
@@ -84,8 +82,7 @@ class NumpyReference:
         np.subtract(1.0, aL, out=t)
         d *= t
         for l in range(last, -1, -1):
-            a_prev = X if l == 0 else acts[l - 1]
-            nw, nb = self.nabla_w[l], self.nabla_b[l]
+            a_prev, nw, nb = X if l == 0 else acts[l - 1], self.nabla_w[l], self.nabla_b[l]
             np.matmul(d, a_prev.T, out=nw)  # BP4
             np.sum(d, axis=1, keepdims=True, out=nb)  # BP3
             if l > 0:  # BP2, with the old w^l, before it is updated
@@ -98,8 +95,7 @@ class NumpyReference:
             weights[l] -= nw
             nb *= rate
             biases[l] -= nb
-            if l > 0:
-                d = d_prev
+            d = d_prev if l > 0 else d
 
 
 def load_batches(dtype: Any, count: int) -> tuple[list[tuple], str]:
@@ -142,8 +138,10 @@ def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Con
                          else sigmoid_inplace)  # fmt: skip
     name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
     if library_sigmoid:
-        name = REFERENCE_LIBRARY_SIGMOID
-        note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
+        name, note = (
+            REFERENCE_LIBRARY_SIGMOID,
+            "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)",
+        )
     return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
@@ -283,9 +281,8 @@ def lockstep_check(dtype: Any, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -
 
 
 def lockstep_line(ls: dict[str, Any]) -> str:
-    if ls["bitwise"]:
-        return "bitwise identical"
-    return f"first difference at step {ls['first_difference_at']}, max {ls['max']:.1e}"
+    first = f"first difference at step {ls['first_difference_at']}, max {ls['max']:.1e}"
+    return "bitwise identical" if ls["bitwise"] else first
 
 
 def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -> dict[str, Any]:

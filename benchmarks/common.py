@@ -244,14 +244,14 @@ def environment() -> dict[str, Any]:
     blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
     keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
             "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": info.get("model name", platform.processor() or platform.machine()),
         "cpu_flags": " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
                               if f in flags),
         "cores": psutil.cpu_count(), "load_average": psutil.getloadavg(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                        else psutil.cpu_count(),
+        "cores_usable": len(usable) if usable else psutil.cpu_count(),
         "platform": platform.platform(), "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(), "numpy": np.__version__,
         "blas": {"name": blas.get("internal_api"), "version": blas.get("version"),
@@ -265,13 +265,9 @@ def environment() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def footer(
-    name: str,
-    payload: Mapping[str, Any],
-    notes: Sequence[str] = (),
-    goals: Sequence[Mapping[str, Any]] = (),
-    what: str = "ratios of medians",
-) -> None:
+def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
+           goals: Sequence[Mapping[str, Any]] = (), what: str = "ratios of medians"
+           ) -> None:  # fmt: skip
     """Every benchmark's ending: its notes, the machine (read now, so that the optional
     frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``."""
     for note in notes:
@@ -288,8 +284,8 @@ def footer(
         print("env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()))
     if git["commit"]:
         dirty = git["package_changes_uncommitted"]
-        print(f"commit {git['commit']}" + (f" + {dirty} uncommitted change(s) under autograd_lite/"
-                                           if dirty else ""))  # fmt: skip
+        print(f"commit {git['commit']}"
+              + bool(dirty) * f" + {dirty} uncommitted change(s) under autograd_lite/")  # fmt: skip
     if goals:
         print(f"\nGoals (issue 6): {what} (met = wall and CPU time both within)")
         print(goal_table(goals))
