@@ -8,8 +8,6 @@ machine hits both alike. A change that should not alter the arithmetic must leav
 the two networks bitwise equal (checked at the end).
 """
 
-from __future__ import annotations
-
 import argparse
 import re
 import subprocess
@@ -27,8 +25,9 @@ OLD_NAME = "autograd_lite_ab"
 
 def extract(rev: str, into: Path) -> None:
     """Write ``autograd_lite/`` as it was at ``rev`` to ``into/autograd_lite_ab``."""
-    archive = subprocess.run(["git", "archive", rev, "autograd_lite"], cwd=ROOT,
-                             capture_output=True, check=False)  # fmt: skip
+    archive = subprocess.run(
+        ["git", "archive", rev, "autograd_lite"], cwd=ROOT, capture_output=True
+    )
     if archive.returncode != 0:
         raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
@@ -66,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Network at {args.rev}": block(steps(nets[old]), len(batches)),
             "Network now": block(steps(nets[new]), len(batches)),
             f"chain node at {args.rev}": block(chains(x_old), 5 * 200),
-            "chain node now": block(chains(x_new), 5 * 200),
-        }
+            "chain node now": block(chains(x_new), 5 * 200)}  # fmt: skip
         samples = interleaved(contenders, reps=args.rounds, warmup=0)
         base = median(samples["numpy reference"], 1e6)
         print(f"{args.dtype}, median of {args.rounds} interleaved rounds, µs")

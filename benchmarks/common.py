@@ -131,27 +131,26 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     (cProfile adds a fixed cost to every Python call: read the ranking and the shares)."""
     gc.collect()
     gc.freeze()
-    plain = block(run, units)()[0] * 1e6
-    profiler = cProfile.Profile()
+    plain, profiler = block(run, units)()[0] * 1e6, cProfile.Profile()
     profiler.runcall(run)
     stats: Any = pstats.Stats(profiler)
-    total, rows = stats.total_tt, []
+    total, rows, us = stats.total_tt, [], 1e6 / units
     for (path, line, func), (_, calls, tt, ct, _) in stats.stats.items():
-        packages = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
-        path = packages[0] + path.split(packages[0], 1)[1] if packages else path.split("/")[-1]
+        where = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
+        path = where[0] + path.split(where[0], 1)[1] if where else path.split("/")[-1]
         rows.append({"function": f"{path}:{line}({func})" if line else func,
-                     "calls_per_unit": calls / units, "self_us_per_unit": tt / units * 1e6,
-                     "cumulative_us_per_unit": ct / units * 1e6,
+                     "calls_per_unit": calls / units, "self_us_per_unit": tt * us,
+                     "cumulative_us_per_unit": ct * us,
                      "self_share": tt / (total or 1)})  # fmt: skip
     by = {k: sorted(rows, key=lambda r: r[f"{k}_us_per_unit"], reverse=True)[:top]
           for k in ("self", "cumulative")}  # fmt: skip
-    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total / units * 1e6:.1f} µs "
+    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total * us:.1f} µs "
           "with it (cProfile inflates small calls)")  # fmt: skip
     print(table(["function (by self time)", "calls/unit", "self µs/unit", "cum µs/unit", "share"],
                 [(r["function"], f"{r['calls_per_unit']:.1f}", r["self_us_per_unit"],
                   r["cumulative_us_per_unit"], f"{100 * r['self_share']:.1f}%")
                  for r in by["self"][:20]]))  # fmt: skip
-    return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total / units * 1e6,
+    return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total * us,
             "top_self": by["self"], "top_cumulative": by["cumulative"]}  # fmt: skip
 
 

@@ -6,8 +6,6 @@ care, hooks, ``create_graph``, errors). It calls the library's σ and vjp kernel
 stay bitwise equal to ``Network``'s: ``bench_nielsen`` times what the per-op design costs.
 """
 
-from __future__ import annotations
-
 import itertools
 from heapq import heappop, heappush
 from typing import Any
@@ -22,6 +20,11 @@ _next = itertools.count().__next__
 
 class Node:
     __slots__ = ("data", "vjps", "inputs", "arrays", "seq")
+    data: np.ndarray
+    vjps: tuple
+    inputs: tuple
+    arrays: tuple
+    seq: int
 
 
 def _record(out: np.ndarray, vjps: tuple, inputs: tuple, arrays: tuple) -> Node:
@@ -92,8 +95,7 @@ class MinimalTapeNetwork:
         a: Any = X
         for w, b in zip(ws, bs):
             a = sigmoid(add(matmul(w, a), b))
-        grads = gradients(quadratic_cost(a, Y), bs + ws)
-        rate = eta / X.shape[1]
+        grads, rate = gradients(quadratic_cost(a, Y), bs + ws), eta / X.shape[1]
         for p, g in zip(self.biases + self.weights, grads):
             g *= rate
             p -= g
