@@ -9,6 +9,7 @@ the two networks bitwise equal (checked at the end).
 """
 
 import argparse
+import importlib
 import re
 import subprocess
 import sys
@@ -49,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         extract(args.rev, Path(tmp))
         sys.path.insert(0, tmp)
-        import autograd_lite_ab as old
-
-        import autograd_lite as new
+        old, new = importlib.import_module(OLD_NAME), importlib.import_module("autograd_lite")
 
         batches = [b[:2] for b in load_batches(dtype, args.steps)[0]]
         nets = {v: v.nielsen.Network(SIZES, seed=SEED, dtype=dtype) for v in (old, new)}

@@ -8,6 +8,7 @@ overflow). Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--s
 
 import argparse
 import gc
+import importlib
 import json
 import time
 from typing import Any
@@ -37,8 +38,7 @@ class CollectorLog:
 def child(framework: str, n: int) -> dict[str, Any]:
     """One chain of ``n`` nodes in this process (run by the parent with ``--child``)."""
     if framework == "torch":
-        import torch
-
+        torch = importlib.import_module("torch")
         torch.set_num_threads(1)
         leaf = lambda: torch.tensor(1.0, dtype=torch.float64, requires_grad=True)  # noqa: E731
     else:

@@ -62,8 +62,8 @@ def blocks(steps: int, chains: int) -> dict[str, Callable[[], None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    steps = {"--steps": {"type": int, "help": "training steps (default 10000)"}}
-    args = common.setup(__doc__, argv, steps, optional=())
+    option = {"--steps": {"type": int, "help": "training steps (default 10000)"}}
+    args = common.setup(__doc__, argv, option, optional=())
     steps = args.steps or (3000 if args.quick else 10_000)
     every = 1000 if steps >= 2000 else max(steps // 10, 1)
     print(

@@ -8,6 +8,7 @@ gather. Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|flo
 
 import functools
 import gc
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -180,7 +181,7 @@ def torch_eager(torch: Any, biases: list, weights: list, threads: int) -> Conten
 
 def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
     """``jax.jit`` of the whole step (grad + update)."""
-    import jax.numpy as jnp
+    jnp = importlib.import_module("jax.numpy")
 
     def loss(params: Any, x: Any, y: Any) -> Any:
         for w, b in params:
@@ -515,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         for batch in batches[:50]:
             net.update_mini_batch(batch, ETA)
         title = "cProfile of Network.update_mini_batch (float64), per step"
-        run = lambda: [net.update_mini_batch(b, ETA) for b in batches]  # noqa: E731
+        run = lambda: [net.update_mini_batch(b, ETA) for b in batches]  # type: ignore[func-returns-value] # noqa: E731
         payload["profile"] = common.profile(title, run, count)
         payload["phases_us"] = measure_phases(reps, args.steps or (25 if args.quick else 40))
         print("\nPhases of a step (float64), median µs, no profiler:")

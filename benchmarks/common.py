@@ -38,8 +38,7 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
     """Limit NumPy's BLAS to ``n`` threads (default ``AL_BENCH_BLAS_THREADS``); return what
     threadpoolctl reports of it (``num_threads``, ``version``, ...)."""
-    import threadpoolctl
-
+    threadpoolctl = importlib.import_module("threadpoolctl")
     threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
     return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
 
@@ -230,8 +229,7 @@ def _git(*args: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """The machine and software the numbers were measured on."""
-    import psutil
-
+    psutil = importlib.import_module("psutil")
     try:
         with open("/proc/cpuinfo") as f:
             info = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
