@@ -137,12 +137,9 @@ class Contender:
 def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Contender:
     net = NumpyReference(biases, weights, BATCH, sigmoid_library_inplace if library_sigmoid
                          else sigmoid_inplace)  # fmt: skip
-    name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
-    if library_sigmoid:
-        name, note = (
-            REFERENCE_LIBRARY_SIGMOID,
-            "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)",
-        )
+    name, note = (REFERENCE_LIBRARY_SIGMOID, "the same, σ by autograd_lite's formula (overflow "
+                  "silenced by np.errstate)") if library_sigmoid else (REFERENCE, "hand-written "
+                  "BP1-BP4, matrix form, in place")  # fmt: skip
     return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
@@ -293,9 +290,7 @@ def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -
     contenders = build_contenders(dtype, torch, jax)
     probes = build_contenders(dtype, torch, jax)  # one step each from the same start
     for probe in probes:
-        probe.before_round()
-        probe.step(batches[0])
-        probe.finish()
+        probe.before_round(), probe.step(batches[0]), probe.finish()
     first_step = {p.name: max_weight_difference(p, probes[0]) for p in probes}
     lockstep = lockstep_check(dtype, (b[:2] for b in batches))
     rounds = {c.name: Rounds(c, batches, round_s) for c in contenders}
@@ -471,10 +466,8 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
 def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
     """The fixed cost of single calls on the step's own shapes: a NumPy call vs an op."""
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((30, 784)).astype(dtype)
-    x = rng.random((784, BATCH)).astype(dtype)
-    b = rng.standard_normal((30, 1)).astype(dtype)
-    z = w @ x
+    w, x = rng.standard_normal((30, 784)).astype(dtype), rng.random((784, BATCH)).astype(dtype)
+    b, z = rng.standard_normal((30, 1)).astype(dtype), w @ x
     W, B, Z = (al.Tensor(a, requires_grad=True) for a in (w, b, z))
 
     def no_grad_sigmoid() -> Any:
