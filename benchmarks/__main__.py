@@ -1,9 +1,7 @@
 """Run every benchmark: ``python -m benchmarks [--quick] [--only NAME ...]``.
 
-Each benchmark runs in its own process (``python -m benchmarks.bench_NAME``), so that thread
-settings, imported frameworks and peak memory never leak from one into the next; each prints its
-tables and writes ``benchmarks/results/bench_NAME.json``. A summary of every goal closes the run
-(and is written to ``benchmarks/results/summary.json``).
+Each in its own process (threads, imported frameworks and peak memory never leak into the next),
+writing ``benchmarks/results/bench_NAME.json``; a summary of every goal closes the run.
 """
 
 import argparse

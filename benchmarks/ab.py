@@ -1,11 +1,8 @@
 """Before and after: the working tree's autograd_lite against an earlier commit, in one process.
 
-``python -m benchmarks.ab REV [--dtype float32] [--rounds 21]`` extracts ``autograd_lite/`` at
-``REV`` (``git archive``) as a package named ``autograd_lite_ab``, imports it beside the working
-tree's, and times a ``Network.update_mini_batch`` step and a chain node (200-node chains) of
-both in interleaved rounds with bench_nielsen's NumPy reference: a slow moment of a noisy
-machine hits both alike. A change that should not alter the arithmetic must leave the weights of
-the two networks bitwise equal (checked at the end).
+``python -m benchmarks.ab REV``: ``autograd_lite/`` at ``REV``, renamed ``autograd_lite_ab``, and
+the working tree's time a ``Network`` step and a chain node in interleaved rounds with the NumPy
+reference; the two networks' weights must stay bitwise equal when the arithmetic did not change.
 """
 
 import argparse
@@ -26,9 +23,8 @@ OLD_NAME = "autograd_lite_ab"
 
 def extract(rev: str, into: Path) -> None:
     """Write ``autograd_lite/`` as it was at ``rev`` to ``into/autograd_lite_ab``."""
-    archive = subprocess.run(
-        ["git", "archive", rev, "autograd_lite"], cwd=ROOT, capture_output=True
-    )
+    command = ["git", "archive", rev, "autograd_lite"]
+    archive = subprocess.run(command, cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
         raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)

@@ -1,9 +1,7 @@
 """Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
 
-Each run is a fresh process that builds a scalar chain, runs ``backward()``, checks the gradient
-and reports the times and the RSS before, at its peak (reset just before the chain) and after;
-for autograd_lite it also frees a graph of that depth dropped without a backward (no C stack
-overflow). Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes ...]``.
+One fresh process per run: chain, ``backward()``, gradient check, RSS before / peak / after; a
+graph of that depth dropped without a backward is freed too. ``--max-nodes N``, ``--sizes ...``.
 """
 
 import argparse
@@ -182,13 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     goals = report(result["results"], sizes)
     for err in result["errors"]:
         print("error:", err)
-    payload = {
-        "task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
-        "sizes": sizes,
-        "frameworks": frameworks,
-        **result,
-        "notes": args.notes,
-    }
+    payload = {"task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
+               "sizes": sizes, "frameworks": frameworks, **result, "notes": args.notes}  # fmt: skip
     common.footer(args.json or "bench_deep", payload, args.notes, goals, what="medians")
     return 0 if not result["errors"] else 1
 

@@ -1,10 +1,7 @@
 """One epoch of full Fashion-MNIST: autograd_lite against hand-written NumPy (and PyTorch).
 
-bench_nielsen's step and contenders on 50,000 training images (``apt-get install
-dataset-fashion-mnist``; skipped with a note without it): each shuffles, gathers every
-mini-batch as a row block and steps, from the same start; ``Network.SGD`` (the library's own
-driver) too. The test accuracy after the epoch shows that all learned the same thing.
-Run: ``python -m benchmarks.bench_fashion [--quick] [--dtype float64|float32] [--data DIR]``.
+bench_nielsen's contenders and ``Network.SGD`` on 50,000 images (``apt-get install
+dataset-fashion-mnist``, else skipped), each shuffling and gathering alike; test accuracy after.
 """
 
 from collections.abc import Callable
@@ -113,10 +110,8 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = {
-        "--dtype": {"choices": ["float64", "float32"], "default": "float64"},
-        "--data": {"default": DATA, "help": f"Fashion-MNIST folder (default {DATA})"},
-    }
+    options = {"--dtype": {"choices": ["float64", "float32"], "default": "float64"},
+               "--data": {"default": DATA, "help": f"Fashion-MNIST folder ({DATA})"}}  # fmt: skip
     args = common.setup(__doc__, argv, options, reps=(1, 3))
     reps, notes = args.reps, args.notes
     print("bench_fashion: one epoch of Fashion-MNIST, [784, 30, 10], sigmoid, quadratic, η=3, m=10")

@@ -1,9 +1,7 @@
 """Leak check: resident memory over 10,000 training steps (and over many graphs).
 
-If anything of a step's graph survived it (a cache, a hook list, a cycle the collector cannot
-see), the process would grow: the RSS is sampled every 1,000 steps after 1,000 warm-up steps,
-and over chains of 1,000 nodes with and without a backward. Flat within 5%.
-Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
+RSS every 1,000 steps after 1,000 warm-up steps, and over chains of 1,000 nodes with and without
+a backward: flat within 5%. Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
 """
 
 import gc
@@ -73,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     work = blocks(every, 10 if args.quick else 20)
     results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
     for name, r in results.items():
-        print(
-            f"{name}: RSS MiB per sample: " + " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"])
-        )
+        print(f"{name}: RSS MiB per sample:", " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"]))
     rows = [(name, f"{r['baseline_bytes'] / 2**20:.1f}", f"{100 * r['max_growth_fraction']:+.2f}%",
              f"{100 * r['end_drift_fraction']:+.2f}%", "yes" if r["flat"] else "NO")
             for name, r in results.items()]  # fmt: skip

@@ -1,9 +1,8 @@
 """Per-step time of the chapter's network: autograd_lite against hand-written NumPy and others.
 
-One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) on the embedded digits
-for each contender of :func:`build_contenders`, from the same start over the same batches, in
-interleaved rounds of equal duration (:class:`Rounds`), with the weight checks and the cost of a
-gather. Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|both]``.
+One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) per contender of
+:func:`build_contenders`, same start and batches, interleaved rounds of equal duration; weight
+checks, the cost of a gather; ``--profile``: cProfile, phases, single-op costs.
 """
 
 import functools
@@ -61,9 +60,8 @@ class NumpyReference:
         self.biases, self.weights = [np.array(b) for b in biases], [np.array(w) for w in weights]
         self.acts, self.deltas, self.tmps = ([np.empty((w.shape[0], m), w.dtype)
                                               for w in self.weights] for _ in range(3))  # fmt: skip
-        self.nabla_w, self.nabla_b = (
-            [np.empty_like(p) for p in ps] for ps in (self.weights, self.biases)
-        )
+        self.nabla_w, self.nabla_b = ([np.empty_like(p) for p in ps]
+                                      for ps in (self.weights, self.biases))  # fmt: skip
 
     def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
         """One SGD step on the columns of ``X`` (n_in, m) and ``Y`` (n_out, m)."""
@@ -403,12 +401,10 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     batches = [b[:2] for b in load_batches(dtype, steps)[0]]
     net = Network(SIZES, seed=SEED, dtype=dtype)
     biases, weights = [b.copy() for b in net.biases], [w.copy() for w in net.weights]
-    leaves = [al.Tensor(p, requires_grad=True) for p in biases + weights]
+    leaves_data = biases + weights
+    leaves = [al.Tensor(p, requires_grad=True) for p in leaves_data]
     replayed = al.value_and_grad(net._cost, argnums=tuple(range(len(leaves))), replay=True)
-    params, grads = (
-        [p.copy() for p in biases + weights],
-        [np.ones_like(p) for p in biases + weights],
-    )
+    params, grads = [p.copy() for p in leaves_data], [np.ones_like(p) for p in leaves_data]
 
     def per_step(body: Callable[..., Any], prepare: Callable[..., tuple] = lambda *b: b) -> Any:
         def round_() -> tuple[float, float]:

@@ -1,8 +1,7 @@
 """Per-node overhead: chains of tiny ops, where the framework's bookkeeping is all there is.
 
-A node is ``x = x * 1.0001 + 0.0001`` (two ops) on a scalar or a 10-vector: forward and backward
-per node, against the same chain under ``no_grad``, replayed, in plain NumPy and in PyTorch.
-Run: ``python -m benchmarks.bench_overhead [--quick] [--nodes N] [--profile]``.
+A node is ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward and backward per
+node, against ``no_grad``, replay, NumPy and PyTorch. ``--nodes N``, ``--profile``.
 """
 
 import gc

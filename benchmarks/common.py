@@ -1,10 +1,8 @@
-"""Shared instruments of the benchmarks: threads, timing, memory, tables, the footer.
+"""Shared instruments of the benchmarks: options, threads, timing, memory, tables, the footer.
 
-Timing rules for small, shared, noisy machines (``docs/performance.md``): contenders run in
-*interleaved* rounds in one process, in a shuffled order, so that a slow phase hits all alike
-(pyperf's worker processes would time a contender and its baseline at different moments, so the
-statistics are the standard library's); results are medians of wall and CPU time; BLAS runs one
-thread (threadpoolctl). Memory is psutil's RSS; only the peak (psutil has none) is ``/proc``'s.
+Contenders run in *interleaved* rounds in one process, shuffled, so that a slow phase of a noisy
+machine hits all alike (pyperf would time a contender and its baseline at different moments);
+medians of wall and CPU time; one BLAS thread (threadpoolctl); memory from psutil and ``/proc``.
 """
 
 import argparse

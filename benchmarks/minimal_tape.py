@@ -1,9 +1,7 @@
 """The floor of a define-by-run autodiff in CPython: a diagnostic, not a contender to beat.
 
-The least such a framework can do for the chapter's step: one object per op, a backward that
-pops nodes from a heap and calls one Python vjp per input, nothing else (no validation, dtype
-care, hooks, ``create_graph``, errors). It calls the library's σ and vjp kernels, so its weights
-stay bitwise equal to ``Network``'s: ``bench_nielsen`` times what the per-op design costs.
+One object per op, a heap-ordered backward calling one Python vjp per input, nothing else; the
+library's σ and vjp kernels, so its weights stay bitwise equal to ``Network``'s.
 """
 
 import itertools
