@@ -49,9 +49,7 @@ sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=_exp_quietly)
 
 
 class NumpyReference:
-    """The chapter's network with backpropagation written by hand in matrix form, samples as
-    columns: BP1 ``δ^L = (a^L - y) ⊙ a^L ⊙ (1 - a^L)``, BP2 ``δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ a^l
-    ⊙ (1 - a^l)``, BP3 ``∇b^l = Σ_columns δ^l``, BP4 ``∇w^l = δ^l (a^(l-1))^T``. Buffers are
+    """The chapter's network, BP1-BP4 by hand in matrix form (samples as columns): buffers
     allocated once, products written with ``out=``, ``w -= (η/m) ∇w`` in place once BP2 for
     layer l-1 has read the old ``w^l``."""
 
@@ -234,10 +232,9 @@ def max_weight_difference(a: Contender, b: Contender) -> float:
 
 
 class Rounds:
-    """The rounds of one contender: consecutive steps over the batches, timed as one block. The
-    first call warms up; the next calibrate how many steps fit in ``target_s`` (rounds of equal
-    step counts would bias the medians against slower contenders, preempted more often).
-    ``count``: the steps run so far, for the weight check."""
+    """One contender's rounds: consecutive steps over the batches, timed as one block; the first
+    warms up, the next calibrate the steps that fit in ``target_s`` (rounds of equal step counts
+    would bias the medians against slower contenders, preempted more often)."""
 
     def __init__(self, contender: Contender, batches: list, target_s: float) -> None:
         self.contender, self.batches, self.target_s = contender, batches, target_s
