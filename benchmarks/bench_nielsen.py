@@ -6,7 +6,6 @@ checks, the cost of a gather; ``--profile``: cProfile, phases, single-op costs.
 """
 
 import functools
-import gc
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -413,13 +412,6 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
 
         return round_
 
-    def without_gc() -> tuple[float, float]:
-        gc.disable()
-        try:
-            return per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA))()
-        finally:
-            gc.enable()
-
     def np_forward(X: np.ndarray, Y: np.ndarray) -> tuple[list[np.ndarray]]:
         acts = [X]
         for w, b in zip(weights, biases):
@@ -443,7 +435,8 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     samples = common.interleaved({
         "Network.update_mini_batch (whole step)":
             per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA)),
-        "  the same, cyclic GC disabled (diagnostic)": without_gc,
+        "  the same, cyclic GC disabled (diagnostic)":
+            common.gc_off(per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA))),
         "replayed forward + backward (what a step runs)":
             per_step(lambda X, Y: replayed(*biases, *weights, X, Y)),
         "eager forward (recording the graph)": per_step(lambda X, Y: net._cost(*leaves, X, Y)),

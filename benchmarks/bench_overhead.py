@@ -4,7 +4,6 @@ A node is ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward an
 node, against ``no_grad``, replay, NumPy and PyTorch. ``--nodes N``, ``--profile``.
 """
 
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -38,18 +37,9 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
             check(grad())
         return out
 
-    def eager(gc_off: bool = False) -> Callable[[], dict]:
-        def round_() -> dict:
-            x0 = al.Tensor(np.ones(shape), requires_grad=True)
-            seed = np.ones(shape) if shape else None
-            if gc_off:
-                gc.disable()
-            try:
-                return timed(x0, lambda x: x.backward(seed), lambda: x0.grad)
-            finally:
-                gc.enable()
-
-        return round_
+    def eager() -> dict:
+        x0, seed = al.Tensor(np.ones(shape), requires_grad=True), np.ones(shape) if shape else None
+        return timed(x0, lambda x: x.backward(seed), lambda: x0.grad)
 
     def no_grad() -> dict:
         x0 = al.Tensor(np.ones(shape), requires_grad=True)
@@ -76,7 +66,8 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         seed = None if not shape else torch.ones(shape, dtype=torch.float64)
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
 
-    out = {"autograd_lite": eager(), "autograd_lite, cyclic GC off (diagnostic)": eager(True),
+    out = {"autograd_lite": eager,
+           "autograd_lite, cyclic GC off (diagnostic)": common.gc_off(eager),
            "autograd_lite no_grad (forward floor)": no_grad,
            "autograd_lite, replay=True (recorded once)": replayed,
            "numpy (no graph)": numpy}  # fmt: skip

@@ -342,6 +342,19 @@ def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> d
     return goal(text, wall, limit, cpu)
 
 
+def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
+    """The round with Python's cyclic garbage collector disabled (a diagnostic of its cost)."""
+
+    def without_gc() -> Any:
+        gc.disable()
+        try:
+            return round_()
+        finally:
+            gc.enable()
+
+    return without_gc
+
+
 def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple]:
     """A round that runs ``step`` on each item, timed as one block: ``(wall, cpu)`` per item."""
 

@@ -288,3 +288,17 @@ def test_over_steps_through_every_item_and_times_per_item() -> None:
         gc.unfreeze()
     assert set(stats) == {"a", "b"} and stats["a"]["n"] == 4 and "cpu" in stats["b"]
     assert seen == [3, 1, 2] + [0] * 5  # a warm-up round, then the four recorded
+
+
+def test_gc_off_disables_the_collector_for_the_round_only() -> None:
+    """``gc_off``: the round runs with the cyclic collector off; it is back on afterwards, also
+    when the round raises."""
+    from benchmarks.common import gc_off
+
+    def failing() -> None:
+        raise RuntimeError("boom")
+
+    assert gc.isenabled() and gc_off(gc.isenabled)() is False and gc.isenabled()
+    with pytest.raises(RuntimeError):
+        gc_off(failing)()
+    assert gc.isenabled()
