@@ -1,26 +1,26 @@
 """Saved models as ``.npz`` files: written atomically, read without pickle and without trust.
 
-:mod:`autograd_lite.nn` and :mod:`autograd_lite.nielsen` both store their parameters here.
+`autograd_lite.nn` and `autograd_lite.nielsen` both store their parameters here.
 
-Writing (:func:`write_npz`) goes to a temporary file beside the target that replaces it only
+Writing (`write_npz()`) goes to a temporary file beside the target that replaces it only
 once complete and flushed to disk, so a crash or a kill never leaves half a checkpoint. The
 temporary file is named ``.<name>.<pid>.<random>.tmp``; one left by a killed process is removed
 by the next save to the same path. A new file gets the mode the umask gives (``0644`` under
 ``022``); an existing file keeps its mode; saving through a symbolic link writes the link's
 target and leaves the link a link.
 
-Reading (:class:`NpzReader`, :func:`read_npz`) never trusts the file. Before any array is
+Reading (`NpzReader`, `read_npz()`) never trusts the file. Before any array is
 loaded, each member's name is checked (``<key>.npy``, no folders, no ``..``, no duplicates),
 members the caller does not expect are refused without being decompressed, and each member's
 ``.npy`` header (shape, dtype) is read from the member stream and checked: no object or
 structured dtypes (nothing is ever unpickled), native byte order, C order, and a declared size
 that is exactly what the zip entry holds. Reading stops at the declared size, a member that
 holds more (a zip bomb) or less (truncated) is refused, and the total is capped at
-:data:`MAX_BYTES` (a parameter raises it). Every failure, ``MemoryError`` included, is a
-one-line :class:`~autograd_lite.errors.CheckpointError` naming the file and the member.
+`MAX_BYTES` (a parameter raises it). Every failure, ``MemoryError`` included, is a
+one-line [`CheckpointError`][autograd_lite.errors.CheckpointError] naming the file and the member.
 
-Both kinds of model use one layout, written by :func:`save_checkpoint` and checked by
-:func:`load_checkpoint`: a format tag under ``__format__`` (``"autograd_lite.nn/1"``,
+Both kinds of model use one layout, written by `save_checkpoint()` and checked by
+`load_checkpoint()`: a format tag under ``__format__`` (``"autograd_lite.nn/1"``,
 ``"autograd_lite.nielsen/1"``) and named arrays, none of them NaN or inf.
 """
 
@@ -120,7 +120,7 @@ def _checked_target(path: str | os.PathLike[str]) -> Path:
 
 
 def check_save_path(path: str | os.PathLike[str]) -> Path:
-    """Check, before any work, that :func:`write_npz` can write ``path``; returns the target.
+    """Check, before any work, that `write_npz()` can write ``path``; returns the target.
 
     The folder must exist and accept a new file (a temporary file is created there and
     removed), and ``path`` must not be a folder or another non-regular file.
@@ -207,8 +207,8 @@ def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Pa
 class NpzReader:
     """An ``.npz`` file opened for checked reading; use it as a context manager.
 
-    Opening checks the archive and its member names only; :meth:`header` reads one member's
-    ``.npy`` header (never its data) and :meth:`array` its data, after checking the header
+    Opening checks the archive and its member names only; `header()` reads one member's
+    ``.npy`` header (never its data) and `array()` its data, after checking the header
     against the expected shape and dtype kinds.
 
     Parameters
@@ -217,7 +217,7 @@ class NpzReader:
     allowed : callable, optional
         ``allowed(key) -> bool``; a member whose key it rejects is refused, undecompressed.
     max_bytes : int
-        Cap on the array data all members together may declare (default :data:`MAX_BYTES`).
+        Cap on the array data all members together may declare (default `MAX_BYTES`).
 
     Raises
     ------
@@ -393,7 +393,7 @@ class NpzReader:
         Raises
         ------
         CheckpointError
-            As :meth:`header`, or a shape or dtype other than expected, or data that is
+            As `header()`, or a shape or dtype other than expected, or data that is
             truncated, longer than declared, or fails the zip's CRC; ``MemoryError`` too.
         """
         have_shape, dtype = self.header(key)
@@ -433,7 +433,7 @@ def read_npz(
     *,
     max_bytes: int = MAX_BYTES,
 ) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` file at ``path``, each checked as :class:`NpzReader` does.
+    """Every array of the ``.npz`` file at ``path``, each checked as `NpzReader` does.
 
     All headers are read and checked before any data is.
 
@@ -451,17 +451,17 @@ def read_npz(
 
 # -- the checkpoint layout --------------------------------------------------------------------
 
-#: What :func:`load_checkpoint` expects: key -> (shape, dtype kinds such as ``"f"``).
+#: What `load_checkpoint()` expects: key -> (shape, dtype kinds such as ``"f"``).
 Expected = Mapping[str, tuple[tuple[int, ...], str]]
 
 
 def save_checkpoint(
     path: str | os.PathLike[str], tag: str, arrays: Mapping[str, Any], rate: str
 ) -> Path:
-    """Write ``arrays`` and the format ``tag`` (under :data:`FORMAT_KEY`) atomically to ``path``.
+    """Write ``arrays`` and the format ``tag`` (under `FORMAT_KEY`) atomically to ``path``.
 
-    Refused, nothing written, if an array holds NaN or inf (:func:`refuse_non_finite`, which
-    suggests a smaller learning rate ``rate``); then :func:`write_npz`. Returns ``path``.
+    Refused, nothing written, if an array holds NaN or inf (`refuse_non_finite()`, which
+    suggests a smaller learning rate ``rate``); then `write_npz()`. Returns ``path``.
     """
     out = {FORMAT_KEY: np.array(tag), **{key: np.asarray(a) for key, a in arrays.items()}}
     refuse_non_finite(path, out, rate)
@@ -477,10 +477,10 @@ def load_checkpoint(
     tag_keys: Sequence[str] = (FORMAT_KEY,),
     tag_required: bool = True,
 ) -> dict[str, np.ndarray]:
-    """The arrays of a file written by :func:`save_checkpoint`, every one checked first.
+    """The arrays of a file written by `save_checkpoint()`, every one checked first.
 
     ``expected`` maps each key to read to its shape and dtype kinds; it may be a function of
-    the open :class:`NpzReader` for layouts that store their shapes (it may read small
+    the open `NpzReader` for layouts that store their shapes (it may read small
     members). Members ``allowed`` rejects are refused unread; the tag (the first of
     ``tag_keys`` present) must be ``tag``; every expected member's header is checked before any
     array is read; floating arrays must be finite.

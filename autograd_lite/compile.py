@@ -2,7 +2,7 @@
 
 The first call for each input signature (the shapes, dtypes and ``requires_grad`` of the Tensor
 and array arguments, the values of the others, and a module's parameters) records ``fn`` with
-:func:`autograd_lite.replay.record`, under replay's guards. Every call then runs one node: its
+`autograd_lite.replay.record()`, under replay's guards. Every call then runs one node: its
 forward is the plan's generated forward code, its vjp the plan's generated backward (the design
 of AOTAutograd). The result is an ordinary Tensor, so a compiled module drops into the usual
 loop unchanged (``loss = cost(model(x), y); loss.backward(); opt.step()``): the parameters are
@@ -73,20 +73,8 @@ def _key(value: Any) -> Any:
     return replay.value_key(value)
 
 
-def _reached(obj: Any, path: list[str]) -> Any:
-    """What the dotted name of a parameter (``layers.0.weight``, ``0.weight``) reaches now."""
-    for part in path:
-        if isinstance(obj, dict):
-            obj = obj[part]
-        else:
-            obj = (
-                obj[int(part)] if part.isdigit() and not hasattr(obj, part) else getattr(obj, part)
-            )
-    return obj
-
-
 class Compiled:
-    """A function or module compiled by :func:`compile`; call it as the original.
+    """A function or module compiled by `compile()`; call it as the original.
 
     Attributes
     ----------
@@ -105,9 +93,6 @@ class Compiled:
         #: among the plan's when some are taken by value), or why it runs eagerly.
         self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
         self._last: replay.Plan | None = None
-        #: A module's parameters, with the path that reaches each: checked at every call (a
-        #: parameter rebound is seen) instead of walking the module tree again.
-        self._named: list[tuple[list[str], Any]] | None = None
 
     @property
     def plans(self) -> int:
@@ -121,16 +106,17 @@ class Compiled:
         if STATE.anomaly or STATE.depth or STATE.recording:
             return self._eager("detect_anomaly, al.grad or a recording is running", args, kwargs)
         params = [p for p in self._parameters() if p.requires_grad]
+        # (built with list comprehensions and hashed once, by the lookup: this runs every step)
+        key = (
+            tuple([_key(a) for a in args]),
+            tuple([(k, _key(v)) for k, v in sorted(kwargs.items())]) if kwargs else (),
+            tuple([(id(p), p.data.shape, p.data.dtype) for p in params]),
+            self._structure(),
+        )
         try:
-            key = (
-                tuple(_key(a) for a in args),
-                tuple((k, _key(v)) for k, v in sorted(kwargs.items())),
-                tuple((id(p), p.shape, p.dtype) for p in params),
-            )
-            hash(key)
+            entry = self._plans.get(key)
         except TypeError:
             return self._eager("an argument is neither an array nor hashable", args, kwargs)
-        entry = self._plans.get(key)
         for _ in range(2):  # a stale recording is recorded once more
             if entry is None:
                 entry = self._record(key, args, kwargs, params)
@@ -148,15 +134,21 @@ class Compiled:
         return self._eager("the recording went stale twice in a row", args, kwargs)
 
     def _parameters(self) -> list[Any]:
-        named = self._named
-        try:
-            if named is not None and all(_reached(self.fn, path) is p for path, p in named):
-                return [p for _, p in named]
-        except (AttributeError, LookupError, ValueError, TypeError):
-            pass
-        walk = getattr(self.fn, "named_parameters", None)
-        self._named = [(name.split("."), p) for name, p in walk()] if walk else []
-        return [p for _, p in self._named]
+        """A module's parameters now: ``parameters()`` (an ``nn.Module`` caches the list and
+        walks its tree again only after a change, so a parameter rebound, added or removed
+        anywhere is seen), else ``named_parameters()``, else none."""
+        fn = self.fn
+        walk = getattr(fn, "parameters", None)
+        if callable(walk):
+            return list(walk())
+        named = getattr(fn, "named_parameters", None)
+        return [p for _, p in named()] if callable(named) else []
+
+    def _structure(self) -> Any:
+        """A module's tree (``structure()`` of an ``nn.Module``: a new tuple after any layer is
+        added, removed or replaced, with or without parameters), else ``fn`` itself."""
+        structure = getattr(self.fn, "structure", None)
+        return structure() if callable(structure) else None
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         n = len(args)

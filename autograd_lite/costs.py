@@ -4,7 +4,7 @@ Each cost is summed over the samples of a mini-batch by default (``reduction="su
 the chapter's convention: the gradient of the cost is Σₓ ∇Cₓ, and the update divides by the
 batch size m (w ← w − (η/m) Σₓ ∇Cₓ). ``reduction="mean"`` divides by m instead. ``axis`` names
 the class (feature) axis: ``0`` for the chapter's columns-are-samples layout, ``-1`` (default)
-for rows-are-samples as in :mod:`autograd_lite.nn`. It only matters for ``"mean"`` and for the
+for rows-are-samples as in `autograd_lite.nn`. It only matters for ``"mean"`` and for the
 softmax of the log-likelihood cost.
 """
 

@@ -13,17 +13,17 @@ the book's 50,000 / 10,000 / 10,000 split::
     data = load_mnist("/usr/share/datasets/fashion-mnist")
 
 Every problem with a file (missing, truncated, corrupt, wrong checksum) raises
-:class:`~autograd_lite.errors.DatasetError` with a message that names the file.
+[`DatasetError`][autograd_lite.errors.DatasetError] with a message that names the file.
 
-**Limits.** A data file is never trusted. :func:`read_idx` opens only regular files (a FIFO, a
+**Limits.** A data file is never trusted. `read_idx()` opens only regular files (a FIFO, a
 device or a folder is refused at once, never read), compares the header's claim with the file's
 size before allocating, and refuses a declared data section above ``max_bytes`` (default
-:data:`MAX_IDX_BYTES`, 2 GiB) before reading any of it. A gzip stream is inflated only up to
+`MAX_IDX_BYTES`, 2 GiB) before reading any of it. A gzip stream is inflated only up to
 the declared size plus a few kilobytes (to detect trailing data), so a small file that inflates
-to gigabytes costs no more memory than its header admits. :func:`load_mnist` also refuses a
+to gigabytes costs no more memory than its header admits. `load_mnist()` also refuses a
 folder whose float images would take more than ``max_bytes`` (use ``dtype=np.float32`` or raise
 ``max_bytes``), converts in bounded chunks, and turns running out of memory into a
-:class:`~autograd_lite.errors.DatasetError`. :func:`download` reads at most the expected
+`DatasetError`. `download()` reads at most the expected
 ``size`` (or ``max_bytes``), whatever the server sends or announces, and removes its partial
 file on any failure, ``KeyboardInterrupt`` included.
 """
@@ -81,7 +81,7 @@ IDX_DTYPES: Mapping[int, np.dtype] = MappingProxyType(
 )
 
 #: Largest array the loaders build, and largest download, by default (2 GiB): an IDX data
-#: section, :func:`load_mnist`'s float images, a :func:`download`. Bigger claims are refused
+#: section, `load_mnist()`'s float images, a `download()`. Bigger claims are refused
 #: before anything is read; every function takes ``max_bytes=`` to raise it.
 MAX_IDX_BYTES = 2**31
 
@@ -134,7 +134,7 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
         The file to read: a regular file (a FIFO, device or folder is refused unread).
     max_bytes : int, optional
         Refuse files whose header declares a data section larger than this many bytes
-        (default :data:`MAX_IDX_BYTES`, 2 GiB), before reading any of it. Claims are also
+        (default `MAX_IDX_BYTES`, 2 GiB), before reading any of it. Claims are also
         checked against the data actually present before memory is allocated for them, and
         a gzip stream is inflated no further than the declared size (plus a few kilobytes to
         detect trailing data), so the memory used is bounded by the declared size.
@@ -608,7 +608,7 @@ def _load_embedded(dtype: np.dtype, max_bytes: int) -> MnistData:
 
 def _find_file(folder: Path, stem: str) -> Path | None:
     """The regular file named ``stem`` or ``stem.gz``; else anything so named, which
-    :func:`read_idx` then refuses with a message saying what it is."""
+    `read_idx()` then refuses with a message saying what it is."""
     candidates = [folder / stem, folder / (stem + ".gz")]
     hit = next((p for p in candidates if p.is_file()), None)
     return hit or next((p for p in candidates if os.path.lexists(p)), None)
@@ -696,8 +696,8 @@ def load_mnist(
     dtype : numpy dtype, optional
         Floating dtype of the images (default ``float64``; ``float32`` halves the memory).
     max_bytes : int, optional
-        The largest array built (default :data:`MAX_IDX_BYTES`, 2 GiB): each file's declared
-        data section is checked by :func:`read_idx` before it is read, and the float images
+        The largest array built (default `MAX_IDX_BYTES`, 2 GiB): each file's declared
+        data section is checked by `read_idx()` before it is read, and the float images
         of the training and test files before they are converted.
 
     Returns
@@ -732,7 +732,7 @@ def load_data_wrapper(
     Parameters
     ----------
     path : str, os.PathLike or None, optional
-        As for :func:`load_mnist`.
+        As for [`load_mnist()`][autograd_lite.datasets.load_mnist].
 
     Returns
     -------
@@ -796,7 +796,7 @@ def download(
         The expected size in bytes: a server announcing or sending more is cut off there, one
         sending less is reported as short.
     max_bytes : int, optional
-        Hard cap on the bytes read (default :data:`MAX_IDX_BYTES`, 2 GiB).
+        Hard cap on the bytes read (default `MAX_IDX_BYTES`, 2 GiB).
 
     Returns
     -------
@@ -916,7 +916,7 @@ def fetch_mnist(
     timeout: float = 30.0,
     max_bytes: int = MAX_IDX_BYTES,
 ) -> Path:
-    """Download the four MNIST-format files into ``folder``, ready for :func:`load_mnist`.
+    """Download the four MNIST-format files into ``folder``, ready for `load_mnist()`.
 
     No URL is built in: pass the mirror you trust and the checksums you expect.
 
@@ -932,7 +932,7 @@ def fetch_mnist(
         ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
         ``t10k-images-idx3-ubyte[.gz]`` and ``t10k-labels-idx1-ubyte[.gz]`` each.
     timeout, max_bytes : optional
-        Passed to :func:`download`.
+        Passed to [`download()`][autograd_lite.datasets.download].
 
     Returns
     -------
@@ -943,7 +943,7 @@ def fetch_mnist(
     ------
     DatasetError
         If ``sha256`` does not name the four files, or any download fails (see
-        :func:`download`). Files already present with the right checksum are not fetched
+        `download()`). Files already present with the right checksum are not fetched
         again.
     """
     folder = Path(folder)

@@ -6,11 +6,7 @@ op turns it into gradients for its inputs (vector-Jacobian products). Leaves rec
 only after the whole pass has succeeded: a failing hook or vjp leaves every ``.grad`` as it was.
 User code gets read-only gradients (``g *= 2`` raises InvalidGradientError: the array may be
 another tensor's too), what it returns is copied, and every ``.grad`` is an array of its own.
-
-The engine's rules, one function each, shared with replay: how a vjp is called
-(:func:`call_vjp`), what becomes of the gradient it returns (:func:`fit`: checked, summed back
-to the input's shape, cast), how fan-out is summed (:func:`accumulate`), and how a gradient is
-handed out (:func:`own`).
+These rules are functions that replay shares: `call_vjp`, `fit`, `accumulate`, `own`.
 """
 
 from __future__ import annotations
@@ -39,15 +35,6 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _released(node: Tensor) -> GraphReleasedError:
-    return GraphReleasedError(
-        f"backward through the graph a second time: the arrays saved by '{node._op.name}' "
-        f"(output shape {node.shape}) were released after the first backward. Pass "
-        f"retain_graph=True to the first backward() if you need to backpropagate through the "
-        f"same graph again."
-    )
-
-
 def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if grad is None:
         if root.data.size != 1:
@@ -58,7 +45,7 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
             )
         data = root.data
         # (np.array of a number is several times cheaper than np.ones for the usual 0-d root)
-        seed = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
+        seed: Any = np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
     else:  # a Tensor under create_graph, else a private copy
         seed = grad if isinstance(grad, Tensor) and create_graph else np.array(
             as_array(grad, what="backward"), dtype=root.dtype)  # fmt: skip
@@ -67,9 +54,7 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward: grad has shape {seed.shape} but the output has shape {root.shape}; "
                 f"they must match"
             )
-    if create_graph and not isinstance(seed, Tensor):
-        seed = Tensor._constant(seed)
-    return seed
+    return Tensor._constant(seed) if create_graph and not isinstance(seed, Tensor) else seed
 
 
 def _run(
@@ -79,35 +64,26 @@ def _run(
     create_graph: bool,
     targets: Sequence[Tensor] | None,
 ) -> tuple[dict[Tensor, Any], list[tuple[Tensor, Any]]]:
-    """The backward pass: the total gradient of each leaf (or of each target), and those of the
-    non-leaf tensors that asked to retain theirs.
-
-    Nodes are visited in decreasing order of creation (``_seq``): a tensor is always created
-    after its inputs, so when a node comes off the heap every consumer has already sent its
-    contribution and the node's gradient is complete. No topological sort, no recursion.
-    """
+    """The total gradient of each leaf (or target), and of each non-leaf that retains its own.
+    Nodes come off the heap newest first (``_seq``): a tensor is made after its inputs, so every
+    consumer has contributed by then. No topological sort, no recursion."""
     pending: dict[Tensor, Any] = {}  # non-leaf nodes: gradient so far
     owned: set[Tensor] = set()  # pending sums we allocated ourselves may be added to in place
     leaves: dict[Tensor, Any] = {}  # leaves: gradient so far
     heap: list[tuple[int, Tensor]] = []
-    for root, seed in zip(roots, seeds):
-        if root._op is None:
-            leaves[root] = accumulate(leaves.get(root), seed)
-        elif root in pending:
-            pending[root] = accumulate(pending[root], seed)
-        else:
-            pending[root] = seed
-            heappush(heap, (-root._seq, root))
-    wanted = None if targets is None else set(targets)
-    results: dict[Tensor, Any] = {}
-    retained: list[tuple[Tensor, Any]] = []
     anomaly = CURRENT.get(DEFAULT).anomaly
-    if anomaly:  # a non-finite gradient given for an output is reported, not propagated
-        for root, seed in zip(roots, seeds):
+    for root, seed in zip(roots, seeds):
+        if anomaly:  # a non-finite gradient given for an output is reported, not propagated
             _check_finite(
                 seed, f"backward (the gradient given for an output of shape {root.shape})"
             )
-
+        if root._op is not None and root not in pending:
+            heappush(heap, (-root._seq, root))
+        sums = leaves if root._op is None else pending
+        sums[root] = accumulate(sums.get(root), seed)
+    wanted = None if targets is None else set(targets)
+    results: dict[Tensor, Any] = {}
+    retained: list[tuple[Tensor, Any]] = []
     plain_pass = not (create_graph or anomaly)
     visited: list[Tensor] = []
     while heap:
@@ -115,7 +91,12 @@ def _run(
         g = pending.pop(node)
         saved = node._arrays
         if saved is None:
-            raise _released(node)
+            raise GraphReleasedError(
+                f"backward through the graph a second time: the arrays saved by "
+                f"'{node._op.name}' (output shape {node.shape}) were released after the first "
+                f"backward. Pass retain_graph=True to the first backward() if you need to "
+                f"backpropagate through the same graph again."
+            )
         visited.append(node)
         if node._hooks:
             g = _apply_hooks(node, g, create_graph, anomaly)
@@ -130,13 +111,14 @@ def _run(
         if count == 2:
             args = (node._in0, node._in1)
         else:
-            args = (node._in0,) if count == 1 else (node._in0, node._in1, *node._more)
+            args = (node._in0,) if count == 1 else (node._in0, node._in1, *(node._more or ()))
         careful = not (plain_pass and op.trusted)
         graph_mode = careful and create_graph and op.differentiable
+        out: Any
         if graph_mode:  # under create_graph the vjps get Tensors, and record what they compute
             inputs, out, g_in = args, node, g
         else:
-            inputs, out, g_in = saved, node.data, g.data if create_graph else g
+            inputs, out, g_in = saved, node.data, (g.data if create_graph else g)
             if not op.trusted:  # a user's vjp may not write into g: it may be another tensor's
                 g_in = read_only(g_in)
         index = -1
@@ -151,7 +133,7 @@ def _run(
             if careful or gi.shape != data.shape or gi.dtype is not data.dtype:
                 gi = fit(gi, op, index, data.shape, data.dtype, node.data.shape, graph_mode)
                 if create_graph and not graph_mode:  # computed in NumPy: not differentiable
-                    gi = opaque_gradient(gi, (g, *node._args), op.name)
+                    gi = opaque_gradient(gi, (g, *(node._args or ())), op.name)
                 if anomaly:
                     _check_finite(gi, f"{op.name} (backward, gradient for input {index})")
             if arg._op is None:  # a leaf: no vjp to run, only a sum to keep
@@ -180,16 +162,13 @@ def _run(
     return results, retained
 
 
-EMPTY: dict[str, Any] = {}
-
-
 def call_vjp(op: Any, index: int, g: Any, out: Any, inputs: Sequence[Any], params: Any) -> Any:
     """The one way a vjp is called (by the engine, replay's interpreter and its generated code):
     ``vjps[index](g, out, *inputs, **params)``, or ``vjps.fn(index, g, out, inputs, **params)``
     for a variadic op. A vjp that writes into its read-only ``g`` gets InvalidGradientError."""
     try:
         if op.vjps.__class__ is EachInput:
-            return op.vjps.fn(index, g, out, inputs, **(params or EMPTY))
+            return op.vjps.fn(index, g, out, inputs, **(params or {}))
         if params:  # (an empty **params still costs a dictionary: most ops have none)
             return op.vjps[index](g, out, *inputs, **params)
         return op.vjps[index](g, out, *inputs)
@@ -272,12 +251,10 @@ def _apply_hooks(node: Tensor, g: Any, create_graph: bool, anomaly: bool) -> Any
             raise _wrote_read_only(error, name) from None
         if replaced is None:
             continue
-        if create_graph:
-            if not isinstance(replaced, Tensor):
-                replaced = Tensor._constant(as_array(replaced, what="hook"))
-        else:
-            if isinstance(replaced, Tensor):
-                replaced = replaced.data
+        if create_graph and not isinstance(replaced, Tensor):
+            replaced = Tensor._constant(as_array(replaced, what="hook"))
+        elif not create_graph:
+            replaced = replaced.data if isinstance(replaced, Tensor) else replaced
             dtype = getattr(replaced, "dtype", None)
             if dtype is not None and dtype.kind not in "iuf":
                 raise InvalidGradientError(
@@ -352,24 +329,22 @@ def gradients(
     touching any ``.grad``: one per input, ndarrays, or differentiable Tensors under
     ``create_graph=True`` (``retain_graph`` defaults to it). An input the outputs do not depend
     on gets zeros (BackwardError with ``allow_unused=False``)."""
-    single_output = isinstance(outputs, Tensor)
-    outs = [outputs] if single_output else list(outputs)
+    outs: list[Tensor] = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outs)
-    elif single_output:
+    elif isinstance(outputs, Tensor):
         grad_outputs = [grad_outputs]
     elif len(grad_outputs) != len(outs):
         raise BackwardError(
             f"gradients: {len(grad_outputs)} grad_outputs for {len(outs)} outputs; give one "
             f"per output (None for a one-element output)"
         )
-    for out in outs:
-        if not isinstance(out, Tensor) or not out.requires_grad:
-            raise BackwardError(
-                "gradients: an output does not require grad; none of the inputs it was computed "
-                "from has requires_grad=True"
-            )
+    if not all(isinstance(out, Tensor) and out.requires_grad for out in outs):
+        raise BackwardError(
+            "gradients: an output does not require grad; none of the inputs it was computed "
+            "from has requires_grad=True"
+        )
     for x in ins:
         if not isinstance(x, Tensor):
             raise BackwardError(f"gradients: inputs must be Tensors, got {type(x).__name__}")

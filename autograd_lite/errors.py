@@ -1,6 +1,6 @@
 """The exceptions autograd_lite raises.
 
-Every error is a subclass of :class:`AutogradLiteError` and of ``ValueError`` or ``TypeError``
+Every error is a subclass of `AutogradLiteError` and of ``ValueError`` or ``TypeError``
 (engine errors are also ``RuntimeError``, as in PyTorch), so callers can catch them precisely or
 broadly. Messages name the op, the input and the shapes, and say what to do.
 """
@@ -25,6 +25,7 @@ __all__ = [
     "RequiresGradError",
     "DuplicateOpError",
     "InvalidArgumentError",
+    "NumpyDispatchError",
 ]
 
 
@@ -68,7 +69,7 @@ class HigherOrderError(BackwardError):
 
 
 class AnomalyError(AutogradLiteError, ValueError):
-    """Raised in :func:`autograd_lite.detect_anomaly` mode when an op first produces NaN or inf."""
+    """Raised in `autograd_lite.detect_anomaly()` mode when an op first produces NaN or inf."""
 
 
 class DatasetError(AutogradLiteError, ValueError):
@@ -102,3 +103,9 @@ class InvalidArgumentError(AutogradLiteError, ValueError):
 
 class DuplicateOpError(AutogradLiteError, ValueError):
     """An op declared (``ops.defop``) under a name, or for a Tensor method, already taken."""
+
+
+class NumpyDispatchError(AutogradLiteError, TypeError):
+    """A NumPy function or ufunc called on a Tensor that autograd_lite cannot record: it has no
+    derivative rule (declare one with ``al.primitive``), or it was given ``out=`` or an argument
+    that the op does not take (``np.sum(x, dtype=...)``)."""

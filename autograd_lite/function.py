@@ -33,7 +33,7 @@ from autograd_lite.errors import (
 from autograd_lite.modes import CURRENT, DEFAULT, check_finite
 from autograd_lite.tensor import Tensor, as_array, next_sequence_number
 
-__all__ = ["Primitive", "EachInput", "primitive", "Function", "Context"]
+__all__ = ["Primitive", "EachInput", "primitive", "Function", "Context", "as_output"]
 
 _new_tensor = object.__new__
 
@@ -51,8 +51,7 @@ class EachInput:
         self.fn = fn
 
     def __getitem__(self, index: int) -> Callable[..., Any]:
-        fn = self.fn
-        return lambda g, out, *inputs, **params: fn(index, g, out, inputs, **params)
+        return lambda g, out, *inputs, **params: self.fn(index, g, out, inputs, **params)
 
     def __len__(self) -> int:  # unknown arity: any number of inputs
         return 2**31
@@ -78,6 +77,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "vjps", "differentiable", "trusted", "_param_names", "__dict__")
+    vjps: Sequence[Callable[..., Any]] | EachInput
 
     def __init__(
         self,
@@ -88,49 +88,39 @@ class Primitive:
         differentiable: bool = True,
         trusted: bool = True,
     ) -> None:
-        self.name = name
-        self.forward = forward
-        self.differentiable = differentiable
-        self.trusted = trusted
-        self.__doc__ = forward.__doc__
-        self.defvjp(*vjps) if not isinstance(vjps, EachInput) else self._set_vjps(vjps)
+        self.name, self.forward, self.trusted = name, forward, trusted
+        self.differentiable, self.__doc__ = differentiable, forward.__doc__
+        self.defvjp(*(() if isinstance(vjps, EachInput) else vjps))
+        if isinstance(vjps, EachInput):  # variadic: any number of inputs, no positional params
+            self.vjps, self._arity = vjps, len(vjps)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
     def defvjp(self, *vjps: Callable[..., Any]) -> Primitive:
         """Attach one vjp per input (decorator-friendly: returns the primitive)."""
-        return self._set_vjps(vjps)
-
-    def _set_vjps(self, vjps: Sequence[Callable[..., Any]] | EachInput) -> Primitive:
-        self.vjps = vjps
-        self._arity = len(vjps)
+        self.vjps, self._arity = vjps, len(vjps)
         # Positional arguments past the inputs are the forward's parameters (axis, shape ...).
         self._param_names: tuple[str, ...] = ()
-        if not isinstance(vjps, EachInput) and vjps:
+        if vjps:
             names = list(inspect.signature(self.forward).parameters.values())[len(vjps) :]
             self._param_names = tuple(
                 p.name for p in names if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
             )
         return self
 
-    def _bind_parameters(self, args: tuple, params: dict) -> tuple[tuple, dict]:
-        arity = self._arity
-        if not self._param_names:
-            raise InvalidInputError(
-                f"{self.name}: called with {len(args)} inputs but it has {arity} vjp(s); "
-                f"give one vjp per input (defvjp) and pass parameters by keyword"
-            )
-        params.update(zip(self._param_names, args[arity:]))
-        return args[:arity], params
-
     def __call__(self, *args: Any, **params: Any) -> Tensor:
         # This is the hot path of every op: keep it to plain loops and attribute reads.
-        if len(args) > self._arity:
-            args, params = self._bind_parameters(args, params)
+        if len(args) > self._arity:  # parameters passed by position
+            if not self._param_names:
+                raise InvalidInputError(
+                    f"{self.name}: called with {len(args)} inputs but it has {self._arity} "
+                    f"vjp(s); give one vjp per input (defvjp) and pass parameters by keyword"
+                )
+            params.update(zip(self._param_names, args[self._arity :]))
+            args = args[: self._arity]
         arrays: list[Any] = []
-        record = False
-        converted = False
+        record = converted = False
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg.data)
@@ -151,17 +141,13 @@ class Primitive:
         except Exception as error:
             raise self._forward_error(error, arrays, params) from None
         if out.__class__ is not np.ndarray:
-            out = np.asarray(out)
-            if out.dtype.kind != "f":  # e.g. an op on Python ints only
-                out = out.astype(np.float64)
+            out = as_output(out)
         modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
         if modes.anomaly:
             check_finite(out, f"{self.name} (forward)", arrays)
         result = _new_tensor(Tensor)
         result.data = out
-        result.grad = None
-        result.name = None
-        result._hooks = None
+        result.grad = result.name = result._hooks = None
         result._retain = False
         result._seq = next_sequence_number()
         if record and modes.grad_enabled:
@@ -169,24 +155,25 @@ class Primitive:
                 args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
             result.requires_grad = True
             result._op = self
-            # The inputs go into slots, not a tuple (see Tensor._args): the collector then
-            # traverses one object per op instead of two.
-            n = len(args)
-            result._in0 = args[0] if n else None
-            result._in1 = args[1] if n > 1 else None
-            result._more = args[2:] if n > 2 else None
-            result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
-            result._params = params or None
+        elif modes.recording and any(isinstance(a, Tensor) for a in args):
+            # While a replay records f, an op on Tensors that does not record itself (no_grad, or
+            # no input requires grad) is a stop-gradient step: recomputed at each replay.
+            result.requires_grad, result._op = False, self
         else:
-            result.requires_grad = False
-            result._op = result._in0 = result._in1 = result._more = None
-            result._arrays = result._params = None
-            if modes.recording:  # under no_grad, or on a stop-gradient value: see replay
-                _record_stop_gradient(result, self, args, arrays, params)
+            result.requires_grad, result._op = False, None
+            result._in0 = result._in1 = result._more = result._arrays = result._params = None
+            return result
+        # The inputs go into slots, not a tuple (see Tensor._args): the collector then
+        # traverses one object per op instead of two.
+        n = len(args)
+        result._in0 = args[0] if n else None
+        result._in1 = args[1] if n > 1 else None
+        result._more = args[2:] if n > 2 else None
+        result._arrays = tuple(arrays)  # a tuple of arrays: the GC need not track it
+        result._params = params or None
         return result
 
     def _forward_error(self, error: Exception, arrays: list, params: dict) -> Exception:
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
         if "could not be broadcast" in str(error):
             described = [str(np.shape(a)) for a in arrays]
             described += [
@@ -196,33 +183,20 @@ class Primitive:
             ]
             message = f"{self.name}: cannot broadcast shapes {' and '.join(described)} together"
         else:
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
             message = f"{self.name}: {error} (input shapes: {shapes})"
-        if isinstance(error, np.exceptions.AxisError):
-            return ShapeError(message)
-        if isinstance(error, IndexError):
+        if isinstance(error, IndexError) and not isinstance(error, np.exceptions.AxisError):
             return TensorIndexError(message)
-        if isinstance(error, (ValueError, ArithmeticError)):
+        if isinstance(error, (ValueError, ArithmeticError)):  # (an AxisError is a ValueError)
             return ShapeError(message)
-        if isinstance(error, TypeError):
-            return InvalidInputError(message)
-        return error
+        return InvalidInputError(message) if isinstance(error, TypeError) else error
 
 
-def _record_stop_gradient(
-    result: Tensor, op: Primitive, args: tuple, arrays: list, params: dict
-) -> None:
-    """While a replay records ``f``, an op on Tensors that does not record itself (``no_grad``,
-    or no input requires grad) is kept as a stop-gradient step (``_op`` set, ``requires_grad``
-    False): the replay recomputes it each call from the arguments or the outside Tensors it
-    reads, instead of freezing its first value."""
-    if any(isinstance(a, Tensor) for a in args):
-        n = len(args)
-        result._op = op
-        result._in0 = args[0] if n else None
-        result._in1 = args[1] if n > 1 else None
-        result._more = args[2:] if n > 2 else None
-        result._arrays = tuple(arrays)
-        result._params = params or None
+def as_output(out: Any) -> np.ndarray:
+    """A forward's result that is not an ndarray, as an op's output: a float array (a NumPy
+    scalar, or the result of an op on Python ints only)."""
+    out = np.asarray(out)
+    return out if out.dtype.kind == "f" else out.astype(np.float64)
 
 
 # -- user-defined primitives -----------------------------------------------------------------
@@ -284,7 +258,6 @@ class Context:
         """What ``save_for_backward`` kept: arrays, or Tensors under ``create_graph=True``."""
         if self._graph_inputs is None:
             return self._saved
-        swapped = []
         for index, array in enumerate(self._saved):
             if id(array) not in self._graph_inputs:
                 raise HigherOrderError(
@@ -292,8 +265,7 @@ class Context:
                     f"under create_graph=True it would be a constant and the second derivative "
                     f"would be wrong; save only inputs/outputs, or set differentiable = False"
                 )
-            swapped.append(self._graph_inputs[id(array)])
-        return tuple(swapped)
+        return tuple(self._graph_inputs[id(array)] for array in self._saved)
 
 
 class Function:
@@ -335,17 +307,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the op on Tensors (or array-likes) and record it."""
-        needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        ctx = Context(needs)
+        ctx = Context(tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs))
         op = cls.__dict__.get("_primitive")
         if op is None:
-            op = Primitive(
-                cls.__name__,
-                _function_forward,
-                EachInput(_function_vjp),
-                differentiable=bool(cls.differentiable),
-                trusted=False,
-            )
+            op = Primitive(cls.__name__, _function_forward, EachInput(_function_vjp), trusted=False)
             cls._primitive = op  # type: ignore[attr-defined]
         op.differentiable = bool(cls.differentiable)  # may be set after the first apply
         return op(*inputs, cls=cls, ctx=ctx, **params)
@@ -364,8 +329,7 @@ def _function_vjp(
             ctx._graph_inputs[id(out.data)] = out
         grads = cls.backward(ctx, g)
         ctx._graph_inputs = None
-        if not isinstance(grads, tuple):
-            grads = (grads,)
+        grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(inputs):
             raise InvalidGradientError(
                 f"{cls.__name__}.backward returned {len(grads)} gradient(s) for "

@@ -82,12 +82,11 @@ def _transform(
 
     name = getattr(f, "__name__", "f")
     value_and_gradient.__name__, gradient.__name__ = f"value_and_grad_{name}", f"grad_{name}"
+    made = (f, argnums, value_and_gradient, gradient_only)
     if every:
-        return CheckedReplayedGradient(
-            f, argnums, value_and_gradient, gradient_only, check_every=every
-        )
+        return CheckedReplayedGradient(*made, check_every=every)
     if replay:
-        return ReplayedGradient(f, argnums, value_and_gradient, gradient_only)
+        return ReplayedGradient(*made)
     return gradient if gradient_only else value_and_gradient
 
 
@@ -143,8 +142,7 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
         raise ShapeError(
             f"hvp: v has shape {direction.shape} but x has shape {point.shape}; they must match"
         )
-    out = evaluate(f, [point], {})
-    (g,) = gradients(out, [point], create_graph=True)
+    (g,) = gradients(evaluate(f, [point], {}), [point], create_graph=True)
     if not isinstance(g, Tensor) or not g.requires_grad:
         return np.zeros_like(point.data)  # the gradient does not depend on x: H = 0
     (hv,) = gradients((g * direction).sum(), [point])

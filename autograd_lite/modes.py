@@ -1,11 +1,11 @@
-"""Recording modes: :func:`no_grad`, :func:`enable_grad` and :func:`detect_anomaly`, per thread.
+"""Recording modes: `no_grad()`, `enable_grad()` and `detect_anomaly()`, per thread.
 
 They work as context managers and as decorators, and nest. Like PyTorch's grad mode, a mode
 belongs to the thread that set it: a ``no_grad`` block in one thread does not stop another
 thread's recording, and a new thread starts with grad enabled, anomaly detection off, no replay
 recording and no ``al.grad`` running, whatever the others are doing.
 
-The modes live in a :class:`contextvars.ContextVar` (each thread has its own context, and so
+The modes live in a `contextvars.ContextVar` (each thread has its own context, and so
 does each asyncio task; a context copied by ``asyncio.to_thread`` starts with the modes in force
 when it was copied). Its value is an immutable frame: a mode change sets a new frame, so nothing
 is shared that another thread could change. A block restores, when it exits, the value its mode
@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.errors import AnomalyError
+from autograd_lite.errors import AnomalyError, InvalidArgumentError
 
 __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "set_grad_enabled",
     "detect_anomaly",
     "is_anomaly_enabled",
     "check_finite",
@@ -133,14 +134,14 @@ class no_grad(_SetMode):  # noqa: N801 - named like the PyTorch context manager 
 
 
 class enable_grad(_SetMode):  # noqa: N801
-    """Record operations again inside a :class:`no_grad` block."""
+    """Record operations again inside a [`no_grad`][autograd_lite.modes.no_grad] block."""
 
     _attribute = "grad_enabled"
     _value = True
 
 
 class detect_anomaly(_SetMode):  # noqa: N801
-    """Raise :class:`~autograd_lite.errors.AnomalyError` at the first op that makes NaN or inf.
+    """Raise `AnomalyError` at the first op that makes NaN or inf.
 
     Every op's forward output, and every gradient computed in backward, is checked; the error
     names the op (e.g. ``log``), the input shapes and where the first bad value is. It costs a
@@ -151,19 +152,59 @@ class detect_anomaly(_SetMode):  # noqa: N801
     _value = True
 
 
+class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
+    """Turn recording on or off, like ``torch.set_grad_enabled``: called as a function it sets
+    this thread's mode at once; as ``with al.set_grad_enabled(b):`` (or a decorator) it sets
+    the mode for the block and restores the previous one after it.
+
+    Parameters
+    ----------
+    mode : bool
+        True records operations (the default mode), False does as `no_grad`.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, (bool, np.bool_)):
+            raise InvalidArgumentError(
+                f"set_grad_enabled: mode must be True or False, got {type(mode).__name__}"
+            )
+        self.mode = bool(mode)
+        self.previous = is_grad_enabled()
+        self._saved: dict[int, list[bool]] = {}  # thread id -> the values to restore
+        self._just_set = True  # the mode was set by the call: the first block restores previous
+        STATE.grad_enabled = self.mode
+
+    def __call__(self, func: Any) -> Any:  # as a decorator: no change until it is called
+        STATE.grad_enabled = self.previous
+        self._just_set = False
+        return super().__call__(func)
+
+    def __enter__(self) -> None:
+        restore = self.previous if self._just_set else is_grad_enabled()
+        self._just_set = False
+        self._saved.setdefault(threading.get_ident(), []).append(restore)
+        STATE.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        stack = self._saved[threading.get_ident()]
+        STATE.grad_enabled = stack.pop()
+        if not stack:
+            del self._saved[threading.get_ident()]
+
+
 def is_grad_enabled() -> bool:
     """Whether ops are currently recorded."""
     return CURRENT.get(DEFAULT).grad_enabled
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether :class:`detect_anomaly` is active."""
+    """Whether [`detect_anomaly`][autograd_lite.modes.detect_anomaly] is active."""
     return CURRENT.get(DEFAULT).anomaly
 
 
 # -- the check detect_anomaly runs on every op output and gradient -------------------------------
 def check_finite(array: Any, where: str, inputs: Sequence[Any] = ()) -> None:
-    """Under ``detect_anomaly``: raise :class:`~autograd_lite.errors.AnomalyError` if ``array``
+    """Under ``detect_anomaly``: raise `AnomalyError` if ``array``
     (an op's output or a gradient) holds NaN/inf, naming where and which input brought it."""
     plain = isinstance(array, (np.ndarray, np.generic, float, int))
     data = np.asarray(array if plain else array.data)  # (an array, or a Tensor's)

@@ -5,13 +5,13 @@ For an op ``out = f(x, y)`` and the gradient ``g = ∂C/∂out`` of some scalar 
 ``x`` returns ``∂C/∂x = g · ∂out/∂x``. Each vjp has the signature ``(g, out, *inputs, **params)``.
 
 **One declaration per op.** ``name = defop("name", forward, (vjp_0, vjp_1), ...)`` registers the
-op in :data:`REGISTRY` with its metadata: how the random-graph strategies draw it (:class:`Draw`:
+op in `REGISTRY` with its metadata: how the random-graph strategies draw it (`Draw`:
 its input domains, shapes and parameters), the ``Tensor`` methods and operators it backs
-(``methods=("__add__", "__radd__")``: installed on :class:`~autograd_lite.tensor.Tensor` here),
+(``methods=("__add__", "__radd__")``: installed on [`Tensor`][autograd_lite.tensor.Tensor] here),
 its NumPy counterparts (``numpy=(np.add,)``) and, for an op called through a wrapper, its public
-function. Everything else is derived from the registry: :data:`OPS` and ``__all__`` below, the
+function. Everything else is derived from the registry: `OPS` and ``__all__`` below, the
 package's exports (``al.exp``), the op list of the API docs, the generators of
-:mod:`autograd_lite.testing.strategies` and the mutation self-test of the test suite.
+`autograd_lite.testing.strategies` and the mutation self-test of the test suite.
 
 Conventions shared by every vjp here:
 
@@ -19,9 +19,9 @@ Conventions shared by every vjp here:
   ``reshape``, ``T``, indexing), or with the ``*_any`` helpers below, so the same code runs on
   arrays (a plain backward) and on Tensors (``create_graph=True``: gradients of gradients).
 * It may return a gradient of the *broadcast* shape: the engine sums it back to the input's
-  shape in one place (:func:`sum_to`, below).
+  shape in one place ([`sum_to()`][autograd_lite.ops.sum_to], below).
 * Non-differentiable pieces (masks, indices) are read from the raw data with
-  :func:`~autograd_lite.tensor.raw`.
+  [`raw()`][autograd_lite.tensor.raw].
 
 Where an op realises one of the chapter's equations, its docstring says which: ``hadamard`` and
 ``sigmoid`` give the ``⊙ σ′(z)`` of BP1/BP2, ``matmul`` gives ``(wᵀ δ)`` of BP2 and ``δ aᵀ`` of
@@ -31,6 +31,7 @@ BP4, and ``add``'s unbroadcast is BP3's sum over the mini-batch.
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,8 +41,11 @@ import numpy as np
 from autograd_lite.errors import (
     DuplicateOpError,
     HigherOrderError,
+    InvalidArgumentError,
     InvalidGradientError,
+    InvalidInputError,
     ShapeError,
+    TensorIndexError,
 )
 from autograd_lite.function import EachInput, Primitive
 from autograd_lite.tensor import Tensor, raw  # (raw refuses reads that replay would freeze)
@@ -50,7 +54,7 @@ from autograd_lite.tensor import Tensor, raw  # (raw refuses reads that replay w
 # -- the registry ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Draw:
-    """How :func:`autograd_lite.testing.strategies.graphs` draws an op (plain data).
+    """How `autograd_lite.testing.strategies.graphs()` draws an op (plain data).
 
     Attributes
     ----------
@@ -59,7 +63,9 @@ class Draw:
         any shape), ``"broadcasting"`` (two inputs that broadcast together, or one and a Python
         constant), ``"same_shape"`` (two inputs of one shape), ``"reduction"`` (``axis`` None,
         an int or a tuple; ``keepdims``), ``"axis"`` (ndim >= 1, an int ``axis``), ``"cost"``
-        (an activation and a target of its shape; ``reduction``), or the name of an op whose
+        (an activation and a target of its shape; ``reduction``), ``"untied_pair"`` (two inputs
+        that broadcast together and differ everywhere by more than a margin: ``maximum``), or
+        the name of an op whose
         shapes follow a rule of their own (``"matmul"``, ``"reshape"``, ``"getitem"`` ...:
         see ``autograd_lite/testing/_generators.py``).
     domains : tuple of str
@@ -81,7 +87,7 @@ class Draw:
 
 @dataclass(frozen=True)
 class OpInfo:
-    """One op's declaration, as :func:`defop` registered it."""
+    """One op's declaration, as [`defop()`][autograd_lite.ops.defop] registered it."""
 
     name: str
     primitive: Primitive
@@ -97,7 +103,7 @@ class OpInfo:
 
 
 #: Every declared op by name, in declaration order: the built-in ones below, the costs, and any
-#: op declared later (by a test, or by user code with :func:`defop`).
+#: op declared later (by a test, or by user code with [`defop()`][autograd_lite.ops.defop]).
 REGISTRY: dict[str, OpInfo] = {}
 
 _REFLECTED = frozenset(
@@ -125,7 +131,7 @@ def defop(
     name : str
         The op's unique name (errors, ``Tensor.op``, graphs, ``al.<name>``).
     forward, vjps
-        As for :class:`~autograd_lite.function.Primitive`.
+        As for [`Primitive`][autograd_lite.function.Primitive].
     draw : Draw, optional
         How the random-graph strategies draw the op; None: they do not.
     methods : sequence
@@ -139,7 +145,7 @@ def defop(
     apply : callable, optional
         ``apply(*inputs, **params)`` when the public function takes its inputs otherwise.
     differentiable : bool
-        As for :class:`~autograd_lite.function.Primitive`.
+        As for [`Primitive`][autograd_lite.function.Primitive].
 
     Raises
     ------
@@ -180,6 +186,8 @@ def _method(attr: str, call: Callable[..., Tensor], name: str) -> Callable[..., 
     """The Tensor method ``attr`` calling ``call`` (each form written out: no ``*args`` to
     pack on the operators, the hot path)."""
     method: Any
+    if getattr(call, "takes_self", False):  # a wrapper whose first parameter is the tensor
+        return call
     if attr in _REFLECTED:
         method = lambda self, other: call(other, self)  # noqa: E731
     elif attr in _UNARY:
@@ -189,7 +197,7 @@ def _method(attr: str, call: Callable[..., Tensor], name: str) -> Callable[..., 
     else:
         method = lambda self, *args, **kwargs: call(self, *args, **kwargs)  # noqa: E731
     method.__name__ = method.__qualname__ = attr
-    method.__doc__ = f"``{name}`` of this tensor: see :func:`autograd_lite.ops.{name}`."
+    method.__doc__ = f"``{name}`` of this tensor: see `autograd_lite.ops.{name}()`."
     return method
 
 
@@ -277,6 +285,55 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     return tuple(1 if i in kept else n for i, n in enumerate(shape))
 
 
+def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Rename PyTorch's ``dim=`` / ``keepdim=`` to NumPy's ``axis=`` / ``keepdims=`` in
+    ``params`` (in place); both spellings of one parameter raise."""
+    for torch_name, numpy_name in (("dim", "axis"), ("keepdim", "keepdims")):
+        if torch_name in params:
+            if numpy_name in params:
+                raise InvalidArgumentError(
+                    f"{name}: got both {numpy_name}= and {torch_name}=, which name the same "
+                    f"parameter; pass only one of them"
+                )
+            params[numpy_name] = params.pop(torch_name)
+    return params
+
+
+def _accepting_dim(name: str) -> Callable[..., Tensor]:
+    """The public function of the op ``name``: its primitive, also taking ``dim=`` and
+    ``keepdim=`` (PyTorch's spelling of ``axis=`` and ``keepdims=``)."""
+
+    op: list[Primitive] = []  # (the primitive, once declared: defop makes it from this call)
+
+    def call(x: Any, *args: Any, **params: Any) -> Tensor:
+        if params and ("dim" in params or "keepdim" in params):
+            _dim_keywords(name, params)
+        return (op[0] if op else _first(op))(x, *args, **params)
+
+    def _first(cell: list[Primitive]) -> Primitive:
+        cell.append(REGISTRY[name].primitive)
+        return cell[0]
+
+    call.__name__ = call.__qualname__ = name
+    call.takes_self = True  # type: ignore[attr-defined]  # (a Tensor method as it is)
+    return call
+
+
+def _with_doc(public: Callable[..., Tensor], forward: Callable[..., Any]) -> Callable[..., Tensor]:
+    """``public`` documented (and signed, for ``inspect``) as ``forward``."""
+    public.__doc__ = forward.__doc__
+    public.__wrapped__ = forward  # type: ignore[attr-defined]
+    return public
+
+
+def _one_axis(name: str, axis: Any, dim: Any) -> Any:
+    if axis is not None and dim is not None:
+        raise InvalidArgumentError(
+            f"{name}: got both axis= and dim=, which name the same parameter; pass only one"
+        )
+    return dim if dim is not None else axis
+
+
 # -- elementwise arithmetic --------------------------------------------------------------------
 def _add(a: Any, b: Any) -> Any:
     """Elementwise ``a + b`` with NumPy broadcasting.
@@ -336,7 +393,7 @@ def _hadamard(a: Any, b: Any) -> Any:
     """The Hadamard product ``a ⊙ b`` of two arrays of the same shape (the chapter's §2.3).
 
     VJP: ``g ⊙ b`` and ``g ⊙ a``. With ``b = σ′(z)`` this is the ``⊙ σ′(z)`` of BP1 and BP2.
-    Unlike :func:`mul` it does not broadcast: the chapter defines ⊙ for equal shapes.
+    Unlike `mul()` it does not broadcast: the chapter defines ⊙ for equal shapes.
     """
     if np.shape(a) != np.shape(b):
         raise ShapeError(
@@ -608,6 +665,204 @@ relu = defop(
 )
 
 
+def _sqrt(x: Any) -> Any:
+    """Elementwise ``√x`` (NaN below 0, without a warning). VJP: ``g / (2 · out)``."""
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(x)
+
+
+def _sqrt_vjp(g: Any, out: Any, x: Any) -> Any:
+    if isinstance(g, Tensor) or isinstance(out, Tensor):
+        return g / (2 * out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g / (2 * out)
+
+
+sqrt = defop(
+    "sqrt",
+    _sqrt,
+    (_sqrt_vjp,),
+    draw=Draw(domains=("positive",)),
+    methods=("sqrt",),
+    numpy=(np.sqrt,),
+)
+
+
+def _abs(x: Any) -> Any:
+    """Elementwise ``|x|``. VJP: ``g · sign(x)``, so ``abs′(0) = 0`` (as in PyTorch)."""
+    return np.abs(x)
+
+
+def _sign_vjp(g: Any, out: Any, x: Any) -> Any:
+    data = raw(x)
+    return _where_any(data != 0, g * np.sign(data))
+
+
+abs = defop(  # noqa: A001
+    "abs",
+    _abs,
+    (_sign_vjp,),
+    draw=Draw(domains=("off_kink",)),
+    methods=("abs", "__abs__"),
+    numpy=(np.abs,),
+)
+
+
+def _softplus(x: Any) -> Any:
+    """Elementwise ``log(1 + eˣ)``, computed as ``logaddexp(0, x)`` (no overflow, no loss for
+    large negative x). VJP: ``g · σ(x)``."""
+    return np.logaddexp(0.0, x).astype(np.result_type(x, np.float32), copy=False)
+
+
+softplus = defop(
+    "softplus",
+    _softplus,
+    (lambda g, out, x: g * sigmoid_any(x),),
+    draw=Draw(),
+    methods=("softplus",),
+)
+
+
+def _tie_weights(mine: Any, other: Any, out: Any, larger: bool) -> np.ndarray:
+    """1 where ``mine`` wins, 1/2 where the operands tie, 0 where ``other`` wins."""
+    a, b = raw(mine), raw(other)
+    wins = np.greater(a, b) if larger else np.less(a, b)
+    return (wins + 0.5 * np.equal(a, b)).astype(np.asarray(raw(out)).dtype, copy=False)
+
+
+def _extremum_vjp(larger: bool, side: int) -> Callable[..., Any]:
+    def vjp(g: Any, out: Any, a: Any, b: Any) -> Any:
+        mine, other = (a, b) if side == 0 else (b, a)
+        weights = _tie_weights(mine, other, out, larger)
+        return _where_any(weights != 0, g * weights)
+
+    return vjp
+
+
+def _maximum(a: Any, b: Any) -> Any:
+    """Elementwise maximum with broadcasting (NaN wins). VJP: ``g`` to the larger operand; a tie
+    sends ``g/2`` to each (as PyTorch does)."""
+    return np.maximum(a, b)
+
+
+maximum = defop(
+    "maximum",
+    _maximum,
+    (_extremum_vjp(True, 0), _extremum_vjp(True, 1)),
+    draw=Draw("untied_pair"),
+    methods=("maximum",),
+    numpy=(np.maximum,),
+)
+
+
+def _minimum(a: Any, b: Any) -> Any:
+    """Elementwise minimum with broadcasting (NaN wins). VJP: ``g`` to the smaller operand; a
+    tie sends ``g/2`` to each (as PyTorch does)."""
+    return np.minimum(a, b)
+
+
+minimum = defop(
+    "minimum",
+    _minimum,
+    (_extremum_vjp(False, 0), _extremum_vjp(False, 1)),
+    draw=Draw("untied_pair"),
+    methods=("minimum",),
+    numpy=(np.minimum,),
+)
+
+
+def _clamp(x: Any, min: float | None = None, max: float | None = None) -> Any:  # noqa: A002
+    """Elementwise ``x`` limited to ``[min, max]`` (either bound may be None; ``min > max``
+    gives ``max`` everywhere, as in PyTorch). VJP: ``g`` where ``min < x < max``, else 0: at a
+    bound the gradient is 0, the minimum-norm subgradient, as in PyTorch since 2026 (before,
+    PyTorch passed it at the bounds) and as ``relu′(0) = 0``."""
+    out = x
+    if min is not None:
+        out = np.maximum(out, min)
+    if max is not None:
+        out = np.minimum(out, max)
+    return out
+
+
+def _clamp_vjp(g: Any, out: Any, x: Any, min: float | None = None,  # noqa: A002
+               max: float | None = None) -> Any:  # fmt: skip # noqa: A002
+    data = raw(x)
+    inside = np.ones(np.shape(data), dtype=bool)
+    if min is not None:
+        inside &= data > min
+    if max is not None:
+        inside &= data < max
+    return _where_any(inside, g)
+
+
+def clamp(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """``x`` limited to ``[min, max]`` (PyTorch's ``clamp``; ``clip`` is the same function).
+
+    At least one bound must be given. The gradient is ``g`` where ``min < x < max`` and 0
+    elsewhere, at the bounds too (the minimum-norm subgradient, as PyTorch's ``clamp`` with
+    number bounds).
+    """
+    if min is None and max is None:
+        raise InvalidArgumentError("clamp: give min=, max= or both (both are None)")
+    for what, bound in (("min", min), ("max", max)):
+        if bound is not None and (
+            isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))
+        ):
+            raise InvalidInputError(
+                f"clamp: {what} must be a number or None, got {type(bound).__name__}"
+            )
+    return _clamp_op(
+        x,
+        min=None if min is None else float(min),
+        max=None if max is None else float(max),
+    )
+
+
+_clamp_op = defop(
+    "clamp",
+    _clamp,
+    (_clamp_vjp,),
+    draw=Draw("clamp"),
+    methods=("clamp", "clip"),
+    numpy=(np.clip,),
+    public=clamp,
+)
+clip = clamp
+
+
+def _clone(x: Any) -> Any:
+    """A copy of ``x`` (PyTorch's ``clone``: recorded, so gradients flow). VJP: ``g``."""
+    return np.array(x, copy=True)
+
+
+clone = defop("clone", _clone, (_identity_vjp,), draw=Draw(), methods=("clone",))
+
+
+def _astype(x: Any, dtype: Any = None) -> Any:
+    """``x`` converted to the floating-point ``dtype`` (recorded, like PyTorch's ``.to``; None:
+    a copy in its own dtype). VJP: ``g`` converted back to the input's dtype."""
+    x = np.asarray(x)
+    try:
+        target = x.dtype if dtype is None else np.dtype(dtype)
+    except TypeError:
+        raise InvalidInputError(f"astype: {dtype!r} is not a NumPy dtype") from None
+    if target.kind != "f":
+        raise InvalidInputError(
+            f"astype: a Tensor holds floating-point numbers, not {target}; for integers or "
+            f"booleans convert the array: t.numpy().astype({target.name!r})"
+        )
+    return x.astype(target)
+
+
+def _astype_vjp(g: Any, out: Any, x: Any, dtype: Any = None) -> Any:
+    return g.astype(x.dtype) if isinstance(g, Tensor) else np.asarray(g).astype(x.dtype)
+
+
+astype = defop(
+    "astype", _astype, (_astype_vjp,), draw=Draw(opt_in=True), methods=("astype",), public=None
+)
+
+
 def _softmax(x: Any, axis: int = -1) -> Any:
     """Softmax along ``axis``: ``e^(x_i) / Σ_j e^(x_j)``, shifted by the max for stability.
 
@@ -623,6 +878,7 @@ softmax = defop(
     (lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
     draw=Draw("axis"),
     methods=("softmax",),
+    public=_with_doc(_accepting_dim("softmax"), _softmax),
 )
 
 
@@ -642,6 +898,7 @@ log_softmax = defop(
     (lambda g, out, x, axis=-1: g - exp_any(out) * g.sum(axis=axis, keepdims=True),),
     draw=Draw("axis"),
     methods=("log_softmax",),
+    public=_with_doc(_accepting_dim("log_softmax"), _log_softmax),
 )
 
 
@@ -658,7 +915,13 @@ def _sum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False)
 
 
 sum = defop(  # noqa: A001
-    "sum", _sum, (_sum_vjp,), draw=Draw("reduction"), methods=("sum",), numpy=(np.sum,)
+    "sum",
+    _sum,
+    (_sum_vjp,),
+    draw=Draw("reduction"),
+    methods=("sum",),
+    numpy=(np.sum,),
+    public=_with_doc(_accepting_dim("sum"), _sum),
 )
 
 
@@ -673,12 +936,57 @@ def _mean_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False
 
 
 mean = defop(
-    "mean", _mean, (_mean_vjp,), draw=Draw("reduction"), methods=("mean",), numpy=(np.mean,)
+    "mean",
+    _mean,
+    (_mean_vjp,),
+    draw=Draw("reduction"),
+    methods=("mean",),
+    numpy=(np.mean,),
+    public=_with_doc(_accepting_dim("mean"), _mean),
 )
 
 
+def argmax(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+           keepdims: bool | None = None) -> np.ndarray:  # fmt: skip
+    """The index of the maximum over ``dim`` (flattened when None): a NumPy integer array, not
+    recorded (like the comparisons). The first index among ties, as NumPy and PyTorch."""
+    return _arg_reduce("argmax", np.argmax, x, dim, keepdim, axis, keepdims)
+
+
+def argmin(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+           keepdims: bool | None = None) -> np.ndarray:  # fmt: skip
+    """The index of the minimum over ``dim`` (flattened when None): a NumPy integer array, not
+    recorded. The first index among ties."""
+    return _arg_reduce("argmin", np.argmin, x, dim, keepdim, axis, keepdims)
+
+
+def _arg_reduce(name: str, reduce: Callable[..., Any], x: Any, dim: Any, keepdim: bool,
+                axis: Any, keepdims: bool | None) -> np.ndarray:  # fmt: skip
+    axis = _one_axis(name, axis, dim)
+    if keepdims is not None:
+        keepdim = keepdims
+    data = np.asarray(raw(x))
+    if data.size == 0:
+        raise ShapeError(f"{name}: the input of shape {data.shape} is empty")
+    if axis is not None and not -data.ndim <= axis < builtins.max(data.ndim, 1):
+        raise TensorIndexError(f"{name}: dim {axis} is out of range for shape {data.shape}")
+    return np.asarray(reduce(data, axis=axis, keepdims=bool(keepdim)))
+
+
+def _argmax_method(self: Tensor, dim: Any = None, keepdim: bool = False, **kw: Any) -> np.ndarray:
+    """The index of the maximum: see [`autograd_lite.ops.argmax()`][autograd_lite.ops.argmax]."""
+    return argmax(self, dim, keepdim, **kw)
+
+
+def _argmin_method(self: Tensor, dim: Any = None, keepdim: bool = False, **kw: Any) -> np.ndarray:
+    """The index of the minimum: see [`autograd_lite.ops.argmin()`][autograd_lite.ops.argmin]."""
+    return argmin(self, dim, keepdim, **kw)
+
+
 def _max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Maximum over ``axis``. VJP: ``g`` to the maximal elements, shared equally among ties."""
+    """Maximum over ``axis``. VJP: ``g`` to the maximal elements, shared equally among ties
+    (as PyTorch's ``amax`` and its full reduction ``x.max()``; see the subgradient table of
+    the composition guide for ``torch.max(x, dim)``)."""
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
@@ -699,8 +1007,150 @@ max = defop(  # noqa: A001
     _max,
     (_max_vjp,),
     draw=Draw("reduction", ("distinct",)),
-    methods=("max",),
+    methods=("max", ("argmax", _argmax_method)),
     numpy=(np.max,),
+    public=_with_doc(_accepting_dim("max"), _max),
+)
+
+
+def _min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Minimum over ``axis``. VJP: ``g`` to the minimal elements, shared equally among ties."""
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+min = defop(  # noqa: A001
+    "min",
+    _min,
+    (_max_vjp,),  # (the same rule: g to the elements equal to the result)
+    draw=Draw("reduction", ("distinct",)),
+    methods=("min", ("argmin", _argmin_method)),
+    numpy=(np.min,),
+    public=_with_doc(_accepting_dim("min"), _min),
+)
+
+
+def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``log Σ eˣ`` over ``axis``, shifted by the maximum (no overflow; all ``-inf`` gives
+    ``-inf``). VJP: ``g · e^(x - out)``, i.e. ``g`` times the softmax over ``axis``."""
+    top = np.max(x, axis=axis, keepdims=True) if np.size(x) else np.zeros(())
+    top = np.where(np.isfinite(top), top, 0.0).astype(np.result_type(x, np.float32))
+    with np.errstate(divide="ignore", under="ignore"):
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else out.reshape(np.sum(x, axis=axis).shape)
+
+
+def _logsumexp_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if not keepdims and axis is not None:
+        kept = _keepdims_shape(x.shape, axis)
+        g, out = g.reshape(kept), out.reshape(kept)
+    return g * exp_any(x - out)
+
+
+logsumexp = defop(
+    "logsumexp",
+    _logsumexp,
+    (_logsumexp_vjp,),
+    draw=Draw("reduction"),
+    methods=("logsumexp",),
+    public=_with_doc(_accepting_dim("logsumexp"), _logsumexp),
+)
+
+
+def _reduced_count(shape: tuple[int, ...], axis: Any) -> int:
+    """How many elements each output of a reduction over ``axis`` gathers."""
+    kept = _keepdims_shape(shape, axis)
+    return int(np.prod(shape, dtype=np.int64) // builtins.max(int(np.prod(kept)), 1))
+
+
+def _var(x: Any, axis: Any = None, keepdims: bool = False, correction: float = 1) -> Any:
+    """Variance over ``axis``: ``Σ (x - x̄)² / (n - correction)``; the default
+    ``correction=1`` is PyTorch's (unbiased), NumPy's ``ddof=0`` is ``correction=0``.
+    With ``n <= correction`` the result is inf or NaN (as in PyTorch).
+
+    VJP: ``g · 2 (x - x̄) / (n - correction)``.
+    """
+    with warnings.catch_warnings():  # (n <= correction: NumPy warns, PyTorch returns nan)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.var(x, axis=axis, ddof=correction, keepdims=keepdims)
+
+
+def _spread_factor(x: Any, axis: Any, correction: float) -> float:
+    dof = _reduced_count(x.shape, axis) - correction
+    return 1.0 / dof if dof > 0 else float("inf")
+
+
+def _centred(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """``g`` with the reduced axes kept, times ``x - x̄``."""
+    if not keepdims and axis is not None:
+        g = g.reshape(_keepdims_shape(x.shape, axis))
+    return g * (x - x.mean(axis=axis, keepdims=True))
+
+
+def _var_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False,
+             correction: float = 1) -> Any:  # fmt: skip
+    factor = 2.0 * _spread_factor(x, axis, correction)
+    if isinstance(g, Tensor) or isinstance(x, Tensor):
+        return _centred(g, x, axis, keepdims) * factor
+    with np.errstate(invalid="ignore"):  # (n <= correction: 0·inf, NaN as in PyTorch)
+        return _centred(g, x, axis, keepdims) * factor
+
+
+def _spread_public(name: str, forward: Callable[..., Any]) -> Callable[..., Tensor]:
+    """The public ``var`` / ``std``: ``dim=``/``keepdim=`` and PyTorch's ``unbiased=`` too."""
+
+    def call(x: Any, *args: Any, unbiased: bool | None = None, **params: Any) -> Tensor:
+        _dim_keywords(name, params)
+        if unbiased is not None:
+            if "correction" in params:
+                raise InvalidArgumentError(
+                    f"{name}: got both unbiased= and correction=; pass only one "
+                    f"(unbiased=False is correction=0)"
+                )
+            params["correction"] = 1 if unbiased else 0
+        return REGISTRY[name].primitive(x, *args, **params)
+
+    call.__name__ = call.__qualname__ = name
+    call.takes_self = True  # type: ignore[attr-defined]
+    return _with_doc(call, forward)
+
+
+var = defop(
+    "var",
+    _var,
+    (_var_vjp,),
+    draw=Draw("reduction", ("distinct",)),
+    methods=("var",),
+    public=_spread_public("var", _var),
+)
+
+
+def _std(x: Any, axis: Any = None, keepdims: bool = False, correction: float = 1) -> Any:
+    """Standard deviation over ``axis``: ``√var(x)`` with PyTorch's default ``correction=1``.
+
+    VJP: ``g · (x - x̄) / ((n - correction) · out)``, and 0 where ``out = 0`` (as PyTorch).
+    """
+    return np.sqrt(_var(x, axis, keepdims, correction))
+
+
+def _std_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False,
+             correction: float = 1) -> Any:  # fmt: skip
+    # PyTorch's rule: var's vjp for g / (2·out), taken as 0 where out = 0 (all values equal).
+    spread = raw(out) != 0
+    if isinstance(g, Tensor) or isinstance(out, Tensor):
+        half = _where_any(spread, g / (2 * out))
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = _where_any(spread, g / (2 * out))
+    return _var_vjp(half, out, x, axis, keepdims, correction)
+
+
+std = defop(
+    "std",
+    _std,
+    (_std_vjp,),
+    draw=Draw("reduction", ("distinct",)),
+    methods=("std",),
+    public=_spread_public("std", _std),
 )
 
 
@@ -717,12 +1167,91 @@ def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
     return reshape(self, shape)
 
 
+def _dims_in(name: str, dims: Any, ndim: int) -> tuple[int, ...]:
+    """``dims`` (an int or a sequence of ints) as non-negative axes of an ``ndim``-d array."""
+    listed = dims if isinstance(dims, (tuple, list)) else (dims,)
+    out = []
+    for d in listed:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise InvalidInputError(f"{name}: dims must be ints, got {d!r}")
+        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
+            raise TensorIndexError(
+                f"{name}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
+                f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
+            )
+        out.append(int(d) % builtins.max(ndim, 1))
+    return tuple(out)
+
+
+def squeeze(x: Any, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """``x`` without its axes of length 1 (only those of ``dim``, an int or a tuple, when
+    given; an axis of ``dim`` whose length is not 1 is kept, as in PyTorch). A reshape: its
+    gradient is the gradient reshaped back."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    dims = _one_axis("squeeze", axis, dim)
+    shape = x.shape
+    chosen = set(range(len(shape))) if dims is None else set(_dims_in("squeeze", dims, x.ndim))
+    return reshape(x, tuple(n for i, n in enumerate(shape) if not (i in chosen and n == 1)))
+
+
+def unsqueeze(x: Any, dim: int) -> Tensor:
+    """``x`` with a new axis of length 1 at position ``dim`` (``-x.ndim - 1 <= dim <= x.ndim``,
+    as in PyTorch). A reshape."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    (where,) = _dims_in("unsqueeze", dim, x.ndim + 1)
+    shape = x.shape
+    return reshape(x, shape[:where] + (1,) + shape[where:])
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """``x`` with the axes ``start_dim`` to ``end_dim`` (inclusive) merged into one (PyTorch's
+    ``flatten``; a 0-d tensor becomes shape ``(1,)``). A reshape."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 0:
+        _dims_in("flatten", (start_dim, end_dim), 0)
+        return reshape(x, (1,))
+    start, end = _dims_in("flatten", (start_dim, end_dim), x.ndim)
+    if start > end:
+        raise InvalidArgumentError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}"
+        )
+    shape = x.shape
+    merged = int(np.prod(shape[start : end + 1], dtype=np.int64))
+    return reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
+
+
+def _view_method(self: Tensor, *shape: Any) -> Tensor:
+    """The same data in a new shape: PyTorch's ``view``, here the same as ``reshape``."""
+    return _reshape_method(self, *shape)
+
+
+def _flatten_method(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the axes ``start_dim`` to ``end_dim``: see `autograd_lite.ops.flatten()`."""
+    return flatten(self, start_dim, end_dim)
+
+
+def _squeeze_method(self: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """Drop axes of length 1: see [`autograd_lite.ops.squeeze()`][autograd_lite.ops.squeeze]."""
+    return squeeze(self, dim, axis=axis)
+
+
+def _unsqueeze_method(self: Tensor, dim: int) -> Tensor:
+    """Insert an axis of length 1 at ``dim``: see `autograd_lite.ops.unsqueeze()`."""
+    return unsqueeze(self, dim)
+
+
 reshape = defop(
     "reshape",
     _reshape,
     (lambda g, out, x, shape: g.reshape(x.shape),),
     draw=Draw("reshape"),
-    methods=(("reshape", _reshape_method),),
+    methods=(
+        ("reshape", _reshape_method),
+        ("view", _view_method),
+        ("flatten", _flatten_method),
+        ("squeeze", _squeeze_method),
+        ("unsqueeze", _unsqueeze_method),
+    ),
     numpy=(np.reshape,),
 )
 
@@ -757,6 +1286,26 @@ def _swapaxes(self: Tensor, axis1: int, axis2: int) -> Tensor:
     return transpose(self, tuple(axes))
 
 
+def permute(x: Any, *dims: Any) -> Tensor:
+    """``x`` with its axes in the order ``dims`` (a permutation; ``permute(x, (1, 0))`` or
+    ``x.permute(1, 0)``, as in PyTorch). A transpose: its gradient is transposed back."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    axes = _dims_in("permute", dims, x.ndim) if x.ndim else tuple(dims)
+    if sorted(axes) != list(range(x.ndim)):
+        raise InvalidArgumentError(
+            f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} axes of a "
+            f"tensor of shape {x.shape}"
+        )
+    return transpose(x, axes)
+
+
+def _permute_method(self: Tensor, *dims: Any) -> Tensor:
+    """Reorder the axes: see [`autograd_lite.ops.permute()`][autograd_lite.ops.permute]."""
+    return permute(self, *dims)
+
+
 def _t(self: Tensor) -> Tensor:
     """The transpose (all axes reversed)."""
     return transpose(self)
@@ -770,6 +1319,7 @@ transpose = defop(
     methods=(
         ("transpose", _transpose_method),
         ("swapaxes", _swapaxes),
+        ("permute", _permute_method),
         ("T", property(_t)),
     ),
     numpy=(np.transpose,),
@@ -849,8 +1399,11 @@ _scatter = defop(
 )
 
 
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
-    """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``)."""
+def concatenate(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``; ``dim=`` as
+    in ``torch.cat``; default 0)."""
+    axis = _one_axis("concatenate", axis, dim)
+    axis = 0 if axis is None else axis
     tensors = list(tensors)
     try:  # where each input's slice starts and ends, for the vjp (invalid input: forward says)
         bounds = np.cumsum([0] + [np.shape(t)[axis] for t in tensors]).tolist()
@@ -885,9 +1438,11 @@ _concatenate_op = defop(
 )
 
 
-def stack(tensors: Any, axis: int = 0) -> Tensor:
-    """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``)."""
-    return _stack_op(*tensors, axis=axis)
+def stack(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``; ``dim=`` as
+    in ``torch.stack``; default 0)."""
+    axis = _one_axis("stack", axis, dim)
+    return _stack_op(*tensors, axis=0 if axis is None else axis)
 
 
 def _stack(*arrays: Any, axis: int = 0) -> Any:
@@ -937,25 +1492,6 @@ _where_op = defop(
 )
 
 
-# -- derived from the declarations above ---------------------------------------------------------
-#: Every primitive of this module by name (in declaration order): what ``al.<name>`` exports,
-#: the API page lists and the random-graph strategies draw by default.
-OPS: dict[str, Primitive] = {name: info.primitive for name, info in REGISTRY.items()}
-
-__all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
-    "OPS",
-    "REGISTRY",
-    "Draw",
-    "OpInfo",
-    "defop",
-    "exp_any",
-    "log_any",
-    "sigmoid_any",
-    "sum_to",
-    "opaque_gradient",
-]
-
-
 # -- convolution and pooling ---------------------------------------------------------------------
 # NCHW throughout, as in PyTorch. A convolution is one matrix product per sample over the im2col
 # matrix (built with sliding_window_view: a strided view, then one copy); its vjps are two more
@@ -971,10 +1507,6 @@ __all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
 # the gather of the same places), avg_pool2d's spreads g/(kh·kw) over each window
 # (avg_pool2d_backward, whose vjp is avg_pool2d).
 from numpy.lib.stride_tricks import sliding_window_view as _windows_view  # noqa: E402
-
-from autograd_lite.errors import InvalidInputError  # noqa: E402
-
-__all__ += ["conv2d", "max_pool2d", "avg_pool2d"]
 
 
 def _pair(value: Any, what: str, op: str, low: int) -> tuple[int, int]:
@@ -1051,7 +1583,7 @@ def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilatio
 
 def _col2im(cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
             dilation: tuple, out_hw: tuple) -> np.ndarray:  # fmt: skip
-    """The adjoint of :func:`_im2col`: each window's column added back where it was read from
+    """The adjoint of `_im2col()`: each window's column added back where it was read from
     (a loop over the kh·kw kernel offsets, each one strided add of every window at once)."""
     n, c, h, w = shape
     (kh, kw), (ph, pw), (oh, ow) = kernel, padding, out_hw
@@ -1077,7 +1609,9 @@ def _conv2d(
 
     ``x`` is ``(N, C, H, W)``, ``w`` is ``(O, C, KH, KW)``, ``b`` is ``(O,)`` (or ``0.0``: no
     bias); the output is ``(N, O, OH, OW)`` with ``OH = (H + 2p - d(KH-1) - 1) // s + 1``.
-    Computed as one matrix product per sample, ``w (O, C·KH·KW) @ im2col(x) (C·KH·KW, OH·OW)``.
+    Computed as one matrix product per sample, ``w (O, C·KH·KW) @ im2col(x) (C·KH·KW, OH·OW)``,
+    which gives NCHW without a transpose (measured on LeNet's shapes, float32: 1.5-2x faster
+    than ``tensordot`` over the windows' view, 5-50x faster than ``einsum``).
 
     VJPs: ``∂C/∂x = conv2d_input_grad(g, w)`` (the transposed convolution),
     ``∂C/∂w = conv2d_weight_grad(x, g)``, ``∂C/∂b = Σ_{n,h,w} g``.
@@ -1108,7 +1642,7 @@ def _conv2d(
 
 def _conv2d_input_grad(g: Any, w: Any, x_shape: tuple = (), stride: Any = 1, padding: Any = 0,
                        dilation: Any = 1) -> Any:  # fmt: skip
-    """``∂C/∂x`` of :func:`conv2d` for the gradient ``g`` of its output: the transposed
+    """``∂C/∂x`` of `conv2d()` for the gradient ``g`` of its output: the transposed
     convolution of ``g (N, O, OH, OW)`` by ``w (O, C, KH, KW)``, of shape ``x_shape``.
 
     Computed as ``wᵀ @ g`` per sample, then col2im. VJPs: ``conv2d(h, w)`` for ``g`` and
@@ -1123,7 +1657,7 @@ def _conv2d_input_grad(g: Any, w: Any, x_shape: tuple = (), stride: Any = 1, pad
 
 def _conv2d_weight_grad(x: Any, g: Any, w_shape: tuple = (), stride: Any = 1, padding: Any = 0,
                         dilation: Any = 1) -> Any:  # fmt: skip
-    """``∂C/∂w`` of :func:`conv2d` for its input ``x`` and the gradient ``g`` of its output:
+    """``∂C/∂w`` of `conv2d()` for its input ``x`` and the gradient ``g`` of its output:
     ``Σ_n g[n] (O, OH·OW) @ im2col(x)[n]ᵀ``, of shape ``w_shape``.
 
     VJPs: ``conv2d_input_grad(g, h)`` for ``x`` and ``conv2d(x, h)`` for ``g``.
@@ -1162,7 +1696,27 @@ def _conv2d_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any = 0.0, **params: Any)
     return g.sum(axis=(0, 2, 3))
 
 
-_conv2d_op = Primitive("conv2d", _conv2d, (_conv2d_vjp_x, _conv2d_vjp_w, _conv2d_vjp_b))
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1) -> Tensor:  # fmt: skip
+    """2-D convolution of ``x (N, C, H, W)`` by ``w (O, C, KH, KW)`` plus ``b (O,)``, NCHW
+    (PyTorch's ``torch.nn.functional.conv2d`` without groups).
+
+    ``stride``, ``padding`` (zeros) and ``dilation`` are ints or ``(h, w)`` pairs. Differentiable
+    to any order in ``x``, ``w`` and ``b``. Raises [`ShapeError`][autograd_lite.errors.ShapeError]
+    naming the shapes when they do not fit.
+    """
+    params = _conv_params("conv2d", stride, padding, dilation)
+    return _conv2d_op(x, w, 0.0 if b is None else b, stride=params[0], padding=params[1],
+                      dilation=params[2])  # fmt: skip
+
+
+_conv2d_op = defop(
+    "conv2d",
+    _conv2d,
+    (_conv2d_vjp_x, _conv2d_vjp_w, _conv2d_vjp_b),
+    draw=Draw("conv2d"),
+    public=conv2d,
+)
 
 
 def _input_grad_vjp_g(h: Any, out: Any, g: Any, w: Any, x_shape: tuple = (), stride: Any = 1,
@@ -1180,8 +1734,12 @@ def _input_grad_vjp_w(h: Any, out: Any, g: Any, w: Any, x_shape: tuple = (), str
     )  # fmt: skip
 
 
-conv2d_input_grad = Primitive(
-    "conv2d_input_grad", _conv2d_input_grad, (_input_grad_vjp_g, _input_grad_vjp_w)
+conv2d_input_grad = defop(
+    "conv2d_input_grad",
+    _conv2d_input_grad,
+    (_input_grad_vjp_g, _input_grad_vjp_w),
+    draw=Draw("conv2d_input_grad"),
+    public=None,
 )
 
 
@@ -1200,23 +1758,13 @@ def _weight_grad_vjp_g(h: Any, out: Any, x: Any, g: Any, w_shape: tuple = (), st
     )
 
 
-conv2d_weight_grad = Primitive(
-    "conv2d_weight_grad", _conv2d_weight_grad, (_weight_grad_vjp_x, _weight_grad_vjp_g)
+conv2d_weight_grad = defop(
+    "conv2d_weight_grad",
+    _conv2d_weight_grad,
+    (_weight_grad_vjp_x, _weight_grad_vjp_g),
+    draw=Draw("conv2d_weight_grad"),
+    public=None,
 )
-
-
-def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1) -> Tensor:  # fmt: skip
-    """2-D convolution of ``x (N, C, H, W)`` by ``w (O, C, KH, KW)`` plus ``b (O,)``, NCHW
-    (PyTorch's ``torch.nn.functional.conv2d`` without groups).
-
-    ``stride``, ``padding`` (zeros) and ``dilation`` are ints or ``(h, w)`` pairs. Differentiable
-    to any order in ``x``, ``w`` and ``b``. Raises :class:`~autograd_lite.errors.ShapeError`
-    naming the shapes when they do not fit.
-    """
-    params = _conv_params("conv2d", stride, padding, dilation)
-    return _conv2d_op(x, w, 0.0 if b is None else b, stride=params[0], padding=params[1],
-                      dilation=params[2])  # fmt: skip
 
 
 def _pool_params(op: str, x_shape: tuple, kernel_size: Any, stride: Any, padding: Any,
@@ -1254,7 +1802,7 @@ def _max_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any =
     return out
 
 
-def _first_max_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tuple,
+def max_pool2d_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tuple,
                      padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
     """``(KH·KW, N, C, OH, OW)`` booleans: for each window, True at the kernel offset of its
     first maximum in row-major order (its first NaN if it holds one)."""
@@ -1275,7 +1823,7 @@ def _first_max_masks(x: np.ndarray, top: np.ndarray, kernel: tuple, stride: tupl
 def _max_pool2d_backward(g: Any, masks: Any = None, shape: tuple = (), kernel_size: Any = 2,
                          stride: Any = None, padding: Any = 0, dilation: Any = 1
                          ) -> Any:  # fmt: skip
-    """The vjp of :func:`max_pool2d`: zeros of ``shape`` with each window's ``g`` added at its
+    """The vjp of `max_pool2d()`: zeros of ``shape`` with each window's ``g`` added at its
     first maximum (``masks``, from the forward's input and output).
 
     VJP: the gather of the same places, ``h.reshape(-1)[index]`` (index: those positions).
@@ -1296,7 +1844,7 @@ def _max_pool2d_backward(g: Any, masks: Any = None, shape: tuple = (), kernel_si
     return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
 
 
-def _max_positions(masks: np.ndarray, shape: tuple, kernel: tuple, stride: tuple,
+def max_pool2d_positions(masks: np.ndarray, shape: tuple, kernel: tuple, stride: tuple,
                    padding: tuple, dilation: tuple) -> np.ndarray:  # fmt: skip
     """The flat index into an array of ``shape`` of each window's chosen element."""
     k = masks.argmax(axis=0)
@@ -1314,12 +1862,16 @@ def _max_pool2d_backward_vjp(h: Any, out: Any, g: Any, masks: Any = None, shape:
     kernel, stride, padding, dilation = _pool_params(
         "max_pool2d_backward", tuple(shape), kernel_size, stride, padding, dilation
     )
-    index = _max_positions(masks, tuple(shape), kernel, stride, padding, dilation)
+    index = max_pool2d_positions(masks, tuple(shape), kernel, stride, padding, dilation)
     return h.reshape(-1)[index]
 
 
-max_pool2d_backward = Primitive(
-    "max_pool2d_backward", _max_pool2d_backward, (_max_pool2d_backward_vjp,)
+max_pool2d_backward = defop(
+    "max_pool2d_backward",
+    _max_pool2d_backward,
+    (_max_pool2d_backward_vjp,),
+    draw=Draw("max_pool2d_backward"),
+    public=None,
 )
 
 
@@ -1327,14 +1879,11 @@ def _max_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any 
                     padding: Any = 0, dilation: Any = 1) -> Any:  # fmt: skip
     data = raw(x)
     params = _pool_params("max_pool2d", data.shape, kernel_size, stride, padding, dilation)
-    masks = _first_max_masks(data, raw(out), *params)
+    masks = max_pool2d_masks(data, raw(out), *params)
     return _differentiable_call(
         max_pool2d_backward, g, masks=masks, shape=data.shape, kernel_size=params[0],
         stride=params[1], padding=params[2], dilation=params[3],
     )  # fmt: skip
-
-
-_max_pool2d_op = Primitive("max_pool2d", _max_pool2d, (_max_pool2d_vjp,))
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -1347,6 +1896,15 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     """
     return _max_pool2d_op(x, kernel_size=kernel_size, stride=stride, padding=padding,
                           dilation=dilation)  # fmt: skip
+
+
+_max_pool2d_op = defop(
+    "max_pool2d",
+    _max_pool2d,
+    (_max_pool2d_vjp,),
+    draw=Draw("max_pool2d", ("distinct",)),
+    public=max_pool2d,
+)
 
 
 def _avg_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any = 0) -> Any:
@@ -1368,7 +1926,7 @@ def _avg_pool2d(x: Any, kernel_size: Any = 2, stride: Any = None, padding: Any =
 
 def _avg_pool2d_backward(g: Any, shape: tuple = (), kernel_size: Any = 2, stride: Any = None,
                          padding: Any = 0) -> Any:  # fmt: skip
-    """The vjp of :func:`avg_pool2d`: ``g / (kh·kw)`` added over each window, of ``shape``.
+    """The vjp of `avg_pool2d()`: ``g / (kh·kw)`` added over each window, of ``shape``.
     VJP: ``avg_pool2d(h)`` with the same parameters."""
     g = np.asarray(g)
     kernel, stride, padding, _ = _pool_params(
@@ -1387,8 +1945,12 @@ def _avg_pool2d_backward_vjp(h: Any, out: Any, g: Any, shape: tuple = (), kernel
     )
 
 
-avg_pool2d_backward = Primitive(
-    "avg_pool2d_backward", _avg_pool2d_backward, (_avg_pool2d_backward_vjp,)
+avg_pool2d_backward = defop(
+    "avg_pool2d_backward",
+    _avg_pool2d_backward,
+    (_avg_pool2d_backward_vjp,),
+    draw=Draw("avg_pool2d_backward"),
+    public=None,
 )
 
 
@@ -1400,18 +1962,44 @@ def _avg_pool2d_vjp(g: Any, out: Any, x: Any, kernel_size: Any = 2, stride: Any 
     )  # fmt: skip
 
 
-_avg_pool2d_op = Primitive("avg_pool2d", _avg_pool2d, (_avg_pool2d_vjp,))
-
-
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """2-D average pooling of ``x (N, C, H, W)`` (PyTorch's ``avg_pool2d`` with its defaults
     ``ceil_mode=False, count_include_pad=True``: each window's sum divided by ``kh·kw``)."""
     return _avg_pool2d_op(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
-#: The primitives of this section, by name (not yet in OPS: see the testing strategies).
-CONV_OPS: dict[str, Primitive] = {
-    op.name: op
-    for op in (_conv2d_op, conv2d_input_grad, conv2d_weight_grad, _max_pool2d_op,
-               max_pool2d_backward, _avg_pool2d_op, avg_pool2d_backward)
-}  # fmt: skip
+_avg_pool2d_op = defop(
+    "avg_pool2d", _avg_pool2d, (_avg_pool2d_vjp,), draw=Draw("avg_pool2d"), public=avg_pool2d
+)
+
+
+# -- derived from the declarations above ---------------------------------------------------------
+#: Every primitive of this module by name (in declaration order): what ``al.<name>`` exports,
+#: the API page lists and the random-graph strategies draw by default.
+OPS: dict[str, Primitive] = {name: info.primitive for name, info in REGISTRY.items()}
+
+__all__ = [name for name in OPS if REGISTRY[name].public is not None] + [
+    "OPS",
+    "REGISTRY",
+    "Draw",
+    "OpInfo",
+    "defop",
+    "exp_any",
+    "log_any",
+    "sigmoid_any",
+    "sum_to",
+    "opaque_gradient",
+]
+
+#: Functions that are not primitives of their own (they record ``reshape`` / ``transpose``, or
+#: read values without recording), exported as ``al.<name>`` beside the ops.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
+    "flatten": flatten,
+    "permute": permute,
+    "clip": clip,
+    "argmax": argmax,
+    "argmin": argmin,
+}
+__all__ += ["FUNCTIONS", *FUNCTIONS]

@@ -27,7 +27,7 @@ import numpy as np
 
 from autograd_lite.engine import accumulate, call_vjp, fit, own, read_only
 from autograd_lite.errors import BackwardError, ReplayError
-from autograd_lite.function import Context
+from autograd_lite.function import Context, as_output
 from autograd_lite.modes import STATE, enable_grad
 from autograd_lite.tensor import MADE_FROM, Tensor, as_array, guarding_data, next_sequence_number
 
@@ -45,6 +45,9 @@ MAX_STEPS = 5000
 #: At most this many closure cells, globals and defaults are watched per plan (see _watch_list).
 MAX_WATCHED = 64
 _FILES = itertools.count()  # numbers the generated files for linecache
+#: linecache names of plans that are gone, dropped at the next generation: not by the finalizer,
+#: which the collector may run while linecache.checkcache iterates over the cache's keys.
+_GONE: list[str] = []
 _UNSAFE = re.compile(r"\W")
 
 
@@ -127,9 +130,10 @@ class Plan:
                     f"so it cannot call hooks. Use replay=False for this function."
                 )
             name = node._op.name
-            slots = tuple(self._slot(a, x, name, start) for a, x in zip(node._args, node._arrays))
-            out = self._new_slot("v", node.data.shape, node.data.dtype)
-            self._slot_of[id(node)] = out
+            slots = tuple(
+                self._slot(a, x, name, start) for a, x in zip(node._args or (), node._arrays or ())
+            )
+            self._slot_of[id(node)] = out = self._new_slot("v", node.data.shape, node.data.dtype)
             self.steps.append(Step(node, slots, out, len(self.steps)))
         self.root = self._slot(root, root.data, "the result", start)
         self.root_is_constant = self.names[self.root][0] == "c"
@@ -142,7 +146,7 @@ class Plan:
         self.leads_to_root = leads[self.root]
         self.arrays_only = all(t is not None for t in inputs)
         self.source = self.split_source = ""
-        ns = _Generator(self).generate()
+        ns = _generate(self)
         self.run: Callable[..., tuple[Any, list[Any]]] = ns["replay"]
         self.run_if_same: Callable[..., Any] | None = ns.get("replay_if_same")
         self.forward: Callable[..., tuple[Any, tuple]] = ns["forward"]
@@ -225,14 +229,13 @@ class Plan:
         """Run the plan step by step (the reference for :meth:`run`): the value, and the
         gradient of each wanted argument (seeded with ones, or ``seed``)."""
         env: list[Any] = [*args, *[None] * (len(self.names) - self.n_args)]
-        for (slot, *_), array in zip(self.reads, self.check()):
-            env[slot] = array
-        for slot, value in self.values.items():
+        constants = [*zip([slot for slot, *_ in self.reads], self.check()), *self.values.items()]
+        for slot, value in constants:
             env[slot] = value
         params = [step.fresh_params() for step in self.steps]
         for step, p in zip(self.steps, params):
             out = step.op.forward(*[env[s] for s in step.slots], **p)
-            env[step.out] = out if out.__class__ is np.ndarray else _as_output(out)
+            env[step.out] = out if out.__class__ is np.ndarray else as_output(out)
         value = env[self.root]
         grads: list[Any] = [None] * len(env)
         if self.leads_to_root:
@@ -255,127 +258,114 @@ class Plan:
         ]
 
 
-class _Generator:
-    """The plan as Python: :meth:`Plan.interpret`'s loops unrolled, the values in locals."""
+def _generate(plan: Plan) -> dict[str, Any]:
+    """The plan as Python (:meth:`Plan.interpret`'s loops unrolled, the values in locals):
+    written, compiled and registered; sets ``plan.source`` (``run``'s code) and
+    ``plan.split_source`` (``forward`` and ``backward``'s)."""
+    ns: dict[str, Any] = {
+        "ndarray": np.ndarray, "fit": fit, "accumulate": accumulate, "own": own,
+        "call_vjp": call_vjp, "read_only": read_only, "zeros_like": np.zeros_like,
+        "as_output": as_output, "MISMATCH": MISMATCH, "plan": weakref.proxy(plan),
+        "seed_dtype": plan.dtypes[plan.root],
+        "ones": np.ones if plan.shapes[plan.root] else lambda _, dtype: np.array(1, dtype),
+    }  # fmt: skip
+    names = plan.names
+    args, root = ", ".join(names[: plan.n_args]), names[plan.root]
+    reads = "".join(f"c{slot}, " for slot, *_ in plan.reads)
+    head = [f"    {reads}= plan.check()"] if reads else ["    plan.check()"] * bool(plan.watched)
+    ns.update((names[slot], value) for slot, value in plan.values.items())
+    forward, backward = _forward_code(plan, ns), _backward_code(plan, ns)
+    saved = {names[s] for step in plan.steps if step.edges for s in (*step.slots, step.out)}
+    saved |= {f"p{k}_" for k, step in enumerate(plan.steps) if step.context and step.edges}
+    saved_tuple = "(" + "".join(f"{name}, " for name in sorted(saved)) + ")"
+    returned = ", ".join(
+        f"zeros_like(x{i}) if g{i} is None else own(g{i}, handed_out)" for i in plan.wanted
+    )
+    seed = f"ones({plan.shapes[plan.root]}, seed_dtype)" if plan.leads_to_root else "None"
+    lines = [f"def replay({args}):", *head, *forward, f"    value = {root}"]
+    lines += ["    # backward: each op's vjps, newest op first", f"    g{plan.root} = {seed}"]
+    lines += [*backward, "    handed_out = set()", f"    return value, [{returned}]"]
+    shown = len(lines)
+    lines += [f"def forward({args}):", *head, *forward, f"    return {root}, {saved_tuple}"]
+    lines += [f"def backward(g{plan.root}, saved):", f"    {saved_tuple} = saved", *backward]
+    lines.append(f"    return [{', '.join(f'g{i}' for i in plan.wanted)}]")
+    split = len(lines)
+    if plan.arrays_only:
+        lines.append(f"def replay_if_same({args}):")
+        for i in range(plan.n_args):
+            ns[f"d{i}"] = plan.dtypes[i]
+            lines.append(
+                f"    if x{i}.__class__ is not ndarray or x{i}.shape != {plan.shapes[i]} "
+                f"or x{i}.dtype is not d{i}: return MISMATCH"
+            )
+        lines.append(f"    return replay({args})")
+    source = "".join(line + "\n" for line in lines)
+    filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
+    while _GONE:
+        linecache.cache.pop(_GONE.pop(), None)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    weakref.finalize(plan, _GONE.append, filename)
+    exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
+    plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
+                                      (lines[:shown], lines[shown:split]))  # fmt: skip
+    return ns
 
-    def __init__(self, plan: Plan) -> None:
-        self.plan, self.names = plan, plan.names
-        self.ns: dict[str, Any] = {
-            "ndarray": np.ndarray, "fit": fit, "accumulate": accumulate, "own": own,
-            "call_vjp": call_vjp, "read_only": read_only, "zeros_like": np.zeros_like,
-            "as_output": _as_output, "MISMATCH": MISMATCH, "plan": weakref.proxy(plan),
-            "seed_dtype": plan.dtypes[plan.root],
-            "ones": np.ones if plan.shapes[plan.root] else lambda _, dtype: np.array(1, dtype),
-        }  # fmt: skip
 
-    def generate(self) -> dict[str, Any]:
-        """Write, compile and register the code; set ``plan.source`` (``run``'s code) and
-        ``plan.split_source`` (``forward`` and ``backward``'s)."""
-        plan, names, ns = self.plan, self.names, self.ns
-        args, root = ", ".join(names[: plan.n_args]), names[plan.root]
-        reads = "".join(f"c{slot}, " for slot, *_ in plan.reads)
-        head = (
-            [f"    {reads}= plan.check()"] if reads else ["    plan.check()"] * bool(plan.watched)
-        )
-        for slot, value in plan.values.items():
-            ns[names[slot]] = value
-        forward, backward = self._forward(), self._backward()
-        saved = {names[s] for step in plan.steps if step.edges for s in (*step.slots, step.out)}
-        saved |= {f"p{k}_" for k, step in enumerate(plan.steps) if step.context and step.edges}
-        saved_tuple = "(" + "".join(f"{name}, " for name in sorted(saved)) + ")"
-        returned = ", ".join(
-            f"zeros_like(x{i}) if g{i} is None else own(g{i}, handed_out)" for i in plan.wanted
-        )
-        seed = f"ones({plan.shapes[plan.root]}, seed_dtype)" if plan.leads_to_root else "None"
-        lines = [f"def replay({args}):", *head, *forward, f"    value = {root}"]
-        lines += ["    # backward: each op's vjps, newest op first", f"    g{plan.root} = {seed}"]
-        lines += [*backward, "    handed_out = set()", f"    return value, [{returned}]"]
-        shown = len(lines)
-        lines += [f"def forward({args}):", *head, *forward, f"    return {root}, {saved_tuple}"]
-        lines += [f"def backward(g{plan.root}, saved):", f"    {saved_tuple} = saved", *backward]
-        lines.append(f"    return [{', '.join(f'g{i}' for i in plan.wanted)}]")
-        split = len(lines)
-        if plan.arrays_only:
-            lines.append(f"def replay_if_same({args}):")
-            for i in range(plan.n_args):
-                ns[f"d{i}"] = plan.dtypes[i]
-                lines.append(
-                    f"    if x{i}.__class__ is not ndarray or x{i}.shape != {plan.shapes[i]} "
-                    f"or x{i}.dtype is not d{i}: return MISMATCH"
-                )
-            lines.append(f"    return replay({args})")
-        source = "".join(line + "\n" for line in lines)
-        filename = f"<replay-{next(_FILES)}: {len(plan.steps)} ops>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        weakref.finalize(plan, linecache.cache.pop, filename, None)
-        exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own code, see .source
-        plan.source, plan.split_source = ("".join(f"{line}\n" for line in part) for part in
-                                          (lines[:shown], lines[shown:split]))  # fmt: skip
-        return ns
+def _forward_code(plan: Plan, ns: dict[str, Any]) -> list[str]:
+    names = plan.names
+    lines = ["    # forward, in the order the ops were recorded"]
+    for k, step in enumerate(plan.steps):
+        ns[step.name], out = step.op.forward, names[step.out]
+        shapes = " ".join(str(s) for s in step.shapes[0])
+        lines.append(f"    # {step.op.name}: {shapes} -> {step.shapes[1]}")
+        args = [names[j] for j in step.slots]
+        if step.context:  # a fresh Context per call, shared by forward and backward
+            ns[f"step{k}"] = step
+            lines.append(f"    p{k}_ = step{k}.fresh_params()")
+            args.append(f"**p{k}_")
+        elif step.params:
+            ns[f"p{k}"] = step.params
+            args.append(f"**p{k}")
+        lines.append(f"    {out} = {step.name}({', '.join(args)})")
+        if not step.op.trusted or not step.shapes[1]:  # (NumPy gives 0-d results as scalars)
+            lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
+    return lines
 
-    def _forward(self) -> list[str]:
-        names, ns = self.names, self.ns
-        lines = ["    # forward, in the order the ops were recorded"]
-        for k, step in enumerate(self.plan.steps):
-            ns[step.name], out = step.op.forward, names[step.out]
-            shapes = " ".join(str(s) for s in step.shapes[0])
-            lines.append(f"    # {step.op.name}: {shapes} -> {step.shapes[1]}")
-            args = [names[j] for j in step.slots]
-            if step.context:  # a fresh Context per call, shared by forward and backward
-                ns[f"step{k}"] = step
-                lines.append(f"    p{k}_ = step{k}.fresh_params()")
-                args.append(f"**p{k}_")
-            elif step.params:
-                ns[f"p{k}"] = step.params
-                args.append(f"**p{k}")
-            lines.append(f"    {out} = {step.name}({', '.join(args)})")
-            if not step.op.trusted or not step.shapes[1]:  # (NumPy gives 0-d results as scalars)
-                lines.append(f"    if {out}.__class__ is not ndarray: {out} = as_output({out})")
-        return lines
 
-    def _backward(self) -> list[str]:
-        """The backward pass as code: :meth:`Plan.interpret`'s loop, unrolled."""
-        plan, names, ns = self.plan, self.names, self.ns
-        reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
-        body: list[str] = []
-        for k in reversed(range(len(plan.steps))):
-            step = plan.steps[k]
-            if not step.edges or not reached[step.out]:
-                continue
-            op, out, g = step.op, names[step.out], f"g{step.out}"
-            params = f"p{k}_" if step.context else f"p{k}" if step.params else ""
-            ins, ns[f"op{k}"] = ", ".join(names[j] for j in step.slots), op
-            body.append(f"    if {g} is not None:  # {op.name}")
-            if not op.trusted:  # the engine's call_vjp: a read-only g, errors explained
-                body.append(f"        g_ = read_only({g})")
-            for i, slot in step.edges:
-                shape, dtype, target = plan.shapes[slot], f"d{slot}", f"g{slot}"
-                ns[dtype] = plan.dtypes[slot]
-                fitted = f"gi = fit(gi, op{k}, {i}, {shape}, {dtype}, {step.shapes[1]})"
-                summed = f"{target} = {f'accumulate({target}, gi)' if reached[slot] else 'gi'}"
-                if op.trusted:  # a built-in vjp (never None), called as call_vjp calls it
-                    ns[f"{step.name}_vjp{i}"] = op.vjps[i]
-                    kw = f", **{params}" if params else ""
-                    body.append(f"        gi = {step.name}_vjp{i}({g}, {out}, {ins}{kw})")
-                    body.append(
-                        f"        if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}"
-                    )
-                    body.append(f"        {summed}")
-                else:
-                    body.append(
-                        f"        gi = call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
-                    )
-                    body += [
-                        "        if gi is not None:",
-                        f"            {fitted}",
-                        f"            {summed}",
-                    ]
-                reached[slot] = True
-            body.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
-        unset = [
-            f"g{i} = " for i, r in enumerate(reached) if (r or i in plan.wanted) and i != plan.root
-        ]
-        return ["    " + "".join(unset) + "None"] * bool(unset) + body
+def _backward_code(plan: Plan, ns: dict[str, Any]) -> list[str]:
+    names = plan.names
+    reached = [i == plan.root and plan.leads_to_root for i in range(len(names))]
+    body: list[str] = []
+    sep = "\n        "  # (a new line in the body of an "if g is not None:")
+    for k in reversed(range(len(plan.steps))):
+        step = plan.steps[k]
+        if not step.edges or not reached[step.out]:
+            continue
+        op, out, g = step.op, names[step.out], f"g{step.out}"
+        params = f"p{k}_" if step.context else f"p{k}" if step.params else ""
+        ins, ns[f"op{k}"] = ", ".join(names[j] for j in step.slots), op
+        body.append(f"    if {g} is not None:  # {op.name}")
+        if not op.trusted:  # the engine's call_vjp: a read-only g, errors explained
+            body.append(f"        g_ = read_only({g})")
+        for i, slot in step.edges:
+            shape, dtype, target = plan.shapes[slot], f"d{slot}", f"g{slot}"
+            ns[dtype] = plan.dtypes[slot]
+            fitted = f"gi = fit(gi, op{k}, {i}, {shape}, {dtype}, {step.shapes[1]})"
+            summed = f"{target} = {f'accumulate({target}, gi)' if reached[slot] else 'gi'}"
+            if op.trusted:  # a built-in vjp (never None), called as call_vjp calls it
+                ns[f"{step.name}_vjp{i}"], kw = op.vjps[i], f", **{params}" if params else ""
+                call = f"{step.name}_vjp{i}({g}, {out}, {ins}{kw})"
+                then = f"if gi.shape != {shape} or gi.dtype is not {dtype}: {fitted}{sep}{summed}"
+            else:
+                call = f"call_vjp(op{k}, {i}, g_, {out}, ({ins},), {params or '{}'})"
+                then = f"if gi is not None:{sep}    {fitted}{sep}    {summed}"
+            body += [f"        gi = {call}", f"        {then}"]
+            reached[slot] = True
+        body.append(f"        {out} = None  # no earlier op's vjp reads it: free it now")
+    unset = [
+        f"g{i} = " for i, r in enumerate(reached) if (r or i in plan.wanted) and i != plan.root
+    ]
+    return ["    " + "".join(unset) + "None"] * bool(unset) + body
 
 
 def record(
@@ -404,14 +394,9 @@ def record(
     return Plan(out, inputs, [n % len(args) for n in nums], start, watched)
 
 
-def _as_output(out: Any) -> np.ndarray:
-    """What ``Primitive.__call__`` makes of a forward's result that is not an ndarray."""
-    out = np.asarray(out)
-    return out if out.dtype.kind == "f" else out.astype(np.float64)
-
-
 MISMATCH = object()  # what a plan's guarded entry returns for arguments it was not made for
 _MISSING = object()  # a global deleted since the recording
+_VALUE = object()  # in a signature, marks an argument taken by value
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
 
 
@@ -427,15 +412,11 @@ class StaleRecording(Exception):
 def _same_value(a: Any, b: Any) -> bool:
     """Whether ``a``, rebound in place of ``b``, changes nothing: the same object, or an
     immutable value of the same type and the same bits (``-0.0`` is not ``0.0``)."""
-    if a is b:
-        return True
-    if a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
-        return False
-    if isinstance(a, (float, complex)):
-        return repr(a) == repr(b)
+    if a is b or a.__class__ is not b.__class__ or not isinstance(a, _VALUE_TYPES):
+        return a is b
     if isinstance(a, (tuple, frozenset)):
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
-    return bool(a == b)
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    return bool(value_key(a) == value_key(b))
 
 
 def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
@@ -499,7 +480,7 @@ def _recorded_nodes(root: Tensor, inputs: dict[int, int], start: int) -> list[Te
                 f"the function; a replayed function must not call backward itself"
             )
         found[id(t)] = t
-        stack.extend(a for a in t._args if isinstance(a, Tensor))
+        stack.extend(a for a in t._args or () if isinstance(a, Tensor))
     return sorted(found.values(), key=lambda t: t._seq)
 
 
@@ -550,9 +531,6 @@ def _signature(args: tuple, argnums: Sequence[int], kwargs: dict) -> tuple[tuple
             f"got types {[type(a).__name__ for a in args]} and keywords {sorted(kwargs)}"
         ) from None
     return tuple(key), arrays
-
-
-_VALUE = object()  # in a signature, marks an argument taken by value
 
 
 class ReplayedGradient:
@@ -609,9 +587,8 @@ class ReplayedGradient:
                 return self._result(last, *found)
         n = len(args)
         if n not in self._argnums:
-            for i in self.argnums:
-                if not -n <= i < n:
-                    raise BackwardError(f"grad: argnums {i} is out of range for {n} argument(s)")
+            if not all(-n <= i < n for i in self.argnums):  # the eager function's error
+                return self._run_eagerly(args, kwargs)
             self._argnums[n] = [i % n for i in self.argnums]
         signature = _signature(args, self._argnums[n], kwargs)
         if signature is None:  # a Tensor of an outer graph among the arguments
@@ -632,8 +609,7 @@ class ReplayedGradient:
         gradient = grads[0] if self.single else tuple(grads)
         if self._gradient_only:
             return gradient
-        # f does not depend on its arguments: never hand out our own array
-        return (value.copy() if plan.root_is_constant else value), gradient
+        return (value.copy() if plan.root_is_constant else value), gradient  # (never ours)
 
     def _new_plan(self, key: tuple, args: tuple, arrays: list, kwargs: dict) -> Plan | None:
         inputs = [None if x is None else Tensor(x, requires_grad=True) for x in arrays]
@@ -666,20 +642,15 @@ class CheckedReplayedGradient(ReplayedGradient):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         result = super().__call__(*args, **kwargs)
-        eager = STATE.anomaly or STATE.depth  # then the result is the eager graph's
-        if not eager and (self.calls - 1) % self.check_every == 0:
+        if not (STATE.anomaly or STATE.depth) and (self.calls - 1) % self.check_every == 0:
             self._check(result, self._eager(*args, **kwargs))
         return result
 
     def _check(self, replayed: Any, eager: tuple[Any, Any]) -> None:
-        """Raise ReplayError at the first bitwise difference from the eager graph's results."""
         value, grads = (None, replayed) if self._gradient_only else replayed
         pairs = [("the value", value, eager[0])] if value is not None else []
-        grads, eager_grads = ([grads], [eager[1]]) if self.single else (grads, eager[1])
-        pairs += [
-            (f"the gradient of argument {n}", g, e)
-            for n, g, e in zip(self.argnums, grads, eager_grads)
-        ]
+        grads, wants = ([grads], [eager[1]]) if self.single else (grads, eager[1])
+        pairs += zip((f"the gradient of argument {n}" for n in self.argnums), grads, wants)
         for what, got, want in pairs:
             got, want = np.asarray(got), np.asarray(want)
             how = f"{got.dtype}{list(got.shape)} against {want.dtype}{list(want.shape)}"

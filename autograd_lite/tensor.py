@@ -1,10 +1,10 @@
-"""The :class:`Tensor`: an array, its gradient, and the link to the op that made it.
+"""The `Tensor`: an array, its gradient, and the link to the op that made it.
 
 A Tensor made by the user is a *leaf*. A Tensor returned by an op while gradients are being
 recorded remembers that op (``_op``), its inputs (``_args``: Tensors or constants) and the input
-arrays the op saw (``_arrays``). That is the whole graph: :mod:`autograd_lite.engine` walks it
+arrays the op saw (``_arrays``). That is the whole graph: `autograd_lite.engine` walks it
 backwards. Operator sugar (``+``, ``@``, ``.sum()`` …) is installed on the class by
-:mod:`autograd_lite.ops`, from the declaration of the op each one calls (where every forward
+`autograd_lite.ops`, from the declaration of the op each one calls (where every forward
 sits beside its derivative): this module imports nothing above it (``backward`` imports the
 engine when it runs).
 """
@@ -31,10 +31,40 @@ __all__ = ["Tensor", "as_array", "raw", "guarding_data"]
 #: the engine can visit a graph in decreasing sequence number without sorting it first.
 next_sequence_number = itertools.count().__next__
 
+
+class _WeakIdentityMap:
+    """Tensor -> value, holding the Tensor weakly and keyed by identity (a
+    ``WeakKeyDictionary`` compares its keys with ``==``, which is elementwise on Tensors)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[weakref.ref[Tensor], Any]] = {}
+
+    def __setitem__(self, tensor: Tensor, value: Any) -> None:
+        key, items = id(tensor), self._items
+
+        def forget(ref: weakref.ref[Tensor]) -> None:
+            entry = items.get(key)
+            if entry is not None and entry[0] is ref:
+                del items[key]
+
+        items[key] = (weakref.ref(tensor, forget), value)
+
+    def get(self, tensor: Any, default: Any = None) -> Any:
+        entry = self._items.get(id(tensor))
+        if entry is None or entry[0]() is not tensor:
+            return default
+        return entry[1]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 #: While a replay records, each Tensor made by converting something (a list, an int array, another
 #: Tensor) -> (that object, dtype): the replay converts it again at every call instead of
 #: freezing the copy.
-MADE_FROM: weakref.WeakKeyDictionary[Tensor, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+MADE_FROM = _WeakIdentityMap()
 
 #: What an op takes besides a Tensor: an array or a Python number.
 Operand = Union["Tensor", ArrayLike]
@@ -48,7 +78,7 @@ def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor"
 
     Floating-point arrays are used as they are (no copy); booleans and integers become float64
     (or ``dtype``). Strings, objects, ``None`` and complex numbers raise
-    :class:`~autograd_lite.errors.InvalidInputError` naming ``what``.
+    [`InvalidInputError`][autograd_lite.errors.InvalidInputError] naming ``what``.
     """
     if isinstance(data, Tensor):
         _check_not_recorded(data, "al.Tensor(x) (the constructor, or another conversion)")
@@ -71,7 +101,7 @@ def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor"
 
 
 class _HookHandle:
-    """Returned by :meth:`Tensor.register_hook`; ``remove()`` unregisters the hook."""
+    """Returned by `Tensor.register_hook()`; ``remove()`` unregisters the hook."""
 
     __slots__ = ("_hooks", "_hook")
 
@@ -94,9 +124,9 @@ class Tensor:
         copied; integers, booleans and Python lists become float64.
     requires_grad : bool, default False
         Whether gradients with respect to this tensor are wanted. Ops on a tensor that requires
-        grad record themselves so that :meth:`backward` can reach it.
+        grad record themselves so that `backward()` can reach it.
     name : str, optional
-        A label shown in ``repr`` and in graph drawings (:func:`autograd_lite.viz.to_dot`).
+        A label shown in ``repr`` and in graph drawings (`autograd_lite.viz.to_dot()`).
     dtype : numpy dtype, optional
         Convert the data to this dtype.
 
@@ -126,9 +156,6 @@ class Tensor:
         "_seq",
         "__weakref__",
     )
-
-    # NumPy must hand ``ndarray * tensor`` to Tensor.__rmul__ instead of converting the tensor.
-    __array_ufunc__ = None
 
     def __init__(
         self,
@@ -173,7 +200,7 @@ class Tensor:
     # -- array-like properties ---------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        """The shape of :attr:`data`."""
+        """The shape of `data`."""
         return self.data.shape
 
     @property
@@ -188,7 +215,7 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype of :attr:`data` (float64 unless float32 was given)."""
+        """The NumPy dtype of `data` (float64 unless float32 was given)."""
         return self.data.dtype
 
     @property
@@ -243,11 +270,36 @@ class Tensor:
             extras.append(f"name={self.name!r}")
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)`: the data of a tensor that does not require grad.
+
+        A tensor that requires grad (or was computed from one) refuses, as in PyTorch: the
+        array would silently leave the graph. Call `t.detach().numpy()` for its values.
+        """
+        if self.requires_grad:
+            raise RequiresGradError(
+                f"np.asarray / np.array of a Tensor of shape {self.shape} that requires grad: "
+                f"its values would leave the graph; call .detach().numpy() instead"
+            )
         _check_not_recorded(self, "converting it to a NumPy array")
         if dtype is None:
-            return self.data
-        return self.data.astype(dtype)
+            return self.data.copy() if copy else self.data
+        return self.data.astype(dtype, copy=bool(copy))
+
+    # -- NumPy's functions on Tensors record (`np.exp(x)`, `ndarray + x`): the dispatch
+    # table (derived from the op declarations) lives in autograd_lite.numpy_dispatch, above ops.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """Ufuncs (`np.exp`, `np.add` …, and `ndarray + tensor`) record as ops."""
+        return _numpy_dispatch().dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(
+        self, func: Callable[..., Any], types: Any, args: tuple, kwargs: dict[str, Any]
+    ) -> Any:
+        """NumPy's functions (`np.sum`, `np.concatenate` …) record as ops."""
+        for kind in types:  # another library's array type among the arguments: let it answer
+            if not (issubclass(kind, Tensor) or issubclass(kind, np.ndarray)):
+                return NotImplemented
+        return _numpy_dispatch().dispatch_function(func, args, kwargs)
 
     def __bool__(self) -> bool:
         _check_not_recorded(self, "its truth value (an `if` on data)")
@@ -257,10 +309,19 @@ class Tensor:
         _check_not_recorded(self, "float()")
         return float(self.data)
 
-    # Tensors are hashed by identity (the engine keys its dictionaries on them), so ``==`` is
-    # identity too. Elementwise comparisons below return NumPy boolean arrays: they are not
-    # differentiable.
+    # Comparisons are elementwise, as in PyTorch and NumPy, and return NumPy boolean arrays
+    # (not recorded). Tensors stay hashed by identity (the engine keys its dictionaries on
+    # them): Python's dicts and sets test identity before ``==``, so those keep working; to ask
+    # whether a Tensor is in a list, compare with ``is``.
     __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
+        _check_not_recorded(self, "'=='")
+        return self.data == raw(other)
+
+    def __ne__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
+        _check_not_recorded(self, "'!='")
+        return self.data != raw(other)
 
     def __lt__(self, other: Operand) -> NDArray[np.bool_]:
         _check_not_recorded(self, "'<'")
@@ -283,6 +344,12 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         _check_not_recorded(self, "numpy()")
         return self.data
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of floats, like ``ndarray.tolist`` (a float for
+        a 0-d tensor)."""
+        _check_not_recorded(self, "tolist()")
+        return self.data.tolist()
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
@@ -388,10 +455,23 @@ class Tensor:
         return self
 
 
+_DISPATCH: Any = None
+
+
+def _numpy_dispatch() -> Any:
+    """The module autograd_lite.numpy_dispatch (above this layer: one lazy import, cached)."""
+    global _DISPATCH
+    if _DISPATCH is None:
+        from autograd_lite import numpy_dispatch
+
+        _DISPATCH = numpy_dispatch
+    return _DISPATCH
+
+
 def raw(value: Any) -> Any:
     """The array of a Tensor (or the value itself), for a use outside the graph: a mask, an
     index, labels. While a replay records, reading a Tensor that ``f`` computes is refused
-    (:class:`~autograd_lite.errors.ReplayError`): its value would be frozen into the plan."""
+    ([`ReplayError`][autograd_lite.errors.ReplayError]): its value would be frozen into the plan."""
     if isinstance(value, Tensor):
         _check_not_recorded(value, "its values, used outside the graph")
         return value.data

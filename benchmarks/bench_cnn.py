@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         unit = "s" if scale == 1.0 else "ms"
         for name, s in (("autograd_lite", mine), ("PyTorch eager (1 thread)", other)):
             if s is None:
-                rows.append((what, name, "skipped: PyTorch not importable", "", ""))
+                rows.append((what, name, "skipped (see the note below)", "", ""))
                 continue
             rows.append((what, name, f"{s['median'] * scale:.3g} {unit}",
                          f"{s['cpu']['median'] * scale:.3g} {unit}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -85,7 +87,7 @@ def test_the_source_shows_the_generated_forward_and_backward() -> None:
     compiled = al.compile(_mlp([3, 2], seed=0))
     compiled(np.ones((4, 3)))
     assert "def forward(" in compiled.source and "def backward(" in compiled.source
-    assert "v4 = matmul_1(x0, v3)" in compiled.source
+    assert "v4 = matmul_1(x1, v3)" in compiled.source  # Linear: (W @ x.T).T
 
 
 def test_a_new_shape_records_again_and_values_are_part_of_the_signature() -> None:
@@ -194,13 +196,17 @@ def test_a_retained_graph_backpropagates_through_the_fused_node_twice() -> None:
     assert all(np.array_equal(p.grad, 2 * g) for p, g in zip(model.parameters(), first))
 
 
+def _count_walks(monkeypatch) -> list:
+    """The walks of a module tree made by ``parameters()`` (which caches its list)."""
+    walks: list = []
+    walk = nn.module._walked
+    monkeypatch.setattr(nn.module, "_walked", lambda *a: walks.append(1) or walk(*a))
+    return walks
+
+
 def test_the_module_tree_is_walked_once_while_its_parameters_stay_bound(monkeypatch) -> None:
     model = _mlp([2, 2, 1], seed=0)
-    walks = []
-    walk = type(model).named_parameters
-    monkeypatch.setattr(
-        type(model), "named_parameters", lambda self, *a: walks.append(1) or walk(self, *a)
-    )
+    walks = _count_walks(monkeypatch)
     compiled = al.compile(model)
     for _ in range(3):
         compiled(np.ones((1, 2)))
@@ -208,3 +214,55 @@ def test_the_module_tree_is_walked_once_while_its_parameters_stay_bound(monkeypa
     model.layers[2] = nn.Linear(2, 1, seed=5)  # another parameter at that path: walked again
     assert np.array_equal(compiled(np.ones((1, 2))).data, model(np.ones((1, 2))).data)
     assert len(walks) == 2 and compiled.plans == 2
+
+
+class _Keyed(nn.Module):
+    """Layers in a dict under digit keys (``blocks.0.weight``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = {"0": nn.Linear(2, 3, seed=0), "1": nn.Linear(3, 1, seed=1)}
+
+    def forward(self, x):
+        return self.blocks["1"](al.tanh(self.blocks["0"](x)))
+
+
+def test_a_layer_rebound_in_a_dict_records_again(monkeypatch) -> None:
+    model = _Keyed()
+    walks = _count_walks(monkeypatch)
+    compiled, x = al.compile(model), np.ones((4, 2))
+    for _ in range(3):
+        compiled(x)
+    assert len(walks) == 1 and compiled.plans == 1 and compiled.fallback_reason is None
+    model.blocks["0"] = nn.Linear(2, 3, seed=7)  # rebound under the same key: walked again
+    assert _same(compiled(x).data, model(x).data)
+    assert len(walks) == 2 and compiled.plans == 2
+    model.blocks["0"].weight.data = np.ones((3, 2))  # same object, new array: seen by value
+    assert _same(compiled(x).data, model(x).data)
+
+
+def test_a_layer_appended_after_compiling_is_run() -> None:
+    """Its parameters change the signature: recorded again, the output is the eager one."""
+    model = _mlp([2, 3], seed=0)
+    compiled, x = al.compile(model), np.ones((4, 2))
+    compiled(x)
+    model.append(nn.Linear(3, 1, seed=1))
+    assert _same(compiled(x).data, model(x).data) and compiled.plans == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.append(nn.Sigmoid()),  # a layer without parameters, added to the list
+        lambda m: m.layers.__setitem__(1, nn.Tanh()),  # replaced in place in the list
+        lambda m: setattr(m, "layers", [*m.layers[:1], nn.ReLU()]),  # the list rebound
+    ],
+)
+def test_a_parameterless_layer_added_or_replaced_is_seen(change: Any) -> None:
+    """Layers without parameters change no parameter: the module's structure() keys the
+    recordings, so the compiled output stays the eager one."""
+    model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.Sigmoid())
+    compiled, x = al.compile(model), np.random.default_rng(0).normal(size=(4, 2))
+    assert _same(compiled(x).data, model(x).data)
+    change(model)
+    assert _same(compiled(x).data, model(x).data) and compiled.plans == 2

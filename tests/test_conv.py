@@ -431,3 +431,13 @@ def test_the_cnn_example_learns_in_one_short_epoch(capsys: Any) -> None:
     assert [(k, v.shape) for k, v in state.items()][:2] == [
         ("conv1.weight", (6, 1, 5, 5)), ("conv1.bias", (6,))
     ]  # fmt: skip
+
+
+def test_the_cnn_benchmark_runs_without_pytorch() -> None:
+    pytest.importorskip("psutil")
+    from benchmarks import bench_cnn
+
+    result = bench_cnn.measure(None, reps=1, limit=64)
+    assert result["steps"] == 2
+    assert sorted(result["results"]) == [f"{bench_cnn.CONV}: autograd_lite",
+                                         f"{bench_cnn.EPOCH}: autograd_lite"]  # fmt: skip

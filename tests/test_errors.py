@@ -392,3 +392,39 @@ def test_reduction_over_axis_0_of_a_0d_tensor(op, axis):
         return  # refusing the axis would be fine too
     y.backward()
     assert float(x.grad) == 1.0
+
+
+BUILTIN_ERRORS = {"ValueError", "TypeError", "IndexError"}
+
+
+def _bare_raises(source: str) -> list[int]:
+    """Line numbers of ``raise ValueError(...)``/``TypeError``/``IndexError`` (the built-ins
+    themselves, not an AutogradLiteError subclass of them)."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(target, ast.Name) and target.id in BUILTIN_ERRORS:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_scan_sees_a_bare_raise():
+    assert _bare_raises("def f():\n    raise ValueError('x')\n") == [2]
+    assert _bare_raises("def f():\n    raise errors.ShapeError('x')\n") == []
+
+
+def test_the_package_raises_no_bare_builtin_error():
+    """Every error for bad input is an AutogradLiteError (DESIGN.md, Errors), so it can be
+    caught as one; each also subclasses the built-in, so ``except ValueError`` still works."""
+    from pathlib import Path
+
+    package = Path(al.__file__).parent
+    found = {
+        str(path.relative_to(package)): lines
+        for path in sorted(package.rglob("*.py"))
+        if (lines := _bare_raises(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}, f"bare built-in raises (use autograd_lite.errors): {found}"

@@ -204,8 +204,8 @@ def _torch_call(torch: Any) -> Any:
         dims = dims if isinstance(dims, tuple) else (dims,)
         if not dims:
             return x
-        if fn == "max":
-            return torch.amax(x, dim=dims, keepdim=keepdims)
+        if fn in ("max", "min"):
+            return getattr(torch, "a" + fn)(x, dim=dims, keepdim=keepdims)
         return getattr(torch, fn)(x, dim=dims, keepdim=keepdims)
 
     def index(value: Any) -> Any:
@@ -235,7 +235,17 @@ def _torch_call(torch: Any) -> Any:
             return torch.sigmoid(a) * (1 - torch.sigmoid(a))
         if name in ("softmax", "log_softmax"):
             return getattr(torch, name)(a, dim=params["axis"])
-        if name in ("sum", "mean", "max"):
+        if name in ("sqrt", "abs"):
+            return getattr(torch, name)(a)
+        if name == "softplus":
+            return torch.nn.functional.softplus(a)
+        if name in ("maximum", "minimum"):
+            return getattr(torch, name)(*map(constant, args))
+        if name == "clamp":
+            return torch.clamp(a, min=params["min"], max=params["max"])
+        if name in ("clone", "astype"):  # (astype drawn with dtype=None: a copy)
+            return a.clone()
+        if name in ("sum", "mean", "max", "min", "logsumexp", "var", "std"):
             return reduce(a, name, params["axis"], params["keepdims"])
         if name == "reshape":
             return a.reshape(params["shape"])
@@ -259,7 +269,34 @@ def _torch_call(torch: Any) -> Any:
             return torch.stack(args, dim=params["axis"])
         if name == "where":
             return torch.where(torch.as_tensor(params["condition"]), *map(constant, args))
+        if "conv2d" in name or "pool2d" in name:
+            return convolution(name, args, params)
         return cost(name, args, params)
+
+    def convolution(name: str, args: list, params: dict) -> Any:
+        F, grad = torch.nn.functional, torch.nn.grad
+        if name == "conv2d":
+            x, w, b = args
+            return F.conv2d(x, w, None if isinstance(b, float) else b, **params)
+        if name == "conv2d_input_grad":
+            g, w = args
+            return grad.conv2d_input(params.pop("x_shape"), w, g, **params)
+        if name == "conv2d_weight_grad":
+            x, g = args
+            return grad.conv2d_weight(x, params.pop("w_shape"), g, **params)
+        if name in ("max_pool2d", "avg_pool2d"):
+            return getattr(F, name)(args[0], **params)
+        shape, g = params.pop("shape"), args[0]
+        if name == "avg_pool2d_backward":  # the transpose of avg_pool2d, by torch's autograd
+            z = torch.zeros(shape, dtype=g.dtype, requires_grad=True)
+            return torch.autograd.grad(F.avg_pool2d(z, **params), z, g, create_graph=True)[0]
+        masks = params.pop("masks")
+        kernel, stride, padding = params["kernel_size"], params["stride"], params["padding"]
+        positions = ops.max_pool2d_positions(masks, shape, kernel, stride, padding, (1, 1))
+        flat = torch.zeros(int(np.prod(shape)), dtype=g.dtype)
+        return flat.index_add(0, torch.as_tensor(positions.reshape(-1)), g.reshape(-1)).reshape(
+            shape
+        )
 
     def cost(name: str, args: list, params: dict) -> Any:
         shape = tuple(args[0].shape)

@@ -407,3 +407,20 @@ def test_a_traceback_through_generated_code_shows_the_generated_line() -> None:
         df(np.full(2, 3.0))
     text = "".join(traceback.format_exception(info.value))
     assert "<replay-" in text and "gi = call_vjp(op0, 0, g_, v1, (x0,), {})" in text
+
+
+def test_plans_that_are_gone_leave_linecache_between_its_checks() -> None:
+    """A plan collected while linecache.checkcache iterates (doctest, pdb, traceback call it)
+    must not remove its entry under it; the entry goes at the next recording."""
+    import gc
+    import linecache
+
+    df = al.grad(lambda x: (x * 2.0).sum(), replay=True)
+    df(np.ones(2))
+    (name,) = [n for n in linecache.cache if n.startswith("<replay-")][-1:]
+    del df
+    gc.collect()
+    linecache.checkcache()
+    assert name in linecache.cache  # still there: removed only by the next recording
+    al.grad(lambda x: (x * 3.0).sum(), replay=True)(np.ones(2))
+    assert name not in linecache.cache

@@ -134,9 +134,10 @@ def test_values_read_out_of_a_recorded_tensor_are_refused(f, what) -> None:
 
 
 def replay_data_slot():
-    from autograd_lite import tensor
+    # (the module: ``from autograd_lite import tensor`` is the factory al.tensor, as torch.tensor)
+    from autograd_lite.tensor import _DATA_SLOT
 
-    return tensor._DATA_SLOT
+    return _DATA_SLOT
 
 
 def test_reads_that_are_not_values_of_the_arguments_are_allowed() -> None:

@@ -22,6 +22,8 @@ from autograd_lite.testing.strategies import (
     BroadcastShapes,
     broadcastable_shapes,
     graphs,
+    mlps,
+    module_inputs,
     mutually_broadcastable_shapes,
     shapes,
     tensors,
@@ -471,3 +473,185 @@ def test_importing_autograd_lite_testing_does_not_need_hypothesis() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "lazy"
+
+
+# -- gradcheck of a Module: parameters and inputs in one call ------------------------------------
+def _product(weight_factor: float = 1.0, input_factor: float = 1.0) -> Any:
+    """``x * w`` with vjps wrong by the given factors (1: right)."""
+
+    @al.primitive(differentiable=True)
+    def product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return x * w
+
+    product.defvjp(
+        lambda g, out, x, w: g * w * input_factor, lambda g, out, x, w: g * x * weight_factor
+    )
+    return product
+
+
+class _Gain(al.nn.Module):
+    """``tanh(product(x, weight) + bias)``: a custom layer built on a custom primitive."""
+
+    def __init__(self, n: int, product: Any, seed: int = 0) -> None:
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.weight = al.nn.Parameter(rng.uniform(0.5, 1.5, n))
+        self.bias = al.nn.Parameter(rng.uniform(-0.5, 0.5, n))
+        self.product = product
+
+    def forward(self, x: Any) -> al.Tensor:
+        return al.tanh(self.product(x, self.weight) + self.bias)
+
+
+def _module_state(module: al.nn.Module) -> list:
+    params = [(n, id(p), p.data.tobytes(), p.grad) for n, p in module.named_parameters()]
+    return params + [(n, b.tobytes()) for n, b in module.named_buffers()]
+
+
+def test_gradcheck_of_a_module_names_the_parameter_whose_vjp_is_wrong() -> None:
+    x = np.random.default_rng(1).uniform(-1, 1, (3, 4))
+    layer = _Gain(4, _product(weight_factor=2.0))
+    with pytest.raises(
+        GradcheckError, match=r"with respect to parameter 'weight' \(shape \(4,\)\)"
+    ) as info:
+        gradcheck(layer, [x])  # wrt="all" by default: before, only x was checked
+    assert info.value.parameter_name == info.value.input_name == "weight"
+    assert info.value.input_index is None
+    assert gradcheck(layer, [x], wrt="inputs")  # x's vjp is right
+    assert not gradcheck(layer, [x], wrt="parameters", raise_exception=False)
+    assert not gradcheck(layer, [x], fast_mode=True, raise_exception=False)
+    model = al.nn.Sequential(al.nn.Linear(4, 4, seed=0), _Gain(4, _product(weight_factor=2.0)))
+    with pytest.raises(GradcheckError, match=r"parameter '1\.weight'") as nested:
+        gradcheck(model, [x], wrt="parameters")
+    assert nested.value.parameter_name == "1.weight"
+
+
+def test_gradcheck_of_a_module_names_an_input_whose_vjp_is_wrong() -> None:
+    x = al.Tensor(np.random.default_rng(2).uniform(-1, 1, (2, 3)), requires_grad=True, name="x")
+    layer = _Gain(3, _product(input_factor=0.5))
+    with pytest.raises(GradcheckError, match=r"with respect to input 0 \('x'\)") as info:
+        gradcheck(layer, [x])
+    assert info.value.input_index == 0 and info.value.parameter_name is None
+    assert gradcheck(layer, [x], wrt="parameters")
+
+
+def test_a_frozen_parameter_is_not_checked() -> None:
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 3))
+    layer = _Gain(3, _product(weight_factor=3.0))
+    layer.weight.requires_grad = False
+    assert gradcheck(layer, [x], wrt="all")  # only bias (right) and x (right) are checked
+    layer.weight.requires_grad = True
+    assert not gradcheck(layer, [x], raise_exception=False)
+
+
+def test_gradgradcheck_of_a_module_names_the_parameter() -> None:
+    @al.primitive(differentiable=True)
+    def times(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return g * x
+
+    times.defvjp(lambda h, out, g, x: h * x * 2.0, lambda h, out, g, x: h * g)  # d/dg wrong
+
+    @al.primitive(differentiable=True)
+    def product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return x * w
+
+    product.defvjp(lambda g, out, x, w: g * w, lambda g, out, x, w: times(g, x))
+    x = np.random.default_rng(4).uniform(-1, 1, (2, 3))
+    right = _Gain(3, _product())
+    assert gradgradcheck(right, [x]) and gradcheck(_Gain(3, product), [x])
+    with pytest.raises(GradcheckError, match="parameter 'weight'"):
+        gradgradcheck(_Gain(3, product), [x], wrt="parameters")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data(), mlps(max_layers=3, max_width=4, bias=st.booleans()))
+def test_gradcheck_accepts_random_modules_and_leaves_them_untouched(
+    data: Any, model: al.nn.Sequential
+) -> None:
+    x = data.draw(module_inputs(model))
+    before = _module_state(model)
+    assert gradcheck(model, [x], wrt="all")
+    assert gradcheck(model, [x], wrt="parameters", fast_mode=True)
+    assert _module_state(model) == before
+    assert all(p.grad is None for p in model.parameters())
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data(), mlps(max_layers=2, max_width=3))
+def test_gradgradcheck_accepts_random_modules(data: Any, model: al.nn.Sequential) -> None:
+    x = data.draw(module_inputs(model, batch=2))
+    before = _module_state(model)
+    assert gradgradcheck(model, [x], wrt="all", fast_mode=True)
+    assert _module_state(model) == before
+
+
+def test_gradcheck_of_a_module_in_training_mode_keeps_its_buffers() -> None:
+    model = al.nn.Sequential(al.nn.Linear(3, 2, seed=0), al.nn.BatchNorm1d(2), al.nn.Tanh())
+    x = np.random.default_rng(5).uniform(-1, 1, (4, 3))
+    for p in model.parameters():
+        p.grad = np.full(p.shape, 7.0)
+    before = _module_state(model)
+    assert gradcheck(model, [x])
+    assert _module_state(model) == before  # running statistics and .grad as they were
+    model(x)
+    assert _module_state(model) != before  # (a forward pass in training mode changes them)
+
+
+def test_gradcheck_module_argument_errors() -> None:
+    layer = _Gain(2, _product())
+    x = np.ones((1, 2))
+    with pytest.raises(InvalidInputError, match="wrt must be one of"):
+        gradcheck(layer, [x], wrt="weights")
+    with pytest.raises(InvalidInputError, match="wrt='parameters' applies to an"):
+        gradcheck(lambda a: a * a, [x], wrt="parameters")
+    layer.requires_grad_(False)
+    with pytest.raises(InvalidInputError, match="no parameter with requires_grad=True"):
+        gradcheck(layer, [x], wrt="parameters")
+    single = al.nn.Linear(2, 2, seed=0, dtype=np.float32)
+    with pytest.raises(InvalidInputError, match=r"parameter 'weight' has dtype float32.*float64"):
+        gradcheck(single, [x])
+
+
+# -- strategies for modules -----------------------------------------------------------------------
+@settings(max_examples=20, deadline=None)
+@given(st.data())
+def test_module_inputs_have_the_shape_the_first_layer_expects(data: Any) -> None:
+    nn = al.nn
+    batch = data.draw(st.integers(1, 3))
+    cases = [
+        (nn.Sequential(nn.Tanh(), nn.Linear(3, 2, seed=0)), (batch, 3)),
+        (nn.Sequential(nn.Conv2d(2, 1, 3, seed=0), nn.Flatten()), (batch, 2, 5, 5)),
+        (nn.LayerNorm((2, 3)), (batch, 2, 3)),
+        (nn.BatchNorm1d(4).eval(), (batch, 4)),  # eval: one sample is enough
+    ]
+    for module, shape in cases:
+        x = data.draw(module_inputs(module, batch=batch))
+        assert x.shape == shape and x.dtype == np.float64
+        assert np.all(np.abs(x) <= 3.0)
+        module(x)  # it fits
+    indices = data.draw(module_inputs(nn.Embedding(5, 2, seed=0), batch=batch))
+    assert indices.shape == (batch,) and indices.dtype.kind == "i"
+    assert np.all((0 <= indices) & (indices < 5))
+    drawn = data.draw(module_inputs(nn.Sigmoid(), shape=(2, 2), elements=(0.0, 1.0)))
+    assert drawn.shape[1:] == (2, 2) and 1 <= drawn.shape[0] <= 4 and np.all(drawn >= 0)
+    bn = data.draw(module_inputs(nn.Sequential(nn.BatchNorm2d(1))))
+    assert bn.shape[0] >= 2 and bn.shape[1:] == (1, 5, 5)  # BatchNorm trains on 2+ samples
+
+
+def test_module_inputs_refuses_a_module_that_does_not_say_its_shape() -> None:
+    from autograd_lite.nn import ModuleArgumentError
+
+    with pytest.raises(ModuleArgumentError, match="pass shape="):
+        module_inputs(al.nn.Sequential(al.nn.Tanh()))
+    with pytest.raises(ModuleArgumentError, match="batch must be a positive int"):
+        module_inputs(al.nn.Linear(2, 2), batch=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(mlps(min_layers=2, max_layers=3, max_width=3, activations=(al.nn.ReLU,)))
+def test_mlps_draw_linear_layers_and_activations(model: al.nn.Sequential) -> None:
+    linears = [m for m in model if isinstance(m, al.nn.Linear)]
+    assert 2 <= len(linears) <= 3 and len(model) == 2 * len(linears)
+    assert all(isinstance(m, al.nn.ReLU) for m in model.layers[1::2])
+    assert all(1 <= m.in_features <= 3 and 1 <= m.out_features <= 3 for m in linears)
+    assert all(a.out_features == b.in_features for a, b in zip(linears, linears[1:]))

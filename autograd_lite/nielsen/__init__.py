@@ -1,8 +1,8 @@
 """Chapter 2 of Nielsen's *Neural Networks and Deep Learning*, twice.
 
-:class:`ManualNetwork` computes its gradients with the four backpropagation equations BP1-BP4
-written out in NumPy; :class:`Network` is the same network (same API, initial parameters and
-shuffling for the same seed) whose gradients come from the autodiff graph. :func:`compare`
+`ManualNetwork` computes its gradients with the four backpropagation equations BP1-BP4
+written out in NumPy; `Network` is the same network (same API, initial parameters and
+shuffling for the same seed) whose gradients come from the autodiff graph. `compare()`
 checks, layer by layer, that the two agree to round-off and times both.
 """
 

@@ -1,16 +1,16 @@
 """Code shared by the hand-written and the autodiff chapter-2 networks.
 
-Both :class:`~autograd_lite.nielsen.manual.ManualNetwork` (backpropagation written out as the
-four equations BP1-BP4) and :class:`~autograd_lite.nielsen.network.Network` (gradients from the
+Both `ManualNetwork` (backpropagation written out as the
+four equations BP1-BP4) and [`Network`][autograd_lite.nielsen.network.Network] (gradients from the
 autodiff graph) draw their initial parameters, shuffle their training data, split it into
 mini-batches, evaluate and save themselves with the code here. Two networks built with the
 same ``sizes`` and ``seed`` therefore start from the same weights and see the same mini-batches
 in the same order: any difference between them is a difference in how the gradient was computed.
 
-Conventions are the chapter's: column vectors, a layer computes :math:`z = w a + b` with ``w`` of
+Conventions are the chapter's: column vectors, a layer computes $z = w a + b$ with ``w`` of
 shape ``(n_out, n_in)`` and ``b`` of shape ``(n_out, 1)``, and a mini-batch is a matrix whose
 *columns* are the samples. Data in either of the chapter's two shapes is converted once, where
-it enters (:func:`as_columns`).
+it enters ([`as_columns()`][autograd_lite.nielsen.common.as_columns]).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ += ["NetworkBase", "CHECKPOINT_FORMAT"]
 #: Columns processed at once when a whole data set is fed forward (evaluation, training cost).
 EVAL_CHUNK = 10_000
 
-#: Format tag written into every checkpoint (see :func:`autograd_lite.checkpoint.save_checkpoint`).
+#: Format tag written into every checkpoint (see `autograd_lite.checkpoint.save_checkpoint()`).
 CHECKPOINT_FORMAT = "autograd_lite.nielsen/1"
 
 
@@ -65,9 +65,9 @@ def validate_sizes(sizes: Iterable[Any]) -> list[int]:
 def initial_parameters(
     sizes: Sequence[int], seed: int | None = None, dtype: Any = np.float64
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    r"""The chapter's initial biases and weights, all :math:`\mathcal N(0, 1)`: drawn by
+    r"""The chapter's initial biases and weights, all $\mathcal N(0, 1)$: drawn by
     ``np.random.RandomState(seed).randn`` in the book's order (every bias ``(sizes[l], 1)``,
-    then every weight ``(sizes[l], sizes[l-1])``), the values of Nielsen's ``network.py`` after
+    then every weight ``(sizes[l], sizes[l-1])``), Nielsen's ``network.py`` values after
     ``np.random.seed(seed)``, cast to ``dtype``."""
     sizes = validate_sizes(sizes)
     rng = np.random.RandomState(seed)  # the legacy generator: network.py's np.random.randn
@@ -185,7 +185,7 @@ class NetworkBase:
     dtype: np.dtype
     seed: int | None
     cost: Any
-    #: The learning rate of the last :meth:`SGD`, or read from a checkpoint; saved with it.
+    #: The learning rate of the last `SGD()`, or read from a checkpoint; saved with it.
     eta: float | None = None
 
     def __init__(self, sizes: Iterable[int], seed: int | None, dtype: Any, cost: Any) -> None:
@@ -220,18 +220,18 @@ class NetworkBase:
         return as_columns(data, self.sizes, self.dtype, labels)
 
     def feedforward(self, a: Any) -> np.ndarray:
-        r"""The output :math:`a^L` for ``a``: one column ``(sizes[0], 1)`` (or ``(sizes[0],)``)
-        or a matrix of columns; :math:`a \to \sigma(w a + b)` layer by layer."""
+        r"""The output $a^L$ for ``a``: one column ``(sizes[0], 1)`` (or ``(sizes[0],)``)
+        or a matrix of columns; $a \to \sigma(w a + b)$ layer by layer."""
         a = np.asarray(a, dtype=self.dtype)
         return self._feedforward(a.reshape(-1, 1) if a.ndim == 1 else a)
 
     def update_mini_batch(self, mini_batch: Any, eta: float) -> None:
-        r"""One gradient-descent step, :math:`w \to w - \frac{\eta}{m}\sum_x \nabla_w C_x` (and
-        ``b``), from a list of ``(x, y)`` tuples or ``(X, Y)`` columns (see :func:`as_columns`)."""
+        r"""One gradient-descent step, $w \to w - \frac{\eta}{m}\sum_x \nabla_w C_x$ (and
+        ``b``), from a list of ``(x, y)`` tuples or ``(X, Y)`` columns (see `as_columns()`)."""
         self._update(*as_columns(mini_batch, self.sizes, self.dtype), eta)
 
     def evaluate(self, test_data: Any) -> int:
-        r"""Number of test inputs whose output :math:`\arg\max_j a^L_j` is the label;
+        r"""Number of test inputs whose output $\arg\max_j a^L_j$ is the label;
         ``test_data`` is the chapter's list of ``(x, label)`` tuples or ``(X, labels)``."""
         X, labels = self._columns(test_data, labels=True)
         correct = 0
@@ -241,11 +241,11 @@ class NetworkBase:
         return correct
 
     def cost_derivative(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
-        r"""The vector :math:`\partial C_x / \partial a^L` (:math:`a^L - y` for the quadratic)."""
+        r"""The vector $\partial C_x / \partial a^L$ ($a^L - y$ for the quadratic)."""
         return self.cost.derivative(output_activations, y)
 
     def total_cost(self, X: Any, Y: Any = None) -> float:
-        r"""Average cost :math:`C = \frac1n \sum_x C_x` over a data set: ``(X, Y)`` as two
+        r"""Average cost $C = \frac1n \sum_x C_x$ over a data set: ``(X, Y)`` as two
         arguments or one pair (``Y`` desired outputs or int labels), or the chapter's list."""
         Xc, Yc = self._columns((X, Y) if Y is not None else X)
         n = Xc.shape[1]
@@ -272,19 +272,21 @@ class NetworkBase:
         r"""Train with mini-batch stochastic gradient descent.
 
         Each epoch shuffles ``training_data`` (either of the chapter's shapes, see
-        :func:`as_columns`; converted once, to rows, so that a mini-batch is one gather), cuts
+        `as_columns()`; converted once, to rows, so that a mini-batch is one gather), cuts
         it into consecutive mini-batches of ``mini_batch_size`` samples (the last may be
         shorter) and applies to each
 
-        .. math:: w \to w - \frac{\eta}{m} \sum_x \nabla_w C_x, \qquad
-                  b \to b - \frac{\eta}{m} \sum_x \nabla_b C_x,
+        $$
+        w \to w - \frac{\eta}{m} \sum_x \nabla_w C_x, \qquad
+        b \to b - \frac{\eta}{m} \sum_x \nabla_b C_x,
+        $$
 
         then, with ``test_data`` (``(x, label)`` tuples or ``(X, labels)``), evaluates.
         ``verbose`` prints ``Epoch j: correct / total (acc%) seconds`` after each epoch as the
         book does (``Epoch j complete`` without test data); ``progress`` shows a ``tqdm`` bar;
         ``callback(epoch, stats)`` is called after each epoch; ``monitor_cost`` records the
-        average training cost. ``eta`` is saved as :attr:`eta`. ``extra``: ``matrix=`` for
-        :class:`~autograd_lite.nielsen.manual.ManualNetwork`.
+        average training cost. ``eta`` is saved as `eta`. ``extra``: ``matrix=`` for
+        [`ManualNetwork`][autograd_lite.nielsen.manual.ManualNetwork].
 
         Returns one dict per epoch: ``epoch``, ``correct``, ``total``, ``accuracy`` (``None``
         without test data), ``cost`` (``None`` unless monitored) and ``seconds`` (training,
@@ -353,8 +355,8 @@ class NetworkBase:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save ``sizes``, ``cost``, ``weights``, ``biases`` and ``eta`` (that of the last
-        :meth:`SGD`, if any) to ``.npz`` exactly at ``path``, atomically
-        (:func:`autograd_lite.checkpoint.save_checkpoint`); returns the path.
+        `SGD()`, if any) to ``.npz`` exactly at ``path``, atomically
+        (`autograd_lite.checkpoint.save_checkpoint()`); returns the path.
 
         Raises
         ------
@@ -373,7 +375,7 @@ class NetworkBase:
     def load(
         cls: type[_Net], path: str | os.PathLike[str], *, seed: int | None = None, **kwargs: Any
     ) -> _Net:
-        """Build a network from a file written by :meth:`save` (by either class), with its
+        """Build a network from a file written by `save()` (by either class), with its
         dtype, cost and learning rate (``eta``); ``seed`` seeds only later shuffling.
 
         Raises

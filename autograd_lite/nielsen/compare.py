@@ -1,13 +1,13 @@
 r"""Autodiff against BP1-BP4 by hand: the differences, layer by layer, and the time of a step.
 
-:func:`compare` builds a :class:`~autograd_lite.nielsen.network.Network` (autodiff) and a
-:class:`~autograd_lite.nielsen.manual.ManualNetwork` with the same initial parameters, feeds
-both one mini-batch, and reports for every layer :math:`l = 2..L` the largest difference in
-:math:`\nabla_w C`, :math:`\nabla_b C` and :math:`\delta^l` between the autodiff graph (one for
+`compare()` builds a `Network` (autodiff) and a
+`ManualNetwork` with the same initial parameters, feeds
+both one mini-batch, and reports for every layer $l = 2..L$ the largest difference in
+$\nabla_w C$, $\nabla_b C$ and $\delta^l$ between the autodiff graph (one for
 the whole mini-batch), the chapter's per-sample backprop summed over the samples (its
-per-sample :math:`\nabla_b C_x` *is* :math:`\delta^l_x`, BP3) and the matrix-based manual
+per-sample $\nabla_b C_x$ *is* $\delta^l_x$, BP3) and the matrix-based manual
 backprop, plus the median wall time of one ``update_mini_batch`` step of each. The differences are
-judged against :func:`round_off_bounds`, an error analysis computed from the data (relative to
+judged against `round_off_bounds()`, an error analysis computed from the data (relative to
 the magnitudes summed, growing with the widths and the batch), not a fixed constant.
 """
 
@@ -39,10 +39,10 @@ class LayerDifference:
 
     ``layer`` is the book's number, ``2..L``; ``quantity`` is ``"nabla_w"``, ``"nabla_b"`` or
     ``"delta"``; ``shape`` that of the compared arrays. ``vs_per_sample``, ``vs_matrix`` and
-    ``per_sample_vs_matrix`` are :math:`\max|\text{autodiff} - \text{per-sample manual}|`,
-    :math:`\max|\text{autodiff} - \text{matrix manual}|` and between the two manual ones;
-    ``scale`` is :math:`\max|\text{autodiff}|`. ``bound`` is the largest difference round-off
-    can explain for any entry (twice :func:`round_off_bounds`' entrywise bound: each version is
+    ``per_sample_vs_matrix`` are $\max|\text{autodiff} - \text{per-sample manual}|$,
+    $\max|\text{autodiff} - \text{matrix manual}|$ and between the two manual ones;
+    ``scale`` is $\max|\text{autodiff}|$. ``bound`` is the largest difference round-off
+    can explain for any entry (twice `round_off_bounds()`' entrywise bound: each version is
     within it of the exact value), and ``ratio`` the worst entry's difference over *its own*
     bound, over the three comparisons: at most 1 when every difference is round-off.
     """
@@ -65,9 +65,9 @@ class LayerDifference:
 
 @dataclass
 class ComparisonReport:
-    """What :func:`compare` measured; ``str(report)`` is an aligned text table.
+    """What `compare()` measured; ``str(report)`` is an aligned text table.
 
-    ``rows`` holds one :class:`LayerDifference` per layer and quantity, in layer order;
+    ``rows`` holds one `LayerDifference` per layer and quantity, in layer order;
     ``per_sample_seconds``, ``matrix_seconds`` and ``autodiff_seconds`` are the median wall
     times of one ``update_mini_batch`` step (the chapter's per-sample loop, the matrix-based
     manual step, the autodiff step) over ``repeats`` timed blocks, whose every per-step time
@@ -94,7 +94,7 @@ class ComparisonReport:
     @property
     def tolerance(self) -> float:
         """The largest difference round-off can explain anywhere (the rows' largest ``bound``,
-        from the error analysis of :func:`round_off_bounds`, not a fixed constant)."""
+        from the error analysis of `round_off_bounds()`, not a fixed constant)."""
         return max((row.bound for row in self.rows), default=0.0)
 
     @property
@@ -151,13 +151,13 @@ class ComparisonReport:
 
 @dataclass(frozen=True)
 class RoundOffBounds:
-    r"""Entrywise bounds on the round-off of BP1-BP4, from :func:`round_off_bounds`.
+    r"""Entrywise bounds on the round-off of BP1-BP4, from `round_off_bounds()`.
 
-    Each array bounds :math:`|\text{computed} - \text{exact}|` entry by entry, for any of the
-    three ways :func:`compare` computes the quantity (two computations differ by at most twice
+    Each array bounds $|\text{computed} - \text{exact}|$ entry by entry, for any of the
+    three ways `compare()` computes the quantity (two computations differ by at most twice
     it): ``nabla_w``, ``nabla_b`` and ``delta`` (one column per sample) hold one array per layer
-    ``l = 2..L``; ``z_error`` the largest error bound :math:`\max E^l` of an entry of
-    :math:`z^l`.
+    ``l = 2..L``; ``z_error`` the largest error bound $\max E^l$ of an entry of
+    $z^l$.
     """
 
     nabla_w: list[np.ndarray]
@@ -176,34 +176,34 @@ def round_off_bounds(
     r"""First-order bounds on the round-off of a sigmoid network's backprop, computed from data.
 
     The analysis (Higham, *Accuracy and Stability of Numerical Algorithms*, ch. 3): with
-    :math:`\varepsilon` the dtype's machine epsilon (twice the unit round-off, so every bound
-    below carries a factor 2 of margin), a sum of :math:`n` terms computed in any order is off
-    by at most :math:`n \varepsilon \sum |x_i|`, and so is each entry of a matrix product with
-    inner dimension :math:`n`, relative to :math:`|A|\,|B|`. Errors are followed layer by layer:
+    $\varepsilon$ the dtype's machine epsilon (twice the unit round-off, so every bound
+    below carries a factor 2 of margin), a sum of $n$ terms computed in any order is off
+    by at most $n \varepsilon \sum |x_i|$, and so is each entry of a matrix product with
+    inner dimension $n$, relative to $|A|\,|B|$. Errors are followed layer by layer:
 
-    * forward: each entry of :math:`z^l = w^l a^{l-1} + b^l` is off by at most
-      :math:`E^l = (n_{l-1} + 1)\varepsilon\,(|w^l|\,|a^{l-1}| + |b^l|) +
-      |w^l|\,(|a^{l-1}| \odot \rho^{l-1})`, where :math:`\rho^{l-1}` is the relative error of
-      :math:`a^{l-1}` (0 for the exact input); since :math:`d\sigma = \sigma(1-\sigma)\,dz`,
-      :math:`\rho^l = (1 - a^l) E^l + 3\varepsilon`;
-    * :math:`s = a(1 - a) = \sigma'(z)` is off by :math:`s\,(2E + 4\varepsilon) +
-      2\varepsilon a`: :math:`1 - a` is exact (Sterbenz) but :math:`a` near 1 carries an
-      *absolute* rounding of :math:`2\varepsilon`, large next to a saturated unit's tiny
-      :math:`1 - a`;
-    * BP1: :math:`\delta^L = a - y` (cross-entropy) has the magnitude :math:`D^L = a + |y|`
-      and the error :math:`s E + 4\varepsilon D^L`; :math:`\delta^L = (a - y)\,s`
-      (quadratic) has :math:`D^L = (a + |y|)\,s` and :math:`s^2 E + (2E + 9\varepsilon) D^L +
-      2\varepsilon a (a + |y|)`;
-    * BP2: with :math:`G = |w^{l+1}|^T D^{l+1}`, :math:`D^l = G \odot s^l` and the error
-      :math:`\Delta^l = (|w^{l+1}|^T \Delta^{l+1}) \odot s^l + (2E^l + (n_{l+1} +
-      6)\varepsilon) \odot D^l + 2\varepsilon\, a^l \odot G`;
-    * BP3 and BP4 sum over the :math:`m` samples: :math:`\nabla_b` is off by at most
-      :math:`\sum_x \Delta^l_x + m\varepsilon \sum_x D^l_x`, :math:`\nabla_w` by
-      :math:`\Delta^l |A^{l-1}|^T + D^l (|A^{l-1}| \odot \rho^{l-1})^T +
-      (m + 1)\varepsilon\, D^l |A^{l-1}|^T`.
+    * forward: each entry of $z^l = w^l a^{l-1} + b^l$ is off by at most
+      $E^l = (n_{l-1} + 1)\varepsilon\,(|w^l|\,|a^{l-1}| + |b^l|) +
+      |w^l|\,(|a^{l-1}| \odot \rho^{l-1})$, where $\rho^{l-1}$ is the relative error of
+      $a^{l-1}$ (0 for the exact input); since $d\sigma = \sigma(1-\sigma)\,dz$,
+      $\rho^l = (1 - a^l) E^l + 3\varepsilon$;
+    * $s = a(1 - a) = \sigma'(z)$ is off by $s\,(2E + 4\varepsilon) +
+      2\varepsilon a$: $1 - a$ is exact (Sterbenz) but $a$ near 1 carries an
+      *absolute* rounding of $2\varepsilon$, large next to a saturated unit's tiny
+      $1 - a$;
+    * BP1: $\delta^L = a - y$ (cross-entropy) has the magnitude $D^L = a + |y|$
+      and the error $s E + 4\varepsilon D^L$; $\delta^L = (a - y)\,s$
+      (quadratic) has $D^L = (a + |y|)\,s$ and $s^2 E + (2E + 9\varepsilon) D^L +
+      2\varepsilon a (a + |y|)$;
+    * BP2: with $G = |w^{l+1}|^T D^{l+1}$, $D^l = G \odot s^l$ and the error
+      $\Delta^l = (|w^{l+1}|^T \Delta^{l+1}) \odot s^l + (2E^l + (n_{l+1} +
+      6)\varepsilon) \odot D^l + 2\varepsilon\, a^l \odot G$;
+    * BP3 and BP4 sum over the $m$ samples: $\nabla_b$ is off by at most
+      $\sum_x \Delta^l_x + m\varepsilon \sum_x D^l_x$, $\nabla_w$ by
+      $\Delta^l |A^{l-1}|^T + D^l (|A^{l-1}| \odot \rho^{l-1})^T +
+      (m + 1)\varepsilon\, D^l |A^{l-1}|^T$.
 
-    These are worst-case bounds (:math:`n\varepsilon`, where typical round-off grows like
-    :math:`\sqrt n\,\varepsilon`). The magnitudes :math:`D` are the gradients of the network with
+    These are worst-case bounds ($n\varepsilon$, where typical round-off grows like
+    $\sqrt n\,\varepsilon$). The magnitudes $D$ are the gradients of the network with
     every weight replaced by its absolute value, so a bound is small exactly where the gradient
     is computed from small terms, and stays meaningful where large terms cancel (an absolute
     ``1e-12`` is too loose for tiny gradients and too tight for a large batch). ``weights`` and
@@ -299,8 +299,8 @@ def compare(
     r"""Compare the autodiff gradients and errors with BP1-BP4 by hand, and time a step of each.
 
     ``batch`` is the mini-batch in either of the chapter's shapes (see
-    :func:`~autograd_lite.nielsen.common.as_columns`); by default ``mini_batch_size`` (10)
-    random inputs in :math:`[0, 1)` with random one-hot targets drawn from ``seed``, which also
+    [`as_columns()`][autograd_lite.nielsen.common.as_columns]); by default ``mini_batch_size`` (10)
+    random inputs in $[0, 1)$ with random one-hot targets drawn from ``seed``, which also
     seeds the shared initial parameters. With a given ``batch``, ``mini_batch_size`` is the
     number of samples it must hold. Each version is timed in ``repeats`` blocks of ``number``
     steps (by default enough for about 20 ms) at the learning rate ``eta``; the reported time of

@@ -1,22 +1,23 @@
 r"""The chapter-2 network with its gradients taken from the autodiff graph.
 
-Same API, initial parameters and shuffling as
-:class:`~autograd_lite.nielsen.manual.ManualNetwork`, but :meth:`Network.backprop` writes no
+Same API, initial parameters and shuffling as `ManualNetwork`, but `Network.backprop()` writes no
 backpropagation equation: it builds the forward computation of a whole mini-batch as one graph,
 
-.. math:: z^l = w^l a^{l-1} + b^l, \qquad a^l = \sigma(z^l), \qquad C = \sum_x C_x(a^L),
+$$
+z^l = w^l a^{l-1} + b^l, \qquad a^l = \sigma(z^l), \qquad C = \sum_x C_x(a^L),
+$$
 
-and asks the engine for :math:`\partial C / \partial w^l` and :math:`\partial C / \partial b^l`.
-The engine's reverse sweep *is* BP1-BP4: the cost's vjp gives :math:`\nabla_a C` and the
-sigmoid's multiplies by :math:`\sigma'(z^L)` (BP1); ``matmul``'s vjp for its right operand sends
-:math:`(w^{l+1})^T \delta^{l+1}` back, which the sigmoid's vjp multiplies by :math:`\sigma'(z^l)`
-(BP2); the ``add`` of the bias passes :math:`\delta^l` through and the engine sums it over the
-broadcast batch axis (BP3); ``matmul``'s vjp for ``w`` is :math:`\delta^l (a^{l-1})^T` (BP4).
-:meth:`Network.deltas` reads every :math:`\delta^l` from the graph (``retain_grad``).
+and asks the engine for $\partial C / \partial w^l$ and $\partial C / \partial b^l$. The engine's
+reverse sweep *is* BP1-BP4: the cost's vjp gives $\nabla_a C$ and the sigmoid's multiplies by
+$\sigma'(z^L)$ (BP1); ``matmul``'s vjp for its right operand sends $(w^{l+1})^T \delta^{l+1}$ back,
+which the sigmoid's vjp multiplies by $\sigma'(z^l)$ (BP2); the ``add`` of the bias passes
+$\delta^l$ through and the engine sums it over the broadcast batch axis (BP3); ``matmul``'s vjp for
+``w`` is $\delta^l (a^{l-1})^T$ (BP4). `Network.deltas()` reads every $\delta^l$ from the graph
+(``retain_grad``).
 
 Every mini-batch of one shape makes the same graph, so training records it once and replays it
 (``value_and_grad(..., replay=True)``): the same ops and vjps, run as generated Python that
-:attr:`Network.replay_source` shows -- the sweep above, written out.
+`Network.replay_source` shows -- the sweep above, written out.
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ __all__ = ["Network"]
 class Network(NetworkBase):
     r"""A sigmoid network trained by SGD, with gradients from reverse-mode autodiff.
 
-    As :class:`~autograd_lite.nielsen.manual.ManualNetwork` (``sizes``, ``seed``, ``dtype``,
+    As `ManualNetwork` (``sizes``, ``seed``, ``dtype``,
     ``cost``; the same initial parameters and shuffling; ``biases`` and ``weights`` plain
     arrays, the leaves of the graph while a step runs). The cross-entropy is taken from
-    :math:`z^L` (``logits=True``): stable, and the output error is exactly :math:`a^L - y`.
+    $z^L$ (``logits=True``): stable, and the output error is exactly $a^L - y$.
     With ``replay`` (the default) the graph is recorded at the first mini-batch of each shape
-    and replayed after that (:func:`autograd_lite.value_and_grad`): the same ops and vjps in the
+    and replayed after that (`autograd_lite.value_and_grad()`): the same ops and vjps in the
     same order, so the same numbers bitwise, without rebuilding the Tensors; ``False`` builds
     it anew for every mini-batch.
     """
@@ -115,22 +116,22 @@ class Network(NetworkBase):
         return out.data
 
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        r"""The gradient of :math:`C = \sum_x C_x` over the columns of ``x``, by autodiff.
+        r"""The gradient of $C = \sum_x C_x$ over the columns of ``x``, by autodiff.
 
         ``x`` of shape ``(sizes[0], m)`` (or one sample ``(sizes[0],)``), ``y`` the desired
-        outputs ``(sizes[-1], m)``. Returns :math:`\sum_x \nabla_b C_x` and
-        :math:`\sum_x \nabla_w C_x`, shaped like ``biases`` and ``weights`` (for one column:
+        outputs ``(sizes[-1], m)``. Returns $\sum_x \nabla_b C_x$ and
+        $\sum_x \nabla_w C_x$, shaped like ``biases`` and ``weights`` (for one column:
         the chapter's per-sample gradient).
         """
         _, grads = self._value_and_grad(*self.biases, *self.weights, *self._columns((x, y)))
         return list(grads[: self._n]), list(grads[self._n :])
 
     def deltas(self, X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
-        r"""The errors :math:`\delta^l = \partial C / \partial z^l`, ``l = 2..L``, from the graph.
+        r"""The errors $\delta^l = \partial C / \partial z^l$, ``l = 2..L``, from the graph.
 
-        Each :math:`z^l` is marked with ``retain_grad()``; after ``C.backward()`` its ``grad`` is
-        :math:`\delta^l`, of shape ``(sizes[l], m)``; since :math:`C = \sum_x C_x` and
-        :math:`z^l_x` depends on sample :math:`x` alone, column ``j`` is sample ``j``'s own error.
+        Each $z^l$ is marked with ``retain_grad()``; after ``C.backward()`` its ``grad`` is
+        $\delta^l$, of shape ``(sizes[l], m)``; since $C = \sum_x C_x$ and
+        $z^l_x$ depends on sample $x$ alone, column ``j`` is sample ``j``'s own error.
         """
         bs = [Tensor(b, requires_grad=True) for b in self.biases]
         ws = [Tensor(w, requires_grad=True) for w in self.weights]

@@ -1,21 +1,23 @@
-r"""Layers as objects: :class:`Module`, :class:`Parameter`, :class:`Sequential`, layers, losses.
+r"""Layers as objects: `Module`, `Parameter`, `Sequential`, layers, losses.
 
-A :class:`Module` is a callable whose ``forward`` is written with Tensor operations; its
+A `Module` is a callable whose ``forward`` is written with Tensor operations; its
 gradients come from the engine, so a custom layer is only its forward pass. The names,
 signatures, default initialisations and ``state_dict`` layouts are PyTorch's (see the
-"Layers and optimizers" page for what differs): samples are *rows*, and :class:`Linear` computes
+"Layers and optimizers" page for what differs): samples are *rows*, and `Linear` computes
 
-.. math:: y = x W^\top + b, \qquad W \in \mathbb R^{n_{out} \times n_{in}},
-          \; b \in \mathbb R^{n_{out}},
+$$
+y = x W^\top + b, \qquad W \in \mathbb R^{n_{out} \times n_{in}},
+\; b \in \mathbb R^{n_{out}},
+$$
 
-so the ``W`` here is exactly the chapter's :math:`w^l` (also ``(n_out, n_in)``), applied to a
+so the ``W`` here is exactly the chapter's $w^l$ (also ``(n_out, n_in)``), applied to a
 mini-batch whose rows (not columns) are the samples; the chapter's ``b`` of shape ``(n, 1)``
 is ``b.reshape(-1, 1)``.
 
-The package is split by kind: :mod:`~autograd_lite.nn.module` (Module, Parameter,
-Sequential, state_dict), :mod:`~autograd_lite.nn.init`, :mod:`~autograd_lite.nn.layers`,
-:mod:`~autograd_lite.nn.normalization`, :mod:`~autograd_lite.nn.activations`,
-:mod:`~autograd_lite.nn.losses`; everything public is re-exported here.
+The package is split by kind: [`module`][autograd_lite.nn.module] (Module, Parameter,
+Sequential, state_dict), [`init`][autograd_lite.nn.init], [`layers`][autograd_lite.nn.layers],
+[`normalization`][autograd_lite.nn.normalization], [`activations`][autograd_lite.nn.activations],
+[`losses`][autograd_lite.nn.losses]; everything public is re-exported here.
 
 Examples
 --------

@@ -1,5 +1,5 @@
-r"""Elementwise activations and softmax as modules: :class:`Sigmoid`, :class:`Tanh`,
-:class:`ReLU`, :class:`Softmax`, :class:`LogSoftmax`."""
+r"""Elementwise activations and softmax as modules: `Sigmoid`, `Tanh`,
+`ReLU`, `Softmax`, `LogSoftmax`."""
 
 from __future__ import annotations
 
@@ -13,33 +13,33 @@ __all__ = ["Sigmoid", "Tanh", "ReLU", "Softmax", "LogSoftmax"]
 
 
 class Sigmoid(Module):
-    r""":math:`\sigma(z) = 1/(1 + e^{-z})`, elementwise; :math:`\sigma' = \sigma(1 - \sigma)`."""
+    r"""$\sigma(z) = 1/(1 + e^{-z})$, elementwise; $\sigma' = \sigma(1 - \sigma)$."""
 
     def forward(self, z: Any) -> Tensor:
         return ops.sigmoid(z)
 
 
 class Tanh(Module):
-    r""":math:`\tanh z`, elementwise; derivative :math:`1 - \tanh^2 z`."""
+    r"""$\tanh z$, elementwise; derivative $1 - \tanh^2 z$."""
 
     def forward(self, z: Any) -> Tensor:
         return ops.tanh(z)
 
 
 class ReLU(Module):
-    r""":math:`\max(z, 0)`, elementwise; derivative 1 for :math:`z > 0`, else 0 (also at 0)."""
+    r"""$\max(z, 0)$, elementwise; derivative 1 for $z > 0$, else 0 (also at 0)."""
 
     def forward(self, z: Any) -> Tensor:
         return ops.relu(z)
 
 
 class Softmax(Module):
-    r"""Softmax along ``dim``: :math:`a_j = e^{z_j} / \sum_k e^{z_k}` (chapter 3).
+    r"""Softmax along ``dim``: $a_j = e^{z_j} / \sum_k e^{z_k}$ (chapter 3).
 
     ``dim`` is PyTorch's name (default -1, the last axis); ``axis=`` is the same. Its Jacobian
-    is :math:`\partial a_j/\partial z_k = a_j(\delta_{jk} - a_k)`. To train with the
-    log-likelihood cost, give the *logits* to :class:`~autograd_lite.nn.CrossEntropyLoss` or
-    :func:`~autograd_lite.log_likelihood_cost` (stable) rather than this layer's output.
+    is $\partial a_j/\partial z_k = a_j(\delta_{jk} - a_k)$. To train with the
+    log-likelihood cost, give the *logits* to `CrossEntropyLoss` or
+    `log_likelihood_cost()` (stable) rather than this layer's output.
     """
 
     def __init__(self, dim: int | None = None, *, axis: int | None = None) -> None:
@@ -54,7 +54,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    r""":math:`\ln \mathrm{softmax}(z)_j = z_j - \ln \sum_k e^{z_k}` along ``dim``, stably."""
+    r"""$\ln \mathrm{softmax}(z)_j = z_j - \ln \sum_k e^{z_k}$ along ``dim``, stably."""
 
     def forward(self, z: Any) -> Tensor:
         return ops.log_softmax(z, axis=self.axis)

@@ -1,7 +1,7 @@
 r"""Convolution and pooling layers, NCHW, with PyTorch's signatures, initialisation and
-state_dict layout: :class:`Conv2d`, :class:`MaxPool2d`, :class:`AvgPool2d`.
+state_dict layout: `Conv2d`, `MaxPool2d`, `AvgPool2d`.
 
-Each is a thin module over a primitive of :mod:`autograd_lite.ops` (``conv2d``, ``max_pool2d``,
+Each is a thin module over a primitive of `autograd_lite.ops` (``conv2d``, ``max_pool2d``,
 ``avg_pool2d``), whose vjps are primitives too: gradients of any order flow through them.
 
 Examples
@@ -45,7 +45,7 @@ def _size(value: Any, what: str, low: int) -> tuple[int, int]:
 
 class Conv2d(Module):
     r"""A 2-D convolution over ``(N, C_in, H, W)`` inputs (PyTorch's ``torch.nn.Conv2d``
-    without ``groups``/``padding_mode``): :math:`y = w \star x + b`.
+    without ``groups``/``padding_mode``): $y = w \star x + b$.
 
     Parameters
     ----------
@@ -69,8 +69,8 @@ class Conv2d(Module):
     Notes
     -----
     PyTorch's default initialisation: ``kaiming_uniform_(weight, a=√5)``, which is
-    :math:`U(-1/\sqrt{fan_{in}}, 1/\sqrt{fan_{in}})` with
-    :math:`fan_{in} = C_{in} \cdot kh \cdot kw`, and the bias from the same interval (weights
+    $U(-1/\sqrt{fan_{in}}, 1/\sqrt{fan_{in}})$ with
+    $fan_{in} = C_{in} \cdot kh \cdot kw$, and the bias from the same interval (weights
     drawn first, then the bias).
     """
 

@@ -1,10 +1,10 @@
 r"""Initial values of layers' parameters: PyTorch's defaults, and the chapter's choices by name.
 
 PyTorch initialises ``Linear`` and ``Conv2d`` weights by Kaiming-uniform with
-:math:`a = \sqrt 5` and biases uniformly with the same bound: both are
-:math:`\mathcal U(-1/\sqrt{\text{fan\_in}},\, 1/\sqrt{\text{fan\_in}})`, since the Kaiming bound is
-:math:`\text{gain}\sqrt{3/\text{fan\_in}}` with :math:`\text{gain} = \sqrt{2/(1 + a^2)} =
-\sqrt{1/3}`. ``fan_in`` is the number of inputs of one output: ``in_features``, or
+$a = \sqrt 5$ and biases uniformly with the same bound: both are
+$\mathcal U(-1/\sqrt{\text{fan\_in}},\, 1/\sqrt{\text{fan\_in}})$, since the Kaiming bound is
+$\text{gain}\sqrt{3/\text{fan\_in}}$ with $\text{gain} = \sqrt{2/(1 + a^2)} =
+\sqrt{1/3}$. ``fan_in`` is the number of inputs of one output: ``in_features``, or
 ``in_channels * kh * kw`` for a convolution. The generator is NumPy's, so the values are not
 PyTorch's draws, only their distribution.
 """
@@ -39,8 +39,8 @@ def make_rng(seed: int | None, rng: np.random.Generator | None) -> np.random.Gen
 
 
 def fan_in_uniform(shape: Any, fan_in: int, rng: np.random.Generator) -> np.ndarray:
-    r""":math:`\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})` of ``shape``:
-    PyTorch's default for the weights (Kaiming-uniform, :math:`a = \sqrt 5`) and the biases
+    r"""$\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$ of ``shape``:
+    PyTorch's default for the weights (Kaiming-uniform, $a = \sqrt 5$) and the biases
     of ``Linear`` and ``Conv2d``."""
     bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
     return rng.uniform(-bound, bound, size=shape)
@@ -51,10 +51,10 @@ def init_weights(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Draw a layer's weights ``(n_out, n_in)`` and biases ``(n_out,)``; weights first.
 
-    ``"kaiming_uniform"`` is PyTorch's default: :math:`w, b \sim \mathcal U(\pm 1/\sqrt{n_{in}})`.
-    ``"standard"`` is chapter 1's :math:`w, b \sim \mathcal N(0, 1)`. ``"normalized"`` is
-    chapter 3's :math:`w \sim \mathcal N(0, 1/n_{in})`, :math:`b \sim \mathcal N(0, 1)`: it
-    keeps :math:`z = \sum_j w_j x_j + b` of order 1, so sigmoid neurons do not start
+    ``"kaiming_uniform"`` is PyTorch's default: $w, b \sim \mathcal U(\pm 1/\sqrt{n_{in}})$.
+    ``"standard"`` is chapter 1's $w, b \sim \mathcal N(0, 1)$. ``"normalized"`` is
+    chapter 3's $w \sim \mathcal N(0, 1/n_{in})$, $b \sim \mathcal N(0, 1)$: it
+    keeps $z = \sum_j w_j x_j + b$ of order 1, so sigmoid neurons do not start
     saturated.
     """
     if init not in INITS:

@@ -1,5 +1,5 @@
-r"""Layers with PyTorch's signatures, samples as rows: :class:`Linear`, :class:`Identity`,
-:class:`Flatten`, :class:`Dropout`, :class:`Embedding`."""
+r"""Layers with PyTorch's signatures, samples as rows: `Linear`, `Identity`,
+`Flatten`, `Dropout`, `Embedding`."""
 
 from __future__ import annotations
 
@@ -25,20 +25,20 @@ __all__ = ["Linear", "Identity", "Flatten", "Dropout", "Embedding"]
 
 
 class Linear(Module):
-    r"""A fully connected layer, :math:`y = x W^\top + b`, samples as rows.
+    r"""A fully connected layer, $y = x W^\top + b$, samples as rows.
 
     Parameters
     ----------
     in_features, out_features : int
         Input and output widths.
     bias : bool, default True
-        Add the bias :math:`b`.
+        Add the bias $b$.
     init : {"kaiming_uniform", "standard", "normalized"}, default "kaiming_uniform"
-        ``"kaiming_uniform"``: PyTorch's default, :math:`W_{jk}, b_j \sim \mathcal
-        U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`.
-        ``"standard"``: :math:`W_{jk}, b_j \sim \mathcal N(0, 1)` (chapters 1-2).
-        ``"normalized"``: :math:`W_{jk} \sim \mathcal N(0, 1/n_{in})`, :math:`b_j \sim
-        \mathcal N(0, 1)` (chapter 3).
+        ``"kaiming_uniform"``: PyTorch's default, $W_{jk}, b_j \sim \mathcal
+        U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})$.
+        ``"standard"``: $W_{jk}, b_j \sim \mathcal N(0, 1)$ (chapters 1-2).
+        ``"normalized"``: $W_{jk} \sim \mathcal N(0, 1/n_{in})$, $b_j \sim
+        \mathcal N(0, 1)$ (chapter 3).
     seed : int, optional
         Seed of the generator that draws the initial values.
     rng : numpy.random.Generator, optional
@@ -48,16 +48,21 @@ class Linear(Module):
     Attributes
     ----------
     weight : Parameter, shape ``(out_features, in_features)``
-        The chapter's :math:`w^l`.
+        The chapter's $w^l$.
     bias : Parameter, shape ``(out_features,)``, or None
-        The chapter's :math:`b^l` as a row (its ``(n_out, 1)`` column is ``bias.reshape(-1, 1)``).
+        The chapter's $b^l$ as a row (its ``(n_out, 1)`` column is ``bias.reshape(-1, 1)``).
 
     Notes
     -----
-    For a mini-batch :math:`X` of shape ``(m, n_in)`` the gradients are
-    :math:`\partial C/\partial W = \Delta^\top X` and
-    :math:`\partial C/\partial b = \sum_x \delta_x` with :math:`\Delta = \partial C/\partial Y`
+    For a mini-batch $X$ of shape ``(m, n_in)`` the gradients are
+    $\partial C/\partial W = \Delta^\top X$ and
+    $\partial C/\partial b = \sum_x \delta_x$ with $\Delta = \partial C/\partial Y$
     of shape ``(m, n_out)``: BP4 and BP3 summed over the mini-batch, transposed to rows.
+
+    A mini-batch (2-D ``x``) is computed as ``(W @ x.T).T``, the chapter's $w a$ with
+    samples as columns: the vjp of the product then hands the weight its gradient
+    $\Delta^\top X$ as a fresh array of ``W``'s layout, where ``x @ W.T`` would hand
+    a transposed view that backward must copy (measured in ``benchmarks/bench_compile.py``).
     """
 
     def __init__(
@@ -88,7 +93,10 @@ class Linear(Module):
                 f"Linear({n_in}, {self.out_features}): expected inputs with {n_in} features "
                 f"in the last axis (shape (m, {n_in})), got shape {x.shape}"
             )
-        y = ops.matmul(x, ops.transpose(self.weight))
+        if x.ndim == 2:  # the chapter's w a with samples as columns, as rows again: see Notes
+            y = ops.transpose(ops.matmul(self.weight, ops.transpose(x)))
+        else:
+            y = ops.matmul(x, ops.transpose(self.weight))
         return y if self.bias is None else ops.add(y, self.bias)
 
     def extra_repr(self) -> str:
@@ -135,7 +143,7 @@ class Flatten(Module):
 
 class Dropout(Module):
     r"""In training mode, zeroes each element with probability ``p`` and scales the rest by
-    :math:`1/(1-p)` (so the expectation is unchanged); in evaluation mode, the identity.
+    $1/(1-p)$ (so the expectation is unchanged); in evaluation mode, the identity.
 
     The mask is a constant of the graph: the gradient is the upstream gradient times the same
     mask. Each call in training mode draws a new mask from the layer's generator (``seed=`` or
@@ -168,10 +176,10 @@ class Dropout(Module):
 
 
 class Embedding(Module):
-    r"""A lookup table: row :math:`i` of ``weight`` (``(num_embeddings, embedding_dim)``) for
-    each index :math:`i`; an input of shape ``S`` gives ``S + (embedding_dim,)``.
+    r"""A lookup table: row $i$ of ``weight`` (``(num_embeddings, embedding_dim)``) for
+    each index $i$; an input of shape ``S`` gives ``S + (embedding_dim,)``.
 
-    ``weight`` is drawn from :math:`\mathcal N(0, 1)` as in PyTorch. With ``padding_idx``, that
+    ``weight`` is drawn from $\mathcal N(0, 1)$ as in PyTorch. With ``padding_idx``, that
     row starts at zero and gets no gradient (its output is still the row's value). Indices are
     integers, or floats holding whole numbers (a Tensor's data); negative ones are refused.
     """

@@ -1,12 +1,12 @@
 r"""Loss modules with PyTorch's signatures and ``reduction`` (``"mean"``, ``"sum"``, ``"none"``):
-:class:`MSELoss`, :class:`CrossEntropyLoss`, :class:`NLLLoss`, :class:`BCEWithLogitsLoss`, and the
-functions they call (:func:`mse_loss`, :func:`cross_entropy`, :func:`nll_loss`,
-:func:`binary_cross_entropy_with_logits`).
+`MSELoss`, `CrossEntropyLoss`, `NLLLoss`, `BCEWithLogitsLoss`, and the
+functions they call (`mse_loss()`, `cross_entropy()`, `nll_loss()`,
+[`binary_cross_entropy_with_logits()`][autograd_lite.nn.losses.binary_cross_entropy_with_logits]).
 
 The class axis is axis 1 of an input ``(N, C)`` or ``(N, C, d1, …)``, axis 0 of an input
 ``(C,)``. Log-probabilities come from ``log_softmax`` (shifted by the maximum), so logits of
 ±1000 give finite losses and exact gradients. The chapter's costs
-(:func:`~autograd_lite.quadratic_cost` …) are unchanged: these are PyTorch's, which average
+(`quadratic_cost()` …) are unchanged: these are PyTorch's, which average
 over the batch where the chapter's sum.
 """
 
@@ -115,7 +115,7 @@ def _weighted_mean(loss: Tensor, w: np.ndarray, reduction: str) -> Tensor:
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
-    r""":math:`(x - y)^2` elementwise, then reduced; ``input`` and ``target`` of one shape."""
+    r"""$(x - y)^2$ elementwise, then reduced; ``input`` and ``target`` of one shape."""
     reduction = _check_reduction("mse_loss", reduction)
     x, y = as_tensor(input), target
     if _raw(y).shape != x.shape:
@@ -134,10 +134,10 @@ def nll_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> Tensor:
-    r"""The negative log-likelihood :math:`-w_{t_n} \log p_{n, t_n}` of log-probabilities
+    r"""The negative log-likelihood $-w_{t_n} \log p_{n, t_n}$ of log-probabilities
     ``input`` (e.g. from ``log_softmax``) at the class indices ``target``.
 
-    ``"mean"`` divides by :math:`\sum_n w_{t_n}` over the samples not ignored.
+    ``"mean"`` divides by $\sum_n w_{t_n}$ over the samples not ignored.
     """
     reduction = _check_reduction("nll_loss", reduction)
     x = as_tensor(input)
@@ -159,11 +159,11 @@ def cross_entropy(
     r"""Cross-entropy of the logits ``input`` against class indices or class probabilities.
 
     ``target`` of the input's shape less the class axis holds class indices: the loss is
-    :func:`nll_loss` of ``log_softmax(input)``; with ``label_smoothing`` :math:`\varepsilon`
-    it is :math:`(1 - \varepsilon)\,\text{nll} + \frac{\varepsilon}{C}\sum_c -w_c \log p_c`
-    (reduced alike). ``target`` of the input's shape holds probabilities :math:`q` (smoothed
-    to :math:`(1 - \varepsilon) q + \varepsilon / C`): the loss is :math:`-\sum_c w_c q_c
-    \log p_c`, and ``"mean"`` divides by the number of samples.
+    `nll_loss()` of ``log_softmax(input)``; with ``label_smoothing`` $\varepsilon$
+    it is $(1 - \varepsilon)\,\text{nll} + \frac{\varepsilon}{C}\sum_c -w_c \log p_c$
+    (reduced alike). ``target`` of the input's shape holds probabilities $q$ (smoothed
+    to $(1 - \varepsilon) q + \varepsilon / C$): the loss is $-\sum_c w_c q_c
+    \log p_c$, and ``"mean"`` divides by the number of samples.
     """
     owner = "cross_entropy"
     reduction = _check_reduction(owner, reduction)
@@ -200,12 +200,12 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     pos_weight: Any = None,
 ) -> Tensor:
-    r""":math:`-w\,[p\,y \log\sigma(x) + (1 - y)\log(1 - \sigma(x))]` of the logits ``x`` and
+    r"""$-w\,[p\,y \log\sigma(x) + (1 - y)\log(1 - \sigma(x))]$ of the logits ``x`` and
     targets ``y`` in [0, 1] (one shape), ``p`` the ``pos_weight`` (broadcast along the last
     axis: one per class).
 
-    Computed as :math:`(1 - y)x - (p y + 1 - y)\log\sigma(x)` with :math:`\log\sigma(x)` a
-    ``log_softmax`` of :math:`(0, x)`: finite with exact gradients at any logit.
+    Computed as $(1 - y)x - (p y + 1 - y)\log\sigma(x)$ with $\log\sigma(x)$ a
+    ``log_softmax`` of $(0, x)$: finite with exact gradients at any logit.
     """
     reduction = _check_reduction("binary_cross_entropy_with_logits", reduction)
     x = as_tensor(input)
@@ -234,10 +234,10 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    r"""Mean squared error :math:`\frac1n\sum (x - y)^2` (``"mean"``); see :func:`mse_loss`.
+    r"""Mean squared error $\frac1n\sum (x - y)^2$ (``"mean"``); see `mse_loss()`.
 
-    PyTorch's mean over *every element*; the chapter's :func:`~autograd_lite.quadratic_cost`
-    is :math:`\frac12\sum\|y - a\|^2` summed over the batch.
+    PyTorch's mean over *every element*; the chapter's `quadratic_cost()`
+    is $\frac12\sum\|y - a\|^2$ summed over the batch.
     """
 
     def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
@@ -245,7 +245,7 @@ class MSELoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities at class indices; see :func:`nll_loss`.
+    """Negative log-likelihood of log-probabilities at class indices; see `nll_loss()`.
     ``weight`` (one per class) is a buffer, in the ``state_dict`` as in PyTorch."""
 
     weight: np.ndarray | None
@@ -261,7 +261,7 @@ class NLLLoss(_Loss):
 
 class CrossEntropyLoss(NLLLoss):
     """Cross-entropy of logits against class indices or probabilities, with
-    ``label_smoothing``; see :func:`cross_entropy`."""
+    ``label_smoothing``; see [`cross_entropy()`][autograd_lite.nn.losses.cross_entropy]."""
 
     def __init__(
         self,
@@ -283,7 +283,7 @@ class CrossEntropyLoss(NLLLoss):
 
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of logits, stable at any logit; see
-    :func:`binary_cross_entropy_with_logits`. ``weight`` and ``pos_weight`` are buffers."""
+    `binary_cross_entropy_with_logits()`. ``weight`` and ``pos_weight`` are buffers."""
 
     weight: np.ndarray | None
     pos_weight: np.ndarray | None

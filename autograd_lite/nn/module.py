@@ -1,11 +1,11 @@
-r""":class:`Module` (discovery, buffers, modes, ``state_dict``, save/load), :class:`Parameter`,
-:class:`Sequential`, and the errors a ``state_dict`` that does not fit raises.
+r"""`Module` (discovery, buffers, modes, ``state_dict``, save/load), `Parameter`,
+`Sequential`, and the errors a ``state_dict`` that does not fit raises.
 
-A module finds its :class:`Parameter`\ s and sub-modules by looking through its attributes
+A module finds its `Parameter`\ s and sub-modules by looking through its attributes
 (recursively, through lists, tuples and dicts of them), in the order the attributes were
-assigned; buffers (running statistics) are registered by name with :meth:`Module.register_buffer`.
+assigned; buffers (running statistics) are registered by name with `Module.register_buffer()`.
 ``state_dict()`` keys and their order are PyTorch's: for each module, depth first, its own
-parameters, then its own buffers, then its children's; :class:`Sequential` names its children
+parameters, then its own buffers, then its children's; `Sequential` names its children
 ``0``, ``1``, … so a model's state moves to the corresponding ``torch.nn`` model and back.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ __all__ = [
     "StateDictShapeError",
 ]
 
-#: Stored in every file written by :meth:`Module.save`, under :data:`_FORMAT_KEY`.
+#: Stored in every file written by `Module.save()`, under `_FORMAT_KEY`.
 CHECKPOINT_FORMAT = "autograd_lite.nn/1"
 _FORMAT_KEY = "__format__"
 
@@ -48,18 +49,18 @@ _FORMAT_KEY = "__format__"
 class ModuleArgumentError(InvalidArgumentError):
     """A layer or loss built or called with an argument it cannot use (a width of 0, ``p=2``
     for dropout, an unknown ``reduction`` …); the message names the layer and the value. An
-    :class:`~autograd_lite.errors.InvalidArgumentError` (a ``ValueError``)."""
+    [`InvalidArgumentError`][autograd_lite.errors.InvalidArgumentError] (a ``ValueError``)."""
 
 
 def positive_int(owner: str, label: str, n: Any) -> int:
-    """``n`` as an int, or a :class:`ModuleArgumentError` naming ``owner`` and ``label``."""
+    """``n`` as an int, or a `ModuleArgumentError` naming ``owner`` and ``label``."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ModuleArgumentError(f"{owner}: {label} must be a positive int, got {n!r}")
     return int(n)
 
 
 def number_in(owner: str, label: str, x: Any, low: float, high: float = math.inf) -> float:
-    """``x`` as a float in ``[low, high]``, or a :class:`ModuleArgumentError` naming both."""
+    """``x`` as a float in ``[low, high]``, or a `ModuleArgumentError` naming both."""
     if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)) or not low <= x <= high:
         where = f"in [{low}, {high}]" if high < math.inf else f">= {low}"
         raise ModuleArgumentError(f"{owner}: {label} must be a number {where}, got {x!r}")
@@ -91,7 +92,7 @@ class StateDictShapeError(StateDictError, ShapeError):
 
 
 class Parameter(Tensor):
-    """A leaf Tensor that a :class:`Module` trains: ``requires_grad=True`` by default.
+    """A leaf Tensor that a `Module` trains: ``requires_grad=True`` by default.
 
     Parameters
     ----------
@@ -99,7 +100,7 @@ class Parameter(Tensor):
         Initial values. They are *copied*, so that in-place optimizer updates never write into
         an array the caller still holds. Float32 stays float32; other numbers become float64.
     requires_grad : bool, default True
-        Set False to freeze the parameter (it is still listed by :meth:`Module.parameters`
+        Set False to freeze the parameter (it is still listed by `Module.parameters()`
         and saved, but gets no gradient).
     name : str, optional
         A label for ``repr`` and graph drawings.
@@ -123,15 +124,15 @@ class Module:
 
     Subclass it, assign parameters and sub-modules as attributes in ``__init__``, and write
     ``forward`` with Tensor operations; calling the module calls ``forward``. Gradients of
-    every :class:`Parameter` follow from the graph ``forward`` records.
+    every `Parameter` follow from the graph ``forward`` records.
 
-    Parameters are found through attributes holding a :class:`Parameter`, a :class:`Module`,
+    Parameters are found through attributes holding a `Parameter`, a `Module`,
     or a list, tuple or dict of these (nested containers too): a module's own parameters
     first, then each sub-module's, depth first, all in attribute-assignment order (dicts in
     insertion order). A parameter reachable twice (a tied weight) is listed once,
-    under the first name found. Plain :class:`~autograd_lite.Tensor` attributes are constants,
+    under the first name found. Plain `Tensor` attributes are constants,
     not parameters; NumPy arrays that belong in the ``state_dict`` (running statistics) are
-    registered with :meth:`register_buffer`.
+    registered with `register_buffer()`.
 
     Examples
     --------
@@ -167,7 +168,7 @@ class Module:
         """(name, value) for every attribute that is a Parameter or a Module, flattened.
 
         ``legacy`` asks for the names of checkpoints written before the names were PyTorch's
-        (only :class:`Sequential` named its children differently).
+        (only [`Sequential`][autograd_lite.nn.module.Sequential] named its children differently).
         """
         for key, value in vars(self).items():
             yield from _flatten(key, value)
@@ -227,8 +228,58 @@ class Module:
                     yield (f"{name}.{key}" if name else key), p
 
     def parameters(self) -> list[Parameter]:
-        """Every trainable parameter, each once, in :meth:`named_parameters` order."""
-        return [p for _, p in self.named_parameters()]
+        """Every trainable parameter, each once, in `named_parameters()` order.
+
+        The list is cached per module (``zero_grad`` runs every step): the cache holds while no
+        module's attribute holding a Parameter, a Module or a container was assigned or deleted
+        since, and every list, tuple or dict the walk went through holds the same items.
+        """
+        return list(self._walked_tree()[1])
+
+    def structure(self) -> tuple[Module, ...]:
+        """The modules of this tree in walk order (this one first), from the same cache as
+        `parameters()`: a new tuple after any change to the tree. `al.compile` keys its
+        recordings on it, so a layer added, removed or replaced (with or without parameters) is
+        recorded again."""
+        return self._walked_tree()[3]
+
+    def _walked_tree(self) -> tuple[int, list[Parameter], list[Any], tuple[Module, ...]]:
+        try:
+            cached = _PARAMETERS.get(self)
+        except TypeError:  # a subclass that defines __eq__ but no __hash__: never cached
+            return _walked(self, [], [])
+        if cached is not None and cached[0] == _STRUCTURE[0]:
+            for container, _, ids in cached[2]:
+                if _item_ids(container) != ids:
+                    break
+            else:
+                return cached
+        containers: list[Any] = []
+        entry = _walked(self, containers, [])
+        _PARAMETERS[self] = entry  # (the items are kept alive: no new object can take their id)
+        return entry
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, _WATCHED) or isinstance(self.__dict__.get(name), _WATCHED):
+            _STRUCTURE[0] += 1  # the parameter lists cached by parameters() are stale
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if isinstance(self.__dict__.get(name), _WATCHED):
+            _STRUCTURE[0] += 1
+        object.__delattr__(self, name)
+
+    def _values(self, containers: list[Any]) -> list[Any]:
+        """The Parameters and Modules of `_members()`, flattened, without their names (the
+        walk of `parameters()`); every list, tuple or dict passed is added to
+        ``containers``."""
+        found: list[Any] = []
+        for value in vars(self).values():
+            if isinstance(value, _MEMBERS):
+                found.append(value)
+            elif isinstance(value, _CONTAINERS):
+                _flat_values(value, found, containers)
+        return found
 
     def num_parameters(self) -> int:
         """The total number of scalar parameters."""
@@ -286,7 +337,7 @@ class Module:
                 yield (f"{name}.{key}" if name else key), value
 
     def buffers(self) -> list[np.ndarray]:
-        """Every buffer's array, in :meth:`named_buffers` order."""
+        """Every buffer's array, in `named_buffers()` order."""
         return [value for _, value in self.named_buffers()]
 
     # -- modes -----------------------------------------------------------------------------
@@ -340,7 +391,7 @@ class Module:
         """Copy arrays from ``state`` (a mapping name -> array) into the parameters and
         buffers, in place; returns self.
 
-        ``state`` may come from :meth:`state_dict`, from a ``torch.nn`` model
+        ``state`` may come from `state_dict()`, from a ``torch.nn`` model
         (``{k: v.numpy() for k, v in torch_model.state_dict().items()}``), or from a checkpoint
         written before Sequential's children were named like PyTorch's (``layers.0.weight``
         is read as ``0.weight``). Everything is checked before anything is written, so a
@@ -415,10 +466,10 @@ class Module:
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the :meth:`state_dict` to an ``.npz`` file exactly at ``path`` (atomically).
+        """Write the `state_dict()` to an ``.npz`` file exactly at ``path`` (atomically).
 
-        The file holds one array per :meth:`state_dict` key plus a format tag; it needs
-        no pickle to read. Returns the path written. See :func:`autograd_lite.checkpoint.write_npz`
+        The file holds one array per `state_dict()` key plus a format tag; it needs
+        no pickle to read. Returns the path written. See `autograd_lite.checkpoint.write_npz()`
         (mode, symbolic links, temporary files).
 
         Raises
@@ -430,9 +481,9 @@ class Module:
         return save_checkpoint(path, CHECKPOINT_FORMAT, self.state_dict(), "lr")
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
-        """Load a state written by :meth:`save` into this module, in place; returns self.
+        """Load a state written by `save()` into this module, in place; returns self.
 
-        The file is read by :class:`autograd_lite.checkpoint.NpzReader`: every member's header
+        The file is read by `autograd_lite.checkpoint.NpzReader`: every member's header
         is checked against this module's keys and shapes before any array is read, and
         unexpected members are refused unread (ignored, unread, with ``strict=False``). Files
         written with the old names of Sequential's children (``layers.0.weight``) load too.
@@ -496,6 +547,67 @@ def _with_path(error: CheckpointError, path: Path) -> CheckpointError:
     return error
 
 
+def _gather(
+    module: Module, found: list[Parameter], seen: set[int], containers: list[Any], modules: list
+) -> None:
+    """Append the parameters of ``module``'s tree to ``found`` in `Module.named_parameters()`
+    order (depth first, this module's own first, each module and parameter once), the containers
+    walked through to ``containers`` and the modules to ``modules``."""
+    seen.add(id(module))
+    modules.append(module)
+    children = []
+    for value in module._values(containers):
+        if isinstance(value, Parameter):
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
+        elif isinstance(value, Module):  # (Sequential.layers may have been given anything)
+            children.append(value)
+    for child in children:
+        if id(child) not in seen:
+            _gather(child, found, seen, containers, modules)
+
+
+_MEMBERS = (Parameter, Module)
+_CONTAINERS = (list, tuple, dict)
+_WATCHED = (Parameter, Module, list, tuple, dict)
+#: Bumped whenever a module's attribute holding a Parameter, Module or container changes.
+_STRUCTURE = [0]
+#: Module -> (_STRUCTURE when walked, its parameters, [(container, its items, their ids)]).
+_PARAMETERS: weakref.WeakKeyDictionary[
+    Module, tuple[int, list[Parameter], list[Any], tuple[Module, ...]]
+] = weakref.WeakKeyDictionary()
+
+
+def _walked(
+    module: Module, containers: list[Any], modules: list[Module]
+) -> tuple[int, list[Parameter], list[Any], tuple[Module, ...]]:
+    """A cache entry of `Module.parameters()`: the structure count it was made at, the
+    parameters, (container, its items, their ids) for each container walked, the modules."""
+    found: list[Parameter] = []
+    _gather(module, found, set(), containers, modules)
+    walked = [(c, _items(c), _item_ids(c)) for c in containers]
+    return _STRUCTURE[0], found, walked, tuple(modules)
+
+
+def _items(container: Any) -> list[Any]:
+    return list(container.values() if isinstance(container, dict) else container)
+
+
+def _item_ids(container: Any) -> list[int]:
+    return list(map(id, container.values() if isinstance(container, dict) else container))
+
+
+def _flat_values(value: Any, found: list[Any], containers: list[Any]) -> None:
+    if isinstance(value, _MEMBERS):
+        found.append(value)
+        return
+    containers.append(value)
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, _WATCHED):
+            _flat_values(item, found, containers)
+
+
 def _flatten(name: str, value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, (Parameter, Module)):
         yield name, value
@@ -534,6 +646,14 @@ class Sequential(Module):
         for key, value in vars(self).items():
             if key != "layers":
                 yield from _flatten(key, value)
+
+    def _values(self, containers: list[Any]) -> list[Any]:
+        found: list[Any] = list(self.layers)
+        containers.append(self.layers)
+        for key, value in vars(self).items():
+            if key != "layers" and isinstance(value, _WATCHED):
+                _flat_values(value, found, containers)
+        return found
 
     def forward(self, x: Any) -> Any:
         for layer in self.layers:

@@ -1,11 +1,13 @@
-r"""Normalisation layers: :class:`LayerNorm`, :class:`BatchNorm1d`, :class:`BatchNorm2d`.
+r"""Normalisation layers: `LayerNorm`, `BatchNorm1d`, `BatchNorm2d`.
 
 Each is composed of differentiable ops (mean, subtraction, power, product), so its gradients,
 and their gradients, come from the engine:
 
-.. math:: y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}\,\gamma + \beta,
+$$
+y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}\,\gamma + \beta,
+$$
 
-with :math:`\mu` and the *biased* variance :math:`\sigma^2` taken over the normalised axes.
+with $\mu$ and the *biased* variance $\sigma^2$ taken over the normalised axes.
 """
 
 from __future__ import annotations
@@ -182,9 +184,9 @@ class BatchNorm1d(_BatchNorm):
 
     In training mode each channel is normalised by the batch's mean and biased variance over
     the other axes, and the running statistics are updated as PyTorch does:
-    :math:`\hat\mu \leftarrow (1 - m)\hat\mu + m\mu`, :math:`\hat\sigma^2 \leftarrow (1 - m)
-    \hat\sigma^2 + m\,\sigma^2 \frac{n}{n - 1}` (the *unbiased* variance), with ``momentum``
-    :math:`m` (``None``: a cumulative average), and ``num_batches_tracked`` counts the batches.
+    $\hat\mu \leftarrow (1 - m)\hat\mu + m\mu$, $\hat\sigma^2 \leftarrow (1 - m)
+    \hat\sigma^2 + m\,\sigma^2 \frac{n}{n - 1}$ (the *unbiased* variance), with ``momentum``
+    $m$ (``None``: a cumulative average), and ``num_batches_tracked`` counts the batches.
     In evaluation mode the running statistics normalise (with ``track_running_stats=False``,
     the batch's, always). The running statistics are NumPy arrays (buffers) in the
     ``state_dict``: ``running_mean``, ``running_var``, ``num_batches_tracked`` (int64).
@@ -199,6 +201,6 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     r"""Batch normalisation of ``(N, C, H, W)`` inputs, per channel ``C`` (statistics over
-    ``N``, ``H``, ``W``); otherwise as :class:`BatchNorm1d`."""
+    ``N``, ``H``, ``W``); otherwise as `BatchNorm1d`."""
 
     ndims = (4,)

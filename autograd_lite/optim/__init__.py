@@ -3,7 +3,7 @@
 ``SGD`` (momentum, dampening, Nesterov, weight decay, and the chapter's ``batch_size`` and
 ``n``), ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``; parameter groups, ``zero_grad``,
 ``state_dict``/``load_state_dict`` (PyTorch's layout); schedulers in
-:mod:`autograd_lite.optim.lr_scheduler`. Each step updates ``.data`` in place with NumPy's
+`autograd_lite.optim.lr_scheduler`. Each step updates ``.data`` in place with NumPy's
 ufuncs (``out=``) into buffers made once per parameter.
 """
 

@@ -1,17 +1,17 @@
 r"""Adagrad (Duchi, Hazan & Singer 2011), PyTorch's update rule.
 
-For each parameter :math:`w` with gradient :math:`g` at step :math:`t` (from 1;
-:math:`g \leftarrow -g` first with ``maximize``):
+For each parameter $w$ with gradient $g$ at step $t$ (from 1;
+$g \leftarrow -g$ first with ``maximize``):
 
-.. math::
+$$
+g \leftarrow g + \lambda w, \qquad
+\tilde\eta = \frac{\eta}{1 + (t - 1)\,\delta}, \qquad
+s \leftarrow s + g^2, \qquad
+w \leftarrow w - \tilde\eta\, \frac{g}{\sqrt{s} + \epsilon}
+$$
 
-    g \leftarrow g + \lambda w, \qquad
-    \tilde\eta = \frac{\eta}{1 + (t - 1)\,\delta}, \qquad
-    s \leftarrow s + g^2, \qquad
-    w \leftarrow w - \tilde\eta\, \frac{g}{\sqrt{s} + \epsilon}
-
-with :math:`\delta` = ``lr_decay`` and :math:`s` starting at ``initial_accumulator_value``. The
-state of a parameter is ``step`` and ``sum`` (:math:`s`), as in PyTorch.
+with $\delta$ = ``lr_decay`` and $s$ starting at ``initial_accumulator_value``. The
+state of a parameter is ``step`` and ``sum`` ($s$), as in PyTorch.
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ class Adagrad(Optimizer):
     params : iterable of Parameter, or iterable of dict
         The tensors to update, or parameter groups with their own options.
     lr : float, default 1e-2
-        The learning rate :math:`\eta`.
+        The learning rate $\eta$.
     lr_decay : float, default 0
-        :math:`\delta \ge 0`: the step size is :math:`\eta / (1 + (t - 1)\delta)`.
+        $\delta \ge 0$: the step size is $\eta / (1 + (t - 1)\delta)$.
     weight_decay : float, default 0
-        :math:`\lambda \ge 0`: L2 added to the gradient.
+        $\lambda \ge 0$: L2 added to the gradient.
     initial_accumulator_value : float, default 0
-        The starting value (:math:`\ge 0`) of the sum of squared gradients.
+        The starting value ($\ge 0$) of the sum of squared gradients.
     eps : float, default 1e-10
-        :math:`\epsilon \ge 0`, added to the denominator.
+        $\epsilon \ge 0$, added to the denominator.
     maximize : bool, default False
         Ascend the objective.
 

@@ -1,19 +1,19 @@
 r"""Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019), PyTorch's update rules.
 
-For each parameter :math:`w` with gradient :math:`g` at step :math:`t` (from 1):
+For each parameter $w$ with gradient $g$ at step $t$ (from 1):
 
-.. math::
+$$\begin{aligned}
+g &\leftarrow g + \lambda w \quad \text{(Adam's L2 weight decay; AdamW instead:
+} w \leftarrow (1 - \eta\lambda) w \text{)} \\
+m &\leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+v \leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+\hat v &= \max(\hat v_{\text{prev}}, v) \text{ with amsgrad, else } v \\
+w &\leftarrow w - \frac{\eta}{1 - \beta_1^t}\,
+\frac{m}{\sqrt{\hat v} / \sqrt{1 - \beta_2^t} + \epsilon}
+\end{aligned}$$
 
-    g &\leftarrow g + \lambda w \quad \text{(Adam's L2 weight decay; AdamW instead:
-         } w \leftarrow (1 - \eta\lambda) w \text{)} \\
-    m &\leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
-    v \leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
-    \hat v &= \max(\hat v_{\text{prev}}, v) \text{ with amsgrad, else } v \\
-    w &\leftarrow w - \frac{\eta}{1 - \beta_1^t}\,
-        \frac{m}{\sqrt{\hat v} / \sqrt{1 - \beta_2^t} + \epsilon}
-
-(:math:`g \leftarrow -g` first with ``maximize``). The state of a parameter is ``step``,
-``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`) and, with ``amsgrad``, ``max_exp_avg_sq``,
+($g \leftarrow -g$ first with ``maximize``). The state of a parameter is ``step``,
+``exp_avg`` ($m$), ``exp_avg_sq`` ($v$) and, with ``amsgrad``, ``max_exp_avg_sq``,
 as in PyTorch's ``state_dict``.
 """
 
@@ -45,20 +45,20 @@ class Adam(Optimizer):
     params : iterable of Parameter, or iterable of dict
         The tensors to update, or parameter groups with their own options.
     lr : float, default 1e-3
-        The learning rate :math:`\eta`.
+        The learning rate $\eta$.
     betas : (float, float), default (0.9, 0.999)
-        :math:`\beta_1, \beta_2`, each in [0, 1): the decay of the moment estimates.
+        $\beta_1, \beta_2$, each in [0, 1): the decay of the moment estimates.
     eps : float, default 1e-8
-        :math:`\epsilon \ge 0`, added to the denominator.
+        $\epsilon \ge 0$, added to the denominator.
     weight_decay : float, default 0
-        :math:`\lambda \ge 0`: L2 added to the gradient (decoupled with
-        ``decoupled_weight_decay=True``, which is :class:`AdamW`).
+        $\lambda \ge 0$: L2 added to the gradient (decoupled with
+        ``decoupled_weight_decay=True``, which is [`AdamW`][autograd_lite.optim.adam.AdamW]).
     amsgrad : bool, default False
-        Divide by the largest :math:`v` so far (Reddi et al. 2018).
+        Divide by the largest $v$ so far (Reddi et al. 2018).
     maximize : bool, default False
         Ascend the objective.
     decoupled_weight_decay : bool, default False
-        Decay the weights directly, :math:`w \leftarrow (1 - \eta\lambda) w` (AdamW).
+        Decay the weights directly, $w \leftarrow (1 - \eta\lambda) w$ (AdamW).
 
     Examples
     --------
@@ -154,8 +154,8 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     r"""AdamW: Adam with decoupled weight decay, PyTorch's ``torch.optim.AdamW`` (its
-    default ``weight_decay`` is 1e-2): :math:`w \leftarrow (1 - \eta\lambda) w` before Adam's
-    step, instead of adding :math:`\lambda w` to the gradient. Parameters as :class:`Adam`.
+    default ``weight_decay`` is 1e-2): $w \leftarrow (1 - \eta\lambda) w$ before Adam's
+    step, instead of adding $\lambda w$ to the gradient. Parameters as `Adam`.
     """
 
     def __init__(

@@ -3,15 +3,15 @@ r"""Learning-rate schedules: PyTorch's ``torch.optim.lr_scheduler`` semantics.
 A scheduler changes ``group["lr"]`` of its optimizer's groups. Build it after the optimizer
 (it records each group's ``initial_lr``, and sets the lr of epoch 0); call
 ``scheduler.step()`` *after* ``optimizer.step()``, once per epoch (or per batch, as you
-schedule); :meth:`LRScheduler.get_last_lr` is the lr of each group now. Each scheduler has a
+schedule); `LRScheduler.get_last_lr()` is the lr of each group now. Each scheduler has a
 ``state_dict()``/``load_state_dict()`` (everything but the optimizer) to resume with.
 
 =======================  ==============================================================
-``StepLR``               :math:`\eta_t = \eta_0\,\gamma^{\lfloor t / s \rfloor}`
-``ExponentialLR``        :math:`\eta_t = \eta_0\,\gamma^t`
-``CosineAnnealingLR``    :math:`\eta_t = \eta_{\min} + (\eta_0 - \eta_{\min})
-                         \frac{1 + \cos(\pi t / T_{\max})}{2}`
-``ReduceLROnPlateau``    :math:`\eta \leftarrow \max(f\eta, \eta_{\min})` after
+``StepLR``               $\eta_t = \eta_0\,\gamma^{\lfloor t / s \rfloor}$
+``ExponentialLR``        $\eta_t = \eta_0\,\gamma^t$
+``CosineAnnealingLR``    $\eta_t = \eta_{\min} + (\eta_0 - \eta_{\min})
+                         \frac{1 + \cos(\pi t / T_{\max})}{2}$
+``ReduceLROnPlateau``    $\eta \leftarrow \max(f\eta, \eta_{\min})$ after
                          ``patience`` epochs without improvement of a metric
 =======================  ==============================================================
 
@@ -86,7 +86,7 @@ class LRScheduler:
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
-        """The lr of each group set by the last :meth:`step`."""
+        """The lr of each group set by the last `step()`."""
         return list(self._last_lr)
 
     def step(self) -> None:
@@ -107,11 +107,11 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything but the optimizer (resume with :meth:`load_state_dict`)."""
+        """Everything but the optimizer (resume with `load_state_dict()`)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume from :meth:`state_dict`."""
+        """Resume from `state_dict()`."""
         unknown = set(state_dict) - set(self.__dict__)
         if unknown:
             raise TrainingError(
@@ -125,7 +125,7 @@ class LRScheduler:
 
 class StepLR(LRScheduler):
     r"""Multiply each group's lr by ``gamma`` every ``step_size`` epochs:
-    :math:`\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}`.
+    $\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}$.
 
     Examples
     --------
@@ -159,7 +159,7 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    r"""Multiply each group's lr by ``gamma`` every epoch: :math:`\eta_t = \eta_0 \gamma^t`."""
+    r"""Multiply each group's lr by ``gamma`` every epoch: $\eta_t = \eta_0 \gamma^t$."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = number(0.0)("ExponentialLR", "gamma", gamma)
@@ -173,9 +173,9 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    r"""Cosine annealing from each group's initial lr :math:`\eta_0` down to ``eta_min``
+    r"""Cosine annealing from each group's initial lr $\eta_0$ down to ``eta_min``
     over ``T_max`` epochs (SGDR without restarts; it rises again after ``T_max``, as in
-    PyTorch): :math:`\eta_t = \eta_{\min} + (\eta_0 - \eta_{\min})(1 + \cos(\pi t/T_{\max}))/2`.
+    PyTorch): $\eta_t = \eta_{\min} + (\eta_0 - \eta_{\min})(1 + \cos(\pi t/T_{\max}))/2$.
     """
 
     def __init__(
@@ -213,7 +213,7 @@ class ReduceLROnPlateau:
     mode : {"min", "max"}, default "min"
         Whether the metric improves by going down (a loss) or up (an accuracy).
     factor : float, default 0.1
-        :math:`f` in (0, 1): the new lr is :math:`\max(f\eta, \eta_{\min})`.
+        $f$ in (0, 1): the new lr is $\max(f\eta, \eta_{\min})$.
     patience : int, default 10
         Epochs without improvement tolerated; the lr is reduced at the next one.
     threshold : float, default 1e-4
@@ -315,15 +315,15 @@ class ReduceLROnPlateau:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
-        """The lr of each group after the last :meth:`step`."""
+        """The lr of each group after the last `step()`."""
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything but the optimizer (resume with :meth:`load_state_dict`)."""
+        """Everything but the optimizer (resume with `load_state_dict()`)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume from :meth:`state_dict`."""
+        """Resume from `state_dict()`."""
         unknown = set(state_dict) - set(self.__dict__)
         if unknown:
             raise TrainingError(

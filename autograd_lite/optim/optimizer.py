@@ -13,9 +13,9 @@ order), so it can be loaded into a new optimizer built over other tensors of the
      "param_groups": [{"lr": 0.1, "momentum": 0.9, ..., "params": [0, 1]}, ...]}
 
 Hyper-parameters are checked once, when a group is made (the constructor,
-:meth:`Optimizer.add_param_group`, :meth:`Optimizer.load_state_dict`), never at each step: a
-bad one raises :class:`~autograd_lite.errors.TrainingError` (a ``ValueError``), or
-:class:`~autograd_lite.errors.InvalidInputError` (a ``TypeError``) for something that is not a
+`Optimizer.add_param_group()`, `Optimizer.load_state_dict()`), never at each step: a
+bad one raises [`TrainingError`][autograd_lite.errors.TrainingError] (a ``ValueError``), or
+`InvalidInputError` (a ``TypeError``) for something that is not a
 number, naming the optimizer, the hyper-parameter and the value. Schedulers and users may
 change ``group["lr"]`` between steps, as in PyTorch.
 """
@@ -51,7 +51,7 @@ def check_learning_rate(
     value: Any, name: str = "lr (the learning rate η)", owner: str = "SGD"
 ) -> float:
     """``value`` as a float, if it is a finite positive real number: a learning rate (``lr``
-    here, the chapter's η in :mod:`autograd_lite.nielsen`).
+    here, the chapter's η in [`autograd_lite.nielsen`][autograd_lite.nielsen]).
 
     Raises
     ------
@@ -69,12 +69,12 @@ def check_learning_rate(
 
 
 def learning_rate(owner: str, name: str, value: Any) -> float:
-    """The :data:`Check` of ``lr``: :func:`check_learning_rate`."""
+    """The `Check` of ``lr``: `check_learning_rate()`."""
     return check_learning_rate(value, name, owner)
 
 
 def number(low: float = 0.0, high: float = math.inf, *, open_high: bool = False) -> Check:
-    """A :data:`Check` for a finite real number in ``[low, high]`` (``[low, high)`` with
+    """A `Check` for a finite real number in ``[low, high]`` (``[low, high)`` with
     ``open_high``)."""
 
     def check(owner: str, name: str, value: Any) -> float:
@@ -91,14 +91,14 @@ def number(low: float = 0.0, high: float = math.inf, *, open_high: bool = False)
 
 
 def flag(owner: str, name: str, value: Any) -> bool:
-    """The :data:`Check` of an on/off option: a bool (or NumPy bool)."""
+    """The `Check` of an on/off option: a bool (or NumPy bool)."""
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidInputError(f"{owner}: {name} must be True or False, got {value!r}")
     return bool(value)
 
 
 def count(owner: str, name: str, value: Any) -> int | None:
-    """The :data:`Check` of an optional positive int (None allowed)."""
+    """The `Check` of an optional positive int (None allowed)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, _REAL):
@@ -109,7 +109,7 @@ def count(owner: str, name: str, value: Any) -> int | None:
 
 
 def betas(owner: str, name: str, value: Any) -> tuple[float, float]:
-    """The :data:`Check` of Adam's ``betas``: two numbers, each in [0, 1)."""
+    """The `Check` of Adam's ``betas``: two numbers, each in [0, 1)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidInputError(f"{owner}: {name} must be a pair (beta1, beta2), got {value!r}")
     pair = tuple(value)
@@ -134,8 +134,8 @@ def _grad_array(owner: str, p: Tensor, grad: Any) -> np.ndarray:
 class Optimizer:
     """The base class: parameter groups, state, ``zero_grad``, ``step``, ``state_dict``.
 
-    A subclass sets :attr:`hyper` (each hyper-parameter and its check), :attr:`state_keys`
-    (the buffers of its per-parameter state) and writes :meth:`_update`, the update of one
+    A subclass sets `hyper` (each hyper-parameter and its check), `state_keys`
+    (the buffers of its per-parameter state) and writes `_update()`, the update of one
     group; everything else is here.
 
     Parameters
@@ -150,7 +150,7 @@ class Optimizer:
     ----------
     param_groups : list of dict
         Each with ``params`` and every hyper-parameter; change ``lr`` here (or with a
-        scheduler of :mod:`autograd_lite.optim.lr_scheduler`) between steps.
+        scheduler of `autograd_lite.optim.lr_scheduler`) between steps.
     state : dict
         Parameter -> its buffers (``{"step": 3, "exp_avg": array, ...}``), made at its first
         step.
@@ -292,7 +292,7 @@ class Optimizer:
         """``[p, w, tmp, gbuf]`` for each parameter of ``group``: ``w`` is ``p.data`` (made
         writable), ``tmp`` and ``gbuf`` scratch arrays shaped like it, made once (not in the
         state: their values do not outlive a step). A step checks ``record[0] is p`` and
-        ``record[1] is p.data``, and calls :meth:`_refresh` if not (a parameter replaced in the
+        ``record[1] is p.data``, and calls `_refresh()` if not (a parameter replaced in the
         group, or its ``.data`` rebound)."""
         params = group["params"]
         cached = self._scratch.get(id(group))
@@ -340,7 +340,7 @@ class Optimizer:
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Resume from :meth:`state_dict` (this optimizer's or another's over parameters of
+        """Resume from `state_dict()` (this optimizer's or another's over parameters of
         the same shapes; a PyTorch optimizer's, its tensors turned into arrays, loads too).
 
         The groups' hyper-parameters become the saved ones; the arrays are copied (cast to

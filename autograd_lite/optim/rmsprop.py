@@ -1,20 +1,20 @@
 r"""RMSprop (Hinton's lecture 6e; centered as in Graves 2013), PyTorch's update rule.
 
-For each parameter :math:`w` with gradient :math:`g` (:math:`g \leftarrow -g` first with
+For each parameter $w$ with gradient $g$ ($g \leftarrow -g$ first with
 ``maximize``):
 
-.. math::
+$$\begin{aligned}
+g &\leftarrow g + \lambda w, \qquad
+s \leftarrow \alpha s + (1 - \alpha) g^2 \\
+\bar g &\leftarrow \alpha \bar g + (1 - \alpha) g, \quad
+d = \sqrt{s - \bar g^2} + \epsilon \ \text{(centered)}, \quad
+\text{else } d = \sqrt{s} + \epsilon \\
+b &\leftarrow \mu b + g / d, \quad w \leftarrow w - \eta b \ \text{(momentum } \mu > 0
+\text{)}, \quad \text{else } w \leftarrow w - \eta\, g / d
+\end{aligned}$$
 
-    g &\leftarrow g + \lambda w, \qquad
-    s \leftarrow \alpha s + (1 - \alpha) g^2 \\
-    \bar g &\leftarrow \alpha \bar g + (1 - \alpha) g, \quad
-        d = \sqrt{s - \bar g^2} + \epsilon \ \text{(centered)}, \quad
-        \text{else } d = \sqrt{s} + \epsilon \\
-    b &\leftarrow \mu b + g / d, \quad w \leftarrow w - \eta b \ \text{(momentum } \mu > 0
-        \text{)}, \quad \text{else } w \leftarrow w - \eta\, g / d
-
-The state of a parameter is ``step``, ``square_avg`` (:math:`s`), with momentum
-``momentum_buffer`` (:math:`b`), centered ``grad_avg`` (:math:`\bar g`), as in PyTorch.
+The state of a parameter is ``step``, ``square_avg`` ($s$), with momentum
+``momentum_buffer`` ($b$), centered ``grad_avg`` ($\bar g$), as in PyTorch.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ class RMSprop(Optimizer):
     params : iterable of Parameter, or iterable of dict
         The tensors to update, or parameter groups with their own options.
     lr : float, default 1e-2
-        The learning rate :math:`\eta`.
+        The learning rate $\eta$.
     alpha : float, default 0.99
-        :math:`\alpha` in [0, 1]: the decay of the squared-gradient average.
+        $\alpha$ in [0, 1]: the decay of the squared-gradient average.
     eps : float, default 1e-8
-        :math:`\epsilon \ge 0`, added to the denominator.
+        $\epsilon \ge 0$, added to the denominator.
     weight_decay : float, default 0
-        :math:`\lambda \ge 0`: L2 added to the gradient.
+        $\lambda \ge 0$: L2 added to the gradient.
     momentum : float, default 0
-        :math:`\mu` in [0, 1].
+        $\mu$ in [0, 1].
     centered : bool, default False
         Normalise by the estimated variance of the gradient instead of its second moment.
     maximize : bool, default False

@@ -1,31 +1,37 @@
 r"""Stochastic gradient descent: PyTorch's ``SGD``, written so that it is Nielsen's rule exactly.
 
-The costs of :mod:`autograd_lite.costs` *sum* over the mini-batch by default, so after
-``cost.backward()`` a parameter's ``.grad`` is :math:`\sum_x \nabla C_x`. Nielsen's step divides
-that sum by the mini-batch size :math:`m`; here :math:`m` is passed to :meth:`SGD.step` (or fixed
-once with ``SGD(..., batch_size=m)``), and ``lr`` is the chapter's :math:`\eta`:
+The costs of `autograd_lite.costs` *sum* over the mini-batch by default, so after
+``cost.backward()`` a parameter's ``.grad`` is $\sum_x \nabla C_x$. Nielsen's step divides
+that sum by the mini-batch size $m$; here $m$ is passed to `SGD.step()` (or fixed
+once with ``SGD(..., batch_size=m)``), and ``lr`` is the chapter's $\eta$:
 
-.. math:: w \to w - \frac{\eta}{m} \sum_x \nabla C_x \qquad \text{(chapter 1, eq. 20)}
+$$
+w \to w - \frac{\eta}{m} \sum_x \nabla C_x \qquad \text{(chapter 1, eq. 20)}
+$$
 
 With a cost built with ``reduction="mean"`` the gradient is already the average: call
-``step()`` without ``batch_size``. With ``weight_decay`` :math:`\lambda` and the training-set
+``step()`` without ``batch_size``. With ``weight_decay`` $\lambda$ and the training-set
 size ``n``, the step is network2's L2-regularized rule (chapter 3, eq. 93):
 
-.. math:: w \to \left(1 - \frac{\eta\lambda}{n}\right) w - \frac{\eta}{m} \sum_x \nabla C_x
+$$
+w \to \left(1 - \frac{\eta\lambda}{n}\right) w - \frac{\eta}{m} \sum_x \nabla C_x
+$$
 
 Nielsen decays the weights but not the biases: give them separate *parameter groups*
 (``SGD([{"params": weights, "weight_decay": lmbda}, {"params": biases}], lr=eta, n=n)``), or let
-:func:`l2_groups` split a module's parameters that way.
+[`l2_groups()`][autograd_lite.optim.sgd.l2_groups] split a module's parameters that way.
 
-With ``momentum`` :math:`\mu` the step is PyTorch's: each parameter keeps a buffer :math:`b`,
+With ``momentum`` $\mu$ the step is PyTorch's: each parameter keeps a buffer $b$,
 
-.. math:: g = \nabla C + \frac{\lambda}{n} w, \qquad b \to \mu b + (1 - \tau) g, \qquad
-          w \to w - \eta b
+$$
+g = \nabla C + \frac{\lambda}{n} w, \qquad b \to \mu b + (1 - \tau) g, \qquad
+w \to w - \eta b
+$$
 
-(:math:`b = g` at the first step; :math:`\tau` is ``dampening``; with ``nesterov=True`` the
-step uses :math:`g + \mu b` instead of :math:`b`). While :math:`\eta` is constant and
-:math:`\tau = 0` this is the chapter's velocity rule :math:`v \to \mu v - \eta \nabla C`,
-:math:`w \to w + v` with :math:`v = -\eta b` (:attr:`SGD.velocity`).
+($b = g$ at the first step; $\tau$ is ``dampening``; with ``nesterov=True`` the
+step uses $g + \mu b$ instead of $b$). While $\eta$ is constant and
+$\tau = 0$ this is the chapter's velocity rule $v \to \mu v - \eta \nabla C$,
+$w \to w + v$ with $v = -\eta b$ ([`SGD.velocity`][autograd_lite.optim.sgd.SGD.velocity]).
 """
 
 from __future__ import annotations
@@ -87,25 +93,25 @@ class SGD(Optimizer):
         ``"dampening"``, ``"weight_decay"``, ``"nesterov"``, ``"maximize"``, ``"n"``
         overriding the defaults below for that group.
     lr : float, default 1e-3
-        The learning rate :math:`\eta`, a positive finite number (else ``TrainingError``).
+        The learning rate $\eta$, a positive finite number (else ``TrainingError``).
     momentum : float, default 0
-        The momentum coefficient :math:`\mu` in [0, 1] (1 - :math:`\mu` is the "friction").
+        The momentum coefficient $\mu$ in [0, 1] (1 - $\mu$ is the "friction").
     dampening : float, default 0
-        :math:`\tau` in [0, 1]: the buffer adds :math:`(1 - \tau) g`.
+        $\tau$ in [0, 1]: the buffer adds $(1 - \tau) g$.
     weight_decay : float, default 0
-        The L2 regularization parameter :math:`\lambda` (the chapter's ``lmbda``).
+        The L2 regularization parameter $\lambda$ (the chapter's ``lmbda``).
     nesterov : bool, default False
         Nesterov momentum (needs ``momentum > 0`` and ``dampening = 0``).
     maximize : bool, default False
         Ascend the objective instead of descending it.
     batch_size : int, optional
-        The mini-batch size :math:`m` to divide a summed gradient by, when every step uses
+        The mini-batch size $m$ to divide a summed gradient by, when every step uses
         the same one; ``step(batch_size=m)`` overrides it. None: the gradient is used as it is
-        (a ``reduction="mean"`` cost, or :math:`m = 1`).
+        (a ``reduction="mean"`` cost, or $m = 1$).
     n : int, optional
-        The training-set size :math:`n` in network2's shrink factor
-        :math:`1 - \eta\lambda/n`. None means 1: then ``weight_decay`` is the per-step
-        coefficient, as in PyTorch (:math:`w \to w - \eta(\lambda w + \nabla C)`).
+        The training-set size $n$ in network2's shrink factor
+        $1 - \eta\lambda/n$. None means 1: then ``weight_decay`` is the per-step
+        coefficient, as in PyTorch ($w \to w - \eta(\lambda w + \nabla C)$).
 
     Attributes
     ----------
@@ -174,7 +180,7 @@ class SGD(Optimizer):
         closure : callable, optional
             Re-evaluates the model and returns the loss (run before the update).
         batch_size : int, optional
-            :math:`m`: ``.grad`` holds :math:`\sum_x \nabla C_x` over this many samples (a
+            $m$: ``.grad`` holds $\sum_x \nabla C_x$ over this many samples (a
             cost with the default ``reduction="sum"``) and is divided by it. Defaults to the
             ``batch_size`` given to the constructor; with neither, ``.grad`` is used as it is.
 
@@ -240,8 +246,8 @@ class SGD(Optimizer):
 
     @property
     def velocity(self) -> dict[Tensor, np.ndarray]:
-        r"""The chapter's velocity :math:`v = -\eta b` of each parameter with a momentum
-        buffer (equal to Nielsen's :math:`v \to \mu v - \eta\nabla C` while :math:`\eta` is
+        r"""The chapter's velocity $v = -\eta b$ of each parameter with a momentum
+        buffer (equal to Nielsen's $v \to \mu v - \eta\nabla C$ while $\eta$ is
         constant and there is no dampening)."""
         return {
             p: -group["lr"] * self.state[p]["momentum_buffer"]

@@ -1,11 +1,13 @@
 """Testing tools for gradients: for autograd_lite's own tests and for users' custom layers.
 
-* :func:`gradcheck` / :func:`gradgradcheck`: analytic first and second derivatives against
-  central finite differences; :class:`GradcheckError` on a mismatch.
-* :mod:`autograd_lite.testing.strategies`: hypothesis strategies (``tensors``, broadcastable
-  shapes, random computation ``graphs``). Hypothesis is a development dependency: it is imported
+* `gradcheck()` / `gradgradcheck()`: analytic first and second derivatives against
+  central finite differences, of a function or of an ``nn.Module`` (its parameters, by name,
+  and its inputs: ``wrt="all"``); `GradcheckError` on a mismatch.
+* `autograd_lite.testing.strategies`: hypothesis strategies (``tensors``, broadcastable
+  shapes, random computation ``graphs``, small random models ``mlps`` and their
+  ``module_inputs``). Hypothesis is a development dependency: it is imported
   only when ``strategies`` is first used, so ``import autograd_lite`` never needs it.
-* :mod:`autograd_lite.testing.profiles`: the ``dev`` and ``ci`` hypothesis profiles.
+* `autograd_lite.testing.profiles`: the ``dev`` and ``ci`` hypothesis profiles.
 """
 
 from __future__ import annotations

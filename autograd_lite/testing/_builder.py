@@ -1,8 +1,8 @@
 """The state of a graph being drawn, and the input domains of the ops.
 
-:class:`Builder` holds the steps drawn so far with their values (computed eagerly, so domains
+`Builder` holds the steps drawn so far with their values (computed eagerly, so domains
 are checked on actual numbers), picks inputs among them or draws fresh leaves, and rolls back an
-op whose result would be out of bounds. Used by :mod:`autograd_lite.testing._generators`.
+op whose result would be out of bounds. Used by `autograd_lite.testing._generators`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How ``strategies.graphs`` draws each op: valid shapes, parameters and input domains.
 
 Each op declares how it is drawn (``defop(..., draw=Draw(kind, domains))`` in
-:mod:`autograd_lite.ops`): :data:`GENERATORS` is derived from those declarations. Every
+[`autograd_lite.ops`][autograd_lite.ops]): `GENERATORS` is derived from those declarations. Every
 generator picks its inputs among the values drawn so far (fan-out: a value may be used
 many times) or makes a fresh leaf, and only accepts an existing value whose *actual* entries lie
 in the op's domain with a margin: positive under ``log`` and as the base of ``pow``, away from 0
@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd_lite.errors import InvalidArgumentError
-from autograd_lite.ops import REGISTRY, Draw
+from autograd_lite.ops import REGISTRY, Draw, max_pool2d, max_pool2d_masks
 from autograd_lite.testing._builder import (
+    MARGIN,
     MAX_NDIM,
     MAX_SIZE,
     Builder,
@@ -106,7 +107,13 @@ def _matmul_shape(sa: tuple[int, ...], sb: tuple[int, ...]) -> tuple[int, ...] |
 
 
 def _matmul(b: Builder) -> Any:
-    a = b.pick(lambda v: 1 <= v.ndim <= 3, lambda: b.new_shape(1, 3))
+    if b.max_side >= 2 and b.integer(0, 2) == 2:  # (shrinks to 0: the general case)
+        # A fresh left operand is then a square matrix of distinct values: where a forgotten or
+        # misplaced transpose keeps the shape right and the values wrong (not so when symmetric).
+        n = b.integer(2, b.max_side)
+        a = b.pick(lambda v: 1 <= v.ndim <= 3, (n, n), "distinct")
+    else:
+        a = b.pick(lambda v: 1 <= v.ndim <= 3, lambda: b.new_shape(1, 3))
     sa = b.shape(a)
 
     def fits(v: np.ndarray) -> bool:
@@ -134,7 +141,8 @@ def _reduction(op: str, distinct: bool = False) -> Gen:
         pred: Pred = any_value
         domain = "real"
         if distinct:
-            pred = lambda v: no_ties(rule(v.ndim))(v)  # noqa: E731
+            # (no near-ties at the top, for max, nor at the bottom, for min)
+            pred = lambda v: no_ties(rule(v.ndim))(v) and no_ties(rule(v.ndim))(-v)  # noqa: E731
             domain = "distinct"
         x = b.pick(pred, domain=domain)
         return b.emit(op, (x,), {"axis": rule(len(b.shape(x))), "keepdims": keepdims})
@@ -247,6 +255,43 @@ def _where(b: Builder) -> Any:
     return b.emit("where", args, {"condition": condition})
 
 
+def _untied_pair(op: str) -> Gen:
+    """maximum/minimum: two values that broadcast, apart by more than the margin everywhere
+    (at a near-tie the derivative jumps, and finite differences straddle it)."""
+
+    def gen(b: Builder) -> Any:
+        x = b.pick()
+        sx = b.shape(x)
+
+        def apart(v: np.ndarray) -> bool:
+            try:
+                joint = np.broadcast_shapes(sx, v.shape)
+            except ValueError:
+                return False
+            if int(np.prod(joint)) > MAX_SIZE or len(joint) > MAX_NDIM:
+                return False
+            return bool(np.abs(b.value(x) - v).min() > MARGIN) if v.size else True
+
+        y = b.pick(apart, lambda: b.partner(sx))
+        return b.emit(op, (x, y)) if apart(b.value(y)) else None
+
+    return gen
+
+
+_CLAMP_BOUNDS = ((-0.75, None), (None, 0.625), (-0.375, 1.125), (-1.25, 0.25))
+
+
+def _clamp(b: Builder) -> Any:
+    """clamp: bounds from a few pairs, the input apart from them by more than the margin."""
+    low, high = b.choice(_CLAMP_BOUNDS)
+
+    def apart(v: np.ndarray) -> bool:
+        return all(bound is None or np.abs(v - bound).min() > MARGIN for bound in (low, high))
+
+    x = b.pick(apart)
+    return b.emit("clamp", (x,), {"min": low, "max": high}) if apart(b.value(x)) else None
+
+
 # -- costs (opt-in) --------------------------------------------------------------------------------
 def _pair_cost(op: str, left: Pred, left_domain: str, right: Pred, right_domain: str) -> Gen:
     def gen(b: Builder) -> Any:
@@ -264,6 +309,103 @@ def _log_likelihood(b: Builder) -> Any:
     labels = b.draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
     params = {"labels": np.asarray(labels, dtype=np.int64), "reduction": b.choice(("sum", "mean"))}
     return b.emit("log_likelihood_cost", (z,), params)
+
+
+# -- convolution and pooling (ops.py's last section) -----------------------------------------------
+def _conv_geometry(b: Builder, size: tuple[int, ...], pool: bool = False) -> tuple:
+    """kernel, stride, padding, dilation for an input of spatial ``size`` whose output is not
+    empty (pooling: padding at most half the kernel, no dilation)."""
+    stride = (b.integer(1, 2), b.integer(1, 2))
+    dilation = (1, 1) if pool else (b.integer(1, 2), b.integer(1, 2))
+    kernel, padding = [], []
+    for n, d in zip(size, dilation):
+        k = b.integer(1, min(3, (n - 1) // d + 1))
+        kernel.append(k)
+        padding.append(b.integer(0, k // 2 if pool else 1))
+    return tuple(kernel), stride, tuple(padding), dilation
+
+
+def _conv_out(size: tuple[int, ...], kernel: tuple, stride: tuple, padding: tuple,
+              dilation: tuple) -> tuple[int, int]:  # fmt: skip
+    h, w = ((n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))  # fmt: skip
+    return h, w
+
+
+def _nchw(b: Builder) -> tuple[int, ...]:
+    return (b.integer(1, 2), b.integer(1, 2), b.integer(1, 4), b.integer(1, 4))
+
+
+def _four_d(v: np.ndarray) -> bool:
+    return v.ndim == 4
+
+
+def _spread(v: np.ndarray) -> bool:
+    """4-D, every two entries apart by more than 2·MARGIN (no near-ties in any window)."""
+    return v.ndim == 4 and (v.size < 2 or bool(np.diff(np.sort(v, axis=None)).min() > 0.1))
+
+
+def _conv2d(b: Builder) -> Any:
+    x = b.pick(lambda v: v.ndim == 4, lambda: _nchw(b))
+    n, c, *size = b.shape(x)
+    kernel, stride, padding, dilation = _conv_geometry(b, tuple(size))
+    o = b.integer(1, 2)
+    w = b.pick(lambda v: v.shape == (o, c, *kernel), (o, c, *kernel))
+    bias = b.pick(lambda v: v.shape == (o,), (o,)) if b.flag() else 0.0
+    params = {"stride": stride, "padding": padding, "dilation": dilation}
+    return b.emit("conv2d", (x, w, bias), params)
+
+
+def _conv2d_grads(op: str) -> Gen:
+    """``conv2d_input_grad(g, w)`` or ``conv2d_weight_grad(x, g)`` for a drawn convolution."""
+
+    def gen(b: Builder) -> Any:
+        n, c, *size = _nchw(b)
+        kernel, stride, padding, dilation = _conv_geometry(b, tuple(size))
+        o = b.integer(1, 2)
+        x_shape, w_shape = (n, c, *size), (o, c, *kernel)
+        g_shape = (n, o, *_conv_out(tuple(size), kernel, stride, padding, dilation))
+        g = b.pick(lambda v: v.shape == g_shape, g_shape)
+        params = {"stride": stride, "padding": padding, "dilation": dilation}
+        if op == "conv2d_input_grad":
+            w = b.pick(lambda v: v.shape == w_shape, w_shape)
+            return b.emit(op, (g, w), {"x_shape": x_shape, **params})
+        x = b.pick(lambda v: v.shape == x_shape, x_shape)
+        return b.emit(op, (x, g), {"w_shape": w_shape, **params})
+
+    return gen
+
+
+def _pool(op: str) -> Gen:
+    """``max_pool2d`` (on values without near-ties) or ``avg_pool2d``."""
+
+    def gen(b: Builder) -> Any:
+        distinct = op == "max_pool2d"
+        x = b.pick(
+            _spread if distinct else _four_d, lambda: _nchw(b), "distinct" if distinct else "real"
+        )
+        kernel, stride, padding, _ = _conv_geometry(b, b.shape(x)[2:], pool=True)
+        return b.emit(op, (x,), {"kernel_size": kernel, "stride": stride, "padding": padding})
+
+    return gen
+
+
+def _pool_backward(op: str) -> Gen:
+    """``max_pool2d_backward`` (first-max masks of a drawn input) or ``avg_pool2d_backward``."""
+
+    def gen(b: Builder) -> Any:
+        shape = _nchw(b)
+        kernel, stride, padding, dilation = _conv_geometry(b, shape[2:], pool=True)
+        out = shape[:2] + _conv_out(shape[2:], kernel, stride, padding, dilation)
+        g = b.pick(lambda v: v.shape == out, out)
+        params = {"shape": shape, "kernel_size": kernel, "stride": stride, "padding": padding}
+        if op == "max_pool2d_backward":
+            x = b.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2)))
+            top = max_pool2d(x, kernel, stride, padding).data
+            params["masks"] = max_pool2d_masks(x, top, kernel, stride, padding, dilation)
+        return b.emit(op, (g,), params)
+
+    return gen
 
 
 # -- the table, derived from the op declarations (``autograd_lite.ops.defop(..., draw=Draw(...))``)
@@ -292,11 +434,19 @@ _SHAPE_RULES: dict[str, Gen] = {
     "concatenate": _concatenate,
     "stack": _stack,
     "where": _where,
+    "conv2d": _conv2d,
+    "conv2d_input_grad": _conv2d_grads("conv2d_input_grad"),
+    "conv2d_weight_grad": _conv2d_grads("conv2d_weight_grad"),
+    "max_pool2d": _pool("max_pool2d"),
+    "avg_pool2d": _pool("avg_pool2d"),
+    "max_pool2d_backward": _pool_backward("max_pool2d_backward"),
+    "avg_pool2d_backward": _pool_backward("avg_pool2d_backward"),
+    "clamp": _clamp,
 }
 
 
 def generator(name: str, draw: Draw) -> Gen:
-    """The generator of the op ``name`` from its declared :class:`~autograd_lite.ops.Draw`."""
+    """The generator of the op ``name`` from its declared [`Draw`][autograd_lite.ops.Draw]."""
     kind, domains = draw.kind, draw.domains
     if kind == "elementwise":
         pred, domain = DOMAINS[domains[0]]
@@ -311,6 +461,8 @@ def generator(name: str, draw: Draw) -> Gen:
         return _reduction(name, distinct=domains[0] == "distinct")
     if kind == "axis":
         return _softmax(name)
+    if kind == "untied_pair":
+        return _untied_pair(name)
     if kind == "cost":
         (left, left_domain), (right, right_domain) = DOMAINS[domains[0]], DOMAINS[domains[1]]
         return _pair_cost(name, left, left_domain, right, right_domain)

@@ -1,9 +1,9 @@
 """Check analytic gradients against central finite differences.
 
-:func:`gradcheck` compares the Jacobian that reverse mode computes (through
-:func:`autograd_lite.engine.gradients`, which never touches ``.grad``) with the one that central
+`gradcheck()` compares the Jacobian that reverse mode computes (through
+`autograd_lite.engine.gradients()`, which never touches ``.grad``) with the one that central
 differences ``(f(x + ε) − f(x − ε)) / 2ε`` estimate, element by element, for every output
-element and every input element. :func:`gradgradcheck` does the same for the gradient itself,
+element and every input element. `gradgradcheck()` does the same for the gradient itself,
 so it checks second derivatives (``create_graph=True``).
 
 Which inputs are checked
@@ -12,6 +12,13 @@ Which inputs are checked
 called as ``f(*inputs)``. If any input is a Tensor with ``requires_grad=True``, exactly those
 inputs are checked and everything else is passed through as a constant. Otherwise every
 floating-point input (Tensor or ndarray) is checked. Checked inputs must be float64.
+
+A Module
+--------
+``gradcheck(module, [x], wrt="all")`` checks the module's trainable parameters (by their dotted
+names: a failure says ``parameter '0.weight'``) and its inputs (by the rule above) in one call;
+``wrt="parameters"`` or ``wrt="inputs"`` checks one kind only. The module is called through
+`autograd_lite.func.functional_call` with private copies of its parameters and buffers.
 
 Checked inputs are never mutated: ``f`` receives private float64 leaf copies (carrying the
 original ``name``), the perturbations are applied to those copies and undone even when ``f``
@@ -27,8 +34,15 @@ from typing import Any
 import numpy as np
 
 from autograd_lite.engine import gradients
-from autograd_lite.errors import InvalidInputError
+from autograd_lite.errors import (
+    InvalidArgumentError,
+    InvalidInputError,
+    ShapeError,
+    TensorIndexError,
+)
+from autograd_lite.func import functional_call
 from autograd_lite.modes import enable_grad
+from autograd_lite.nn import Module
 from autograd_lite.tensor import Tensor
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
@@ -39,10 +53,13 @@ class GradcheckError(AssertionError):
 
     Attributes
     ----------
-    input_index : int
-        Position of the offending input in ``inputs``.
+    input_index : int or None
+        Position of the offending input in ``inputs`` (None when it is a module's parameter).
     input_name : str or None
-        Its ``name``, when it is a named Tensor.
+        Its ``name``, when it is a named Tensor, or the parameter's dotted name.
+    parameter_name : str or None
+        The dotted name of the offending parameter (``"0.weight"``) when a Module is checked
+        and one of its parameters fails; None when an input fails.
     output_index : int
         Which output of ``f`` (0 unless ``f`` returns a tuple of Tensors).
     output_element, input_element : tuple of int
@@ -58,7 +75,7 @@ class GradcheckError(AssertionError):
         self,
         message: str,
         *,
-        input_index: int,
+        input_index: int | None,
         input_name: str | None,
         output_index: int,
         output_element: tuple[int, ...],
@@ -66,9 +83,11 @@ class GradcheckError(AssertionError):
         analytic: float,
         numeric: float,
         tolerance: float,
+        parameter_name: str | None = None,
     ) -> None:
         super().__init__(message)
         self.input_index = input_index
+        self.parameter_name = parameter_name
         self.input_name = input_name
         self.output_index = output_index
         self.output_element = output_element
@@ -85,6 +104,8 @@ class _Prepared:
     checked: list[int]  # positions of the checked inputs
     leaves: list[Tensor]  # the private leaves, in the order of ``checked``
     names: list[str | None]
+    labels: list[str]  # "input 1 ('x')" or "parameter '0.weight'", in the order of ``checked``
+    n_parameters: int = 0  # a Module's parameters come first in ``args``
 
 
 def _as_list(inputs: Any) -> list[Any]:
@@ -98,39 +119,107 @@ def _as_list(inputs: Any) -> list[Any]:
     )
 
 
+def _checked_inputs(values: list[Any]) -> list[int]:
+    """The rule: the Tensors that require grad; if none, every floating-point one."""
+    wanted = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
+    if wanted:
+        return wanted
+    return [
+        i
+        for i, v in enumerate(values)
+        if isinstance(v, (Tensor, np.ndarray)) and np.asarray(v).dtype.kind == "f"
+    ]
+
+
 def _prepare(inputs: Any, where: str) -> _Prepared:
     values = _as_list(inputs)
-    wanted = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
-    if not wanted:
-        wanted = [
-            i
-            for i, v in enumerate(values)
-            if isinstance(v, (Tensor, np.ndarray)) and np.asarray(v).dtype.kind == "f"
-        ]
+    wanted = _checked_inputs(values)
     if not wanted:
         raise InvalidInputError(
             f"{where}: nothing to check: no input is a Tensor with requires_grad=True and no "
             f"input is a floating-point Tensor or ndarray"
         )
+    return _private_leaves(values, wanted, [None] * len(values), where)
+
+
+def _private_leaves(
+    values: list[Any], wanted: list[int], parameter_names: list[str | None], where: str
+) -> _Prepared:
+    """Replace ``values[i]`` for ``i`` in ``wanted`` by private float64 leaf copies."""
+    n_parameters = sum(name is not None for name in parameter_names)
     args = list(values)
-    leaves, names = [], []
+    leaves, names, labels = [], [], []
     for i in wanted:
         value = values[i]
         data = value.data if isinstance(value, Tensor) else np.asarray(value)
         name = value.name if isinstance(value, Tensor) else None
+        parameter = parameter_names[i]
+        if parameter is not None:
+            name, label = parameter, f"parameter {parameter!r}"
+        else:
+            label = f"input {i - n_parameters}" + (f" ({name!r})" if name else "")
         if data.dtype != np.float64:
-            label = f"input {i}" + (f" ({name!r})" if name else "")
             raise InvalidInputError(
                 f"{where}: {label} has dtype {data.dtype}; finite differences need float64 "
-                f"(a step of eps=1e-6 is below float32 resolution). Convert it, e.g. "
-                f"Tensor(x.data.astype(np.float64), requires_grad=True)"
+                f"(a step of eps=1e-6 is below float32 resolution). "
+                + (
+                    "Build the module in float64 (e.g. nn.Linear(..., dtype=np.float64))"
+                    if parameter is not None
+                    else "Convert it, e.g. Tensor(x.data.astype(np.float64), requires_grad=True)"
+                )
             )
         private = np.array(data, dtype=np.float64, order="C", copy=True)  # perturbed via ravel
         leaf = Tensor(private, requires_grad=True, name=name)
         args[i] = leaf
         leaves.append(leaf)
         names.append(name)
-    return _Prepared(args, wanted, leaves, names)
+        labels.append(label)
+    return _Prepared(args, wanted, leaves, names, labels, n_parameters)
+
+
+_WRT = ("all", "parameters", "inputs")
+
+
+def _target(
+    f: Any, inputs: Any, wrt: str | None, where: str
+) -> tuple[Callable[..., Any], _Prepared]:
+    """The function to check and its prepared arguments: ``f`` itself, or for a Module a
+    function of its trainable parameters (first) and its inputs, run by ``functional_call``."""
+    if not isinstance(f, Module):
+        if wrt not in (None, "inputs"):
+            raise InvalidInputError(
+                f"{where}: wrt={wrt!r} applies to an autograd_lite.nn.Module; a function's "
+                f"checked inputs are chosen by requires_grad (see the docstring)"
+            )
+        return f, _prepare(inputs, where)
+    wrt = "all" if wrt is None else wrt
+    if wrt not in _WRT:
+        raise InvalidInputError(f"{where}: wrt must be one of {_WRT}, got {wrt!r}")
+    values = [] if inputs is None else _as_list(inputs)
+    trainable = [(name, p) for name, p in f.named_parameters() if p.requires_grad]
+    k = len(trainable)
+    wanted = list(range(k)) if wrt != "inputs" else []
+    if wrt != "parameters":
+        wanted += [k + i for i in _checked_inputs(values)]
+    if not wanted:
+        raise InvalidInputError(
+            f"{where}: nothing to check in {type(f).__name__} with wrt={wrt!r}: "
+            + ("it has no parameter with requires_grad=True" if wrt == "parameters" else "")
+            + ("no input is a floating-point Tensor or ndarray" if wrt == "inputs" else "")
+            + ("no trainable parameter and no floating-point input" if wrt == "all" else "")
+        )
+    names = [name for name, _ in trainable]
+    prep = _private_leaves(
+        [p for _, p in trainable] + values, wanted, [*names, *[None] * len(values)], where
+    )
+    # Copies of the buffers: running statistics updated in training mode update these.
+    buffers = {name: np.array(b, copy=True) for name, b in f.named_buffers()}
+    module = f
+
+    def call(*args: Any) -> Any:
+        return functional_call(module, {**dict(zip(names, args[:k])), **buffers}, *args[k:])
+
+    return call, prep
 
 
 def _outputs(result: Any, where: str) -> list[Tensor]:
@@ -153,7 +242,7 @@ def _evaluate(f: Callable[..., Any], prep: _Prepared, shapes: list, where: str) 
     outs = _outputs(f(*prep.args), where)
     got = [o.shape for o in outs]
     if got != shapes:
-        raise ValueError(
+        raise ShapeError(
             f"{where}: f returned outputs of shapes {got} at a perturbed point but {shapes} at "
             f"the original point; the output shapes must not depend on the input values"
         )
@@ -200,7 +289,7 @@ def _analytic_jacobians(outs: list[Tensor], prep: _Prepared) -> list[np.ndarray]
             for jac, g, leaf in zip(jacobians, grads, prep.leaves):
                 g = np.asarray(g.data if isinstance(g, Tensor) else g)
                 if g.shape != leaf.shape:
-                    raise ValueError(
+                    raise ShapeError(
                         f"gradcheck: the gradient for an input of shape {leaf.shape} has "
                         f"shape {g.shape}"
                     )
@@ -218,7 +307,7 @@ def _located(index: int, shapes: list) -> tuple[int, tuple[int, ...]]:
         if index < size:
             return number, tuple(int(i) for i in np.unravel_index(index, shape))
         index -= size
-    raise IndexError(index)
+    raise TensorIndexError(f"gradcheck: entry {index} is past the last input")
 
 
 def _at(index: tuple[int, ...]) -> str:
@@ -226,8 +315,18 @@ def _at(index: tuple[int, ...]) -> str:
 
 
 def _label(prep: _Prepared, position: int) -> str:
-    name = prep.names[position]
-    return f"input {prep.checked[position]}" + (f" ({name!r})" if name else "")
+    return prep.labels[position]
+
+
+def _culprit(prep: _Prepared, position: int) -> dict[str, Any]:
+    """The GradcheckError attributes that name the checked value at ``position``."""
+    index = prep.checked[position] - prep.n_parameters
+    is_parameter = index < 0
+    return {
+        "input_index": None if is_parameter else index,
+        "input_name": prep.names[position],
+        "parameter_name": prep.names[position] if is_parameter else None,
+    }
 
 
 def _compare(
@@ -270,8 +369,7 @@ def _compare(
         )
         return GradcheckError(
             message,
-            input_index=prep.checked[position],
-            input_name=prep.names[position],
+            **_culprit(prep, position),
             output_index=out_number,
             output_element=out_element,
             input_element=in_element,
@@ -329,8 +427,7 @@ def _fast_check(
                 f"  |difference| = {abs(analytic - numeric):.6g} > tolerance {tol:.6g}\n"
                 f"  (the full check agreed element by element: the disagreement is small and "
                 f"spread out; eps={eps:g}, atol={atol:g}, rtol={rtol:g})",
-                input_index=prep.checked[position],
-                input_name=prep.names[position],
+                **_culprit(prep, position),
                 output_index=0,
                 output_element=(),
                 input_element=(),
@@ -367,7 +464,7 @@ def _check(
 
 def _check_tolerances(eps: float, atol: float, rtol: float, what: str) -> None:
     if not (eps > 0 and atol >= 0 and rtol >= 0):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{what}: need eps > 0, atol >= 0 and rtol >= 0; got {eps}, {atol}, {rtol}"
         )
 
@@ -382,7 +479,7 @@ def _finish(failure: GradcheckError | None, raise_exception: bool) -> bool:
 
 # -- the public checks --------------------------------------------------------------------------
 def gradcheck(
-    f: Callable[..., Any],
+    f: Callable[..., Any] | Module,
     inputs: Any,
     eps: float = 1e-6,
     atol: float = 1e-5,
@@ -391,14 +488,16 @@ def gradcheck(
     *,
     fast_mode: bool = False,
     seed: int = 0,
+    wrt: str | None = None,
 ) -> bool:
     """Check the gradients of ``f`` at ``inputs`` against central finite differences.
 
     Parameters
     ----------
-    f : callable
+    f : callable or autograd_lite.nn.Module
         ``f(*inputs)`` returns a Tensor of any shape (or a tuple of Tensors). Every output
-        element's gradient is checked.
+        element's gradient is checked. A Module is checked with respect to its parameters
+        and/or its inputs, as ``wrt`` says.
     inputs : Tensor, ndarray or sequence
         The point. Checked: the Tensors with ``requires_grad=True``; if there are none, every
         floating-point Tensor or ndarray. Other values are passed to ``f`` unchanged. Checked
@@ -408,7 +507,7 @@ def gradcheck(
     atol, rtol : float
         An entry passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
     raise_exception : bool, default True
-        Raise :class:`GradcheckError` on a mismatch; with False, return False instead.
+        Raise `GradcheckError` on a mismatch; with False, return False instead.
     fast_mode : bool, default False
         Compare one random projection ``uᵀ J v`` per input (one backward pass and two
         evaluations of ``f`` per input) instead of the whole Jacobian (one backward pass per
@@ -416,6 +515,12 @@ def gradcheck(
         to name the worst element.
     seed : int, default 0
         Seeds the random projections of ``fast_mode``.
+    wrt : {"all", "parameters", "inputs"}, optional
+        Only for a Module (default ``"all"``): check its trainable parameters (those with
+        ``requires_grad=True``, by name), its inputs (chosen by the rule above), or both in one
+        call. The module runs through `autograd_lite.func.functional_call` on private
+        copies of its parameters and buffers, so neither they nor their ``.grad`` change.
+        Check a module with dropout in ``eval()`` mode (its masks are drawn at every call).
 
     Returns
     -------
@@ -425,8 +530,8 @@ def gradcheck(
     Raises
     ------
     GradcheckError
-        An ``AssertionError`` naming the input (index and name), the worst entry, both values
-        and the tolerance.
+        An ``AssertionError`` naming the input (index and name) or the parameter (its dotted
+        name, e.g. ``parameter '0.weight'``), the worst entry, both values and the tolerance.
     autograd_lite.errors.InvalidInputError
         A checked input is not float64, or nothing can be checked, or ``f`` does not return
         Tensors.
@@ -438,13 +543,16 @@ def gradcheck(
     >>> x = al.Tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=True)
     >>> gradcheck(lambda t: al.tanh(t) * t, [x])
     True
+    >>> gradcheck(al.nn.Sequential(al.nn.Linear(3, 2, seed=0), al.nn.Tanh()), [x])
+    True
     """
-    prep = _prepare(inputs, "gradcheck")
-    return _finish(_check(f, prep, eps, atol, rtol, fast_mode, seed, "gradcheck"), raise_exception)
+    fn, prep = _target(f, inputs, wrt, "gradcheck")
+    failure = _check(fn, prep, eps, atol, rtol, fast_mode, seed, "gradcheck")
+    return _finish(failure, raise_exception)
 
 
 def gradgradcheck(
-    f: Callable[..., Any],
+    f: Callable[..., Any] | Module,
     inputs: Any,
     grad_outputs: Any = None,
     eps: float = 1e-6,
@@ -454,18 +562,20 @@ def gradgradcheck(
     *,
     fast_mode: bool = False,
     seed: int = 0,
+    wrt: str | None = None,
 ) -> bool:
     """Check the second derivatives of ``f``: the gradient of its gradient.
 
     With ``v`` a fixed upstream vector (``grad_outputs``, random by default), the first
     gradient ``g(x) = ∇ₓ ⟨f(x), v⟩`` is computed with ``create_graph=True``; its Jacobian (the
-    Hessian of ``⟨f, v⟩``) is then checked as :func:`gradcheck` does: by backpropagating
+    Hessian of ``⟨f, v⟩``) is then checked as `gradcheck()` does: by backpropagating
     through the recorded backward pass, against central differences of ``g``.
 
     Parameters
     ----------
-    f, inputs, eps, atol, rtol, raise_exception, fast_mode, seed
-        As for :func:`gradcheck` (the same rule picks the checked inputs).
+    f, inputs, eps, atol, rtol, raise_exception, fast_mode, seed, wrt
+        As for `gradcheck` (the same rule picks the checked inputs; a Module is checked
+        with respect to its parameters and inputs, as ``wrt`` says).
     grad_outputs : array_like or sequence, optional
         ``v``: one array per output of ``f``, of its shape. Default: standard normal draws
         from ``seed``.
@@ -491,7 +601,7 @@ def gradgradcheck(
     >>> gradgradcheck(lambda t: al.sigmoid(t) * al.exp(t), [x])
     True
     """
-    prep = _prepare(inputs, "gradgradcheck")
+    f, prep = _target(f, inputs, wrt, "gradgradcheck")
     with enable_grad():
         outs = _outputs(f(*prep.args), "gradgradcheck")
     vs = _upstream(grad_outputs, outs, seed)
@@ -528,7 +638,7 @@ def _upstream(grad_outputs: Any, outs: list[Tensor], seed: int) -> list[np.ndarr
         given = [grad_outputs]
     vs = [np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64) for g in given]
     if len(vs) != len(outs) or any(v.shape != o.shape for v, o in zip(vs, outs)):
-        raise ValueError(
+        raise ShapeError(
             f"gradgradcheck: grad_outputs must give one array per output, of shapes "
             f"{[o.shape for o in outs]}; got {[v.shape for v in vs]}"
         )

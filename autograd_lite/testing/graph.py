@@ -1,8 +1,8 @@
 """A small computation DAG that a test can evaluate and print: what ``strategies.graphs`` draws.
 
-A :class:`Graph` is a list of steps. A step is either a leaf (an input, with the value it was
+A `Graph` is a list of steps. A step is either a leaf (an input, with the value it was
 drawn with) or an op applied to earlier steps and constants. Calling the graph on fresh leaves
-evaluates it with autograd_lite; :meth:`Graph.evaluate` takes any other ``call`` to run the same
+evaluates it with autograd_lite; `Graph.evaluate()` takes any other ``call`` to run the same
 steps with another implementation (NumPy, PyTorch, ...). ``repr`` is the op list, one step a
 line, so a shrunk counterexample reads like a tiny program::
 
@@ -13,7 +13,7 @@ line, so a shrunk counterexample reads like a tiny program::
         return v2
     )
 
-This module needs only NumPy; hypothesis is used by :mod:`autograd_lite.testing.strategies`.
+This module needs only NumPy; hypothesis is used by `autograd_lite.testing.strategies`.
 """
 
 from __future__ import annotations
@@ -51,14 +51,14 @@ class Var:
 
 @dataclass(frozen=True, eq=False)
 class Step:
-    """One line of a :class:`Graph`.
+    """One line of a [`Graph`][autograd_lite.testing.graph.Graph].
 
     Attributes
     ----------
     op : str
-        ``"leaf"``, a name of ``ops.OPS``, or one of :data:`COST_OPS`.
+        ``"leaf"``, a name of ``ops.OPS``, or one of `COST_OPS`.
     args : tuple
-        :class:`Var` references and Python float constants.
+        [`Var`][autograd_lite.testing.graph.Var] references and Python float constants.
     params : dict
         Keyword parameters of the op (``axis``, ``index``, ``condition`` ...).
     shape : tuple of int
@@ -87,7 +87,7 @@ def call_op(name: str, args: Sequence[Any], params: dict[str, Any]) -> Tensor:
 
 
 class Graph:
-    """A computation DAG over autograd_lite ops, drawn by :func:`strategies.graphs`.
+    """A computation DAG over autograd_lite ops, drawn by `strategies.graphs()`.
 
     Parameters
     ----------
@@ -127,7 +127,7 @@ class Graph:
 
     @property
     def leaf_values(self) -> tuple[np.ndarray, ...]:
-        """The drawn value of each leaf (read-only views; :meth:`leaves` gives fresh copies)."""
+        """The drawn value of each leaf (read-only views; `leaves()` gives fresh copies)."""
         values = []
         for s in self.steps:
             if s.op == "leaf" and s.value is not None:

@@ -72,7 +72,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 def register_profiles() -> None:
-    """Register every profile of :data:`PROFILES` with hypothesis."""
+    """Register every profile of `PROFILES` with hypothesis."""
     for name, values in PROFILES.items():
         settings.register_profile(name, **values)
 
@@ -95,7 +95,7 @@ def profile_name(environ: Mapping[str, str] | None = None) -> str:
 
 
 def load_profile(environ: Mapping[str, str] | None = None) -> str:
-    """Register the profiles, load the one :func:`profile_name` chooses, and return its name."""
+    """Register the profiles, load the one `profile_name()` chooses, and return its name."""
     register_profiles()
     name = profile_name(environ)
     settings.load_profile(name)

@@ -1,13 +1,16 @@
 """Hypothesis strategies for gradient tests: tensors, broadcastable shapes, computation graphs.
 
-* :func:`shapes` and :func:`tensors`: Tensors of a given or drawn shape, float64 by default, with
+* `shapes()` and `tensors()`: Tensors of a given or drawn shape, float64 by default, with
   bounded finite elements (gradient tests want numbers, not NaN or 1e308).
-* :func:`mutually_broadcastable_shapes` and :func:`broadcastable_shapes`: groups of shapes that
+* `mutually_broadcastable_shapes()` and `broadcastable_shapes()`: groups of shapes that
   broadcast together, including groups of different ranks such as ``(3,)`` with ``(2, 3)``.
-* :func:`graphs`: random computation DAGs over every op of ``autograd_lite.ops.OPS`` (and, on
+* `graphs()`: random computation DAGs over every op of ``autograd_lite.ops.OPS`` (and, on
   request, the costs), with valid shapes and domains, fan-out and broadcasting. A drawn
-  :class:`~autograd_lite.testing.graph.Graph` is evaluated on fresh leaves and prints as an op
+  [`Graph`][autograd_lite.testing.graph.Graph] is evaluated on fresh leaves and prints as an op
   list, so hypothesis shrinks a failure to a small readable program.
+* `mlps` and `module_inputs`: small random ``nn.Sequential`` models (Linear layers
+  and activations of random widths), and arrays of the shape a module's first layer expects, to
+  check a module (its parameters and inputs) with ``gradcheck(module, [x])``.
 
 This module needs hypothesis (a development dependency of autograd_lite).
 
@@ -31,7 +34,13 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograd_lite import nn
 from autograd_lite import ops as _ops
+from autograd_lite.errors import (
+    InvalidArgumentError,
+    InvalidInputError,
+)
+from autograd_lite.nn import ModuleArgumentError
 from autograd_lite.tensor import Tensor
 from autograd_lite.testing._builder import Builder
 from autograd_lite.testing._generators import GENERATORS
@@ -44,6 +53,8 @@ __all__ = [
     "mutually_broadcastable_shapes",
     "broadcastable_shapes",
     "graphs",
+    "mlps",
+    "module_inputs",
     "Graph",
     "OP_NAMES",
     "COST_OPS",
@@ -62,9 +73,9 @@ Shape = tuple[int, ...]
 
 def _check_dims(min_dims: int, max_dims: int, min_side: int, max_side: int) -> None:
     if not 0 <= min_dims <= max_dims:
-        raise ValueError(f"need 0 <= min_dims <= max_dims, got {min_dims} and {max_dims}")
+        raise InvalidArgumentError(f"need 0 <= min_dims <= max_dims, got {min_dims} and {max_dims}")
     if not 1 <= min_side <= max_side:
-        raise ValueError(f"need 1 <= min_side <= max_side, got {min_side} and {max_side}")
+        raise InvalidArgumentError(f"need 1 <= min_side <= max_side, got {min_side} and {max_side}")
 
 
 def shapes(
@@ -89,7 +100,9 @@ def _element_strategy(elements: Any, dtype: np.dtype) -> st.SearchStrategy[float
     if isinstance(elements, (tuple, list)) and len(elements) == 2:
         low, high = (float(e) for e in elements)
         if not low <= high:
-            raise ValueError(f"tensors: elements bounds must satisfy low <= high, got {elements}")
+            raise InvalidArgumentError(
+                f"tensors: elements bounds must satisfy low <= high, got {elements}"
+            )
         if width == 32:  # float32 bounds inside [low, high]
             low32, high32 = np.float32(low), np.float32(high)
             low = float(low32 if low32 >= low else np.nextafter(low32, np.float32(np.inf)))
@@ -97,7 +110,7 @@ def _element_strategy(elements: Any, dtype: np.dtype) -> st.SearchStrategy[float
         return st.floats(
             low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False
         )
-    raise TypeError(
+    raise InvalidInputError(
         f"tensors: elements must be a hypothesis strategy or (low, high) bounds, got {elements!r}"
     )
 
@@ -115,7 +128,7 @@ def tensors(
     Parameters
     ----------
     shape : tuple of int or strategy, optional
-        A fixed shape, or a strategy such as :func:`shapes` (the default: up to 3 dimensions of
+        A fixed shape, or a strategy such as `shapes()` (the default: up to 3 dimensions of
         1 to 4).
     dtype : float64 or float32
         The dtype of the data.
@@ -123,7 +136,7 @@ def tensors(
         A strategy for one element, or closed bounds. Default ``(-10, 10)``: no NaN, no
         infinities, no subnormals.
     requires_grad : bool or strategy of bool, default False
-        As for :class:`~autograd_lite.Tensor` (``gradcheck`` checks every float input when no
+        As for `Tensor` (``gradcheck`` checks every float input when no
         input requires grad).
     name : str, optional
         The tensors' ``name`` (it appears in gradcheck messages).
@@ -139,7 +152,7 @@ def tensors(
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"tensors: dtype must be a floating-point dtype, got {dtype}")
+        raise InvalidInputError(f"tensors: dtype must be a floating-point dtype, got {dtype}")
     shape_strategy = shapes() if shape is None else shape
     if not isinstance(shape_strategy, st.SearchStrategy):
         shape_strategy = st.just(tuple(int(n) for n in shape_strategy))
@@ -181,7 +194,7 @@ def mutually_broadcastable_shapes(
     """
     _check_dims(min_dims, max_dims, min_side, max_side)
     if num_shapes < 1:
-        raise ValueError(f"num_shapes must be at least 1, got {num_shapes}")
+        raise InvalidArgumentError(f"num_shapes must be at least 1, got {num_shapes}")
 
     @st.composite
     def draw_group(draw: Any) -> BroadcastShapes:
@@ -207,7 +220,7 @@ def broadcastable_shapes(
 ) -> st.SearchStrategy[tuple[Shape, ...]]:
     """Tuples of ``n`` shapes that broadcast together, e.g. ``((3,), (2, 3))``.
 
-    The input shapes of :func:`mutually_broadcastable_shapes` (use that one to get the result
+    The input shapes of `mutually_broadcastable_shapes()` (use that one to get the result
     shape too). Unlike ``hypothesis.extra.numpy.broadcastable_shapes(shape)``, which draws one
     shape broadcastable to a given one, this draws the whole group.
     """
@@ -240,7 +253,7 @@ def graphs(
     ----------
     ops : sequence of str, optional
         The ops to draw from: names of ``autograd_lite.ops.OPS`` (the default: all of them)
-        and of :data:`COST_OPS` (``quadratic_cost``, ``cross_entropy_cost``,
+        and of `COST_OPS` (``quadratic_cost``, ``cross_entropy_cost``,
         ``cross_entropy_cost_logits``, ``log_likelihood_cost``: opt-in).
     include : sequence of str
         Ops every drawn graph uses at least once (they need not be listed in ``ops``).
@@ -262,7 +275,7 @@ def graphs(
     wanted = tuple(dict.fromkeys(include))
     unknown = [name for name in (*allowed, *wanted) if name not in GENERATORS]
     if unknown:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"graphs: unknown op(s) {unknown}; known: {sorted(GENERATORS)}"
             + (
                 ""
@@ -271,13 +284,17 @@ def graphs(
             )
         )
     if not allowed and not wanted:
-        raise ValueError("graphs: no op to draw from")
+        raise InvalidArgumentError("graphs: no op to draw from")
     if not 1 <= min_ops <= max_ops:
-        raise ValueError(f"graphs: need 1 <= min_ops <= max_ops, got {min_ops} and {max_ops}")
+        raise InvalidArgumentError(
+            f"graphs: need 1 <= min_ops <= max_ops, got {min_ops} and {max_ops}"
+        )
     if len(wanted) > max_ops:
-        raise ValueError(f"graphs: cannot include {len(wanted)} ops in at most {max_ops} ops")
+        raise InvalidArgumentError(
+            f"graphs: cannot include {len(wanted)} ops in at most {max_ops} ops"
+        )
     if np.dtype(dtype) not in (np.float64, np.float32):
-        raise TypeError(f"graphs: dtype must be float64 or float32, got {dtype}")
+        raise InvalidInputError(f"graphs: dtype must be float64 or float32, got {dtype}")
     pool = allowed or wanted
 
     @st.composite
@@ -324,3 +341,160 @@ def _finish(builder: Builder, scalar_output: bool) -> Graph:
         out = builder.emit("sum", (out,), {"axis": None, "keepdims": False}, check=False)
     steps: list[Step] = builder.steps
     return Graph(steps, out.index, builder.dtype)
+
+
+# -- modules --------------------------------------------------------------------------------------
+def mlps(
+    *,
+    min_layers: int = 1,
+    max_layers: int = 3,
+    max_width: int = 4,
+    activations: Sequence[type[nn.Module]] = (nn.Sigmoid, nn.Tanh),
+    bias: bool | st.SearchStrategy[bool] = True,
+) -> st.SearchStrategy[nn.Sequential]:
+    """Small random models: ``nn.Sequential`` of ``Linear`` layers, each followed by an activation.
+
+    Parameters
+    ----------
+    min_layers, max_layers : int
+        How many ``Linear`` layers.
+    max_width : int
+        Their widths (the input's too) are drawn from ``1..max_width``.
+    activations : sequence of Module classes
+        Drawn after each layer (called without arguments). The default, ``Sigmoid`` and
+        ``Tanh``, is smooth everywhere, so finite differences apply at every drawn point;
+        ``nn.ReLU`` has a kink at 0 where a central difference and the subgradient differ.
+    bias : bool or strategy of bool
+        Whether each layer has a bias.
+
+    Returns
+    -------
+    strategy of nn.Sequential
+        float64 models whose weights come from a drawn seed (so they shrink to seed 0); draw
+        their inputs with `module_inputs`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings, strategies as st
+    >>> from autograd_lite.testing import gradcheck
+    >>> from autograd_lite.testing.strategies import mlps, module_inputs
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(st.data(), mlps(max_layers=2))
+    ... def test_model(data, model):
+    ...     assert gradcheck(model, [data.draw(module_inputs(model))], wrt="all")
+    >>> test_model()
+    """
+    if not 1 <= min_layers <= max_layers:
+        raise ModuleArgumentError(
+            f"mlps: need 1 <= min_layers <= max_layers, got {min_layers}, {max_layers}"
+        )
+    if max_width < 1:
+        raise ModuleArgumentError(f"mlps: max_width must be at least 1, got {max_width}")
+    if not activations:
+        raise ModuleArgumentError("mlps: give at least one activation class")
+    bias_strategy = bias if isinstance(bias, st.SearchStrategy) else st.just(bool(bias))
+
+    @st.composite
+    def draw_mlp(draw: Any) -> nn.Sequential:
+        n = draw(st.integers(min_layers, max_layers))
+        widths = [draw(st.integers(1, max_width)) for _ in range(n + 1)]
+        layers: list[nn.Module] = []
+        for n_in, n_out in zip(widths, widths[1:]):
+            seed = draw(st.integers(0, 2**32 - 1))
+            layers.append(nn.Linear(n_in, n_out, bias=draw(bias_strategy), seed=seed))
+            layers.append(draw(st.sampled_from(tuple(activations)))())
+        return nn.Sequential(*layers)
+
+    return draw_mlp()
+
+
+def _input_shape(module: nn.Module, spatial: Shape) -> tuple[Shape, int | None]:
+    """The shape of one sample for the first layer that fixes it, and (for an Embedding)
+    the number of indices, or an error saying to pass ``shape=``."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            return (layer.in_features,), None
+        if isinstance(layer, nn.Conv2d):
+            return (layer.in_channels, *spatial), None
+        if isinstance(layer, nn.LayerNorm):
+            return layer.normalized_shape, None
+        if isinstance(layer, nn.BatchNorm2d):
+            return (layer.num_features, *spatial), None
+        if isinstance(layer, nn.BatchNorm1d):
+            return (layer.num_features,), None
+        if isinstance(layer, nn.Embedding):
+            return (), layer.num_embeddings
+    raise ModuleArgumentError(
+        f"module_inputs: cannot tell which input shape {type(module).__name__} expects (no "
+        f"Linear, Conv2d, LayerNorm, BatchNorm or Embedding layer in it); pass shape=, the "
+        f"shape of one sample"
+    )
+
+
+def module_inputs(
+    module: nn.Module,
+    *,
+    batch: int | st.SearchStrategy[int] | None = None,
+    shape: Shape | None = None,
+    dtype: Any = np.float64,
+    elements: st.SearchStrategy[float] | tuple[float, float] | None = None,
+    spatial: Shape = (5, 5),
+) -> st.SearchStrategy[np.ndarray]:
+    """Input arrays for ``module``: a batch of samples of the shape its first layer expects.
+
+    The sample shape comes from the first layer (depth first) that fixes it: ``Linear``
+    ``(in_features,)``, ``Conv2d`` and ``BatchNorm2d`` ``(channels, *spatial)``, ``LayerNorm``
+    ``normalized_shape``, ``BatchNorm1d`` ``(num_features,)``; an ``Embedding`` first gets
+    integer indices below its ``num_embeddings``. The array has shape ``(batch, *sample)``.
+
+    Parameters
+    ----------
+    module : autograd_lite.nn.Module
+        The module whose inputs to draw.
+    batch : int or strategy of int, optional
+        The leading (batch) size; default drawn from ``1..4`` (``2..4`` when the module has
+        batch normalisation, which needs two samples per channel when training).
+    shape : tuple of int, optional
+        The shape of one sample, for modules whose first layer does not say it.
+    dtype : float64 or float32
+        The dtype of float inputs (``gradcheck`` needs float64).
+    elements : strategy or (low, high), optional
+        As for `tensors`; default ``(-3, 3)``, where sigmoid and tanh are not saturated.
+    spatial : tuple of int, default (5, 5)
+        The ``(H, W)`` of images for convolutions and ``BatchNorm2d``.
+
+    Returns
+    -------
+    strategy of ndarray
+        Arrays; pass them to ``module`` or, as the inputs to check, to ``gradcheck``.
+
+    Raises
+    ------
+    autograd_lite.nn.ModuleArgumentError
+        ``shape`` is not given and no layer of ``module`` tells the shape.
+    """
+    if isinstance(batch, st.SearchStrategy):
+        batch_strategy = batch
+    elif batch is None:
+        has_bn = any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in module.modules())
+        batch_strategy = st.integers(2 if has_bn else 1, 4)
+    else:
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ModuleArgumentError(f"module_inputs: batch must be a positive int, got {batch!r}")
+        batch_strategy = st.just(batch)
+    if shape is not None:
+        sample, n_indices = tuple(int(n) for n in shape), None
+    else:
+        sample, n_indices = _input_shape(module, tuple(spatial))
+    if n_indices is not None:
+        indices = st.integers(0, n_indices - 1)
+        return batch_strategy.flatmap(
+            lambda m: hnp.arrays(np.int64, (m, *sample), elements=indices)
+        )
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise InvalidInputError(f"module_inputs: dtype must be a floating-point dtype, got {dtype}")
+    element_strategy = _element_strategy((-3.0, 3.0) if elements is None else elements, dtype)
+    return batch_strategy.flatmap(
+        lambda m: hnp.arrays(dtype, (m, *sample), elements=element_strategy)
+    )

@@ -1,7 +1,7 @@
 """Pictures of a computation graph: Graphviz DOT text, and the backprop explorer.
 
 ``explore(tensor, path)`` writes one self-contained HTML page that steps the backward pass of
-the graph, node by node, as the engine runs it (:mod:`autograd_lite.viz.explore`);
+the graph, node by node, as the engine runs it (`autograd_lite.viz.explore`);
 ``explore_network(network, X, Y, path)`` does the same for the chapter's network, with BP1-BP4
 beside the graph (the ``autograd-lite explore`` command).
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from autograd_lite.errors import InvalidInputError
 from autograd_lite.tensor import Tensor
 from autograd_lite.viz.explore import explore, explore_data, explore_network, network_data
 
@@ -56,7 +57,7 @@ def to_dot(tensor: Tensor, *, name: str = "autograd", show_values: bool = False)
     digraph "autograd" {
     """
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
+        raise InvalidInputError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
     ids: dict[int, str] = {}
     lines = [f'digraph "{name}" {{', "  rankdir=LR;", '  node [fontname="Helvetica"];']
 

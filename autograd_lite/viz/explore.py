@@ -1,16 +1,16 @@
 r"""The backprop explorer: one self-contained HTML page that steps the reverse pass.
 
-:func:`explore` writes the page for any graph (a custom layer included); :func:`explore_network`
-writes it for the chapter's network, with the errors :math:`\delta^l` and the gradients of the
-hand-derived BP1-BP4 (:class:`~autograd_lite.nielsen.ManualNetwork`) beside the graph's.
+`explore()` writes the page for any graph (a custom layer included); `explore_network()`
+writes it for the chapter's network, with the errors $\delta^l$ and the gradients of the
+hand-derived BP1-BP4 ([`ManualNetwork`][autograd_lite.nielsen.ManualNetwork]) beside the graph's.
 
 Every number on the page comes from Python: the steps are recorded while the engine itself runs
-the backward pass (:func:`autograd_lite.engine.gradients`). A hook on every tensor sees the
+the backward pass (`autograd_lite.engine.gradients()`). A hook on every tensor sees the
 complete gradient the moment the engine takes that node off its queue -- so the order of the steps
 is the engine's order (the graph's topological order, reversed) and each gradient shown is the
 engine's. At that moment the node's vjps are applied to it (the op's own functions, as the engine
 calls them) to show what the node sends to each input, before and after the engine's unbroadcast
-(:func:`autograd_lite.engine.sum_to`). The page's JavaScript only displays: it computes nothing.
+(`autograd_lite.engine.sum_to()`). The page's JavaScript only displays: it computes nothing.
 
 The numbers are embedded as JSON, each float written as ``repr`` writes it, so that a test reading
 the page gets the arrays back bitwise.
@@ -79,7 +79,7 @@ FORMULAS: dict[str, tuple[str, ...]] = {
 
 
 def formula(op_name: str, index: int) -> str:
-    """The vjp formula that ``op_name`` applies for input ``index`` (from :data:`FORMULAS`)."""
+    """The vjp formula that ``op_name`` applies for input ``index`` (from `FORMULAS`)."""
     known = FORMULAS.get(op_name)
     if known is None:
         return f"vjp of {op_name}"
@@ -153,7 +153,7 @@ def explore_data(
     notes: dict[tuple[Tensor, int], str] | None = None,
     title: str | None = None,
 ) -> dict[str, Any]:
-    """The explorer's data for the graph of ``output``: what :func:`explore` embeds in the page.
+    """The explorer's data for the graph of ``output``: what `explore()` embeds in the page.
 
     Parameters
     ----------
@@ -391,8 +391,8 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def write_page(data: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write the page for ``data`` (from :func:`explore_data`, :func:`network_data` or
-    :func:`chapter_example`) to ``path``; returns the path."""
+    """Write the page for ``data`` (from `explore_data()`, `network_data()` or
+    `chapter_example()`) to ``path``; returns the path."""
     path = Path(path)
     path.write_text(render_html(data), encoding="utf-8")
     return path
@@ -472,11 +472,11 @@ def network_data(
 ) -> dict[str, Any]:
     r"""The explorer's data for the chapter's network on the mini-batch ``X``, ``Y``.
 
-    The graph is the one :class:`~autograd_lite.nielsen.Network` builds: per layer
-    :math:`z^l = w^l a^{l-1} + b^l` (``matmul`` then ``add``, the bias broadcast over the
-    batch), :math:`a^l = \sigma(z^l)`, then the cost. Beside it, a
-    :class:`~autograd_lite.nielsen.ManualNetwork` with the same parameters gives
-    :math:`\delta^l` by BP1 (output layer) and BP2 (going back), and the gradients by BP3 and
+    The graph is the one [`Network`][autograd_lite.nielsen.Network] builds: per layer
+    $z^l = w^l a^{l-1} + b^l$ (``matmul`` then ``add``, the bias broadcast over the
+    batch), $a^l = \sigma(z^l)$, then the cost. Beside it, a
+    [`ManualNetwork`][autograd_lite.nielsen.ManualNetwork] with the same parameters gives
+    $\delta^l$ by BP1 (output layer) and BP2 (going back), and the gradients by BP3 and
     BP4, with the largest difference from the graph's.
 
     Parameters
@@ -490,7 +490,7 @@ def network_data(
     label : int, optional
         The input's class, shown with the network's answer.
     """
-    import autograd_lite as al
+    from autograd_lite import costs, ops
     from autograd_lite.nielsen import CrossEntropyCost, ManualNetwork
 
     dtype = np.dtype(network.dtype)
@@ -515,19 +515,19 @@ def network_data(
     # The graph, as Network._forward builds it, each tensor named as in the chapter.
     labels: dict[Tensor, str] = {}
     notes: dict[tuple[Tensor, int], str] = {}
-    x = al.Tensor(X, name="x")
-    y = al.Tensor(Y, name="y")
+    x = Tensor(X, name="x")
+    y = Tensor(Y, name="y")
     labels[x], labels[y] = "x = a¹" if L > 1 else "x", "y"
-    ws = [al.Tensor(w, requires_grad=True) for w in manual.weights]
-    bs = [al.Tensor(b, requires_grad=True) for b in manual.biases]
+    ws = [Tensor(w, requires_grad=True) for w in manual.weights]
+    bs = [Tensor(b, requires_grad=True) for b in manual.biases]
     a: Any = x
     zs: list[Tensor] = []
     for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
         l = i + 2
         labels[w], labels[b] = f"w{_sup(l)}", f"b{_sup(l)}"
-        product = al.matmul(w, a)
+        product = ops.matmul(w, a)
         labels[product] = f"w{_sup(l)}a{_sup(l - 1)}"
-        z = al.add(product, b)
+        z = ops.add(product, b)
         labels[z] = f"z{_sup(l)}"
         zs.append(z)
         notes[(product, 0)] = (
@@ -544,7 +544,7 @@ def network_data(
             f"sums them over the batch"
         )
         if l < L or not logits:
-            a = al.sigmoid(z)
+            a = ops.sigmoid(z)
             labels[a] = f"a{_sup(l)}"
             notes[(a, 0)] = (
                 f"BP1: δ{_sup(L)} = ∇ₐC ⊙ σ′(z{_sup(L)})"
@@ -553,10 +553,10 @@ def network_data(
                 f"σ′(z{_sup(l)})"
             )
     if logits:
-        C = al.cross_entropy_cost(zs[-1], y, logits=True)
+        C = costs.cross_entropy_cost(zs[-1], y, logits=True)
         notes[(C, 0)] = f"BP1 for the cross-entropy: δ{_sup(L)} = a{_sup(L)} − y (no σ′ factor)"
     else:
-        C = al.quadratic_cost(a, y)
+        C = costs.quadratic_cost(a, y)
         notes[(C, 0)] = f"∇ₐC = a{_sup(L)} − y, the first factor of BP1"
     labels[C] = "C"
     sizes_text = ", ".join(map(str, sizes))
@@ -630,9 +630,9 @@ def explore_network(
     label: int | None = None,
 ) -> Path:
     """Write the explorer for the chapter's network on the mini-batch ``X``, ``Y`` to ``path``:
-    the page of :func:`explore`, plus beside each :math:`z^l` the :math:`\\delta^l` of the
+    the page of `explore()`, plus beside each $z^l$ the $\\delta^l$ of the
     graph and of BP1/BP2, and at each weight and bias the BP3/BP4 values, with the largest
-    difference. See :func:`network_data` for the arguments."""
+    difference. See [`network_data()`][autograd_lite.viz.explore.network_data] for the arguments."""
     data = network_data(network, X, Y, title=title, image=image, label=label)
     return write_page(data, path)
 
