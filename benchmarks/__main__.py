@@ -12,7 +12,8 @@ from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
 #: Benchmark name -> extra arguments of the full run.
 BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "adam": ["--profile"], "cnn": [], "compile": []}  # fmt: skip
+           "memory": [], "adam": ["--profile"], "cnn": [], "compile": [],
+           "numpy_dispatch": []}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

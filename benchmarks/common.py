@@ -291,17 +291,6 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
     print(f"\nwrote {path}")
 
 
-def base_parser(doc: str) -> argparse.ArgumentParser:
-    """(bench_compile and bench_cnn's, until they use :func:`setup`.)"""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
-    parser.add_argument("--reps", type=int, default=None, help="recorded rounds per contender")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch contenders")
-    parser.add_argument("--no-jax", action="store_true", help="skip the JAX contenders")
-    parser.add_argument("--json", default=None, metavar="NAME", help="results file name")
-    return parser
-
-
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
           reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
           ) -> argparse.Namespace:  # fmt: skip
