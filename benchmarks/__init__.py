@@ -1,8 +1,7 @@
 """Benchmarks for autograd_lite (``docs/performance.md``): ``python -m benchmarks`` runs them all.
 
-Needs the ``bench`` extra (threadpoolctl, psutil). Importing the package sets
-``OPENBLAS_NUM_THREADS`` (``AL_BENCH_BLAS_THREADS``, default 1) before NumPy loads; every
-benchmark also pins BLAS with threadpoolctl and prints the count it reports.
+Needs the ``bench`` extra. Importing the package sets ``OPENBLAS_NUM_THREADS`` (from
+``AL_BENCH_BLAS_THREADS``, default 1) before NumPy loads.
 """
 
 import os

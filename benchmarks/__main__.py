@@ -1,49 +1,43 @@
 """Run every benchmark: ``python -m benchmarks [--quick] [--only NAME ...]``.
 
-Each benchmark runs in its own process (``python -m benchmarks.bench_NAME``), so that thread
-settings, imported frameworks and peak memory never leak from one into the next. Their tables
-are printed as they come; each writes ``benchmarks/results/bench_NAME.json``. A summary of every
-goal of issue 6 closes the run (and is written to ``benchmarks/results/summary.json``).
+Each in its own process (threads, imported frameworks and peak memory never leak into the next),
+writing ``benchmarks/results/bench_NAME.json``; a summary of every goal closes the run.
 """
 
 import argparse
 import json
-import sys
 import time
 
 from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
 #: Benchmark name -> extra arguments of the full run.
 BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "adam": ["--profile"], "cnn": [], "compile": []}  # fmt: skip
+           "memory": [], "adam": ["--profile"], "cnn": [], "compile": [],
+           "numpy_dispatch": []}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
-    only = f"run only these ({', '.join(BENCHES)})"
-    parser.add_argument("--only", action="append", metavar="NAME", help=only)
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch contenders")
-    parser.add_argument("--no-jax", action="store_true", help="skip the JAX contenders")
+    switches = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
+                "--no-jax": "skip JAX", "--no-profile": "skip the profiles"}  # fmt: skip
+    for flag, help in switches.items():
+        parser.add_argument(flag, action="store_true", help=help)
+    parser.add_argument("--only", action="append", metavar="NAME", help=f"of {', '.join(BENCHES)}")
     parser.add_argument("--max-nodes", type=int, default=None, help="bench_deep: largest chain")
-    parser.add_argument("--no-profile", action="store_true", help="skip the profiles")
     args = parser.parse_args(argv)
     names = [n.strip().removeprefix("bench_") for o in args.only or BENCHES for n in o.split(",")]
-    for name in names:
-        if name not in BENCHES:
-            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(BENCHES)}")
+    if unknown := [n for n in names if n not in BENCHES]:
+        raise SystemExit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     flags = [f"--{f.replace('_', '-')}" for f in ("quick", "no_torch", "no_jax") if vars(args)[f]]
     statuses, started = {}, time.perf_counter()
     for name in names:
         cmd = [a for a in BENCHES[name] if not args.no_profile] + flags
-        if name == "deep" and args.max_nodes:
-            cmd += ["--max-nodes", str(args.max_nodes)]
+        cmd += ["--max-nodes", str(args.max_nodes)] if name == "deep" and args.max_nodes else []
         line = " ".join(["python", "-m", f"benchmarks.bench_{name}", *cmd])
         print(f"\n{'=' * 100}\n$ {line}\n{'=' * 100}", flush=True)
         t0 = time.perf_counter()
         code = python_m(f"benchmarks.bench_{name}", cmd, check=False).returncode
         statuses[name] = (code, time.perf_counter() - t0)
-
     print(f"\n{'=' * 100}\nSummary ({time.perf_counter() - started:.0f} s in all)")
     goals = []
     for name, (code, seconds) in statuses.items():
@@ -52,10 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         if code == 0 and path.exists():
             goals += json.loads(path.read_text()).get("goals", [])
     if goals:
-        print(
-            "\nGoals of issue 6 (medians of this run, wall and CPU time; a timing goal is met "
-            "when both are within; see docs/performance.md):"
-        )
+        print("\nGoals of issue 6 (medians of this run, wall and CPU time; a timing goal is met "
+              "when both are within; see docs/performance.md):")  # fmt: skip
         print(goal_table(goals))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     runs = {k: {"exit": c, "seconds": s} for k, (c, s) in statuses.items()}
@@ -65,4 +57,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,16 +1,12 @@
 """Before and after: the working tree's autograd_lite against an earlier commit, in one process.
 
-``python -m benchmarks.ab REV [--dtype float32] [--rounds 21]`` extracts ``autograd_lite/`` at
-``REV`` (``git archive``) as a package named ``autograd_lite_ab``, imports it beside the working
-tree's, and times a ``Network.update_mini_batch`` step and a chain node (200-node chains) of
-both in interleaved rounds with bench_nielsen's NumPy reference: a slow moment of a noisy
-machine hits both alike. A change that should not alter the arithmetic must leave the weights of
-the two networks bitwise equal (checked at the end).
+``python -m benchmarks.ab REV``: ``autograd_lite/`` at ``REV``, renamed ``autograd_lite_ab``, and
+the working tree's time a ``Network`` step and a chain node in interleaved rounds with the NumPy
+reference; the two networks' weights must stay bitwise equal when the arithmetic did not change.
 """
 
-from __future__ import annotations
-
 import argparse
+import importlib
 import re
 import subprocess
 import sys
@@ -27,8 +23,8 @@ OLD_NAME = "autograd_lite_ab"
 
 def extract(rev: str, into: Path) -> None:
     """Write ``autograd_lite/`` as it was at ``rev`` to ``into/autograd_lite_ab``."""
-    archive = subprocess.run(["git", "archive", rev, "autograd_lite"], cwd=ROOT,
-                             capture_output=True, check=False)  # fmt: skip
+    command = ["git", "archive", rev, "autograd_lite"]
+    archive = subprocess.run(command, cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
         raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
@@ -50,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         extract(args.rev, Path(tmp))
         sys.path.insert(0, tmp)
-        import autograd_lite_ab as old
-
-        import autograd_lite as new
+        old, new = importlib.import_module(OLD_NAME), importlib.import_module("autograd_lite")
 
         batches = [b[:2] for b in load_batches(dtype, args.steps)[0]]
         nets = {v: v.nielsen.Network(SIZES, seed=SEED, dtype=dtype) for v in (old, new)}
@@ -66,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Network at {args.rev}": block(steps(nets[old]), len(batches)),
             "Network now": block(steps(nets[new]), len(batches)),
             f"chain node at {args.rev}": block(chains(x_old), 5 * 200),
-            "chain node now": block(chains(x_new), 5 * 200),
-        }
+            "chain node now": block(chains(x_new), 5 * 200)}  # fmt: skip
         samples = interleaved(contenders, reps=args.rounds, warmup=0)
         base = median(samples["numpy reference"], 1e6)
         print(f"{args.dtype}, median of {args.rounds} interleaved rounds, µs")

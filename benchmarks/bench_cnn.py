@@ -1,18 +1,10 @@
 """The CNN of ``examples/mnist_cnn.py``: one training epoch, and one Conv2d, against PyTorch.
 
-Rows: one epoch of the LeNet (float32, mini-batch 32, SGD with momentum) on the 8,000 embedded
-training digits, autograd_lite against PyTorch CPU eager with one thread on the same network,
-starting weights (our state_dict loaded into torch) and shuffle; and forward + backward of one
-``Conv2d(1, 16, 5)`` (weight and bias gradients) on a batch of 32 28x28 images. Goals (issue 15):
-the epoch <= 1.5x PyTorch's, the convolution <= 2x. Without PyTorch the rows say so.
-
-Run: ``python -m benchmarks.bench_cnn [--quick] [--no-torch]``.
+The LeNet's epoch (float32, batch 32, SGD with momentum, 8,000 digits; same weights and shuffle)
+and ``Conv2d(1, 16, 5)`` forward + backward on 32 images, against PyTorch eager (1 thread).
 """
 
-from __future__ import annotations
-
 import importlib.util
-import sys
 from typing import Any
 
 import numpy as np
@@ -23,6 +15,7 @@ from benchmarks import common
 from benchmarks.common import ROOT, block, clock, since
 
 EPOCH, CONV = "LeNet training epoch", "Conv2d(1, 16, 5) fwd+bwd, batch 32"
+TORCH = "PyTorch eager (1 thread)"
 
 
 def example() -> Any:
@@ -99,28 +92,21 @@ def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
             tconv.zero_grad()
             tconv(timages).sum().backward()
 
-        rounds[f"{EPOCH}: PyTorch eager (1 thread)"] = theirs
-        rounds[f"{CONV}: PyTorch eager (1 thread)"] = block(conv_theirs, 20, 20)
-    samples = common.interleaved(rounds, reps=reps)
+        rounds[f"{EPOCH}: {TORCH}"], rounds[f"{CONV}: {TORCH}"] = theirs, block(conv_theirs, 20, 20)
     return {"images": len(x), "steps": -(-len(x) // batch), "reps": reps,
-            "results": {k: common.summarize(v) for k, v in samples.items()}}  # fmt: skip
+            "results": common.compare(rounds, reps)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = common.base_parser(__doc__).parse_args(argv)
-    common.pin_blas_threads()
-    notes: list[str] = []
-    torch = common.optional_import("torch", args.no_torch, notes)
-    reps = args.reps or (2 if args.quick else 5)
-    r = measure(torch, reps, 2000 if args.quick else 8000)
+    args = common.setup(__doc__, argv, reps=(2, 5))
+    r = measure(args.torch, args.reps, 2000 if args.quick else 8000)
     print(f"bench_cnn: {r['images']:,} images, {r['steps']} steps of 32 per epoch, float32; "
-          f"medians of {reps} interleaved rounds")  # fmt: skip
+          f"medians of {args.reps} interleaved rounds")  # fmt: skip
     res, rows, goals = r["results"], [], []
     for what, limit, scale in ((EPOCH, 1.5, 1.0), (CONV, 2.0, 1e3)):
-        mine = res[f"{what}: autograd_lite"]
-        other = res.get(f"{what}: PyTorch eager (1 thread)")
+        mine, other = res[f"{what}: autograd_lite"], res.get(f"{what}: {TORCH}")
         unit = "s" if scale == 1.0 else "ms"
-        for name, s in (("autograd_lite", mine), ("PyTorch eager (1 thread)", other)):
+        for name, s in (("autograd_lite", mine), (TORCH, other)):
             if s is None:
                 rows.append((what, name, "skipped (see the note below)", "", ""))
                 continue
@@ -128,17 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                          f"{s['cpu']['median'] * scale:.3g} {unit}",
                          f"{s['median'] / other['median']:.2f}x" if other else "-"))  # fmt: skip
         if other is not None:
-            ratio, cpu = (
-                mine["median"] / other["median"],
-                mine["cpu"]["median"] / other["cpu"]["median"],
-            )
-            goals.append(
-                common.goal(f"{what} <= {limit}x PyTorch eager (1 thread)", ratio, limit, cpu)
-            )
+            goals.append(common.vs(f"{what} <= {limit}x {TORCH}", mine, other, limit))
     print(common.table(["row", "contender", "wall", "cpu", "vs PyTorch"], rows, "llrrr"))
-    common.footer(args.json or "bench_cnn", {"result": r, "notes": notes}, notes, goals)
+    common.footer(args.json or "bench_cnn", {"result": r, "notes": args.notes}, args.notes, goals)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,20 +1,10 @@
 """``al.compile``: a PyTorch-style training loop, compiled, against hand-written NumPy.
 
-1. The chapter's network as ``nn.Sequential(Linear(784, 30), Sigmoid(), Linear(30, 10),
-   Sigmoid())``, mini-batches of 10 digits (samples as rows), quadratic cost, ``optim.SGD``:
-   ``loss = cost(model(x), y); loss.backward(); opt.step()`` with the model compiled and not,
-   against the hand-written NumPy step of ``bench_nielsen`` (BP1-BP4 in place) and PyTorch
-   eager on one thread (when installed); float64 and float32. Goals: compiled <= 1.25x NumPy,
-   <= 0.4x PyTorch; uncompiled <= 2x NumPy.
-2. A custom 4-layer highway network (tanh transform, sigmoid gate, width 64, batch 32):
-   forward + backward compiled against the same written by hand in NumPy. Goal: <= 1.5x.
-
-Run: ``python -m benchmarks.bench_compile [--quick] [--no-torch]``.
+The chapter's network as ``nn.Sequential`` + ``optim.SGD``, compiled and eager, against
+bench_nielsen's hand-written step and PyTorch eager (float64, float32); a 4-layer highway
+network's forward + backward, compiled, against the same by hand in NumPy.
 """
 
-from __future__ import annotations
-
-import sys
 from typing import Any
 
 import numpy as np
@@ -25,15 +15,13 @@ from benchmarks import common
 from benchmarks.bench_nielsen import BATCH, ETA, SIZES, NumpyReference, load_batches
 
 WIDTH, DEPTH, HIGHWAY_BATCH = 64, 4, 32
+COMPILED, EAGER, NUMPY = "al.compile(model)", "model (eager)", "NumPy by hand"
+TORCH = "PyTorch eager (1 thread)"
 
 
 def _sequential(dtype: Any) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Linear(SIZES[0], SIZES[1], seed=1, dtype=dtype),
-        nn.Sigmoid(),
-        nn.Linear(SIZES[1], SIZES[2], seed=2, dtype=dtype),
-        nn.Sigmoid(),
-    )
+    linear = [nn.Linear(n, m, seed=k, dtype=dtype) for k, n, m in zip((1, 2), SIZES, SIZES[1:])]
+    return nn.Sequential(linear[0], nn.Sigmoid(), linear[1], nn.Sigmoid())
 
 
 def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
@@ -50,18 +38,17 @@ def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
             loss.backward()
             opt.step()
 
-        steps["al.compile(model)" if compiled else "model (eager)"] = step
-    ref_model = _sequential(dtype)
-    weights = [m.weight.data.copy() for m in ref_model.layers[::2]]
-    biases = [m.bias.data.reshape(-1, 1).copy() for m in ref_model.layers[::2]]
-    reference = NumpyReference(biases, weights, BATCH)
-    steps["NumPy by hand"] = lambda b: reference.step(b[0], b[1], ETA)
+        steps[COMPILED if compiled else EAGER] = step
+    layers: Any = _sequential(dtype).layers[::2]
+    reference = NumpyReference([m.bias.data.reshape(-1, 1).copy() for m in layers],
+                               [m.weight.data.copy() for m in layers], BATCH)  # fmt: skip
+    steps[NUMPY] = lambda b: reference.step(b[0], b[1], ETA)
     if torch is not None:
         torch.set_num_threads(1)
-        tmodel = torch.nn.Sequential(
-            torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.Sigmoid(),
-            torch.nn.Linear(SIZES[1], SIZES[2]), torch.nn.Sigmoid(),
-        ).to(torch.float64 if dtype == np.float64 else torch.float32)  # fmt: skip
+        tnn = torch.nn
+        tmodel = tnn.Sequential(tnn.Linear(SIZES[0], SIZES[1]), tnn.Sigmoid(),
+                                tnn.Linear(SIZES[1], SIZES[2]), tnn.Sigmoid())  # fmt: skip
+        tmodel.to(torch.float64 if dtype == np.float64 else torch.float32)
         topt = torch.optim.SGD(tmodel.parameters(), lr=ETA / BATCH)
 
         def torch_step(b: tuple) -> None:
@@ -70,18 +57,8 @@ def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
             (0.5 * ((out - torch.from_numpy(b[3])) ** 2).sum()).backward()
             topt.step()
 
-        steps["PyTorch eager (1 thread)"] = torch_step
-
-    def rounds(step: Any) -> Any:
-        def round_() -> tuple[float, float]:
-            begin = common.clock()
-            for b in batches:
-                step(b)
-            return common.since(begin, len(batches))
-
-        return round_
-
-    return {name: rounds(step) for name, step in steps.items()}
+        steps[TORCH] = torch_step
+    return {name: common.over(step, batches) for name, step in steps.items()}
 
 
 class Highway(nn.Module):
@@ -119,66 +96,44 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
 
 def highway_contenders(dtype: Any, x: np.ndarray, reps: int) -> dict[str, Any]:
     model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=dtype) for l in range(DEPTH)])
-    compiled = al.compile(model)
-    params = [p.data for p in model.parameters()]
+    compiled, params = al.compile(model), [p.data for p in model.parameters()]
 
     def compiled_step() -> None:
         model.zero_grad()
         compiled(x).sum().backward()
 
-    return {
-        "al.compile(highway)": common.block(compiled_step, reps, reps),
-        "NumPy by hand": common.block(lambda: highway_numpy(params, x), reps, reps),
-    }
+    return {"al.compile(highway)": common.block(compiled_step, reps, reps),
+            NUMPY: common.block(lambda: highway_numpy(params, x), reps, reps)}  # fmt: skip
 
 
-def main() -> int:
-    parser = common.base_parser(__doc__)
-    args = parser.parse_args()
-    common.pin_blas_threads()
-    notes: list[str] = []
-    torch = common.optional_import("torch", args.no_torch, notes)
-    reps = args.reps or (5 if args.quick else 15)
-    steps = 50 if args.quick else 200
-    payload: dict[str, Any] = {}
-    goals = []
+def main(argv: list[str] | None = None) -> int:
+    args = common.setup(__doc__, argv, reps=(5, 15))
+    steps, payload, goals = 50 if args.quick else 200, {}, []
     for dtype in (np.float64, np.float32):
-        label = np.dtype(dtype).name
-        batches = [b for b in load_batches(dtype, steps)[0]]
-        samples = common.interleaved(loop_contenders(dtype, batches, torch), reps)
-        stats = {name: common.summarize(v, 1e6) for name, v in samples.items()}
+        label, batches = np.dtype(dtype).name, load_batches(dtype, steps)[0]
+        stats = common.compare(loop_contenders(dtype, batches, args.torch), args.reps, 1e6)
         payload[f"loop_{label}"] = stats
-        print(f"\nTraining loop, {label}, µs per step (medians of {reps} rounds of {steps} steps)")
-        ref = stats["NumPy by hand"]
-        rows = [(name, s["median"], s["cpu"]["median"], s["median"] / ref["median"],
-                 s["cpu"]["median"] / ref["cpu"]["median"])
+        print(f"\nTraining loop, {label}, µs per step (medians of {args.reps} rounds of {steps} "
+              "steps)")  # fmt: skip
+        rows = [(name, s["median"], s["cpu"]["median"], *common.ratio(s, stats[NUMPY]))
                 for name, s in stats.items()]  # fmt: skip
         print(common.table(["contender", "wall µs", "cpu µs", "x NumPy", "x NumPy cpu"], rows))
-
-        def ratio(a: str, b: str, stats: dict = stats) -> tuple[float, float]:
-            return (stats[a]["median"] / stats[b]["median"],
-                    stats[a]["cpu"]["median"] / stats[b]["cpu"]["median"])  # fmt: skip
-
-        wall, cpu = ratio("al.compile(model)", "NumPy by hand")
-        goals.append(common.goal(f"compiled loop ≤ 1.25x NumPy ({label})", wall, 1.25, cpu))
-        wall, cpu = ratio("model (eager)", "NumPy by hand")
-        goals.append(common.goal(f"uncompiled loop ≤ 2x NumPy ({label})", wall, 2.0, cpu))
-        if "PyTorch eager (1 thread)" in stats:
-            wall, cpu = ratio("al.compile(model)", "PyTorch eager (1 thread)")
-            goals.append(common.goal(f"compiled loop ≤ 0.4x PyTorch ({label})", wall, 0.4, cpu))
+        them = [("compiled loop ≤ 1.25x NumPy", COMPILED, NUMPY, 1.25),
+                ("uncompiled loop ≤ 2x NumPy", EAGER, NUMPY, 2.0),
+                ("compiled loop ≤ 0.4x PyTorch", COMPILED, TORCH, 0.4)]  # fmt: skip
+        goals += [common.vs(f"{text} ({label})", stats[a], stats[b], limit)
+                  for text, a, b, limit in them if b in stats]  # fmt: skip
     x = np.random.default_rng(0).standard_normal((HIGHWAY_BATCH, WIDTH))
-    samples = common.interleaved(highway_contenders(np.float64, x, 100), reps)
-    stats = {name: common.summarize(v, 1e6) for name, v in samples.items()}
+    stats = common.compare(highway_contenders(np.float64, x, 100), args.reps, 1e6)
     payload["highway"] = stats
     print(f"\nHighway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs")
-    rows = [(n, s["median"], s["cpu"]["median"]) for n, s in stats.items()]
-    print(common.table(["contender", "wall µs", "cpu µs"], rows))
-    a, b = stats["al.compile(highway)"], stats["NumPy by hand"]
-    goals.append(common.goal("compiled highway fwd+bwd ≤ 1.5x NumPy", a["median"] / b["median"],
-                             1.5, a["cpu"]["median"] / b["cpu"]["median"]))  # fmt: skip
-    common.footer("bench_compile", payload, notes, goals)
+    highway = [(n, s["median"], s["cpu"]["median"]) for n, s in stats.items()]
+    print(common.table(["contender", "wall µs", "cpu µs"], highway))
+    text = "compiled highway fwd+bwd ≤ 1.5x NumPy"
+    goals.append(common.vs(text, stats["al.compile(highway)"], stats[NUMPY], 1.5))
+    common.footer(args.json or "bench_compile", payload, args.notes, goals)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,17 +1,13 @@
 """Deep graphs: chains of 10^4, 10^5 and 10^6 nodes -- time and peak memory.
 
-Each run is a fresh process that builds a scalar chain, runs ``backward()``, checks the gradient
-and reports the times and the RSS before, at its peak (reset just before the chain) and after;
-for autograd_lite it also frees a graph of that depth dropped without a backward (no C stack
-overflow). Run: ``python -m benchmarks.bench_deep [--quick] [--max-nodes N] [--sizes ...]``.
+One fresh process per run: chain, ``backward()``, gradient check, RSS before / peak / after; a
+graph of that depth dropped without a backward is freed too. ``--max-nodes N``, ``--sizes ...``.
 """
-
-from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
-import sys
 import time
 from typing import Any
 
@@ -39,10 +35,8 @@ class CollectorLog:
 
 def child(framework: str, n: int) -> dict[str, Any]:
     """One chain of ``n`` nodes in this process (run by the parent with ``--child``)."""
-    common.pin_blas_threads()
     if framework == "torch":
-        import torch
-
+        torch = importlib.import_module("torch")
         torch.set_num_threads(1)
         leaf = lambda: torch.tensor(1.0, dtype=torch.float64, requires_grad=True)  # noqa: E731
     else:
@@ -101,7 +95,7 @@ def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
             limits: dict[str, int]) -> dict[str, Any]:  # fmt: skip
     """Run the children, frameworks alternating in order; medians per (framework, size)."""
     runs: dict[tuple[str, int], list] = {(f, n): [] for f in frameworks for n in sizes}
-    errors, results = [], {f: {} for f in frameworks}
+    errors, results = [], {f: {} for f in frameworks}  # type: ignore[var-annotated]
     for n in sizes:
         for rep in range(reps):
             for fw in frameworks if rep % 2 == 0 else frameworks[::-1]:
@@ -113,9 +107,8 @@ def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
                 else:
                     runs[fw, n].append(result)
     for (fw, n), rs in runs.items():
-        results[fw][str(n)] = (
-            summary(rs, n) if rs else {"ok": False, "skipped": n > limits.get(fw, n)}
-        )
+        skipped = {"ok": False, "skipped": n > limits.get(fw, n)}
+        results[fw][str(n)] = summary(rs, n) if rs else skipped
     return {"results": results, "errors": errors}
 
 
@@ -131,14 +124,10 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
                 rows.append((f"{n:,}", fw, *[None] * 7, why))
                 continue
             ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
-            secs = (
-                f"{e[k]:.3f}" if e[k] < 10 else f"{e[k]:.1f}" for k in ("fwd_s", "bwd_s", "total_s")
-            )
-            rows.append((f"{n:,}", fw, *secs, ratio,
-                         f"{e['peak_growth_bytes'] / 2**20:.1f}",
-                         f"{e['peak_bytes_per_node']:.0f}",
-                         f"{e['retained_after_bytes'] / 2**20:.1f}",
-                         "yes" if e["ok"] else "NO"))  # fmt: skip
+            secs = (f"{e[k]:.{3 if e[k] < 10 else 1}f}" for k in ("fwd_s", "bwd_s", "total_s"))
+            mib = (f"{e[k] / 2**20:.1f}" for k in ("peak_growth_bytes", "retained_after_bytes"))
+            rows.append((f"{n:,}", fw, *secs, ratio, next(mib), f"{e['peak_bytes_per_node']:.0f}",
+                         next(mib), "yes" if e["ok"] else "NO"))  # fmt: skip
     headers = ["nodes", "framework", "fwd s", "bwd s", "total s", "vs torch", "peak MiB",
                "peak B/node", "kept MiB", "grad ok"]  # fmt: skip
     print(common.table(headers, rows, align="llrrrrrrrl"))
@@ -166,44 +155,36 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.base_parser(__doc__)
-    parser.add_argument("--max-nodes", type=int, default=None, help="skip larger chains")
-    parser.add_argument("--torch-max-nodes", type=int, default=None, help="largest torch chain")
-    parser.add_argument("--sizes", default=None, help="comma-separated chain lengths")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per child process")
-    parser.add_argument("--gc-diagnostic", action="store_true",
-                        help="also run autograd_lite with Python's cyclic GC disabled")  # fmt: skip
-    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "N"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    options = {"--max-nodes": {"type": int, "help": "skip larger chains"},
+               "--torch-max-nodes": {"type": int, "help": "largest torch chain"},
+               "--sizes": {"help": "comma-separated chain lengths"},
+               "--timeout": {"type": float, "default": 600, "help": "seconds per child process"},
+               "--gc-diagnostic": "also run autograd_lite with Python's cyclic GC disabled",
+               "--child": {"nargs": 2, "help": argparse.SUPPRESS}}  # fmt: skip
+    # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
+    # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
+    args = common.setup(__doc__, argv, options, reps=(1, 3), optional=())  # fmt: skip
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return 0
-    common.pin_blas_threads()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]
     max_nodes = args.max_nodes or (100_000 if args.quick else None)
     sizes = [n for n in sizes if not max_nodes or n <= max_nodes]
-    notes: list[str] = []
-    torch = common.optional_import("torch", args.no_torch, notes)
+    torch = common.optional_import("torch", args.no_torch, args.notes)
     frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(torch)
-    # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
-    # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
-    reps = args.reps or (1 if args.quick else 3)
-    print(
-        "bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
-        "per run; median of " + ", ".join(f"{reps} run(s) at {n:,}" for n in sizes)
-    )
+    runs = ", ".join(f"{args.reps} run(s) at {n:,}" for n in sizes)
+    print("bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
+          f"per run; median of {runs}")  # fmt: skip
     limits = {"torch": args.torch_max_nodes} if args.torch_max_nodes else {}
-    result = measure(sizes, reps, frameworks, args.timeout, limits)
+    result = measure(sizes, args.reps, frameworks, args.timeout, limits)
     goals = report(result["results"], sizes)
     for err in result["errors"]:
         print("error:", err)
-    payload = {
-        "task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
-        "sizes": sizes, "frameworks": frameworks, **result, "notes": notes,
-    }  # fmt: skip
-    common.footer(args.json or "bench_deep", payload, notes, goals, what="medians")
+    payload = {"task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
+               "sizes": sizes, "frameworks": frameworks, **result, "notes": args.notes}  # fmt: skip
+    common.footer(args.json or "bench_deep", payload, args.notes, goals, what="medians")
     return 0 if not result["errors"] else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,15 +1,9 @@
 """One epoch of full Fashion-MNIST: autograd_lite against hand-written NumPy (and PyTorch).
 
-bench_nielsen's step and contenders on 50,000 training images (``apt-get install
-dataset-fashion-mnist``; skipped with a note without it): each shuffles, gathers every
-mini-batch as a row block and steps, from the same start; ``Network.SGD`` (the library's own
-driver) too. The test accuracy after the epoch shows that all learned the same thing.
-Run: ``python -m benchmarks.bench_fashion [--quick] [--dtype float64|float32] [--data DIR]``.
+bench_nielsen's contenders and ``Network.SGD`` on 50,000 images (``apt-get install
+dataset-fashion-mnist``, else skipped), each shuffling and gathering alike; test accuracy after.
 """
 
-from __future__ import annotations
-
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,13 +83,13 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
     last: dict[str, nielsen.Contender] = {}
     rounds = {name: epoch(name, make, X_rows, Y_rows, last) for name, make in makers.items()}
     samples = common.interleaved(rounds | {SGD: sgd_epoch(dtype, X_rows, Y_rows, last)}, reps, 0)
-    ref, results = common.summarize(samples[REFERENCE]), {}
+    results = {}
     for name, values in samples.items():
-        stats = common.summarize(values)
-        results[name] = {"epoch_s": stats, "ratio_to_reference": stats["median"] / ref["median"],
-                         "cpu_ratio_to_reference": stats["cpu"]["median"] / ref["cpu"]["median"],
-                         "test_accuracy": accuracy(last[name], data.test.images.T,
-                                                   data.test.labels)}  # fmt: skip
+        stats, ref = common.summarize(values), common.summarize(samples[REFERENCE])
+        wall, cpu = common.ratio(stats, ref)
+        results[name] = {"epoch_s": stats, "ratio_to_reference": wall,
+                         "cpu_ratio_to_reference": cpu, "test_accuracy":
+                         accuracy(last[name], data.test.images.T, data.test.labels)}  # fmt: skip
     # At eta = 3 the training is chaotic: the last-bit differences of two σ formulas grow to O(1)
     # within the epoch. So the arithmetic is checked in lockstep, over a whole epoch, with the
     # reference computing σ by the library's formula: bitwise equal.
@@ -116,20 +110,17 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.base_parser(__doc__)
-    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    parser.add_argument("--data", default=DATA, help=f"Fashion-MNIST folder (default {DATA})")
-    args = parser.parse_args(argv)
-    common.pin_blas_threads()
-    reps, notes = args.reps or (1 if args.quick else 3), []
-    torch = common.optional_import("torch", args.no_torch, notes)
+    options = {"--dtype": {"choices": ["float64", "float32"], "default": "float64"},
+               "--data": {"default": DATA, "help": f"Fashion-MNIST folder ({DATA})"}}  # fmt: skip
+    args = common.setup(__doc__, argv, options, reps=(1, 3))
+    reps, notes = args.reps, args.notes
     print("bench_fashion: one epoch of Fashion-MNIST, [784, 30, 10], sigmoid, quadratic, η=3, m=10")
     if not Path(args.data).is_dir():
         notes.append(f"Fashion-MNIST not found in {args.data}: skipped "
                      "(install it with `apt-get install -y dataset-fashion-mnist`)")  # fmt: skip
         common.footer(args.json or "bench_fashion", {"result": None, "notes": notes}, notes)
         return 0
-    r = measure(args.data, np.dtype(args.dtype), reps, torch)
+    r = measure(args.data, np.dtype(args.dtype), reps, args.torch)
     print(f"{r['data']}; {r['dtype']}; {r['steps_per_epoch']:,} steps per epoch; median of {reps} "
           f"interleaved epoch(s) each; loading took {r['load_s']:.1f} s")  # fmt: skip
     headers = ["contender", "epoch s", "cpu s", "vs numpy", "cpu vs numpy", "µs/step",
@@ -153,4 +144,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

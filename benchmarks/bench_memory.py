@@ -1,16 +1,11 @@
 """Leak check: resident memory over 10,000 training steps (and over many graphs).
 
-If anything of a step's graph survived it (a cache, a hook list, a cycle the collector cannot
-see), the process would grow: the RSS is sampled every 1,000 steps after 1,000 warm-up steps,
-and over chains of 1,000 nodes with and without a backward. Flat within 5%.
-Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
+RSS every 1,000 steps after 1,000 warm-up steps, and over chains of 1,000 nodes with and without
+a backward: flat within 5%. Run: ``python -m benchmarks.bench_memory [--quick] [--steps N]``.
 """
-
-from __future__ import annotations
 
 import gc
 import itertools
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -65,10 +60,8 @@ def blocks(steps: int, chains: int) -> dict[str, Callable[[], None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.base_parser(__doc__)
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 10000)")
-    args = parser.parse_args(argv)
-    common.pin_blas_threads()
+    option = {"--steps": {"type": int, "help": "training steps (default 10000)"}}
+    args = common.setup(__doc__, argv, option, optional=())
     steps = args.steps or (3000 if args.quick else 10_000)
     every = 1000 if steps >= 2000 else max(steps // 10, 1)
     print(
@@ -77,15 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     work = blocks(every, 10 if args.quick else 20)
     results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
-    rows = []
     for name, r in results.items():
-        print(
-            f"{name}: RSS MiB per sample: " + " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"])
-        )
-        rows.append((name, f"{r['baseline_bytes'] / 2**20:.1f}",
-                     f"{100 * r['max_growth_fraction']:+.2f}%",
-                     f"{100 * r['end_drift_fraction']:+.2f}%",
-                     "yes" if r["flat"] else "NO"))  # fmt: skip
+        print(f"{name}: RSS MiB per sample:", " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"]))
+    rows = [(name, f"{r['baseline_bytes'] / 2**20:.1f}", f"{100 * r['max_growth_fraction']:+.2f}%",
+             f"{100 * r['end_drift_fraction']:+.2f}%", "yes" if r["flat"] else "NO")
+            for name, r in results.items()]  # fmt: skip
     headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
     print("\n" + common.table(headers, rows))
     net = results["network"]
@@ -99,4 +88,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

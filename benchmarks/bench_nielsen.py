@@ -1,16 +1,12 @@
 """Per-step time of the chapter's network: autograd_lite against hand-written NumPy and others.
 
-One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) on the embedded digits
-for each contender of :func:`build_contenders`, from the same start over the same batches, in
-interleaved rounds of equal duration (:class:`Rounds`), with the weight checks and the cost of a
-gather. Run: ``python -m benchmarks.bench_nielsen [--quick] [--dtype float64|float32|both]``.
+One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) per contender of
+:func:`build_contenders`, same start and batches, interleaved rounds of equal duration; weight
+checks, the cost of a gather; ``--profile``: cProfile, phases, single-op costs.
 """
 
-from __future__ import annotations
-
 import functools
-import gc
-import sys
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,28 +48,23 @@ sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=_exp_quietly)
 
 
 class NumpyReference:
-    """The chapter's network with backpropagation written by hand in matrix form, samples as
-    columns: BP1 ``δ^L = (a^L - y) ⊙ a^L ⊙ (1 - a^L)``, BP2 ``δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ a^l
-    ⊙ (1 - a^l)``, BP3 ``∇b^l = Σ_columns δ^l``, BP4 ``∇w^l = δ^l (a^(l-1))^T``. Buffers are
+    """The chapter's network, BP1-BP4 by hand in matrix form (samples as columns): buffers
     allocated once, products written with ``out=``, ``w -= (η/m) ∇w`` in place once BP2 for
     layer l-1 has read the old ``w^l``."""
 
     def __init__(self, biases: list, weights: list, m: int, sigmoid: Callable = sigmoid_inplace):
         self.sigmoid, self.m = sigmoid, m
         self.biases, self.weights = [np.array(b) for b in biases], [np.array(w) for w in weights]
-        dtype = self.weights[0].dtype
-        self.acts, self.deltas, self.tmps = (
-            [np.empty((w.shape[0], m), dtype) for w in self.weights] for _ in range(3)
-        )
-        self.nabla_w = [np.empty_like(w) for w in self.weights]
-        self.nabla_b = [np.empty_like(b) for b in self.biases]
+        self.acts, self.deltas, self.tmps = ([np.empty((w.shape[0], m), w.dtype)
+                                              for w in self.weights] for _ in range(3))  # fmt: skip
+        self.nabla_w, self.nabla_b = ([np.empty_like(p) for p in ps]
+                                      for ps in (self.weights, self.biases))  # fmt: skip
 
     def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
         """One SGD step on the columns of ``X`` (n_in, m) and ``Y`` (n_out, m)."""
         if X.shape[1] != self.m:
             raise ShapeError(f"NumpyReference was built for mini-batches of {self.m}")
-        rate = eta / self.m
-        weights, biases, acts = self.weights, self.biases, self.acts
+        rate, weights, biases, acts = eta / self.m, self.weights, self.biases, self.acts
         with np.errstate(over="ignore"):
             a = X
             for w, b, out in zip(weights, biases, acts):
@@ -87,8 +78,7 @@ class NumpyReference:
         np.subtract(1.0, aL, out=t)
         d *= t
         for l in range(last, -1, -1):
-            a_prev = X if l == 0 else acts[l - 1]
-            nw, nb = self.nabla_w[l], self.nabla_b[l]
+            a_prev, nw, nb = X if l == 0 else acts[l - 1], self.nabla_w[l], self.nabla_b[l]
             np.matmul(d, a_prev.T, out=nw)  # BP4
             np.sum(d, axis=1, keepdims=True, out=nb)  # BP3
             if l > 0:  # BP2, with the old w^l, before it is updated
@@ -101,8 +91,7 @@ class NumpyReference:
             weights[l] -= nw
             nb *= rate
             biases[l] -= nb
-            if l > 0:
-                d = d_prev
+            d = d_prev if l > 0 else d
 
 
 def load_batches(dtype: Any, count: int) -> tuple[list[tuple], str]:
@@ -135,7 +124,7 @@ class Contender:
     finish: Callable[[], Any] = lambda: None
 
     @classmethod
-    def of(cls, name: str, note: str, net: Any, step: Callable[[tuple], Any]) -> Contender:
+    def of(cls, name: str, note: str, net: Any, step: Callable[[tuple], Any]) -> "Contender":
         """A contender whose parameters are ``net.biases`` and ``net.weights``."""
         return cls(name, note, step, lambda: (net.biases, net.weights))
 
@@ -143,10 +132,9 @@ class Contender:
 def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Contender:
     net = NumpyReference(biases, weights, BATCH, sigmoid_library_inplace if library_sigmoid
                          else sigmoid_inplace)  # fmt: skip
-    name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
-    if library_sigmoid:
-        name = REFERENCE_LIBRARY_SIGMOID
-        note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
+    name, note = (REFERENCE_LIBRARY_SIGMOID, "the same, σ by autograd_lite's formula (overflow "
+                  "silenced by np.errstate)") if library_sigmoid else (REFERENCE, "hand-written "
+                  "BP1-BP4, matrix form, in place")  # fmt: skip
     return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
@@ -185,7 +173,7 @@ def torch_eager(torch: Any, biases: list, weights: list, threads: int) -> Conten
 
 def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
     """``jax.jit`` of the whole step (grad + update)."""
-    import jax.numpy as jnp
+    jnp = importlib.import_module("jax.numpy")
 
     def loss(params: Any, x: Any, y: Any) -> Any:
         for w, b in params:
@@ -243,10 +231,9 @@ def max_weight_difference(a: Contender, b: Contender) -> float:
 
 
 class Rounds:
-    """The rounds of one contender: consecutive steps over the batches, timed as one block. The
-    first call warms up; the next calibrate how many steps fit in ``target_s`` (rounds of equal
-    step counts would bias the medians against slower contenders, preempted more often).
-    ``count``: the steps run so far, for the weight check."""
+    """One contender's rounds: consecutive steps over the batches, timed as one block; the first
+    warms up, the next calibrate the steps that fit in ``target_s`` (rounds of equal step counts
+    would bias the medians against slower contenders, preempted more often)."""
 
     def __init__(self, contender: Contender, batches: list, target_s: float) -> None:
         self.contender, self.batches, self.target_s = contender, batches, target_s
@@ -286,9 +273,8 @@ def lockstep_check(dtype: Any, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -
 
 
 def lockstep_line(ls: dict[str, Any]) -> str:
-    if ls["bitwise"]:
-        return "bitwise identical"
-    return f"first difference at step {ls['first_difference_at']}, max {ls['max']:.1e}"
+    first = f"first difference at step {ls['first_difference_at']}, max {ls['max']:.1e}"
+    return "bitwise identical" if ls["bitwise"] else first
 
 
 def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -> dict[str, Any]:
@@ -298,9 +284,7 @@ def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -
     contenders = build_contenders(dtype, torch, jax)
     probes = build_contenders(dtype, torch, jax)  # one step each from the same start
     for probe in probes:
-        probe.before_round()
-        probe.step(batches[0])
-        probe.finish()
+        probe.before_round(), probe.step(batches[0]), probe.finish()
     first_step = {p.name: max_weight_difference(p, probes[0]) for p in probes}
     lockstep = lockstep_check(dtype, (b[:2] for b in batches))
     rounds = {c.name: Rounds(c, batches, round_s) for c in contenders}
@@ -357,12 +341,10 @@ def print_steps(result: dict[str, Any], notes: list[str]) -> None:
 def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's goals for this benchmark: ratios of medians, wall and CPU time."""
     c, dt = result["contenders"], result["dtype"]
-    me = c[NETWORK]["us_per_step"]
     them = {f"Network ≤ 1.25x numpy reference ({dt})": (REFERENCE, 1.25),
             f"Network ≤ 0.5x PyTorch eager, best threads ({dt})": (result["best_torch"], 0.5),
             f"Network ≤ 0.8x JAX jit ({dt})": ("jax jit", 0.8)}  # fmt: skip
-    return [common.goal(text, me["median"] / c[other]["us_per_step"]["median"], limit,
-                        me["cpu"]["median"] / c[other]["us_per_step"]["cpu"]["median"])
+    return [common.vs(text, c[NETWORK]["us_per_step"], c[other]["us_per_step"], limit)
             for text, (other, limit) in them.items() if other in c]  # fmt: skip
 
 
@@ -415,12 +397,10 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     batches = [b[:2] for b in load_batches(dtype, steps)[0]]
     net = Network(SIZES, seed=SEED, dtype=dtype)
     biases, weights = [b.copy() for b in net.biases], [w.copy() for w in net.weights]
-    leaves = [al.Tensor(p, requires_grad=True) for p in biases + weights]
+    leaves_data = biases + weights
+    leaves = [al.Tensor(p, requires_grad=True) for p in leaves_data]
     replayed = al.value_and_grad(net._cost, argnums=tuple(range(len(leaves))), replay=True)
-    params, grads = (
-        [p.copy() for p in biases + weights],
-        [np.ones_like(p) for p in biases + weights],
-    )
+    params, grads = [p.copy() for p in leaves_data], [np.ones_like(p) for p in leaves_data]
 
     def per_step(body: Callable[..., Any], prepare: Callable[..., tuple] = lambda *b: b) -> Any:
         def round_() -> tuple[float, float]:
@@ -431,13 +411,6 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
             return since(begin, steps)
 
         return round_
-
-    def without_gc() -> tuple[float, float]:
-        gc.disable()
-        try:
-            return per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA))()
-        finally:
-            gc.enable()
 
     def np_forward(X: np.ndarray, Y: np.ndarray) -> tuple[list[np.ndarray]]:
         acts = [X]
@@ -462,7 +435,8 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     samples = common.interleaved({
         "Network.update_mini_batch (whole step)":
             per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA)),
-        "  the same, cyclic GC disabled (diagnostic)": without_gc,
+        "  the same, cyclic GC disabled (diagnostic)":
+            common.gc_off(per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA))),
         "replayed forward + backward (what a step runs)":
             per_step(lambda X, Y: replayed(*biases, *weights, X, Y)),
         "eager forward (recording the graph)": per_step(lambda X, Y: net._cost(*leaves, X, Y)),
@@ -478,10 +452,8 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
 def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
     """The fixed cost of single calls on the step's own shapes: a NumPy call vs an op."""
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((30, 784)).astype(dtype)
-    x = rng.random((784, BATCH)).astype(dtype)
-    b = rng.standard_normal((30, 1)).astype(dtype)
-    z = w @ x
+    w, x = rng.standard_normal((30, 784)).astype(dtype), rng.random((784, BATCH)).astype(dtype)
+    b, z = rng.standard_normal((30, 1)).astype(dtype), w @ x
     W, B, Z = (al.Tensor(a, requires_grad=True) for a in (w, b, z))
 
     def no_grad_sigmoid() -> Any:
@@ -499,27 +471,21 @@ def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.base_parser(__doc__)
-    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
-    parser.add_argument("--round-ms", type=float, default=5.0, help="one timed round (5 ms)")
-    parser.add_argument("--steps", type=int, default=None, help="steps per phase/profile round")
-    parser.add_argument("--profile", action="store_true", help="also profile update_mini_batch")
-    args = parser.parse_args(argv)
-    common.pin_blas_threads()
-    reps = args.reps or (9 if args.quick else 31)
-    notes: list[str] = []
-    torch = common.optional_import("torch", args.no_torch, notes)
-    jax = common.optional_import("jax", args.no_jax, notes)
+    options = {"--dtype": {"choices": ["float64", "float32", "both"], "default": "both"},
+               "--round-ms": {"type": float, "default": 5.0, "help": "one timed round (5 ms)"},
+               "--steps": {"type": int, "help": "steps per phase/profile round"},
+               "--profile": "also profile update_mini_batch"}  # fmt: skip
+    args = common.setup(__doc__, argv, options, reps=(9, 31), optional=("torch", "jax"))
     print("bench_nielsen: one SGD step of [784, 30, 10], sigmoid, quadratic cost, η=3, m=10")
-    results = {}
+    results, reps = {}, args.reps
     for dt in ["float64", "float32"] if args.dtype == "both" else [args.dtype]:
-        results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, torch, jax)
-        print_steps(results[dt], notes)
+        results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, args.torch, args.jax)
+        print_steps(results[dt], args.notes)
     gather = measure_gather("float64", reps)
     print("\nGathering one mini-batch of 10 (float64), median µs:")
     rows = [(k, v["us_per_batch"], f"{v['ratio_to_rows']:.2f}x") for k, v in gather.items()]
     print(common.table(["layout", "µs/batch", "vs rows"], rows))
-    payload: dict[str, Any] = {"results": results, "gather": gather, "notes": notes,
+    payload: dict[str, Any] = {"results": results, "gather": gather, "notes": args.notes,
                                "task": "one update_mini_batch step, [784,30,10], sigmoid, "
                                        "quadratic, eta=3, m=10"}  # fmt: skip
     if args.profile:
@@ -529,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         for batch in batches[:50]:
             net.update_mini_batch(batch, ETA)
         title = "cProfile of Network.update_mini_batch (float64), per step"
-        run = lambda: [net.update_mini_batch(b, ETA) for b in batches]  # noqa: E731
+        run = lambda: [net.update_mini_batch(b, ETA) for b in batches]  # type: ignore[func-returns-value] # noqa: E731
         payload["profile"] = common.profile(title, run, count)
         payload["phases_us"] = measure_phases(reps, args.steps or (25 if args.quick else 40))
         print("\nPhases of a step (float64), median µs, no profiler:")
@@ -543,4 +509,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,21 +1,16 @@
 """The cost of NumPy's dispatch: ``np.exp(t)`` against ``t.exp()``, ``ndarray @ t`` against
 ``t.__rmatmul__(a)``, ``np.sum(t, axis=0)`` against ``t.sum(axis=0)`` …, on tiny arrays (where
-the bookkeeping is all there is). Each pair is timed interleaved, in one process; the ratio of
-medians is printed (1.0: no overhead).
-
+the bookkeeping is all there is); the ratio of medians (1.0: no overhead).
 Run: ``python -m benchmarks.bench_numpy_dispatch [--quick]``.
 """
 
-from __future__ import annotations
-
-import sys
-import timeit
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import autograd_lite as al
+from benchmarks import common
 
 
 def pairs(a: np.ndarray, t: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
@@ -26,31 +21,27 @@ def pairs(a: np.ndarray, t: Any) -> dict[str, tuple[Callable[[], Any], Callable[
         "ndarray @ t": (lambda: a @ t, lambda: t.__rmatmul__(a)),
         "np.sum(t, axis=0)": (lambda: np.sum(t, axis=0), lambda: t.sum(axis=0)),
         "np.reshape(t, (4,))": (lambda: np.reshape(t, (4,)), lambda: t.reshape((4,))),
-        "np.concatenate([t, t])": (
-            lambda: np.concatenate([t, t]),
-            lambda: al.concatenate([t, t]),
-        ),
+        "np.concatenate([t, t])": (lambda: np.concatenate([t, t]), lambda: al.concatenate([t, t])),
     }
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
-    number, repeat = (200, 5) if quick else (2000, 15)
-    a = np.ones((2, 2))
-    t = al.Tensor(np.ones((2, 2)), requires_grad=True)
-    ratios = {}
-    for name, (numpy_form, direct) in pairs(a, t).items():
-        dispatched, plain = [], []
-        for _ in range(repeat):  # interleaved: both see the same machine load
-            dispatched.append(timeit.timeit(numpy_form, number=number) / number)
-            plain.append(timeit.timeit(direct, number=number) / number)
-        ratios[name] = float(np.median(dispatched) / np.median(plain))
-        print(
-            f"{name:24s} {np.median(dispatched) * 1e6:7.2f} µs vs {np.median(plain) * 1e6:7.2f} µs"
-            f" direct: ratio {ratios[name]:.2f}"
-        )
-    return ratios
+def main(argv: list[str] | None = None) -> int:
+    args = common.setup(__doc__, argv, reps=(5, 15), optional=())
+    number = 200 if args.quick else 2000
+    calls = pairs(np.ones((2, 2)), al.Tensor(np.ones((2, 2)), requires_grad=True))
+    rounds = {f"{name}{kind}": common.block(f, number, number)
+              for name, fs in calls.items() for kind, f in zip(("", " direct"), fs)}  # fmt: skip
+    stats = common.compare(rounds, args.reps, 1e6)
+    ratios = {name: stats[name]["median"] / stats[f"{name} direct"]["median"] for name in calls}
+    print(
+        f"bench_numpy_dispatch: µs per call, median of {args.reps} interleaved rounds of {number}"
+    )
+    rows = [(n, stats[n]["median"], stats[f"{n} direct"]["median"], r) for n, r in ratios.items()]
+    print(common.table(["NumPy's spelling", "µs", "direct µs", "ratio"], rows))
+    payload = {"calls_per_round": number, "rounds": args.reps, "results": stats, "ratios": ratios}
+    common.footer(args.json or "bench_numpy_dispatch", payload, args.notes, what="medians")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,15 +1,9 @@
 """Per-node overhead: chains of tiny ops, where the framework's bookkeeping is all there is.
 
-A node is ``x = x * 1.0001 + 0.0001`` (two ops) on a scalar or a 10-vector: forward and backward
-per node, against the same chain under ``no_grad``, replayed, in plain NumPy and in PyTorch.
-
-Run: ``python -m benchmarks.bench_overhead [--quick] [--nodes N] [--profile]``.
+A node is ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward and backward per
+node, against ``no_grad``, replay, NumPy and PyTorch. ``--nodes N``, ``--profile``.
 """
 
-from __future__ import annotations
-
-import gc
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -43,18 +37,9 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
             check(grad())
         return out
 
-    def eager(gc_off: bool = False) -> Callable[[], dict]:
-        def round_() -> dict:
-            x0 = al.Tensor(np.ones(shape), requires_grad=True)
-            seed = np.ones(shape) if shape else None
-            if gc_off:
-                gc.disable()
-            try:
-                return timed(x0, lambda x: x.backward(seed), lambda: x0.grad)
-            finally:
-                gc.enable()
-
-        return round_
+    def eager() -> dict:
+        x0, seed = al.Tensor(np.ones(shape), requires_grad=True), np.ones(shape) if shape else None
+        return timed(x0, lambda x: x.backward(seed), lambda: x0.grad)
 
     def no_grad() -> dict:
         x0 = al.Tensor(np.ones(shape), requires_grad=True)
@@ -81,14 +66,12 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         seed = None if not shape else torch.ones(shape, dtype=torch.float64)
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
 
-    out = {
-        "autograd_lite": eager(),
-        "autograd_lite, cyclic GC off (diagnostic)": eager(True),
-        "autograd_lite no_grad (forward floor)": no_grad,
-        "autograd_lite, replay=True (recorded once)": replayed,
-        "numpy (no graph)": numpy,
-    }
-    return out | ({TORCH: torch_round} if torch is not None else {})  # fmt: skip
+    out = {"autograd_lite": eager,
+           "autograd_lite, cyclic GC off (diagnostic)": common.gc_off(eager),
+           "autograd_lite no_grad (forward floor)": no_grad,
+           "autograd_lite, replay=True (recorded once)": replayed,
+           "numpy (no graph)": numpy}  # fmt: skip
+    return out | ({TORCH: torch_round} if torch is not None else {})
 
 
 def _scale(g: np.ndarray, n: int) -> None:
@@ -127,20 +110,16 @@ def print_results(results: dict[str, Any], n: int, reps: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.base_parser(__doc__)
-    parser.add_argument("--nodes", type=int, default=None, help="nodes per chain (default 2000)")
-    parser.add_argument("--profile", action="store_true", help="also cProfile a chain")
-    args = parser.parse_args(argv)
-    common.pin_blas_threads()
-    n, reps = args.nodes or (1000 if args.quick else 2000), args.reps or (9 if args.quick else 21)
-    notes: list[str] = []
-    torch = common.optional_import("torch", args.no_torch, notes)
+    options = {"--nodes": {"type": int, "help": "nodes per chain (default 2000)"},
+               "--profile": "also cProfile a chain"}  # fmt: skip
+    args = common.setup(__doc__, argv, options)
+    n = args.nodes or (1000 if args.quick else 2000)
     print("bench_overhead: chains of tiny ops, forward and backward per node")
-    results = measure(n, reps, torch)
-    print_results(results, n, reps)
-    payload: dict[str, Any] = {"nodes": n, "rounds": reps, "results": results, "notes": notes,
-                               "task": f"chain x = x*{MUL} + {ADD}, {n} nodes (2 ops each), "
-                                       "fwd and bwd per node"}  # fmt: skip
+    results = measure(n, args.reps, args.torch)
+    print_results(results, n, args.reps)
+    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
+                               "notes": args.notes, "task": f"chain x = x*{MUL} + {ADD}, {n} "
+                               "nodes (2 ops each), fwd and bwd per node"}  # fmt: skip
     if args.profile:
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
@@ -150,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
                          ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
              for label, r in results.items()]  # fmt: skip
-    common.footer(args.json or "bench_overhead", payload, notes, goals, what="medians")
+    common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

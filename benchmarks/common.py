@@ -1,13 +1,9 @@
-"""Shared instruments of the benchmarks: threads, timing, memory, tables, the footer.
+"""Shared instruments of the benchmarks: options, threads, timing, memory, tables, the footer.
 
-Timing rules for small, shared, noisy machines (``docs/performance.md``): contenders run in
-*interleaved* rounds in one process, in a shuffled order, so that a slow phase hits all alike
-(pyperf's worker processes would time a contender and its baseline at different moments, so the
-statistics are the standard library's); results are medians of wall and CPU time; BLAS runs one
-thread (threadpoolctl). Memory is psutil's RSS; only the peak (psutil has none) is ``/proc``'s.
+Contenders run in *interleaved* rounds in one process, shuffled, so that a slow phase of a noisy
+machine hits all alike (pyperf would time a contender and its baseline at different moments);
+medians of wall and CPU time; one BLAS thread (threadpoolctl); memory from psutil and ``/proc``.
 """
-
-from __future__ import annotations
 
 import argparse
 import cProfile
@@ -40,8 +36,7 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
     """Limit NumPy's BLAS to ``n`` threads (default ``AL_BENCH_BLAS_THREADS``); return what
     threadpoolctl reports of it (``num_threads``, ``version``, ...)."""
-    import threadpoolctl
-
+    threadpoolctl = importlib.import_module("threadpoolctl")
     threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
     return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
 
@@ -66,14 +61,12 @@ def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
         return None
 
 
-def interleaved(
-    contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1, seed: int = 0
-) -> dict[str, list[Any]]:
+def interleaved(contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1,
+                seed: int = 0) -> dict[str, list[Any]]:  # fmt: skip
     """Run each contender's round ``warmup + reps`` times, interleaved, in a shuffled order;
-    return ``name -> [recorded values]``. A round times itself and returns the time of a unit of
-    work (a float, ``(wall, cpu)`` from :func:`since`, or a dict of those). Before each round,
-    untimed: a collection and a 1 ms sleep (woken worker threads go idle); what was alive before
-    is frozen out of the collector's sight (``gc.freeze``)."""
+    return ``name -> [recorded values]`` (a round returns its time per unit of work: a float,
+    ``(wall, cpu)`` or a dict of those). Before each round, untimed: a collection and a 1 ms
+    sleep (woken worker threads go idle); what was alive before is frozen (``gc.freeze``)."""
     gc.collect()
     gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
@@ -135,27 +128,26 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     (cProfile adds a fixed cost to every Python call: read the ranking and the shares)."""
     gc.collect()
     gc.freeze()
-    plain = block(run, units)()[0] * 1e6
-    profiler = cProfile.Profile()
+    plain, profiler = block(run, units)()[0] * 1e6, cProfile.Profile()
     profiler.runcall(run)
     stats: Any = pstats.Stats(profiler)
-    total, rows = stats.total_tt, []
+    total, rows, us = stats.total_tt, [], 1e6 / units
     for (path, line, func), (_, calls, tt, ct, _) in stats.stats.items():
-        packages = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
-        path = packages[0] + path.split(packages[0], 1)[1] if packages else path.split("/")[-1]
+        where = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
+        path = where[0] + path.split(where[0], 1)[1] if where else path.split("/")[-1]
         rows.append({"function": f"{path}:{line}({func})" if line else func,
-                     "calls_per_unit": calls / units, "self_us_per_unit": tt / units * 1e6,
-                     "cumulative_us_per_unit": ct / units * 1e6,
+                     "calls_per_unit": calls / units, "self_us_per_unit": tt * us,
+                     "cumulative_us_per_unit": ct * us,
                      "self_share": tt / (total or 1)})  # fmt: skip
     by = {k: sorted(rows, key=lambda r: r[f"{k}_us_per_unit"], reverse=True)[:top]
           for k in ("self", "cumulative")}  # fmt: skip
-    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total / units * 1e6:.1f} µs "
+    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total * us:.1f} µs "
           "with it (cProfile inflates small calls)")  # fmt: skip
     print(table(["function (by self time)", "calls/unit", "self µs/unit", "cum µs/unit", "share"],
                 [(r["function"], f"{r['calls_per_unit']:.1f}", r["self_us_per_unit"],
                   r["cumulative_us_per_unit"], f"{100 * r['self_share']:.1f}%")
                  for r in by["self"][:20]]))  # fmt: skip
-    return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total / units * 1e6,
+    return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total * us,
             "top_self": by["self"], "top_cumulative": by["cumulative"]}  # fmt: skip
 
 
@@ -165,8 +157,7 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    """The peak RSS since the start or :func:`reset_peak_rss`: Linux ``VmHWM`` (psutil has no
-    peak); elsewhere ``ru_maxrss``, which cannot be reset."""
+    """The peak RSS since the start or :func:`reset_peak_rss`: ``VmHWM``, else ``ru_maxrss``."""
     try:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -190,9 +181,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return "-"
-        if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.{1 if abs(v) >= 10 else 2}f}"
-        return str(v)
+        if not isinstance(v, float):
+            return str(v)
+        return f"{v:,.{0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2}f}"
 
     cells = [list(headers)] + [[cell(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
@@ -203,9 +194,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
                      for row in cells)  # fmt: skip
 
 
-def goal(
-    text: str, measured: Any, limit: float | None = None, cpu: float | None = None, unit: str = "x"
-) -> dict[str, Any]:
+def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None = None,
+         unit: str = "x") -> dict[str, Any]:  # fmt: skip
     """One goal of issue 6: met when the wall-time *and* CPU-time figures are both within
     ``limit`` (either alone can be flattered by noise); ``"yes"``/``"no"`` is met on yes."""
     met = measured == "yes" if isinstance(measured, str) else (
@@ -217,10 +207,10 @@ def goal(
 def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
     """The goals as a table: measured (wall), CPU, limit, met."""
 
-    def fmt(value: Any, unit: str) -> str:
-        if value is None or isinstance(value, str):
-            return value or "-"
-        return f"{value:.2f}x" if unit == "x" else f"{value:.2f} {unit}"
+    def fmt(v: Any, unit: str) -> str:
+        if v is None or isinstance(v, str):
+            return v or "-"
+        return f"{v:.2f}{'' if unit == 'x' else ' '}{unit}"
 
     rows = [(g["goal"], *(fmt(g[k], g["unit"]) for k in ("measured", "cpu_measured", "limit")),
              "yes" if g["met"] else "NO") for g in goals]  # fmt: skip
@@ -237,8 +227,7 @@ def _git(*args: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """The machine and software the numbers were measured on."""
-    import psutil
-
+    psutil = importlib.import_module("psutil")
     try:
         with open("/proc/cpuinfo") as f:
             info = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
@@ -250,14 +239,14 @@ def environment() -> dict[str, Any]:
     blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
     keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
             "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": info.get("model name", platform.processor() or platform.machine()),
         "cpu_flags": " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
                               if f in flags),
         "cores": psutil.cpu_count(), "load_average": psutil.getloadavg(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                        else psutil.cpu_count(),
+        "cores_usable": len(usable) if usable else psutil.cpu_count(),
         "platform": platform.platform(), "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(), "numpy": np.__version__,
         "blas": {"name": blas.get("internal_api"), "version": blas.get("version"),
@@ -271,13 +260,9 @@ def environment() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def footer(
-    name: str,
-    payload: Mapping[str, Any],
-    notes: Sequence[str] = (),
-    goals: Sequence[Mapping[str, Any]] = (),
-    what: str = "ratios of medians",
-) -> None:
+def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
+           goals: Sequence[Mapping[str, Any]] = (), what: str = "ratios of medians"
+           ) -> None:  # fmt: skip
     """Every benchmark's ending: its notes, the machine (read now, so that the optional
     frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``."""
     for note in notes:
@@ -294,8 +279,8 @@ def footer(
         print("env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()))
     if git["commit"]:
         dirty = git["package_changes_uncommitted"]
-        print(f"commit {git['commit']}" + (f" + {dirty} uncommitted change(s) under autograd_lite/"
-                                           if dirty else ""))  # fmt: skip
+        print(f"commit {git['commit']}"
+              + bool(dirty) * f" + {dirty} uncommitted change(s) under autograd_lite/")  # fmt: skip
     if goals:
         print(f"\nGoals (issue 6): {what} (met = wall and CPU time both within)")
         print(goal_table(goals))
@@ -306,15 +291,69 @@ def footer(
     print(f"\nwrote {path}")
 
 
-def base_parser(doc: str) -> argparse.ArgumentParser:
-    """An argument parser with the options every benchmark shares."""
+def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
+          reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
+          ) -> argparse.Namespace:  # fmt: skip
+    """Every benchmark's start: parse the shared options and ``options`` (flag -> add_argument's
+    keywords, or a help text for a switch), pin BLAS; ``args.reps`` defaults to ``reps`` (quick,
+    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders, or None."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
-    parser.add_argument("--reps", type=int, default=None, help="recorded rounds per contender")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch contenders")
-    parser.add_argument("--no-jax", action="store_true", help="skip the JAX contenders")
-    parser.add_argument("--json", default=None, metavar="NAME", help="results file name")
-    return parser
+    shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
+              "--no-jax": "skip JAX", "--json": {"help": "results file name"},
+              "--reps": {"type": int, "help": "recorded rounds per contender"}}  # fmt: skip
+    for flag, kw in (shared | dict(options or {})).items():
+        switch = {"action": "store_true", "help": kw}
+        parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
+    args = parser.parse_args(argv)
+    pin_blas_threads()
+    args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
+    for name in ("torch", "jax"):
+        skip = vars(args)[f"no_{name}"]
+        setattr(args, name, optional_import(name, skip, args.notes) if name in optional else None)
+    return args
+
+
+def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
+            warmup: int = 1) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The medians etc. (:func:`summarize`) of each contender's :func:`interleaved` rounds."""
+    samples = interleaved(rounds, reps, warmup)
+    return {name: summarize(values, scale) for name, values in samples.items()}
+
+
+def ratio(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, float]:
+    """``(wall, cpu)``: the ratios of the medians of two :func:`summarize` results."""
+    return a["median"] / b["median"], a["cpu"]["median"] / b["cpu"]["median"]
+
+
+def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> dict[str, Any]:
+    """The :func:`goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
+    wall, cpu = ratio(a, b)
+    return goal(text, wall, limit, cpu)
+
+
+def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
+    """The round with Python's cyclic garbage collector disabled (a diagnostic of its cost)."""
+
+    def without_gc() -> Any:
+        gc.disable()
+        try:
+            return round_()
+        finally:
+            gc.enable()
+
+    return without_gc
+
+
+def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple]:
+    """A round that runs ``step`` on each item, timed as one block: ``(wall, cpu)`` per item."""
+
+    def round_() -> tuple[float, float]:
+        begin = clock()
+        for item in items:
+            step(item)
+        return since(begin, len(items))
+
+    return round_
 
 
 def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:

@@ -1,12 +1,8 @@
 """The floor of a define-by-run autodiff in CPython: a diagnostic, not a contender to beat.
 
-The least such a framework can do for the chapter's step: one object per op, a backward that
-pops nodes from a heap and calls one Python vjp per input, nothing else (no validation, dtype
-care, hooks, ``create_graph``, errors). It calls the library's σ and vjp kernels, so its weights
-stay bitwise equal to ``Network``'s: ``bench_nielsen`` times what the per-op design costs.
+One object per op, a heap-ordered backward calling one Python vjp per input, nothing else; the
+library's σ and vjp kernels, so its weights stay bitwise equal to ``Network``'s.
 """
-
-from __future__ import annotations
 
 import itertools
 from heapq import heappop, heappush
@@ -22,6 +18,11 @@ _next = itertools.count().__next__
 
 class Node:
     __slots__ = ("data", "vjps", "inputs", "arrays", "seq")
+    data: np.ndarray
+    vjps: tuple
+    inputs: tuple
+    arrays: tuple
+    seq: int
 
 
 def _record(out: np.ndarray, vjps: tuple, inputs: tuple, arrays: tuple) -> Node:
@@ -92,8 +93,7 @@ class MinimalTapeNetwork:
         a: Any = X
         for w, b in zip(ws, bs):
             a = sigmoid(add(matmul(w, a), b))
-        grads = gradients(quadratic_cost(a, Y), bs + ws)
-        rate = eta / X.shape[1]
+        grads, rate = gradients(quadratic_cost(a, Y), bs + ws), eta / X.shape[1]
         for p, g in zip(self.biases + self.weights, grads):
             g *= rate
             p -= g

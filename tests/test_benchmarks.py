@@ -10,6 +10,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from benchmarks.minimal_tape import MinimalTapeNetwork
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_minimal_tape_matches_network_bitwise(dtype) -> None:
+def test_minimal_tape_matches_network_bitwise(dtype: type[np.floating]) -> None:
     """The floor diagnostic does the library's arithmetic, so its weights stay bitwise equal."""
     rng = np.random.default_rng(0)
     net = Network([12, 5, 3], seed=3, dtype=dtype)
@@ -36,7 +37,7 @@ def test_minimal_tape_matches_network_bitwise(dtype) -> None:
         np.testing.assert_array_equal(floor, ours)
 
 
-def test_ab_extracts_an_importable_copy_of_the_package(tmp_path) -> None:
+def test_ab_extracts_an_importable_copy_of_the_package(tmp_path: Path) -> None:
     """``benchmarks.ab`` renames the package at a commit so both versions import side by side."""
     from benchmarks.ab import OLD_NAME, ROOT, extract
 
@@ -114,7 +115,7 @@ def test_documented_command_lines_parse() -> None:
 
 @given(count=st.integers(1, 1700))
 @settings(max_examples=10, deadline=None)
-def test_load_batches_are_epochs_of_row_blocks_and_their_column_views(count) -> None:
+def test_load_batches_are_epochs_of_row_blocks_and_their_column_views(count: int) -> None:
     """Every contender gets the same batches: shuffled epochs of 10-sample row blocks, the
     chapter's column layout a view of the same memory."""
     from autograd_lite.datasets import load_mnist
@@ -135,7 +136,7 @@ def test_load_batches_are_epochs_of_row_blocks_and_their_column_views(count) -> 
 
 
 @given(st.lists(st.floats(0.0, 1e3), min_size=1, max_size=40))
-def test_summarize_is_the_median_and_quartiles_of_wall_and_cpu(values) -> None:
+def test_summarize_is_the_median_and_quartiles_of_wall_and_cpu(values: list[float]) -> None:
     """Medians, quartiles and minima of plain timings and of ``(wall, cpu)`` pairs."""
     from benchmarks.common import summarize
 
@@ -186,7 +187,9 @@ def test_pinned_blas_reports_the_count_pinned() -> None:
         pin_blas_threads(before)
 
 
-def test_footer_writes_numpy_values_and_the_environment(tmp_path, monkeypatch, capsys) -> None:
+def test_footer_writes_numpy_values_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The shared footer prints the notes, the machine and the goals, and writes valid JSON."""
     pytest.importorskip("threadpoolctl")
     pytest.importorskip("psutil")
@@ -234,3 +237,68 @@ def test_table_aligns_text_left_and_numbers_right() -> None:
 
     lines = table(["name", "µs"], [("a", 1.234), ("bb", 123.4), ("c", None)]).splitlines()
     assert lines == ["name    µs", "----  ----", "a     1.23", "bb     123", "c        -"]
+
+
+def test_setup_parses_shared_and_own_options_and_imports_only_the_optional_asked_for() -> None:
+    """``common.setup``: the shared options, a benchmark's own (a help text is a switch), the
+    quick/full repetitions, and the optional contenders: None when skipped or not asked for."""
+    from benchmarks.common import setup
+
+    own = {"--profile": "a switch", "--nodes": {"type": int}}
+    args = setup("doc", ["--quick", "--no-torch", "--profile", "--nodes", "7"], own, reps=(3, 30))
+    assert (args.quick, args.profile, args.nodes, args.reps) == (True, True, 7, 3)
+    assert (
+        args.torch is None and args.jax is None and args.notes == ["PyTorch skipped (--no-torch)"]
+    )
+    args = setup("doc", ["--reps", "5", "--no-jax"], reps=(3, 30), optional=("jax",))
+    assert (args.quick, args.reps, args.torch, args.jax) == (False, 5, None, None)
+    assert args.notes == ["JAX skipped (--no-jax)"]
+    assert setup("doc", [], reps=(3, 30), optional=()).reps == 30
+    with pytest.raises(SystemExit):
+        setup("doc", ["--profile"])  # not an option of this benchmark
+
+
+@given(st.lists(st.tuples(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3)), min_size=1, max_size=9),
+       st.lists(st.tuples(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3)), min_size=1, max_size=9),
+       st.floats(0.1, 10.0))  # fmt: skip
+def test_ratio_and_vs_compare_the_wall_and_cpu_medians(
+    a: list[tuple[float, float]], b: list[tuple[float, float]], limit: float
+) -> None:
+    """``ratio``: the wall and CPU medians' ratios; ``vs``: the goal met when both are within."""
+    from benchmarks.common import ratio, summarize, vs
+
+    wall = statistics.median(x for x, _ in a) / statistics.median(x for x, _ in b)
+    cpu = statistics.median(y for _, y in a) / statistics.median(y for _, y in b)
+    assert ratio(summarize(a), summarize(b)) == (wall, cpu)
+    g = vs("goal", summarize(a), summarize(b), limit)
+    assert (g["measured"], g["cpu_measured"], g["limit"]) == (wall, cpu, limit)
+    assert g["met"] == (wall <= limit and cpu <= limit)
+
+
+def test_over_steps_through_every_item_and_times_per_item() -> None:
+    """``over``: a round that runs the step on each item in order, ``(wall, cpu)`` per item."""
+    from benchmarks.common import block, compare, over
+
+    seen: list[int] = []
+    wall, cpu = over(seen.append, [3, 1, 2])()
+    assert seen == [3, 1, 2] and wall >= 0.0 and cpu >= 0.0
+    try:
+        stats = compare({"a": over(seen.append, [0]), "b": block(lambda: None, 1)}, reps=4)
+    finally:
+        gc.unfreeze()
+    assert set(stats) == {"a", "b"} and stats["a"]["n"] == 4 and "cpu" in stats["b"]
+    assert seen == [3, 1, 2] + [0] * 5  # a warm-up round, then the four recorded
+
+
+def test_gc_off_disables_the_collector_for_the_round_only() -> None:
+    """``gc_off``: the round runs with the cyclic collector off; it is back on afterwards, also
+    when the round raises."""
+    from benchmarks.common import gc_off
+
+    def failing() -> None:
+        raise RuntimeError("boom")
+
+    assert gc.isenabled() and gc_off(gc.isenabled)() is False and gc.isenabled()
+    with pytest.raises(RuntimeError):
+        gc_off(failing)()
+    assert gc.isenabled()
