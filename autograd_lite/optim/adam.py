@@ -27,7 +27,6 @@ import numpy as np
 
 from autograd_lite.optim.optimizer import (
     Optimizer,
-    _grad_array,
     betas,
     flag,
     learning_rate,
@@ -106,18 +105,7 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
-        name = type(self).__name__
-        records = self._records(group)
-        for i, p in enumerate(group["params"]):
-            grad = p.grad
-            if grad is None:
-                continue
-            record = records[i]
-            if record[0] is not p or record[1] is not p.data:
-                record = self._refresh(records, i, p)
-            _, w, tmp, gbuf = record
-            if type(grad) is not np.ndarray or grad.shape != w.shape:
-                grad = _grad_array(name, p, grad)
+        for p, w, tmp, gbuf, grad in self._with_gradients(group):
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(w),

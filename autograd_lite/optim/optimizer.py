@@ -23,7 +23,7 @@ change ``group["lr"]`` between steps, as in PyTorch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -310,6 +310,26 @@ class Optimizer:
         if not w.flags.writeable:  # e.g. an array loaded read-only: updated as a copy
             w = p.data = w.copy()
         return [p, w, np.empty_like(w), np.empty_like(w)]
+
+    def _with_gradients(
+        self, group: dict[str, Any]
+    ) -> Iterator[tuple[Tensor, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(p, p.data, scratch, scratch, gradient array)`` for each parameter of ``group`` that
+        has a gradient: the walk every step shares (a record is remade when ``p`` or its
+        ``.data`` was replaced; a gradient that is not an array of ``p``'s shape is converted
+        or refused)."""
+        records, name = self._records(group), type(self).__name__
+        for i, p in enumerate(group["params"]):
+            grad = p.grad
+            if grad is None:
+                continue
+            record = records[i]
+            if record[0] is not p or record[1] is not p.data:
+                record = self._refresh(records, i, p)
+            _, w, tmp, gbuf = record
+            if type(grad) is not np.ndarray or grad.shape != w.shape:
+                grad = _grad_array(name, p, grad)
+            yield p, w, tmp, gbuf, grad
 
     def _refresh(self, records: list[list[Any]], i: int, p: Tensor) -> list[Any]:
         """The record of ``p``, parameter ``i`` of a group, made anew."""

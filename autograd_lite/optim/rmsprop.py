@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.optim.optimizer import Optimizer, _grad_array, flag, learning_rate, number
+from autograd_lite.optim.optimizer import Optimizer, flag, learning_rate, number
 
 __all__ = ["RMSprop"]
 
@@ -82,17 +82,7 @@ class RMSprop(Optimizer):
     def _update(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
         mu, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-        records = self._records(group)
-        for i, p in enumerate(group["params"]):
-            grad = p.grad
-            if grad is None:
-                continue
-            record = records[i]
-            if record[0] is not p or record[1] is not p.data:
-                record = self._refresh(records, i, p)
-            _, w, tmp, gbuf = record
-            if type(grad) is not np.ndarray or grad.shape != w.shape:
-                grad = _grad_array("RMSprop", p, grad)
+        for p, w, tmp, gbuf, grad in self._with_gradients(group):
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(w)}

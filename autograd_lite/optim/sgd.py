@@ -44,7 +44,6 @@ import numpy as np
 from autograd_lite.errors import TrainingError
 from autograd_lite.optim.optimizer import (
     Optimizer,
-    _grad_array,
     count,
     flag,
     learning_rate,
@@ -201,17 +200,7 @@ class SGD(Optimizer):
         decay = group["weight_decay"] / (group["n"] or 1)
         maximize = group["maximize"]
         scale, shrink = (-lr / m if maximize else lr / m), 1.0 - lr * decay
-        records = self._records(group)
-        for i, p in enumerate(group["params"]):
-            grad = p.grad
-            if grad is None:
-                continue
-            record = records[i]
-            if record[0] is not p or record[1] is not p.data:
-                record = self._refresh(records, i, p)
-            _, w, tmp, gbuf = record
-            if type(grad) is not np.ndarray or grad.shape != w.shape:
-                grad = _grad_array("SGD", p, grad)
+        for p, w, tmp, gbuf, grad in self._with_gradients(group):
             if mu == 0.0:  # the chapter's rule: w <- (1 - lr decay) w - (lr / m) grad
                 if decay:
                     w *= shrink
