@@ -42,7 +42,30 @@ def _check_optimizer(owner: str, optimizer: Any) -> Optimizer:
     return optimizer
 
 
-class LRScheduler:
+class _Resumable:
+    """What every scheduler shares: its last lrs, and saving and resuming its state."""
+
+    _last_lr: list[float]
+
+    def get_last_lr(self) -> list[float]:
+        """The lr of each group after the last `step()`."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer (resume with `load_state_dict()`)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from `state_dict()`."""
+        unknown = set(state_dict) - set(self.__dict__)
+        if unknown:
+            raise TrainingError(
+                f"{type(self).__name__}.load_state_dict: unknown keys {sorted(unknown)}"
+            )
+        self.__dict__.update(state_dict)
+
+
+class LRScheduler(_Resumable):
     """The base of the epoch-indexed schedulers: ``last_epoch``, ``step()``,
     ``get_last_lr()``, ``state_dict()``.
 
@@ -85,10 +108,6 @@ class LRScheduler:
         recursive form)."""
         raise NotImplementedError
 
-    def get_last_lr(self) -> list[float]:
-        """The lr of each group set by the last `step()`."""
-        return list(self._last_lr)
-
     def step(self) -> None:
         """Move to the next epoch and set each group's lr (call it after
         ``optimizer.step()``)."""
@@ -105,19 +124,6 @@ class LRScheduler:
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything but the optimizer (resume with `load_state_dict()`)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume from `state_dict()`."""
-        unknown = set(state_dict) - set(self.__dict__)
-        if unknown:
-            raise TrainingError(
-                f"{type(self).__name__}.load_state_dict: unknown keys {sorted(unknown)}"
-            )
-        self.__dict__.update(state_dict)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
@@ -201,7 +207,7 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (group["lr"] - low) + low for group in groups]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_Resumable):
     r"""Reduce each group's lr by ``factor`` when a metric has stopped improving for
     ``patience`` epochs: PyTorch's ``ReduceLROnPlateau``; ``step(metric)`` after each
     validation.
@@ -313,20 +319,3 @@ class ReduceLROnPlateau:
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        """The lr of each group after the last `step()`."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything but the optimizer (resume with `load_state_dict()`)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume from `state_dict()`."""
-        unknown = set(state_dict) - set(self.__dict__)
-        if unknown:
-            raise TrainingError(
-                f"ReduceLROnPlateau.load_state_dict: unknown keys {sorted(unknown)}"
-            )
-        self.__dict__.update(state_dict)
