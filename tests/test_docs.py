@@ -40,6 +40,11 @@ from pathlib import Path
 
 import pytest
 
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from example_runner import run_example
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.example_runner import run_example
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 #: The Chinese pages (mkdocs-static-i18n's folder structure): a page missing there is served in
@@ -284,23 +289,10 @@ def test_images_exist(page: Path) -> None:
         assert target.is_file(), f"{page.relative_to(ROOT)} shows {match['target']}: missing"
 
 
-def _run_example(args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def test_why_backprop_is_fast_quick(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "fast.png"
-    result = _run_example(["examples/why_backprop_is_fast.py", "--quick", "--out", str(out)], 180)
+    result = run_example("why_backprop_is_fast.py", "--quick", "--out", str(out), timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "backward/forward" in result.stdout
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -308,14 +300,14 @@ def test_why_backprop_is_fast_quick(tmp_path: Path) -> None:
 
 def test_big_picture_example_draws_the_graph_of_the_docs(tmp_path: Path) -> None:
     out = tmp_path / "big_picture.dot"
-    result = _run_example(["examples/big_picture.py", "--out", str(out)], 60)
+    result = run_example("big_picture.py", "--out", str(out), timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     for page in (DOCS / "backprop.md", ZH / "backprop.md"):
         namespace, _ = run_page(page)
         assert out.read_text(encoding="utf-8").strip() == namespace["dot_text"].strip(), page
     if shutil.which("dot"):
         svg = tmp_path / "big_picture.svg"
-        result = _run_example(["examples/big_picture.py", "--out", str(svg)], 60)
+        result = run_example("big_picture.py", "--out", str(svg), timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "<svg" in svg.read_text(encoding="utf-8")
 

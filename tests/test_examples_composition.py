@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from example_runner import run_example
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.example_runner import run_example
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -15,13 +19,7 @@ DOC = ROOT / "docs" / "composition.md"
 
 
 def _run(name: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), "--quick", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = run_example(name, "--quick", *args, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

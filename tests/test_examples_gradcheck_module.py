@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "gradcheck_module.py"
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from example_runner import run_example
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.example_runner import run_example
 
 
 def test_gradcheck_module_example_runs() -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--examples", "8"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    result = run_example("gradcheck_module.py", "--examples", "8")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "ok: Gate in random models" in out, out

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from example_runner import run_example
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.example_runner import run_example
+
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "fuzz_custom_layer.py"
 DOC = ROOT / "docs" / "testing.md"
 BLOCK = re.compile(r"(?P<marker><!-- no-exec -->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
 
 
 def test_fuzz_custom_layer_example_runs() -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--examples", "15"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    result = run_example("fuzz_custom_layer.py", "--examples", "15")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for name in ("test_softplus", "test_scaled_tanh", "test_dense_tanh"):

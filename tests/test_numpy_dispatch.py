@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import subprocess
-import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -30,6 +28,11 @@ from autograd_lite.errors import (
 from autograd_lite.ops import REGISTRY, Draw, defop
 from autograd_lite.testing import strategies
 from autograd_lite.testing.graph import Var
+
+try:  # tests/ is not a package: pytest puts it on sys.path
+    from example_runner import run_example
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.example_runner import run_example
 
 #: (op name, NumPy function) for every declared NumPy counterpart: new declarations join here.
 DISPATCHED = [
@@ -366,13 +369,7 @@ def test_draw_metadata_covers_every_dispatched_op() -> None:
 # -- the example -----------------------------------------------------------------------------------
 def test_numpy_dispatch_example_runs() -> None:
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run(
-        [sys.executable, str(root / "examples" / "numpy_dispatch.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=root,
-    )
+    result = run_example("numpy_dispatch.py", "--quick")
     assert result.returncode == 0, result.stderr
     assert "gradcheck of the NumPy-written loss: passed" in result.stdout
     assert "np.sin(t) -> NumpyDispatchError" in result.stdout
