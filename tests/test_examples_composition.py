@@ -34,6 +34,7 @@ def test_custom_layer_example():
     out = _run("custom_layer.py")
     assert float(re.search(r"max \|autodiff - numeric\| = (\S+)", out).group(1)) < 1e-6
     assert "(transform): Linear(30, 30" in out
+    assert "al.compile gives the eager loss and gradients bitwise: True" in out
     assert _percent(r"Final test accuracy: ([\d.]+)%", out) > 50.0  # chance is 10%
 
 
