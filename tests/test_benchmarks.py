@@ -242,6 +242,7 @@ def test_table_aligns_text_left_and_numbers_right() -> None:
 def test_setup_parses_shared_and_own_options_and_imports_only_the_optional_asked_for() -> None:
     """``common.setup``: the shared options, a benchmark's own (a help text is a switch), the
     quick/full repetitions, and the optional contenders: None when skipped or not asked for."""
+    pytest.importorskip("threadpoolctl")  # (setup pins the BLAS threads: the bench extra)
     from benchmarks.common import setup
 
     own = {"--profile": "a switch", "--nodes": {"type": int}}
