@@ -221,7 +221,8 @@ def sum_to(grad: Any, shape: tuple[int, ...], op_name: str = "", index: int = 0)
             f"summed down to the input's shape {shape}"
         )
     if lead:  # summing the leading axes away needs no reshape afterwards
-        grad = grad.sum(axis=tuple(range(lead)))
+        axis = 0 if lead == 1 else tuple(range(lead))  # (a bias over a mini-batch: axis 0)
+        grad = np.add.reduce(grad, axis) if grad.__class__ is np.ndarray else grad.sum(axis)
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     return grad.sum(axis=axes, keepdims=True) if axes else grad
 
@@ -1258,7 +1259,8 @@ reshape = defop(
 
 def _transpose(x: Any, axes: Any = None) -> Any:
     """Permute axes (reverse them by default). VJP: ``g`` with the inverse permutation."""
-    return np.transpose(x, axes)
+    # (the method skips np.transpose's Python wrapper: this runs twice per Linear layer)
+    return x.transpose(axes) if x.__class__ is np.ndarray else np.transpose(x, axes)
 
 
 def _transpose_vjp(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
