@@ -25,7 +25,7 @@ import numpy as np
 from autograd_lite import replay
 from autograd_lite.errors import AutogradLiteError, ReplayError
 from autograd_lite.function import EachInput, Primitive
-from autograd_lite.modes import STATE
+from autograd_lite.modes import CURRENT, DEFAULT, STATE
 from autograd_lite.tensor import Tensor
 
 __all__ = ["compile", "Compiled"]
@@ -92,6 +92,11 @@ class Compiled:
         #: among the plan's when some are taken by value), or why it runs eagerly.
         self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
         self._last: replay.Plan | None = None
+        #: The tree (``structure()``) and its parameters when last walked: an ``nn.Module``
+        #: returns a new tuple after any change to its tree, so the same tuple means the same
+        #: parameters (their ``requires_grad``, shapes and dtypes are read every call).
+        self._tree: Any = None
+        self._all_parameters: list[Any] = []
 
     @property
     def plans(self) -> int:
@@ -102,15 +107,19 @@ class Compiled:
         return "" if self._last is None else self._last.split_source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if STATE.anomaly or STATE.depth or STATE.recording:
+        modes = CURRENT.get(DEFAULT)
+        if modes.anomaly or modes.depth or modes.recording:
             return self._eager("detect_anomaly, al.grad or a recording is running", args, kwargs)
-        params = [p for p in self._parameters() if p.requires_grad]
+        structure = self._structure()
+        if structure is None or structure is not self._tree:  # the tree changed: walk it again
+            self._tree, self._all_parameters = structure, self._parameters()
+        params = [p for p in self._all_parameters if p.requires_grad]
         # (built with list comprehensions and hashed once, by the lookup: this runs every step)
         key = (
             tuple([_key(a) for a in args]),
             tuple([(k, _key(v)) for k, v in sorted(kwargs.items())]) if kwargs else (),
             tuple([(id(p), p.data.shape, p.data.dtype) for p in params]),
-            self._structure(),
+            structure,
         )
         try:
             entry = self._plans.get(key)
@@ -145,7 +154,8 @@ class Compiled:
 
     def _structure(self) -> Any:
         """A module's tree (``structure()`` of an ``nn.Module``: a new tuple after any layer is
-        added, removed or replaced, with or without parameters), else ``fn`` itself."""
+        added, removed or replaced, with or without parameters, or a parameter rebound), else
+        None."""
         structure = getattr(self.fn, "structure", None)
         return structure() if callable(structure) else None
 

@@ -266,3 +266,38 @@ def test_a_parameterless_layer_added_or_replaced_is_seen(change: Any) -> None:
     assert _same(compiled(x).data, model(x).data)
     change(model)
     assert _same(compiled(x).data, model(x).data) and compiled.plans == 2
+
+
+def test_a_parameter_frozen_after_compiling_gets_no_gradient() -> None:
+    """requires_grad is read every call (the tree is walked only when it changes)."""
+    model = _mlp([2, 3, 1], seed=0)
+    compiled, x, y = al.compile(model), np.ones((4, 2)), np.zeros((4, 1))
+    al.quadratic_cost(compiled(x), y).backward()
+    first = model.layers[0]
+    first.weight.requires_grad = False
+    model.zero_grad()
+    al.quadratic_cost(compiled(x), y).backward()
+    assert first.weight.grad is None and first.bias.grad is not None and compiled.plans == 2
+
+
+def test_an_object_with_parameters_but_no_structure_is_read_every_call() -> None:
+    """Without ``structure()`` nothing says the parameters are the same: asked every call."""
+
+    class Scaled:
+        def __init__(self) -> None:
+            self.weights = [al.Tensor(np.array([1.0, 2.0]), requires_grad=True)]
+
+        def parameters(self) -> list:
+            return list(self.weights)
+
+        def __call__(self, x: Any) -> Any:
+            return (x * self.weights[0]).sum()
+
+    fn = Scaled()
+    compiled = al.compile(fn)
+    compiled(np.ones(2)).backward()
+    fn.weights[0] = al.Tensor(np.array([3.0, 5.0]), requires_grad=True)
+    out = compiled(np.full(2, 2.0))
+    out.backward()
+    assert out.item() == 16.0 and np.array_equal(fn.weights[0].grad, [2.0, 2.0])
+    assert compiled.fallback_reason is None and compiled.plans == 2
