@@ -2,7 +2,6 @@
 
 The [784, 30, 10] network's parameters, float64, fixed gradients; ratios against an in-place
 hand-written Adam (``optim.Adam``'s arithmetic alone) and ``w -= lr * g``; ``torch.optim`` too.
-Run: ``python -m benchmarks.bench_adam [--quick] [--profile] [--no-torch]``.
 """
 
 import functools
@@ -42,6 +41,7 @@ class NumpyAdam:
     def __init__(self, params: list[np.ndarray]) -> None:
         self.params, self.t = params, 0
         self.m, self.v = [np.zeros_like(w) for w in params], [np.zeros_like(w) for w in params]
+        self.tmp = [np.empty_like(w) for w in params]
 
     def step(self, grads: list[np.ndarray]) -> None:
         (b1, b2), self.t = BETAS, self.t + 1
@@ -57,10 +57,6 @@ class NumpyAdam:
 class NumpyAdamInPlace(NumpyAdam):
     """The same step written for speed: every operation in place into one scratch array per
     parameter (``out=``), PyTorch's order of operations; the floor for ``optim.Adam``."""
-
-    def __init__(self, params: list[np.ndarray]) -> None:
-        super().__init__(params)
-        self.tmp = [np.empty_like(w) for w in params]
 
     def step(self, grads: list[np.ndarray]) -> None:
         (b1, b2), self.t = BETAS, self.t + 1
@@ -91,8 +87,10 @@ def contenders(torch: Any, steps: int) -> dict[str, Any]:
     """Each contender's round: ``steps`` steps, timed per step."""
     start, grads = _start()
     adam = _optimizer(optim.Adam, start, grads, lr=LR, betas=BETAS, eps=EPS)
-    sgd = _optimizer(optim.SGD, start, grads, lr=LR)
-    runs = {"optim.Adam.step": adam.step, "optim.SGD.step": sgd.step}
+    runs = {
+        "optim.Adam.step": adam.step,
+        "optim.SGD.step": _optimizer(optim.SGD, start, grads, lr=LR).step,
+    }
     for name, cls in ((ADAM_BASE, NumpyAdamInPlace), (ADAM_TEXTBOOK, NumpyAdam)):
         runs[name] = functools.partial(cls([w.copy() for w in start]).step, grads)
     runs[SGD_BASE] = functools.partial(numpy_sgd, [w.copy() for w in start], grads)
@@ -102,8 +100,9 @@ def contenders(torch: Any, steps: int) -> dict[str, Any]:
             tensors = [torch.tensor(w, requires_grad=True) for w in start]
             for t, g in zip(tensors, grads):
                 t.grad = torch.tensor(g)
-            opt = getattr(torch.optim, name)(tensors, lr=LR, **kw)
-            runs[f"torch.optim.{name} (1 thread)"] = opt.step
+            runs[f"torch.optim.{name} (1 thread)"] = getattr(torch.optim, name)(
+                tensors, lr=LR, **kw
+            ).step
     return {name: common.block(run, steps, steps) for name, run in runs.items()}
 
 
@@ -124,8 +123,7 @@ def check() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = common.setup(__doc__, argv, {"--profile": "also cProfile optim.Adam.step"})
-    steps = 50 if args.quick else 200
-    difference = check()
+    steps, difference = 50 if args.quick else 200, check()
     if difference > 1e-10:
         raise AssertionError(f"optim.Adam and the hand-written Adam differ by {difference:.2e}")
     print(f"bench_adam: one optimizer step over the {list(SIZES)} network's parameters "
