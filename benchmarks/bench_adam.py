@@ -148,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     # issue 15's goal is Adam's; SGD's ratio is reported (the table, "ratios"), not a goal
     text = f"optim.Adam.step ≤ 1.25x a hand-written NumPy Adam step ({list(SIZES)}, float64)"
     goals = [common.goal(text, ratios["Adam"][0], 1.25, ratios["Adam"][1])]
-    common.footer(args.json or "bench_adam", payload, args.notes, goals)
-    return 0
+    return common.footer(args.json or "bench_adam", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

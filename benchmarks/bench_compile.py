@@ -127,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 ["contender", "wall µs", "cpu µs"], highway)  # fmt: skip
     text = "compiled highway fwd+bwd ≤ 1.5x NumPy"
     goals.append(common.vs(text, stats["al.compile(highway)"], stats[NUMPY], 1.5))
-    common.footer(args.json or "bench_compile", payload, args.notes, goals)
-    return 0
+    return common.footer(args.json or "bench_compile", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

@@ -162,15 +162,14 @@ def main(argv: list[str] | None = None) -> int:
                "--child": {"nargs": 2, "help": argparse.SUPPRESS}}  # fmt: skip
     # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
     # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
-    args = common.setup(__doc__, argv, options, reps=(1, 3), optional=())
+    args = common.setup(__doc__, argv, options, reps=(1, 3), optional=("torch",))
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]
     max_nodes = args.max_nodes or (100_000 if args.quick else None)
     sizes = [n for n in sizes if not max_nodes or n <= max_nodes]
-    torch = common.optional_import("torch", args.no_torch, args.notes)  # not in the children
-    frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(torch)
+    frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(args.torch)
     runs = ", ".join(f"{args.reps} run(s) at {n:,}" for n in sizes)
     print("bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
           f"per run; median of {runs}")  # fmt: skip

@@ -110,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.data).is_dir():
         notes.append(f"Fashion-MNIST not found in {args.data}: skipped "
                      "(install it with `apt-get install -y dataset-fashion-mnist`)")  # fmt: skip
-        common.footer(out, {"result": None, "notes": notes}, notes)
-        return 0
+        return common.footer(out, {"result": None, "notes": notes}, notes)
     r = measure(args.data, np.dtype(args.dtype), reps, args.torch)
     print(f"{r['data']}; {r['dtype']}; {r['steps_per_epoch']:,} steps per epoch; median of {reps} "
           f"interleaved epoch(s) each; loading took {r['load_s']:.1f} s")  # fmt: skip
@@ -131,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     me = r["results"][NETWORK]
     goals = [common.goal("one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy",
                          me["ratio_to_reference"], 1.25, me["cpu_ratio_to_reference"])]  # fmt: skip
-    common.footer(out, {"result": r, "notes": notes}, notes, goals)
-    return 0
+    return common.footer(out, {"result": r, "notes": notes}, notes, goals)
 
 
 if __name__ == "__main__":

@@ -487,8 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         common.show("Single calls on the step's shapes (float64), median µs:",
                     ["call", "µs"], costs.items())  # fmt: skip
         payload |= {"phases_us": phases, "op_costs_us": costs}
-    common.footer(args.json or "bench_nielsen", payload, goals=goals)
-    return 0
+    return common.footer(args.json or "bench_nielsen", payload, goals=goals)
 
 
 if __name__ == "__main__":

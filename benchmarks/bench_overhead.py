@@ -125,8 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
                          ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
              for label, r in results.items()]  # fmt: skip
-    common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
-    return 0
+    return common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
 
 
 if __name__ == "__main__":

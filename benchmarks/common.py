@@ -48,18 +48,6 @@ def chain(x: Any, n: int) -> Any:
     return x
 
 
-def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
-    """The module ``name`` (an optional contender), or None and a note saying why not."""
-    label = {"torch": "PyTorch", "jax": "JAX"}[name]
-    if skip:
-        return notes.append(f"{label} skipped (--no-{name})")
-    try:
-        return importlib.import_module(name)
-    except Exception as error:  # noqa: BLE001 - any failure means "skip, with a note"
-        notes.append(f"{label} skipped: {name} not importable ({type(error).__name__}: {error})")
-        return None
-
-
 def interleaved(contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1,
                 seed: int = 0) -> dict[str, list[Any]]:  # fmt: skip
     """Run each contender's round ``warmup + reps`` times, interleaved, shuffled; return ``name
@@ -307,9 +295,10 @@ def environment() -> dict[str, Any]:
 
 def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
            goals: Sequence[Mapping[str, Any]] = (), what: str = "ratios of medians"
-           ) -> None:  # fmt: skip
+           ) -> int:  # fmt: skip
     """Every benchmark's ending: its notes, the machine (read now, so that the optional
-    frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``."""
+    frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``; 0, the
+    exit status of a benchmark that got here."""
     for note in notes:
         print("note:", note)
     env = environment()
@@ -334,6 +323,7 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
     document = {"benchmark": name, "environment": env, **payload, "goals": list(goals)}
     path.write_text(json.dumps(document, indent=2, default=lambda o: o.tolist()) + "\n")
     print(f"\nwrote {path}")
+    return 0
 
 
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
@@ -341,7 +331,8 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
           ) -> argparse.Namespace:  # fmt: skip
     """Every benchmark's start: parse the shared options and ``options`` (flag -> add_argument's
     keywords, or a help text for a switch), pin BLAS; ``args.reps`` defaults to ``reps`` (quick,
-    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders, or None."""
+    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders (imported
+    unless skipped, with a note saying why), or None."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
               "--no-jax": "skip JAX", "--json": {"help": "results file name"},
@@ -352,9 +343,17 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
     args = parser.parse_args(argv)
     pin_blas_threads()
     args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
-    for name in ("torch", "jax"):
-        skip = vars(args)[f"no_{name}"]
-        setattr(args, name, optional_import(name, skip, args.notes) if name in optional else None)
+    for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
+        setattr(args, name, None)
+        if name not in optional or vars(args).get("child"):  # (bench_deep's children: none)
+            continue
+        if vars(args)[f"no_{name}"]:
+            args.notes.append(f"{label} skipped (--no-{name})")
+            continue
+        try:
+            setattr(args, name, importlib.import_module(name))
+        except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
+            args.notes.append(f"{label} skipped: {name} not importable ({type(e).__name__}: {e})")
     return args
 
 
