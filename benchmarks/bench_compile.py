@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         model.zero_grad()
         compiled(x).sum().backward()
 
-    rounds = {"al.compile(highway)": compiled_step, NUMPY: lambda: highway_numpy(params, x)}
-    rounds = {k: common.block(v, 100, 100) for k, v in rounds.items()}
+    runs = {"al.compile(highway)": compiled_step, NUMPY: lambda: highway_numpy(params, x)}
+    rounds = {k: common.block(v, 100, 100) for k, v in runs.items()}
     payload["highway"] = stats = common.compare(rounds, args.reps, 1e6)
     highway = [(n, s["median"], s["cpu"]["median"]) for n, s in stats.items()]
     common.show(f"Highway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs",

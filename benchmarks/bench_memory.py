@@ -53,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
           f"(after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak")  # fmt: skip
     batches = itertools.cycle([b[:2] for b in load_batches(np.float64, 800)[0]])
     net = Network(SIZES, seed=SEED)
-    work = {"network": lambda: [net.update_mini_batch(next(batches), ETA) for _ in range(every)],
-            "chains with backward": lambda: chains(count, True),
+
+    def network() -> None:
+        for _ in range(every):
+            net.update_mini_batch(next(batches), ETA)
+
+    work = {"network": network, "chains with backward": lambda: chains(count, True),
             "chains dropped without backward": lambda: chains(count, False)}  # fmt: skip
     results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
     for name, r in results.items():

@@ -40,7 +40,6 @@ def sigmoid_inplace(z: np.ndarray, exp: Callable = np.exp) -> np.ndarray:
 #: σ as autograd_lite computes it (overflow silenced by ``np.errstate`` as a decorator): the
 #: reference reproduces the library's weights bitwise with it; its time is the errstate's cost.
 sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=np.errstate(over="ignore")(np.exp))
-SIGMOIDS = {False: sigmoid_inplace, True: sigmoid_library_inplace}
 
 
 class NumpyReference:
@@ -130,7 +129,8 @@ def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Con
     if library_sigmoid:
         name = REFERENCE_LIBRARY_SIGMOID
         note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
-    net = NumpyReference(biases, weights, BATCH, SIGMOIDS[library_sigmoid])
+    sigmoid = sigmoid_library_inplace if library_sigmoid else sigmoid_inplace
+    net = NumpyReference(biases, weights, BATCH, sigmoid)
     return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
@@ -419,7 +419,7 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
             p -= (ETA / BATCH) * g
 
     step = lambda X, Y: net.update_mini_batch((X, Y), ETA)  # noqa: E731
-    return common.medians({
+    samples = common.interleaved({
         "Network.update_mini_batch (whole step)": per_step(step),
         "  the same, cyclic GC disabled (diagnostic)": common.gc_off(per_step(step)),
         "replayed forward + backward (what a step runs)":
@@ -431,6 +431,7 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
         "numpy forward (allocating)": per_step(np_forward),
         "numpy backward (allocating)": per_step(np_backward, np_forward),
     }, reps)  # fmt: skip
+    return {name: common.median(s, 1e6) for name, s in samples.items()}
 
 
 def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
@@ -450,7 +451,8 @@ def measure_op_costs(reps: int, dtype: Any = np.float64) -> dict[str, float]:
              "1/(1+exp(-z)) (30,10)": lambda: 1.0 / (1.0 + np.exp(-z)),
              "al.sigmoid, recorded": lambda: al.sigmoid(Z),
              "al.sigmoid in its own with no_grad()": no_grad_sigmoid}  # fmt: skip
-    return common.medians({k: block(f, 2000, repeat=2000) for k, f in cases.items()}, reps)
+    samples = common.interleaved({k: block(f, 2000, repeat=2000) for k, f in cases.items()}, reps)
+    return {name: common.median(s, 1e6) for name, s in samples.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,11 +114,6 @@ def median(values: Sequence[Any], scale: float = 1.0) -> float:
     return summarize(values, scale)["median"]
 
 
-def medians(rounds: Mapping[str, Callable[[], Any]], reps: int) -> dict[str, float]:
-    """The median of each contender's `interleaved` rounds, in µs."""
-    return {name: median(s, 1e6) for name, s in interleaved(rounds, reps).items()}
-
-
 def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
             warmup: int = 1) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The medians etc. (`summarize`) of each contender's `interleaved` rounds."""
