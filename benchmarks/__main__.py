@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := [n for n in names if n not in BENCHES]:
         raise SystemExit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     flags = [f"--{f.replace('_', '-')}" for f in ("quick", "no_torch", "no_jax") if vars(args)[f]]
-    statuses, started = {}, time.perf_counter()
+    statuses, goals, started = {}, [], time.perf_counter()
     for name in names:
         cmd = [a for a in BENCHES[name] if not args.no_profile] + flags
         cmd += ["--max-nodes", str(args.max_nodes)] if name == "deep" and args.max_nodes else []
@@ -38,13 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         code = python_m(f"benchmarks.bench_{name}", cmd, check=False).returncode
         statuses[name] = (code, time.perf_counter() - t0)
-    print(f"\n{'=' * 100}\nSummary ({time.perf_counter() - started:.0f} s in all)")
-    goals = []
-    for name, (code, seconds) in statuses.items():
-        path = RESULTS_DIR / f"bench_{name}.json"
-        print(f"  bench_{name}: {'ok' if code == 0 else f'exit {code}'}, {seconds:.0f} s")
-        if code == 0 and path.exists():
+        if code == 0 and (path := RESULTS_DIR / f"bench_{name}.json").exists():
             goals += json.loads(path.read_text()).get("goals", [])
+    print(f"\n{'=' * 100}\nSummary ({time.perf_counter() - started:.0f} s in all)")
+    for name, (code, seconds) in statuses.items():
+        print(f"  bench_{name}: {'ok' if code == 0 else f'exit {code}'}, {seconds:.0f} s")
     if goals:
         print("\nGoals of issue 6 (medians of this run, wall and CPU time; a timing goal is met "
               "when both are within; see docs/performance.md):")  # fmt: skip

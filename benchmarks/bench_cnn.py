@@ -4,6 +4,7 @@ The LeNet's epoch (float32, batch 32, SGD with momentum, 8,000 digits; same weig
 and ``Conv2d(1, 16, 5)`` forward + backward on 32 images, against PyTorch eager (1 thread).
 """
 
+import collections
 import importlib.util
 from typing import Any
 
@@ -28,24 +29,24 @@ def example() -> Any:
 
 def torch_lenet(torch: Any, state: dict[str, np.ndarray]) -> Any:
     """The same LeNet in PyTorch, holding the weights ``state`` (our state_dict, unchanged)."""
-    F = torch.nn.functional
-
-    class LeNet(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv1 = torch.nn.Conv2d(1, 6, 5, padding=2)
-            self.conv2 = torch.nn.Conv2d(6, 16, 5)
-            self.fc1, self.fc2 = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84)
-            self.fc3 = torch.nn.Linear(84, 10)
-
-        def forward(self, x: Any) -> Any:
-            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2).flatten(1)
-            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
-
-    model = LeNet()
+    tnn = torch.nn
+    model = tnn.Sequential(collections.OrderedDict(
+        conv1=tnn.Conv2d(1, 6, 5, padding=2), relu1=tnn.ReLU(), pool1=tnn.MaxPool2d(2),
+        conv2=tnn.Conv2d(6, 16, 5), relu2=tnn.ReLU(), pool2=tnn.MaxPool2d(2), flat=tnn.Flatten(),
+        fc1=tnn.Linear(400, 120), relu3=tnn.ReLU(), fc2=tnn.Linear(120, 84), relu4=tnn.ReLU(),
+        fc3=tnn.Linear(84, 10)))  # fmt: skip
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     return model
+
+
+def conv_round(conv: Any, images: Any) -> Any:
+    """A round of 20 forward + backward passes of ``conv`` on ``images`` (either framework)."""
+
+    def run() -> None:
+        conv.zero_grad()
+        conv(images).sum().backward()
+
+    return block(run, 20, 20)
 
 
 def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
@@ -63,13 +64,7 @@ def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
         return since(begin)
 
     conv, images = nn.Conv2d(1, 16, 5, seed=0, dtype=np.float32), x[:32]
-
-    def conv_ours() -> None:
-        conv.zero_grad()
-        conv(images).sum().backward()
-
-    rounds = {f"{EPOCH}: autograd_lite": ours,
-              f"{CONV}: autograd_lite": block(conv_ours, 20, 20)}  # fmt: skip
+    rounds = {f"{EPOCH}: autograd_lite": ours, f"{CONV}: autograd_lite": conv_round(conv, images)}
     if torch is not None:
         torch.set_num_threads(1)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -86,13 +81,8 @@ def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
                 opt.step()
             return since(begin)
 
-        tconv, timages = torch.nn.Conv2d(1, 16, 5), torch.from_numpy(images)
-
-        def conv_theirs() -> None:
-            tconv.zero_grad()
-            tconv(timages).sum().backward()
-
-        rounds[f"{EPOCH}: {TORCH}"], rounds[f"{CONV}: {TORCH}"] = theirs, block(conv_theirs, 20, 20)
+        rounds[f"{EPOCH}: {TORCH}"] = theirs
+        rounds[f"{CONV}: {TORCH}"] = conv_round(torch.nn.Conv2d(1, 16, 5), torch.from_numpy(images))
     return {"images": len(x), "steps": -(-len(x) // batch), "reps": reps,
             "results": common.compare(rounds, reps)}  # fmt: skip
 
@@ -116,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         if other is not None:
             goals.append(common.vs(f"{what} <= {limit}x {TORCH}", mine, other, limit))
     print(common.table(["row", "contender", "wall", "cpu", "vs PyTorch"], rows, "llrrr"))
-    common.footer(args.json or "bench_cnn", {"result": r, "notes": args.notes}, args.notes, goals)
-    return 0
+    return common.footer(
+        args.json or "bench_cnn", {"result": r, "notes": args.notes}, args.notes, goals
+    )
 
 
 if __name__ == "__main__":

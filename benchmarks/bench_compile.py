@@ -94,18 +94,6 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
     return grads
 
 
-def highway_contenders(dtype: Any, x: np.ndarray, reps: int) -> dict[str, Any]:
-    model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=dtype) for l in range(DEPTH)])
-    compiled, params = al.compile(model), [p.data for p in model.parameters()]
-
-    def compiled_step() -> None:
-        model.zero_grad()
-        compiled(x).sum().backward()
-
-    return {"al.compile(highway)": common.block(compiled_step, reps, reps),
-            NUMPY: common.block(lambda: highway_numpy(params, x), reps, reps)}  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     args = common.setup(__doc__, argv, reps=(5, 15))
     steps, payload, goals = 50 if args.quick else 200, {}, []
@@ -113,26 +101,33 @@ def main(argv: list[str] | None = None) -> int:
         label, batches = np.dtype(dtype).name, load_batches(dtype, steps)[0]
         stats = common.compare(loop_contenders(dtype, batches, args.torch), args.reps, 1e6)
         payload[f"loop_{label}"] = stats
-        print(f"\nTraining loop, {label}, µs per step (medians of {args.reps} rounds of {steps} "
-              "steps)")  # fmt: skip
         rows = [(name, s["median"], s["cpu"]["median"], *common.ratio(s, stats[NUMPY]))
                 for name, s in stats.items()]  # fmt: skip
-        print(common.table(["contender", "wall µs", "cpu µs", "x NumPy", "x NumPy cpu"], rows))
+        common.show(f"Training loop, {label}, µs per step (medians of {args.reps} rounds of "
+                    f"{steps} steps)", ["contender", "wall µs", "cpu µs", "x NumPy",
+                    "x NumPy cpu"], rows)  # fmt: skip
         them = [("compiled loop ≤ 1.25x NumPy", COMPILED, NUMPY, 1.25),
                 ("uncompiled loop ≤ 2x NumPy", EAGER, NUMPY, 2.0),
                 ("compiled loop ≤ 0.4x PyTorch", COMPILED, TORCH, 0.4)]  # fmt: skip
         goals += [common.vs(f"{text} ({label})", stats[a], stats[b], limit)
                   for text, a, b, limit in them if b in stats]  # fmt: skip
     x = np.random.default_rng(0).standard_normal((HIGHWAY_BATCH, WIDTH))
-    stats = common.compare(highway_contenders(np.float64, x, 100), args.reps, 1e6)
-    payload["highway"] = stats
-    print(f"\nHighway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs")
+    model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=np.float64) for l in range(DEPTH)])
+    compiled, params = al.compile(model), [p.data for p in model.parameters()]
+
+    def compiled_step() -> None:
+        model.zero_grad()
+        compiled(x).sum().backward()
+
+    runs = {"al.compile(highway)": compiled_step, NUMPY: lambda: highway_numpy(params, x)}
+    rounds = {k: common.block(v, 100, 100) for k, v in runs.items()}
+    payload["highway"] = stats = common.compare(rounds, args.reps, 1e6)
     highway = [(n, s["median"], s["cpu"]["median"]) for n, s in stats.items()]
-    print(common.table(["contender", "wall µs", "cpu µs"], highway))
+    common.show(f"Highway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs",
+                ["contender", "wall µs", "cpu µs"], highway)  # fmt: skip
     text = "compiled highway fwd+bwd ≤ 1.5x NumPy"
     goals.append(common.vs(text, stats["al.compile(highway)"], stats[NUMPY], 1.5))
-    common.footer(args.json or "bench_compile", payload, args.notes, goals)
-    return 0
+    return common.footer(args.json or "bench_compile", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import MUL, chain, clock, rss_bytes, since
+from benchmarks.common import MUL, chain, clock, median, rss_bytes, since
 
 GC_OFF = "autograd_lite, GC off"
 
@@ -73,27 +73,10 @@ def child(framework: str, n: int) -> dict[str, Any]:
     return out
 
 
-def summary(rs: list[dict[str, Any]], n: int) -> dict[str, Any]:
-    """Medians over the runs of one framework at one size."""
-    col = {k: [r[k] for r in rs] for k in rs[0]}
-    med = {k: common.median(col[k]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
-    peak = common.median([r["peak"] - r["rss_before"] for r in rs])
-    return med | {
-        "ok": all(col["grad_ok"]), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
-        "fwd_us_per_node": med["fwd_s"] / n * 1e6, "bwd_us_per_node": med["bwd_s"] / n * 1e6,
-        "rss_before": rs[0]["rss_before"], "peak_growth_bytes": peak,
-        "peak_bytes_per_node": peak / n,
-        "retained_after_bytes": common.median([r["rss_after"] - r["rss_before"] for r in rs]),
-        "peak_reset": all(col["peak_reset"]), "raw": rs,
-        "gc_fwd_count": [common.median(g) for g in zip(*col["gc_fwd_count"])],
-        "gc_fwd_s": [common.median(g) for g in zip(*col["gc_fwd_s"])],
-        "drop_without_backward_s": rs[0].get("drop_without_backward_s"),
-    }  # fmt: skip
-
-
 def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
             limits: dict[str, int]) -> dict[str, Any]:  # fmt: skip
-    """Run the children, frameworks alternating in order; medians per (framework, size)."""
+    """Run the children, frameworks alternating in order; the medians of each framework's runs
+    at each size."""
     runs: dict[tuple[str, int], list] = {(f, n): [] for f in frameworks for n in sizes}
     errors, results = [], {f: {} for f in frameworks}  # type: ignore[var-annotated]
     for n in sizes:
@@ -107,8 +90,23 @@ def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
                 else:
                     runs[fw, n].append(result)
     for (fw, n), rs in runs.items():
-        skipped = {"ok": False, "skipped": n > limits.get(fw, n)}
-        results[fw][str(n)] = summary(rs, n) if rs else skipped
+        if not rs:
+            results[fw][str(n)] = {"ok": False, "skipped": n > limits.get(fw, n)}
+            continue
+        col = {k: [r[k] for r in rs] for k in rs[0]}
+        med = {k: median(col[k]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
+        peak = median([r["peak"] - r["rss_before"] for r in rs])
+        results[fw][str(n)] = med | {
+            "ok": all(col["grad_ok"]), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
+            "fwd_us_per_node": med["fwd_s"] / n * 1e6, "bwd_us_per_node": med["bwd_s"] / n * 1e6,
+            "rss_before": rs[0]["rss_before"], "peak_growth_bytes": peak,
+            "peak_bytes_per_node": peak / n,
+            "retained_after_bytes": median([r["rss_after"] - r["rss_before"] for r in rs]),
+            "peak_reset": all(col["peak_reset"]), "raw": rs,
+            "gc_fwd_count": [median(g) for g in zip(*col["gc_fwd_count"])],
+            "gc_fwd_s": [median(g) for g in zip(*col["gc_fwd_s"])],
+            "drop_without_backward_s": rs[0].get("drop_without_backward_s"),
+        }  # fmt: skip
     return {"results": results, "errors": errors}
 
 
@@ -120,8 +118,9 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
         for fw in res:
             e = res[fw][str(n)]
             if not e.get("runs"):
-                why = "skipped" if e.get("skipped") else "FAILED"
-                rows.append((f"{n:,}", fw, *[None] * 7, why))
+                rows.append(
+                    (f"{n:,}", fw, *[None] * 7, "skipped" if e.get("skipped") else "FAILED")
+                )
                 continue
             ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
             secs = (f"{e[k]:.{3 if e[k] < 10 else 1}f}" for k in ("fwd_s", "bwd_s", "total_s"))
@@ -141,14 +140,14 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
     mine, torch = res["autograd_lite"][str(big)], res.get("torch", {}).get(str(big), {})
     goals = []
     if big >= 1_000_000:
-        ok = "yes" if mine["ok"] else "no"
-        goals.append(common.goal(f"{big:,}-node chain backward succeeds", ok))
+        goals.append(
+            common.goal(f"{big:,}-node chain backward succeeds", "yes" if mine["ok"] else "no")
+        )
     if mine.get("runs") and torch.get("runs"):
         cpu = (mine["fwd_cpu_s"] + mine["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
         ratio = mine["total_s"] / torch["total_s"]
         goals.append(common.goal(f"{big:,}-node chain total time ≤ 0.5x PyTorch", ratio, 0.5, cpu))
-    per_node = [e["peak_bytes_per_node"] for e in al.values()]
-    if len(per_node) >= 2:
+    if len(per_node := [e["peak_bytes_per_node"] for e in al.values()]) >= 2:
         text = "peak memory linear in nodes (bytes/node spread across sizes)"
         goals.append(common.goal(text, max(per_node) / min(per_node), 1.5))
     return goals
@@ -163,15 +162,14 @@ def main(argv: list[str] | None = None) -> int:
                "--child": {"nargs": 2, "help": argparse.SUPPRESS}}  # fmt: skip
     # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
     # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
-    args = common.setup(__doc__, argv, options, reps=(1, 3), optional=())  # fmt: skip
+    args = common.setup(__doc__, argv, options, reps=(1, 3), optional=("torch",))
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]
     max_nodes = args.max_nodes or (100_000 if args.quick else None)
     sizes = [n for n in sizes if not max_nodes or n <= max_nodes]
-    torch = common.optional_import("torch", args.no_torch, args.notes)
-    frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(torch)
+    frameworks = ["autograd_lite"] + [GC_OFF] * args.gc_diagnostic + ["torch"] * bool(args.torch)
     runs = ", ".join(f"{args.reps} run(s) at {n:,}" for n in sizes)
     print("bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
           f"per run; median of {runs}")  # fmt: skip

@@ -20,7 +20,7 @@ from benchmarks.common import chain
 LIMIT = 0.05  # flat within 5%
 
 
-def track(run_block: Callable[[], None], blocks: int) -> dict[str, Any]:
+def track(run_block: Callable[[], Any], blocks: int) -> dict[str, Any]:
     """Call ``run_block`` once to warm up, then ``blocks`` times, sampling the RSS after each."""
     run_block()
     gc.collect()
@@ -35,40 +35,31 @@ def track(run_block: Callable[[], None], blocks: int) -> dict[str, Any]:
             "gc_objects_end": len(gc.get_objects())}  # fmt: skip
 
 
-def blocks(steps: int, chains: int) -> dict[str, Callable[[], None]]:
-    """The workloads, one block each: ``steps`` training steps (cycling over one epoch of
-    mini-batches); ``chains`` chains of 1,000 nodes with a backward, and without."""
-    batches = itertools.cycle([b[:2] for b in load_batches(np.float64, 800)[0]])
-    net = Network(SIZES, seed=SEED)
-
-    def network() -> None:
-        for _ in range(steps):
-            net.update_mini_batch(next(batches), ETA)
-
-    def chains_of(backward: bool) -> Callable[[], None]:
-        def block() -> None:
-            for _ in range(chains):
-                x = chain(al.Tensor(1.0, requires_grad=True), 1000)
-                if backward:
-                    x.backward()
-                del x
-
-        return block
-
-    return {"network": network, "chains with backward": chains_of(True),
-            "chains dropped without backward": chains_of(False)}  # fmt: skip
+def chains(count: int, backward: bool) -> None:
+    """``count`` chains of 1,000 nodes, each with a backward or dropped without one."""
+    for _ in range(count):
+        x = chain(al.Tensor(1.0, requires_grad=True), 1000)
+        if backward:
+            x.backward()
+        del x
 
 
 def main(argv: list[str] | None = None) -> int:
     option = {"--steps": {"type": int, "help": "training steps (default 10000)"}}
     args = common.setup(__doc__, argv, option, optional=())
     steps = args.steps or (3000 if args.quick else 10_000)
-    every = 1000 if steps >= 2000 else max(steps // 10, 1)
-    print(
-        f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch "
-        f"steps (after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak"
-    )
-    work = blocks(every, 10 if args.quick else 20)
+    every, count = 1000 if steps >= 2000 else max(steps // 10, 1), 10 if args.quick else 20
+    print(f"bench_memory: RSS every {every:,} steps over {steps:,} Network.update_mini_batch steps "
+          f"(after {every:,} warm-up steps); flat within {LIMIT:.0%} means no leak")  # fmt: skip
+    batches = itertools.cycle([b[:2] for b in load_batches(np.float64, 800)[0]])
+    net = Network(SIZES, seed=SEED)
+
+    def network() -> None:
+        for _ in range(every):
+            net.update_mini_batch(next(batches), ETA)
+
+    work = {"network": network, "chains with backward": lambda: chains(count, True),
+            "chains dropped without backward": lambda: chains(count, False)}  # fmt: skip
     results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
     for name, r in results.items():
         print(f"{name}: RSS MiB per sample:", " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"]))
@@ -77,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, r in results.items()]  # fmt: skip
     headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
     print("\n" + common.table(headers, rows))
-    net = results["network"]
-    growth = max(abs(net["max_growth_fraction"]), abs(net["end_drift_fraction"]))
-    text = f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps"
-    goals = [common.goal(text, 100 * growth, 100 * LIMIT, unit="%")]
+    r = results["network"]
+    growth = max(abs(r["max_growth_fraction"]), abs(r["end_drift_fraction"]))
+    goals = [common.goal(f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps", 100 * growth,
+                         100 * LIMIT, unit="%")]  # fmt: skip
     payload = {"task": f"RSS over {steps} Network steps, sampled every {every}", "steps": steps,
                "every": every, "results": results}  # fmt: skip
     common.footer(args.json or "bench_memory", payload, goals=goals)

@@ -1,8 +1,8 @@
 """Per-step time of the chapter's network: autograd_lite against hand-written NumPy and others.
 
 One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) per contender of
-:func:`build_contenders`, same start and batches, interleaved rounds of equal duration; weight
-checks, the cost of a gather; ``--profile``: cProfile, phases, single-op costs.
+`build_contenders`, same start and batches, interleaved rounds of equal duration; weight checks,
+the cost of a gather; ``--profile``: cProfile, phases, single-op costs.
 """
 
 import functools
@@ -37,14 +37,9 @@ def sigmoid_inplace(z: np.ndarray, exp: Callable = np.exp) -> np.ndarray:
     return np.reciprocal(z, out=z)
 
 
-@np.errstate(over="ignore")
-def _exp_quietly(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.exp(z, out=out)
-
-
 #: σ as autograd_lite computes it (overflow silenced by ``np.errstate`` as a decorator): the
 #: reference reproduces the library's weights bitwise with it; its time is the errstate's cost.
-sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=_exp_quietly)
+sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=np.errstate(over="ignore")(np.exp))
 
 
 class NumpyReference:
@@ -130,11 +125,12 @@ class Contender:
 
 
 def reference(biases: list, weights: list, library_sigmoid: bool = False) -> Contender:
-    net = NumpyReference(biases, weights, BATCH, sigmoid_library_inplace if library_sigmoid
-                         else sigmoid_inplace)  # fmt: skip
-    name, note = (REFERENCE_LIBRARY_SIGMOID, "the same, σ by autograd_lite's formula (overflow "
-                  "silenced by np.errstate)") if library_sigmoid else (REFERENCE, "hand-written "
-                  "BP1-BP4, matrix form, in place")  # fmt: skip
+    name, note = REFERENCE, "hand-written BP1-BP4, matrix form, in place"
+    if library_sigmoid:
+        name = REFERENCE_LIBRARY_SIGMOID
+        note = "the same, σ by autograd_lite's formula (overflow silenced by np.errstate)"
+    sigmoid = sigmoid_library_inplace if library_sigmoid else sigmoid_inplace
+    net = NumpyReference(biases, weights, BATCH, sigmoid)
     return Contender.of(name, note, net, lambda b: net.step(b[0], b[1], ETA))
 
 
@@ -178,8 +174,7 @@ def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
     def loss(params: Any, x: Any, y: Any) -> Any:
         for w, b in params:
             x = jax.nn.sigmoid(x @ w.T + b)
-        d = x - y
-        return 0.5 * jnp.sum(d * d)
+        return 0.5 * jnp.sum((x - y) * (x - y))
 
     def update(params: Any, x: Any, y: Any) -> Any:
         grads = jax.grad(loss)(params, x, y)
@@ -317,30 +312,23 @@ def measure_steps(dtype: Any, round_s: float, reps: int, torch: Any, jax: Any) -
     }  # fmt: skip
 
 
-def print_steps(result: dict[str, Any], notes: list[str]) -> None:
-    print(f"\n[{result['dtype']}] µs per step, median of {result['rounds']} interleaved rounds of "
-          f"~{1e3 * result['round_s']:.0f} ms each ({result['data']})")  # fmt: skip
+def report(result: dict[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+    """Print one dtype's table and weight checks; return its goals (ratios of medians)."""
+    c, dt, ls = result["contenders"], result["dtype"], result["lockstep_same_sigmoid"]
     headers = ["contender", "µs/step", "IQR", "vs numpy", "cpu µs", "cpu vs numpy",
                "max|Δ| 1 step", "max|Δ| end"]  # fmt: skip
-    print(common.table(headers, [
+    common.show(f"[{dt}] µs per step, median of {result['rounds']} interleaved rounds of "
+                f"~{1e3 * result['round_s']:.0f} ms each ({result['data']})", headers, [
         (name, s["median"], f"{s['q1']:.0f}-{s['q3']:.0f}", f"{r['ratio_to_reference']:.2f}x",
          s["cpu"]["median"], f"{r['cpu_ratio_to_reference']:.2f}x",
          f"{r['max_abs_weight_diff_after_one_step']:.1e}",
          f"{r['max_abs_weight_diff_after_timed_steps']:.1e}")
-        for name, r in result["contenders"].items() for s in [r["us_per_step"]]]))  # fmt: skip
+        for name, r in c.items() for s in [r["us_per_step"]]])  # fmt: skip
     verdict = "same" if result["same_weights_as_reference"] else "DIFFERENT"
     print(f"autograd_lite vs reference weights after {result['steps_run_by_network']} steps "
-          f"from the same start: {verdict} (tolerance {result['tolerance']:.0e})")  # fmt: skip
-    ls = result["lockstep_same_sigmoid"]
-    print(f"autograd_lite vs reference computing σ by the library's formula, {ls['steps']} steps "
-          f"in lockstep: {lockstep_line(ls)}")  # fmt: skip
-    for note in notes:
-        print("note:", note)
-
-
-def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's goals for this benchmark: ratios of medians, wall and CPU time."""
-    c, dt = result["contenders"], result["dtype"]
+          f"from the same start: {verdict} (tolerance {result['tolerance']:.0e})\nautograd_lite "
+          f"vs reference computing σ by the library's formula, {ls['steps']} steps in lockstep: "
+          f"{lockstep_line(ls)}", *(f"note: {note}" for note in notes), sep="\n")  # fmt: skip
     them = {f"Network ≤ 1.25x numpy reference ({dt})": (REFERENCE, 1.25),
             f"Network ≤ 0.5x PyTorch eager, best threads ({dt})": (result["best_torch"], 0.5),
             f"Network ≤ 0.8x JAX jit ({dt})": ("jax jit", 0.8)}  # fmt: skip
@@ -356,37 +344,33 @@ def measure_gather(dtype: Any, reps: int) -> dict[str, Any]:
     n, rng = X_rows.shape[0], np.random.default_rng(0)
     count = n // BATCH
 
-    def rows(perm: np.ndarray) -> None:
-        for k in range(count):
-            idx = perm[k * BATCH : (k + 1) * BATCH]
-            X_rows[idx]
-            Y_rows[idx]
-
-    def columns(perm: np.ndarray) -> None:
-        for k in range(count):
-            idx = perm[k * BATCH : (k + 1) * BATCH]
-            X_cols[:, idx]
-            Y_cols[:, idx]
-
-    def slices(perm: np.ndarray) -> None:  # one shuffled copy per epoch, then views
-        Xp, Yp = X_rows[perm], Y_rows[perm]
-        for k in range(count):
-            Xp[k * BATCH : (k + 1) * BATCH]
-            Yp[k * BATCH : (k + 1) * BATCH]
-
-    def timed(gather: Callable[[np.ndarray], None]) -> Callable[[], tuple[float, float]]:
+    def timed(layout: str) -> Callable[[], tuple[float, float]]:
         def round_() -> tuple[float, float]:
             perm = rng.permutation(n)
             begin = clock()
-            gather(perm)
+            if layout == "slices":  # one shuffled copy per epoch, then views
+                Xp, Yp = X_rows[perm], Y_rows[perm]
+                for k in range(count):
+                    Xp[k * BATCH : (k + 1) * BATCH]
+                    Yp[k * BATCH : (k + 1) * BATCH]
+            elif layout == "rows":
+                for k in range(count):
+                    idx = perm[k * BATCH : (k + 1) * BATCH]
+                    X_rows[idx]
+                    Y_rows[idx]
+            else:
+                for k in range(count):
+                    idx = perm[k * BATCH : (k + 1) * BATCH]
+                    X_cols[:, idx]
+                    Y_cols[:, idx]
             return since(begin, count)
 
         return round_
 
-    names = ["rows X[idx] (contiguous)", "columns X[:, idx] (strided)",
-             "permute once per epoch, then slice"]  # fmt: skip
-    samples = common.interleaved(dict(zip(names, map(timed, (rows, columns, slices)))), reps)
-    base = common.median(samples[names[0]])
+    names = {"rows X[idx] (contiguous)": "rows", "columns X[:, idx] (strided)": "columns",
+             "permute once per epoch, then slice": "slices"}  # fmt: skip
+    samples = common.interleaved({k: timed(v) for k, v in names.items()}, reps)
+    base = common.median(samples["rows X[idx] (contiguous)"])
     return {k: {"us_per_batch": common.median(v, 1e6), "ratio_to_rows": common.median(v) / base}
             for k, v in samples.items()}  # fmt: skip
 
@@ -397,10 +381,12 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
     batches = [b[:2] for b in load_batches(dtype, steps)[0]]
     net = Network(SIZES, seed=SEED, dtype=dtype)
     biases, weights = [b.copy() for b in net.biases], [w.copy() for w in net.weights]
-    leaves_data = biases + weights
-    leaves = [al.Tensor(p, requires_grad=True) for p in leaves_data]
+    leaves = [al.Tensor(p, requires_grad=True) for p in biases + weights]
     replayed = al.value_and_grad(net._cost, argnums=tuple(range(len(leaves))), replay=True)
-    params, grads = [p.copy() for p in leaves_data], [np.ones_like(p) for p in leaves_data]
+    params, grads = (
+        [p.copy() for p in biases + weights],
+        [np.ones_like(p) for p in biases + weights],
+    )
 
     def per_step(body: Callable[..., Any], prepare: Callable[..., tuple] = lambda *b: b) -> Any:
         def round_() -> tuple[float, float]:
@@ -432,11 +418,10 @@ def measure_phases(reps: int, steps: int, dtype: Any = np.float64) -> dict[str, 
         for p, g in zip(params, grads):
             p -= (ETA / BATCH) * g
 
+    step = lambda X, Y: net.update_mini_batch((X, Y), ETA)  # noqa: E731
     samples = common.interleaved({
-        "Network.update_mini_batch (whole step)":
-            per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA)),
-        "  the same, cyclic GC disabled (diagnostic)":
-            common.gc_off(per_step(lambda X, Y: net.update_mini_batch((X, Y), ETA))),
+        "Network.update_mini_batch (whole step)": per_step(step),
+        "  the same, cyclic GC disabled (diagnostic)": common.gc_off(per_step(step)),
         "replayed forward + backward (what a step runs)":
             per_step(lambda X, Y: replayed(*biases, *weights, X, Y)),
         "eager forward (recording the graph)": per_step(lambda X, Y: net._cost(*leaves, X, Y)),
@@ -477,14 +462,14 @@ def main(argv: list[str] | None = None) -> int:
                "--profile": "also profile update_mini_batch"}  # fmt: skip
     args = common.setup(__doc__, argv, options, reps=(9, 31), optional=("torch", "jax"))
     print("bench_nielsen: one SGD step of [784, 30, 10], sigmoid, quadratic cost, η=3, m=10")
-    results, reps = {}, args.reps
+    results, reps, goals = {}, args.reps, []
     for dt in ["float64", "float32"] if args.dtype == "both" else [args.dtype]:
         results[dt] = measure_steps(dt, args.round_ms / 1e3, reps, args.torch, args.jax)
-        print_steps(results[dt], args.notes)
+        goals += report(results[dt], args.notes)
     gather = measure_gather("float64", reps)
-    print("\nGathering one mini-batch of 10 (float64), median µs:")
     rows = [(k, v["us_per_batch"], f"{v['ratio_to_rows']:.2f}x") for k, v in gather.items()]
-    print(common.table(["layout", "µs/batch", "vs rows"], rows))
+    common.show("Gathering one mini-batch of 10 (float64), median µs:",
+                ["layout", "µs/batch", "vs rows"], rows)  # fmt: skip
     payload: dict[str, Any] = {"results": results, "gather": gather, "notes": args.notes,
                                "task": "one update_mini_batch step, [784,30,10], sigmoid, "
                                        "quadratic, eta=3, m=10"}  # fmt: skip
@@ -497,15 +482,14 @@ def main(argv: list[str] | None = None) -> int:
         title = "cProfile of Network.update_mini_batch (float64), per step"
         run = lambda: [net.update_mini_batch(b, ETA) for b in batches]  # type: ignore[func-returns-value] # noqa: E731
         payload["profile"] = common.profile(title, run, count)
-        payload["phases_us"] = measure_phases(reps, args.steps or (25 if args.quick else 40))
-        print("\nPhases of a step (float64), median µs, no profiler:")
-        print(common.table(["phase", "µs/step"], list(payload["phases_us"].items())))
-        payload["op_costs_us"] = measure_op_costs(reps)
-        print("\nSingle calls on the step's shapes (float64), median µs:")
-        print(common.table(["call", "µs"], list(payload["op_costs_us"].items())))
-    goal_rows = [g for r in results.values() for g in goals(r)]
-    common.footer(args.json or "bench_nielsen", payload, goals=goal_rows)
-    return 0
+        phases = measure_phases(reps, args.steps or (25 if args.quick else 40))
+        common.show("Phases of a step (float64), median µs, no profiler:",
+                    ["phase", "µs/step"], phases.items())  # fmt: skip
+        costs = measure_op_costs(reps)
+        common.show("Single calls on the step's shapes (float64), median µs:",
+                    ["call", "µs"], costs.items())  # fmt: skip
+        payload |= {"phases_us": phases, "op_costs_us": costs}
+    return common.footer(args.json or "bench_nielsen", payload, goals=goals)
 
 
 if __name__ == "__main__":

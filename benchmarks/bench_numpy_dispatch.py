@@ -4,18 +4,17 @@ the bookkeeping is all there is); the ratio of medians (1.0: no overhead).
 Run: ``python -m benchmarks.bench_numpy_dispatch [--quick]``.
 """
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
 import autograd_lite as al
 from benchmarks import common
 
 
-def pairs(a: np.ndarray, t: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
-    """Name -> (NumPy's spelling on a Tensor, the direct call it dispatches to)."""
-    return {
+def main(argv: list[str] | None = None) -> int:
+    args = common.setup(__doc__, argv, reps=(5, 15), optional=())
+    number = 200 if args.quick else 2000
+    a, t = np.ones((2, 2)), al.Tensor(np.ones((2, 2)), requires_grad=True)
+    calls = {  # NumPy's spelling on a Tensor, and the direct call it dispatches to
         "np.exp(t)": (lambda: np.exp(t), lambda: t.exp()),
         "ndarray * t": (lambda: a * t, lambda: t.__rmul__(a)),
         "ndarray @ t": (lambda: a @ t, lambda: t.__rmatmul__(a)),
@@ -23,24 +22,18 @@ def pairs(a: np.ndarray, t: Any) -> dict[str, tuple[Callable[[], Any], Callable[
         "np.reshape(t, (4,))": (lambda: np.reshape(t, (4,)), lambda: t.reshape((4,))),
         "np.concatenate([t, t])": (lambda: np.concatenate([t, t]), lambda: al.concatenate([t, t])),
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = common.setup(__doc__, argv, reps=(5, 15), optional=())
-    number = 200 if args.quick else 2000
-    calls = pairs(np.ones((2, 2)), al.Tensor(np.ones((2, 2)), requires_grad=True))
     rounds = {f"{name}{kind}": common.block(f, number, number)
               for name, fs in calls.items() for kind, f in zip(("", " direct"), fs)}  # fmt: skip
     stats = common.compare(rounds, args.reps, 1e6)
     ratios = {name: stats[name]["median"] / stats[f"{name} direct"]["median"] for name in calls}
-    print(
-        f"bench_numpy_dispatch: µs per call, median of {args.reps} interleaved rounds of {number}"
-    )
     rows = [(n, stats[n]["median"], stats[f"{n} direct"]["median"], r) for n, r in ratios.items()]
-    print(common.table(["NumPy's spelling", "µs", "direct µs", "ratio"], rows))
+    print(
+        f"bench_numpy_dispatch: µs per call, median of {args.reps} interleaved rounds of {number}",
+        common.table(["NumPy's spelling", "µs", "direct µs", "ratio"], rows),
+        sep="\n",
+    )
     payload = {"calls_per_round": number, "rounds": args.reps, "results": stats, "ratios": ratios}
-    common.footer(args.json or "bench_numpy_dispatch", payload, args.notes, what="medians")
-    return 0
+    return common.footer(args.json or "bench_numpy_dispatch", payload, args.notes, what="medians")
 
 
 if __name__ == "__main__":

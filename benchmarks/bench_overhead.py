@@ -42,9 +42,8 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad)
 
     def no_grad() -> dict:
-        x0 = al.Tensor(np.ones(shape), requires_grad=True)
         with al.no_grad():
-            return timed(x0)
+            return timed(al.Tensor(np.ones(shape), requires_grad=True))
 
     # recorded at the first (warm-up) round, replayed as generated code after that
     value_and_grad = al.value_and_grad(lambda x: chain(x, n).sum(), replay=True)
@@ -56,15 +55,15 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         check(grad)
         return {"fwd+bwd": total}
 
-    def numpy() -> dict:  # the hand-written backward: g = g * 1.0001 per node
-        g0 = np.ones(shape)
-        return timed(np.ones(shape), lambda _: _scale(g0, n))
-
     def torch_round() -> dict:
         torch.set_num_threads(1)
         x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
         seed = None if not shape else torch.ones(shape, dtype=torch.float64)
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
+
+    def numpy() -> dict:  # the hand-written backward: g = g * 1.0001 per node
+        g0 = np.ones(shape)
+        return timed(np.ones(shape), lambda _: _scale(g0, n))
 
     out = {"autograd_lite": eager,
            "autograd_lite, cyclic GC off (diagnostic)": common.gc_off(eager),
@@ -94,21 +93,6 @@ def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
     return results
 
 
-def print_results(results: dict[str, Any], n: int, reps: int) -> None:
-    for label, rows in results.items():
-        print(f"\n{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), "
-              f"µs per node, median of {reps} interleaved rounds")  # fmt: skip
-        torch_total = rows.get(TORCH, {}).get("total", {}).get("median")
-        out = []
-        for name, e in rows.items():
-            fwd, bwd, total = (e.get(k, {}).get("median") for k in ("fwd", "bwd", "total"))
-            vs_torch = f"{total / torch_total:.2f}x" if total and torch_total else "-"
-            cpu = e.get("total", {}).get("cpu", {}).get("median")
-            out.append((name, fwd, bwd, total, cpu, total / 2 if total else None, vs_torch))
-        print(common.table(["contender", "fwd µs", "bwd µs", "fwd+bwd µs", "cpu fwd+bwd",
-                            "per op µs", "vs torch"], out))  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     options = {"--nodes": {"type": int, "help": "nodes per chain (default 2000)"},
                "--profile": "also cProfile a chain"}  # fmt: skip
@@ -116,7 +100,19 @@ def main(argv: list[str] | None = None) -> int:
     n = args.nodes or (1000 if args.quick else 2000)
     print("bench_overhead: chains of tiny ops, forward and backward per node")
     results = measure(n, args.reps, args.torch)
-    print_results(results, n, args.reps)
+    for label, entries in results.items():
+        torch_total = entries.get(TORCH, {}).get("total", {}).get("median")
+        rows = []
+        for name, e in entries.items():
+            fwd, bwd, total = (e.get(k, {}).get("median") for k in ("fwd", "bwd", "total"))
+            vs_torch = f"{total / torch_total:.2f}x" if total and torch_total else "-"
+            cpu = e.get("total", {}).get("cpu", {}).get("median")
+            rows.append((name, fwd, bwd, total, cpu, total / 2 if total else None, vs_torch))
+        title = f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per node"
+        headers = ["contender", "fwd µs", "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "per op µs"]
+        common.show(
+            f"{title}, median of {args.reps} interleaved rounds", headers + ["vs torch"], rows
+        )
     payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
                                "notes": args.notes, "task": f"chain x = x*{MUL} + {ADD}, {n} "
                                "nodes (2 ops each), fwd and bwd per node"}  # fmt: skip
@@ -129,8 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
                          ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
              for label, r in results.items()]  # fmt: skip
-    common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
-    return 0
+    return common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
 
 
 if __name__ == "__main__":

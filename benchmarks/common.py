@@ -42,31 +42,17 @@ def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
 
 
 def chain(x: Any, n: int) -> Any:
-    """The chains of tiny ops (bench_overhead, bench_deep, bench_memory, ab): ``n`` nodes
-    ``x = x * 1.0001 + 0.0001`` from ``x``, two ops each."""
+    """``n`` nodes ``x = x * 1.0001 + 0.0001`` from ``x`` (two tiny ops each)."""
     for _ in range(n):
         x = x * MUL + ADD
     return x
 
 
-def optional_import(name: str, skip: bool, notes: list[str]) -> Any:
-    """The module ``name`` (an optional contender), or None and a note saying why not."""
-    label = {"torch": "PyTorch", "jax": "JAX"}[name]
-    if skip:
-        return notes.append(f"{label} skipped (--no-{name})")
-    try:
-        return importlib.import_module(name)
-    except Exception as error:  # noqa: BLE001 - any failure means "skip, with a note"
-        notes.append(f"{label} skipped: {name} not importable ({type(error).__name__}: {error})")
-        return None
-
-
 def interleaved(contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1,
                 seed: int = 0) -> dict[str, list[Any]]:  # fmt: skip
-    """Run each contender's round ``warmup + reps`` times, interleaved, in a shuffled order;
-    return ``name -> [recorded values]`` (a round returns its time per unit of work: a float,
-    ``(wall, cpu)`` or a dict of those). Before each round, untimed: a collection and a 1 ms
-    sleep (woken worker threads go idle); what was alive before is frozen (``gc.freeze``)."""
+    """Run each contender's round ``warmup + reps`` times, interleaved, shuffled; return ``name
+    -> [recorded values]``. Untimed before each round: a collection and a 1 ms sleep (woken
+    worker threads go idle); what was alive before is frozen (``gc.freeze``)."""
     gc.collect()
     gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
@@ -88,8 +74,8 @@ def clock() -> tuple[float, float]:
 
 
 def since(start: tuple[float, float], units: int = 1) -> tuple[float, float]:
-    """``(wall, cpu)`` seconds per unit since ``start = clock()``. The CPU time does not count
-    waiting for a core: the steadier of the two on a shared machine, kept as a check."""
+    """``(wall, cpu)`` seconds per unit since ``start = clock()`` (the CPU time does not count
+    waiting for a core: the steadier on a shared machine, kept as a check)."""
     wall, cpu = clock()
     return (wall - start[0]) / units, (cpu - start[1]) / units
 
@@ -104,6 +90,11 @@ def block(run: Callable[[], Any], units: int, repeat: int = 1) -> Callable[[], t
         return since(begin, units)
 
     return round_
+
+
+def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple]:
+    """A round that runs ``step`` on each item, timed as one block: ``(wall, cpu)`` per item."""
+    return block(lambda: [step(item) for item in items], len(items))
 
 
 def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
@@ -121,6 +112,31 @@ def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
 def median(values: Sequence[Any], scale: float = 1.0) -> float:
     """The median (wall) time of a list of timings."""
     return summarize(values, scale)["median"]
+
+
+def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
+            warmup: int = 1) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The medians etc. (`summarize`) of each contender's `interleaved` rounds."""
+    samples = interleaved(rounds, reps, warmup)
+    return {name: summarize(values, scale) for name, values in samples.items()}
+
+
+def ratio(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, float]:
+    """``(wall, cpu)``: the ratios of the medians of two `summarize` results."""
+    return a["median"] / b["median"], a["cpu"]["median"] / b["cpu"]["median"]
+
+
+def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
+    """The round with Python's cyclic garbage collector disabled (a diagnostic of its cost)."""
+
+    def without_gc() -> Any:
+        gc.disable()
+        try:
+            return round_()
+        finally:
+            gc.enable()
+
+    return without_gc
 
 
 def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]:
@@ -157,7 +173,7 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    """The peak RSS since the start or :func:`reset_peak_rss`: ``VmHWM``, else ``ru_maxrss``."""
+    """The peak RSS since the start or `reset_peak_rss`: ``VmHWM``, else ``ru_maxrss``."""
     try:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -194,6 +210,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
                      for row in cells)  # fmt: skip
 
 
+def show(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print ``title`` after a blank line, then the `table`."""
+    print(f"\n{title}\n{table(headers, rows)}")
+
+
 def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None = None,
          unit: str = "x") -> dict[str, Any]:  # fmt: skip
     """One goal of issue 6: met when the wall-time *and* CPU-time figures are both within
@@ -202,6 +223,12 @@ def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None
         limit is not None and measured <= limit and (cpu is None or cpu <= limit))  # fmt: skip
     return {"goal": text, "measured": measured, "cpu_measured": cpu, "limit": limit,
             "unit": unit, "met": bool(met)}  # fmt: skip
+
+
+def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> dict[str, Any]:
+    """The `goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
+    wall, cpu = ratio(a, b)
+    return goal(text, wall, limit, cpu)
 
 
 def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
@@ -230,9 +257,10 @@ def environment() -> dict[str, Any]:
     psutil = importlib.import_module("psutil")
     try:
         with open("/proc/cpuinfo") as f:
-            info = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
+            info = dict(ln.split(":", 1) for ln in f if ":" in ln)
     except OSError:
         info = {}
+    info = {k.strip(): v.strip() for k, v in info.items()}
     flags = set(info.get("flags", "").split())
     changed = _git("status", "--porcelain", "--", "autograd_lite")
     dirty = None if changed is None else len(changed.splitlines())
@@ -262,9 +290,10 @@ def environment() -> dict[str, Any]:
 
 def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
            goals: Sequence[Mapping[str, Any]] = (), what: str = "ratios of medians"
-           ) -> None:  # fmt: skip
+           ) -> int:  # fmt: skip
     """Every benchmark's ending: its notes, the machine (read now, so that the optional
-    frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``."""
+    frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``; 0, the
+    exit status of a benchmark that got here."""
     for note in notes:
         print("note:", note)
     env = environment()
@@ -289,6 +318,7 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
     document = {"benchmark": name, "environment": env, **payload, "goals": list(goals)}
     path.write_text(json.dumps(document, indent=2, default=lambda o: o.tolist()) + "\n")
     print(f"\nwrote {path}")
+    return 0
 
 
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
@@ -296,7 +326,8 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
           ) -> argparse.Namespace:  # fmt: skip
     """Every benchmark's start: parse the shared options and ``options`` (flag -> add_argument's
     keywords, or a help text for a switch), pin BLAS; ``args.reps`` defaults to ``reps`` (quick,
-    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders, or None."""
+    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders (imported
+    unless skipped, with a note saying why), or None."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
               "--no-jax": "skip JAX", "--json": {"help": "results file name"},
@@ -307,53 +338,18 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
     args = parser.parse_args(argv)
     pin_blas_threads()
     args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
-    for name in ("torch", "jax"):
-        skip = vars(args)[f"no_{name}"]
-        setattr(args, name, optional_import(name, skip, args.notes) if name in optional else None)
-    return args
-
-
-def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
-            warmup: int = 1) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """The medians etc. (:func:`summarize`) of each contender's :func:`interleaved` rounds."""
-    samples = interleaved(rounds, reps, warmup)
-    return {name: summarize(values, scale) for name, values in samples.items()}
-
-
-def ratio(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, float]:
-    """``(wall, cpu)``: the ratios of the medians of two :func:`summarize` results."""
-    return a["median"] / b["median"], a["cpu"]["median"] / b["cpu"]["median"]
-
-
-def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> dict[str, Any]:
-    """The :func:`goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
-    wall, cpu = ratio(a, b)
-    return goal(text, wall, limit, cpu)
-
-
-def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
-    """The round with Python's cyclic garbage collector disabled (a diagnostic of its cost)."""
-
-    def without_gc() -> Any:
-        gc.disable()
+    for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
+        setattr(args, name, None)
+        if name not in optional or vars(args).get("child"):  # (bench_deep's children: none)
+            continue
+        if vars(args)[f"no_{name}"]:
+            args.notes.append(f"{label} skipped (--no-{name})")
+            continue
         try:
-            return round_()
-        finally:
-            gc.enable()
-
-    return without_gc
-
-
-def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple]:
-    """A round that runs ``step`` on each item, timed as one block: ``(wall, cpu)`` per item."""
-
-    def round_() -> tuple[float, float]:
-        begin = clock()
-        for item in items:
-            step(item)
-        return since(begin, len(items))
-
-    return round_
+            setattr(args, name, importlib.import_module(name))
+        except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
+            args.notes.append(f"{label} skipped: {name} not importable ({type(e).__name__}: {e})")
+    return args
 
 
 def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
@@ -365,7 +361,7 @@ def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.Comp
 
 
 def run_child(module: str, args: Sequence[str], timeout: float | None = None) -> dict[str, Any]:
-    """:func:`python_m`, and the JSON of the last line of its output (else ``{"error": ...}``)."""
+    """`python_m`, and the JSON of the last line of its output (else ``{"error": ...}``)."""
     proc = python_m(module, args, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:

@@ -17,22 +17,18 @@ _next = itertools.count().__next__
 
 
 class Node:
+    """An op's output: its value, the vjps of its inputs, the inputs, their arrays, its order."""
+
     __slots__ = ("data", "vjps", "inputs", "arrays", "seq")
-    data: np.ndarray
-    vjps: tuple
-    inputs: tuple
-    arrays: tuple
-    seq: int
 
-
-def _record(out: np.ndarray, vjps: tuple, inputs: tuple, arrays: tuple) -> Node:
-    node = Node()
-    node.data, node.vjps, node.inputs, node.arrays, node.seq = out, vjps, inputs, arrays, _next()
-    return node
-
-
-def leaf(array: np.ndarray) -> Node:
-    return _record(array, (), (), ())
+    def __init__(self, data: np.ndarray, vjps: tuple = (), inputs: tuple = (), arrays: tuple = ()):
+        self.data, self.vjps, self.inputs, self.arrays, self.seq = (
+            data,
+            vjps,
+            inputs,
+            arrays,
+            _next(),
+        )
 
 
 # The numerical kernels are the library's own (the same σ and the same vjp products, so the
@@ -44,20 +40,20 @@ _SIGMOID, _QUADRATIC = (_sigmoid_vjp,), (_quadratic_vjp_a, None)
 
 def matmul(w: Node, a: Any) -> Node:
     x = a.data if a.__class__ is Node else a
-    return _record(w.data @ x, _MATMUL, (w, a), (w.data, x))
+    return Node(w.data @ x, _MATMUL, (w, a), (w.data, x))
 
 
 def add(a: Node, b: Node) -> Node:
-    return _record(a.data + b.data, _ADD, (a, b), (a.data, b.data))
+    return Node(a.data + b.data, _ADD, (a, b), (a.data, b.data))
 
 
 def sigmoid(z: Node) -> Node:
-    return _record(_stable_sigmoid(z.data), _SIGMOID, (z,), (z.data,))
+    return Node(_stable_sigmoid(z.data), _SIGMOID, (z,), (z.data,))
 
 
 def quadratic_cost(a: Node, y: np.ndarray) -> Node:
     d = a.data - y
-    return _record(np.asarray(0.5 * np.vdot(d, d)), _QUADRATIC, (a, y), (a.data, y))
+    return Node(np.asarray(0.5 * np.vdot(d, d)), _QUADRATIC, (a, y), (a.data, y))
 
 
 def gradients(root: Node, leaves: list[Node]) -> list[np.ndarray]:
@@ -89,7 +85,7 @@ class MinimalTapeNetwork:
         self.biases, self.weights = [np.array(b) for b in biases], [np.array(w) for w in weights]
 
     def step(self, X: np.ndarray, Y: np.ndarray, eta: float) -> None:
-        bs, ws = [leaf(b) for b in self.biases], [leaf(w) for w in self.weights]
+        bs, ws = [Node(b) for b in self.biases], [Node(w) for w in self.weights]
         a: Any = X
         for w, b in zip(ws, bs):
             a = sigmoid(add(matmul(w, a), b))
