@@ -297,6 +297,8 @@ def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
                     f"parameter; pass only one of them"
                 )
             params[numpy_name] = params.pop(torch_name)
+    if isinstance(params.get("axis"), list):  # torch's dim=[0, 2]: NumPy takes only a tuple
+        params["axis"] = tuple(params["axis"])
     return params
 
 
@@ -309,6 +311,8 @@ def _accepting_dim(name: str) -> Callable[..., Tensor]:
     def call(x: Any, *args: Any, **params: Any) -> Tensor:
         if params and ("dim" in params or "keepdim" in params):
             _dim_keywords(name, params)
+        if args and isinstance(args[0], list):  # x.sum([0, 2]), as PyTorch takes it
+            args = (tuple(args[0]), *args[1:])
         return (op[0] if op else _first(op))(x, *args, **params)
 
     def _first(cell: list[Primitive]) -> Primitive:
@@ -1270,7 +1274,12 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
 
 
 def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
-    """Permute the axes (reverse them when none are given)."""
+    """Permute the axes: ``x.transpose()`` reverses them, ``x.transpose(axes)`` (a tuple, or
+    three or more integers) puts them in that order, as in NumPy; two integers swap those two
+    axes, as PyTorch's ``x.transpose(dim0, dim1)`` does (so ``m.transpose(0, 1)`` of a matrix
+    is its transpose, where NumPy's ``transpose(0, 1)`` would leave it as it is)."""
+    if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+        return _swapaxes(self, *axes)
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     return transpose(self, axes or None)
@@ -2001,6 +2010,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "flatten": flatten,
     "permute": permute,
     "clip": clip,
+    "cat": concatenate,  # (PyTorch's name)
     "argmax": argmax,
     "argmin": argmin,
 }
