@@ -17,7 +17,9 @@ is ``b.reshape(-1, 1)``.
 The package is split by kind: [`module`][autograd_lite.nn.module] (Module, Parameter,
 Sequential, state_dict), [`init`][autograd_lite.nn.init], [`layers`][autograd_lite.nn.layers],
 [`normalization`][autograd_lite.nn.normalization], [`activations`][autograd_lite.nn.activations],
-[`losses`][autograd_lite.nn.losses]; everything public is re-exported here.
+[`losses`][autograd_lite.nn.losses]; everything public is re-exported here, and
+[`functional`][autograd_lite.nn.functional] gives the layers' computations PyTorch's
+``torch.nn.functional`` names.
 
 Examples
 --------
@@ -30,6 +32,7 @@ Examples
 (5, 2)
 """
 
+from autograd_lite.nn import functional
 from autograd_lite.nn.activations import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from autograd_lite.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from autograd_lite.nn.init import init_weights
@@ -57,6 +60,7 @@ from autograd_lite.nn.module import (
 from autograd_lite.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = [
+    "functional",
     "Parameter",
     "Module",
     "Sequential",

@@ -21,7 +21,7 @@ from autograd_lite.nn.module import (
 )
 from autograd_lite.tensor import Tensor
 
-__all__ = ["Linear", "Identity", "Flatten", "Dropout", "Embedding"]
+__all__ = ["Linear", "Identity", "Flatten", "Dropout", "Embedding", "linear", "dropout"]
 
 
 class Linear(Module):
@@ -93,15 +93,61 @@ class Linear(Module):
                 f"Linear({n_in}, {self.out_features}): expected inputs with {n_in} features "
                 f"in the last axis (shape (m, {n_in})), got shape {x.shape}"
             )
-        if x.ndim == 2:  # the chapter's w a with samples as columns, as rows again: see Notes
-            y = ops.transpose(ops.matmul(self.weight, ops.transpose(x)))
-        else:
-            y = ops.matmul(x, ops.transpose(self.weight))
-        return y if self.bias is None else ops.add(y, self.bias)
+        return _affine(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         extra = "" if self.bias is not None else ", bias=False"
         return f"{self.in_features}, {self.out_features}{extra}, init={self.init!r}"
+
+
+def _affine(x: Tensor, weight: Any, bias: Any) -> Tensor:
+    if x.ndim == 2:  # the chapter's w a with samples as columns, as rows again: see Linear
+        y = ops.transpose(ops.matmul(weight, ops.transpose(x)))
+    else:
+        y = ops.matmul(x, ops.transpose(weight))
+    return y if bias is None else ops.add(y, bias)
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
+    r"""$y = x W^\top + b$ for ``input`` of shape ``(..., in_features)``, ``weight`` of shape
+    ``(out_features, in_features)`` and ``bias`` of shape ``(out_features,)`` or None
+    (``torch.nn.functional.linear``): what `Linear` computes, bitwise."""
+    x, w = as_tensor(input), as_tensor(weight)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ShapeError(
+            f"linear: an input of shape {x.shape} and a weight of shape {w.shape}; the weight "
+            f"must be (out_features, in_features) and the input (..., in_features)"
+        )
+    if bias is not None and np.shape(bias) != (w.shape[0],):
+        raise ShapeError(
+            f"linear: a bias of shape {np.shape(bias)} for {w.shape[0]} outputs; expected "
+            f"({w.shape[0]},)"
+        )
+    return _affine(x, w, bias)
+
+
+def dropout(
+    input: Any,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    *,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> Any:
+    r"""Zero each element with probability ``p`` and scale the rest by $1/(1-p)$ when
+    ``training`` (``torch.nn.functional.dropout``), drawing the mask from ``rng`` (or a
+    generator seeded with ``seed``; unseeded by default); the input as it is otherwise."""
+    p = number_in("dropout", "p", p, 0.0, 1.0)
+    return _dropped(input, p, training, make_rng(seed, rng))
+
+
+def _dropped(x: Any, p: float, training: bool, rng: np.random.Generator) -> Any:
+    if not training or p == 0:
+        return x
+    x = as_tensor(x)
+    keep = rng.random(x.shape) >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    return ops.mul(x, (keep * scale).astype(x.dtype))
 
 
 class Identity(Module):
@@ -164,12 +210,7 @@ class Dropout(Module):
         self.rng = make_rng(seed, rng)
 
     def forward(self, x: Any) -> Any:
-        if not self.training or self.p == 0:
-            return x
-        x = as_tensor(x)
-        keep = self.rng.random(x.shape) >= self.p
-        scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
-        return ops.mul(x, (keep * scale).astype(x.dtype))
+        return _dropped(x, self.p, self.training, self.rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
