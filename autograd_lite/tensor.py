@@ -213,6 +213,15 @@ class Tensor:
         """The number of elements."""
         return self.data.size
 
+    def dim(self) -> int:
+        """The number of dimensions, PyTorch's spelling of `ndim`."""
+        return self.data.ndim
+
+    def numel(self) -> int:
+        """The number of elements, PyTorch's spelling of `size` (which is NumPy's attribute
+        here, not PyTorch's method: ``x.shape`` gives the sizes)."""
+        return self.data.size
+
     @property
     def dtype(self) -> np.dtype:
         """The NumPy dtype of `data` (float64 unless float32 was given)."""

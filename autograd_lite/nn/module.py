@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ __all__ = [
     "Parameter",
     "Module",
     "Sequential",
+    "ModuleList",
+    "ModuleDict",
     "ModuleArgumentError",
     "positive_int",
     "number_in",
@@ -619,7 +621,102 @@ def _flatten(name: str, value: Any) -> Iterator[tuple[str, Any]]:
             yield from _flatten(f"{name}.{key}", item)
 
 
-class Sequential(Module):
+def _module(owner: str, m: Any, where: str) -> Module:
+    if not isinstance(m, Module):
+        raise InvalidInputError(
+            f"{owner}: {where} is a {type(m).__name__}, not a Module; wrap functions in a "
+            f"Module subclass"
+        )
+    return m
+
+
+class _Children(Module):
+    """The modules held in ``layers`` (a list or a dict), named by their index or key as in
+    PyTorch (``0.weight``, ``encoder.weight``); any other attribute as in `Module`."""
+
+    layers: Any
+    _named_layers_before = (
+        False  # (Sequential's checkpoints before PyTorch's names: layers.0.weight)
+    )
+
+    def _children_items(self) -> Iterator[tuple[Any, Module]]:
+        layers = self.layers
+        return iter(layers.items()) if isinstance(layers, dict) else enumerate(layers)
+
+    def _members(self, legacy: bool = False) -> Iterator[tuple[str, Any]]:
+        for key, layer in self._children_items():
+            yield (f"layers.{key}" if legacy and self._named_layers_before else str(key)), layer
+        for key, value in vars(self).items():
+            if key != "layers":
+                yield from _flatten(key, value)
+
+    def _values(self, containers: list[Any]) -> list[Any]:
+        found: list[Any] = [layer for _, layer in self._children_items()]
+        containers.append(self.layers)
+        for key, value in vars(self).items():
+            if key != "layers" and isinstance(value, _WATCHED):
+                _flat_values(value, found, containers)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+class ModuleList(_Children):
+    """A list of modules registered as children (PyTorch's ``nn.ModuleList``): their
+    parameters are this module's, named ``0.weight``, ``1.weight``, … Index, slice, iterate,
+    ``append``, ``extend`` and ``insert`` it like a list; it has no ``forward`` of its own.
+
+    >>> import autograd_lite as al
+    >>> from autograd_lite import nn
+    >>> blocks = nn.ModuleList([nn.Linear(2, 2, seed=k) for k in range(3)])
+    >>> names = [name for name, _ in blocks.named_parameters()]
+    >>> len(blocks), names[:3]
+    (3, ['0.weight', '0.bias', '1.weight'])
+    """
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        self.layers: list[Module] = []
+        self.extend(modules)
+
+    def append(self, module: Module) -> Any:
+        """Add a module at the end; returns self."""
+        self.layers.append(_module(f"{type(self).__name__}.append", module, "the argument"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Any:
+        """Add each module at the end, in order; returns self."""
+        name = type(self).__name__
+        self.layers.extend([_module(name, m, f"item {i}") for i, m in enumerate(modules)])
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert a module before ``index``."""
+        self.layers.insert(index, _module(f"{type(self).__name__}.insert", module, "the module"))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ModuleList(self.layers[index])
+        return self.layers[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.layers[index] = _module(type(self).__name__, module, f"item {index}")
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self.layers[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise InvalidInputError(
+            f"{type(self).__name__} has no forward: call its modules (for m in self.blocks: "
+            f"x = m(x)), or use Sequential"
+        )
+
+
+class Sequential(ModuleList):
     """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     The modules live in the list ``layers``; as in PyTorch, they are named ``0``, ``1``, …,
@@ -628,54 +725,72 @@ class Sequential(Module):
     activation: the logits).
     """
 
+    _named_layers_before = True
+
     def __init__(self, *modules: Module) -> None:
-        super().__init__()
         if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
             modules = tuple(modules[0])
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise InvalidInputError(
-                    f"Sequential: item {i} is a {type(m).__name__}, not a Module; wrap "
-                    f"functions in a Module subclass"
-                )
-        self.layers: list[Module] = list(modules)
-
-    def _members(self, legacy: bool = False) -> Iterator[tuple[str, Any]]:
-        for i, layer in enumerate(self.layers):
-            yield (f"layers.{i}" if legacy else str(i)), layer
-        for key, value in vars(self).items():
-            if key != "layers":
-                yield from _flatten(key, value)
-
-    def _values(self, containers: list[Any]) -> list[Any]:
-        found: list[Any] = list(self.layers)
-        containers.append(self.layers)
-        for key, value in vars(self).items():
-            if key != "layers" and isinstance(value, _WATCHED):
-                _flat_values(value, found, containers)
-        return found
+        super().__init__(modules)
 
     def forward(self, x: Any) -> Any:
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def append(self, module: Module) -> Sequential:
-        """Add a module at the end; returns self."""
-        if not isinstance(module, Module):
-            raise InvalidInputError(
-                f"Sequential.append: expected a Module, got {type(module).__name__}"
-            )
-        self.layers.append(module)
-        return self
-
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
         return self.layers[index]
 
-    def __len__(self) -> int:
-        return len(self.layers)
 
-    def __iter__(self) -> Iterator[Module]:
+class ModuleDict(_Children):
+    """Modules under string keys, registered as children (PyTorch's ``nn.ModuleDict``): named
+    ``key.weight``. Read and write it like a dict (``d["enc"]``, ``keys()``, ``items()``,
+    ``update``); it has no ``forward`` of its own."""
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        self.layers: dict[str, Module] = {}
+        if modules is not None:
+            self.update(modules)
+
+    def update(self, modules: Any) -> None:
+        """Add or replace the modules of a mapping or of ``(key, module)`` pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise InvalidInputError(
+                f"ModuleDict: key {key!r} must be a non-empty string without '.' (it names "
+                f"the module's parameters)"
+            )
+        self.layers[key] = _module("ModuleDict", module, f"the value of {key!r}")
+
+    def __getitem__(self, key: str) -> Module:
+        return self.layers[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self.layers[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.layers
+
+    def __iter__(self) -> Iterator[str]:
         return iter(self.layers)
+
+    def keys(self) -> Any:
+        """The keys, in insertion order."""
+        return self.layers.keys()
+
+    def values(self) -> Any:
+        """The modules, in insertion order."""
+        return self.layers.values()
+
+    def items(self) -> Any:
+        """``(key, module)`` pairs, in insertion order."""
+        return self.layers.items()
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise InvalidInputError("ModuleDict has no forward: call its modules by key")
