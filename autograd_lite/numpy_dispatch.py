@@ -15,12 +15,14 @@ argument the op does not take is accepted only at NumPy's default (`np.sum(x, dt
 otherwise the call is refused. Besides the declarations there are:
 
 * `COMPOSITIONS`: NumPy functions that are a composition of ops (`np.dot` is `matmul`
-  up to 2-D, `mul` with a scalar);
-* `PREDICATES`: comparison and test ufuncs (`np.equal`, `np.isnan` …): not
-  differentiable, they return NumPy's boolean array;
-* `READERS`: functions that return indices, truth values or shapes (`np.argmax`,
-  `np.allclose`, `np.shape` …): computed by NumPy on the tensor's values, returned as NumPy
-  values.
+  up to 2-D, `mul` with a scalar; `np.square`, `np.outer`, `np.squeeze`, `np.expand_dims`,
+  `np.var` and `np.std` with NumPy's ``ddof=0``);
+* `PREDICATES`: comparison and test ufuncs (`np.equal`, `np.isnan` …), and ufuncs whose
+  derivative is 0 wherever it exists (`np.sign`, `np.floor` …): not differentiable, they
+  return NumPy's array, a constant;
+* `READERS`: functions that return indices, truth values, shapes or constants of a tensor's
+  shape (`np.argmax`, `np.allclose`, `np.shape`, `np.zeros_like` …): computed by NumPy on the
+  tensor's values (or its shape alone), returned as NumPy values.
 
 Anything else raises `NumpyDispatchError` naming the function and
 pointing to `al.primitive`, as does `out=` (the result is a new Tensor; an array cannot hold
@@ -37,7 +39,7 @@ import numpy as np
 
 from autograd_lite.errors import NumpyDispatchError
 from autograd_lite.function import Primitive
-from autograd_lite.ops import REGISTRY, matmul, mul
+from autograd_lite.ops import REGISTRY, matmul, mul, reshape
 from autograd_lite.tensor import Tensor, raw
 
 __all__ = [
@@ -71,8 +73,58 @@ def _dot(a: Any, b: Any) -> Tensor:
     )
 
 
+def _new_shape(func: Callable[..., Any], a: Any, *args: Any) -> Tensor:
+    """``a`` reshaped as NumPy's shape function ``func`` (`np.squeeze`, `np.expand_dims`)
+    would reshape it: NumPy works out the shape (and its errors) on a stand-in."""
+    return reshape(a, shape=func(_metadata(a) if isinstance(a, Tensor) else a, *args).shape)
+
+
+def _squeeze(a: Any, axis: Any = None) -> Tensor:
+    """`np.squeeze`: a reshape."""
+    return _new_shape(np.squeeze, a, axis)
+
+
+def _expand_dims(a: Any, axis: Any) -> Tensor:
+    """`np.expand_dims`: a reshape."""
+    return _new_shape(np.expand_dims, a, axis)
+
+
+def _square(x: Any) -> Tensor:
+    """`np.square`: ``x * x`` (the same correctly rounded product)."""
+    return mul(x, x)
+
+
+def _outer(a: Any, b: Any) -> Tensor:
+    """`np.outer`: the flattened ``a`` as a column times the flattened ``b`` as a row."""
+    return mul(reshape(a, shape=(-1, 1)), reshape(b, shape=(1, -1)))
+
+
+def _spread(name: str) -> Callable[..., Tensor]:
+    """`np.var` / `np.std`: the op with NumPy's ``ddof`` (default 0) as its ``correction``."""
+
+    def spread(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+               keepdims: Any = False, **rest: Any) -> Tensor:  # fmt: skip
+        _refuse_out(f"np.{name}", out)
+        extra = {k: v for k, v in rest.items() if v is not _NO_VALUE and v is not None}
+        if dtype is not None or extra.pop("where", True) is not True or extra:
+            raise NumpyDispatchError(
+                f"np.{name} on a Tensor takes axis=, ddof= and keepdims= only (or correction=); "
+                f"leave dtype=, where= and mean= at their defaults"
+            )
+        correction = rest.get("correction")
+        correction = ddof if correction is None or correction is _NO_VALUE else correction
+        keep = False if keepdims is _NO_VALUE else bool(keepdims)
+        return REGISTRY[name].primitive(a, axis=axis, keepdims=keep, correction=correction)
+
+    spread.__name__ = f"np_{name}"
+    return spread
+
+
 #: NumPy functions computed as a composition of declared ops.
-COMPOSITIONS: dict[Callable[..., Any], Callable[..., Tensor]] = {np.dot: _dot}
+COMPOSITIONS: dict[Callable[..., Any], Callable[..., Tensor]] = {
+    np.dot: _dot, np.square: _square, np.outer: _outer, np.squeeze: _squeeze,
+    np.expand_dims: _expand_dims, np.var: _spread("var"), np.std: _spread("std"),
+}  # fmt: skip
 
 #: NumPy's aliases of a function the registry declares under its other name.
 _ALIASES: dict[Callable[..., Any], Callable[..., Any]] = {np.amax: np.max, np.amin: np.min}
@@ -94,6 +146,13 @@ PREDICATES: frozenset[np.ufunc] = frozenset(
         np.logical_or,
         np.logical_xor,
         np.logical_not,
+        # values whose derivative is 0 wherever it exists (PyTorch's sign, floor ...): NumPy's
+        # result comes back, a constant of the graph
+        np.sign,
+        np.floor,
+        np.ceil,
+        np.trunc,
+        np.rint,
     )
 )
 
@@ -115,11 +174,18 @@ READERS: frozenset[Callable[..., Any]] = frozenset(
         np.ndim,
         np.size,
         np.result_type,
+        np.zeros_like,
+        np.ones_like,
+        np.empty_like,
+        np.full_like,
     )
 )
 #: Readers of a tensor's shape and dtype only (no value is read, so they are fine while a replay
 #: records).
-_METADATA = frozenset((np.shape, np.ndim, np.size, np.result_type))
+_METADATA = frozenset(
+    (np.shape, np.ndim, np.size, np.result_type, np.zeros_like, np.ones_like, np.empty_like,
+     np.full_like)
+)  # fmt: skip
 
 #: NumPy's parameter names that an op spells otherwise.
 _RENAMED = {"a_min": "min", "a_max": "max"}

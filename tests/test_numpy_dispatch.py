@@ -271,6 +271,59 @@ def test_comparisons_and_readers_return_numpy_values(a: np.ndarray, b: np.ndarra
     np.testing.assert_array_equal(np.where(t > 0)[0], np.where(a > 0)[0])
 
 
+COMPOSED = [
+    (lambda np_, x, y: np_.square(x), "square"),
+    (lambda np_, x, y: np_.outer(x, y), "outer"),
+    (lambda np_, x, y: np_.squeeze(np_.reshape(x, (1, *x.shape, 1))), "squeeze"),
+    (lambda np_, x, y: np_.squeeze(np_.reshape(x, (1, *x.shape)), axis=0), "squeeze axis"),
+    (lambda np_, x, y: np_.expand_dims(x, (0, -1)), "expand_dims"),
+    (lambda np_, x, y: np_.var(x, axis=0), "var"),
+    (lambda np_, x, y: np_.std(x, axis=-1, ddof=1, keepdims=True), "std ddof keepdims"),
+    (lambda np_, x, y: np_.var(x) + np_.std(x), "var std whole"),
+]
+
+
+@pytest.mark.parametrize(("f", "name"), COMPOSED, ids=[name for _, name in COMPOSED])
+@settings(max_examples=20, deadline=None)
+@given(
+    a=hnp.arrays(np.float64, (3, 4), elements=st.floats(-2, 2), unique=True),
+    b=hnp.arrays(np.float64, (4,), elements=st.floats(-2, 2)),
+)
+def test_compositions_give_numpy_values_and_pass_gradcheck(
+    f: Callable[..., Any], name: str, a: np.ndarray, b: np.ndarray
+) -> None:
+    """np.square, np.outer, np.squeeze, np.expand_dims, np.var, np.std on Tensors: NumPy's
+    values (to rounding: var and std are the ops' formulas) and gradients that check."""
+    got = f(np, al.Tensor(a), al.Tensor(b))
+    assert isinstance(got, al.Tensor)
+    np.testing.assert_allclose(got.data, f(np, a, b), rtol=1e-12, atol=1e-12)
+    assert al.testing.gradcheck(
+        lambda x, y: f(np, x, y),
+        [al.Tensor(a, requires_grad=True), al.Tensor(b, requires_grad=True)],
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=hnp.arrays(np.float64, (2, 3), elements=st.floats(-5, 5)))
+def test_piecewise_constant_ufuncs_and_like_factories_return_numpy_constants(
+    a: np.ndarray,
+) -> None:
+    """np.sign, np.floor … (derivative 0 wherever it exists) and np.zeros_like … give NumPy's
+    arrays: constants, so ``np.sign(t) * t`` differentiates as ``|t|`` does."""
+    t = al.Tensor(a, requires_grad=True)
+    for ufunc in (np.sign, np.floor, np.ceil, np.trunc, np.rint):
+        result = ufunc(t)
+        assert type(result) is np.ndarray
+        np.testing.assert_array_equal(result, ufunc(a))
+    for like, args in ((np.zeros_like, ()), (np.ones_like, ()), (np.full_like, (2.5,))):
+        result = like(t, *args)
+        assert type(result) is np.ndarray and result.dtype == a.dtype
+        np.testing.assert_array_equal(result, like(a, *args))
+    assert np.empty_like(t).shape == a.shape
+    (np.sign(t) * t).sum().backward()
+    np.testing.assert_array_equal(t.grad, np.sign(a))
+
+
 # -- errors ------------------------------------------------------------------------------------
 def _one_line_error(call: Callable[[], Any], error: type[Exception], *words: str) -> str:
     with pytest.raises(error) as info:
@@ -287,7 +340,10 @@ def _one_line_error(call: Callable[[], Any], error: type[Exception], *words: str
     ("call", "words"),
     [
         (lambda t: np.sin(t), ("np.sin", "al.primitive")),
-        (lambda t: np.floor(t), ("np.floor", "al.primitive")),
+        (lambda t: np.log1p(t), ("np.log1p", "al.primitive")),
+        (lambda t: np.einsum("ij->i", t), ("np.einsum", "al.primitive")),
+        (lambda t: np.var(t, dtype=np.float32), ("np.var", "dtype=")),
+        (lambda t: np.std(t, out=np.zeros(())), ("np.std", "out=")),
         (lambda t: np.linalg.norm(t), ("np.linalg.norm", "al.primitive")),
         (lambda t: np.cumsum(t), ("np.cumsum", "al.primitive")),
         (lambda t: np.add.reduce(t), ("np.add.reduce",)),
