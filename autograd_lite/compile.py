@@ -93,10 +93,13 @@ class Compiled:
         self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
         self._last: replay.Plan | None = None
         #: The tree (``structure()``) and its parameters when last walked: an ``nn.Module``
-        #: returns a new tuple after any change to its tree, so the same tuple means the same
-        #: parameters (their ``requires_grad``, shapes and dtypes are read every call).
+        #: returns a new tuple after any attribute of a module is rebound, so the same tuple
+        #: means the same parameters and attributes (the parameters' ``requires_grad``,
+        #: shapes and dtypes are read every call).
         self._tree: Any = None
         self._all_parameters: list[Any] = []
+        #: Its ``versions()`` (the training mode, hyper-parameters ...), read with the tree.
+        self._modes: Any = None
 
     @property
     def plans(self) -> int:
@@ -113,6 +116,7 @@ class Compiled:
         structure = self._structure()
         if structure is None or structure is not self._tree:  # the tree changed: walk it again
             self._tree, self._all_parameters = structure, self._parameters()
+            self._modes = self._versions()
         params = [p for p in self._all_parameters if p.requires_grad]
         # (built with list comprehensions and hashed once, by the lookup: this runs every step)
         key = (
@@ -120,6 +124,7 @@ class Compiled:
             tuple([(k, _key(v)) for k, v in sorted(kwargs.items())]) if kwargs else (),
             tuple([(id(p), p.data.shape, p.data.dtype) for p in params]),
             structure,
+            self._modes,
         )
         try:
             entry = self._plans.get(key)
@@ -159,6 +164,12 @@ class Compiled:
         structure = getattr(self.fn, "structure", None)
         return structure() if callable(structure) else None
 
+    def _versions(self) -> Any:
+        """A module's ``versions()``: what changes when an attribute its forward may read (the
+        training mode, a hyper-parameter) is bound to another value; else None."""
+        versions = getattr(self.fn, "versions", None)
+        return versions() if callable(versions) else None
+
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         n = len(args)
         inputs: list[Tensor | None] = [
@@ -174,6 +185,12 @@ class Compiled:
         def run(*xs: Any, **kw: Any) -> Any:
             return fn(*xs[:n], **kw)
 
+        # The recording runs fn once more than the caller asked: what it draws from the
+        # modules' generators (Dropout's rng) is drawn again by the call that follows, so the
+        # masks are the eager ones, bitwise.
+        generators = [v for m in self._tree or () for v in vars(m).values()
+                      if isinstance(v, np.random.Generator)]  # fmt: skip
+        states = [g.bit_generator.state for g in generators]
         try:
             plan = replay.record(
                 run, (*args, *params), wanted, kwargs, [*inputs, *params], scalar=False
@@ -186,6 +203,9 @@ class Compiled:
             spots = [i for i, t in enumerate([*inputs, *params]) if t is not None]
             where = {k: plan.wanted.index(i) for k, i in enumerate(spots) if i in plan.wanted}
             entry = plan, where, None if len(spots) == plan.n_args else spots
+        finally:
+            for g, state in zip(generators, states):
+                g.bit_generator.state = state
         if len(self._plans) >= replay.MAX_PLANS:
             del self._plans[next(iter(self._plans))]
         self._plans[key] = entry

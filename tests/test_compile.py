@@ -301,3 +301,80 @@ def test_an_object_with_parameters_but_no_structure_is_read_every_call() -> None
     out.backward()
     assert out.item() == 16.0 and np.array_equal(fn.weights[0].grad, [2.0, 2.0])
     assert compiled.fallback_reason is None and compiled.plans == 2
+
+
+def _twins(make: Any) -> tuple[Any, Any]:
+    """Two models made alike (same seeds): one to compile, one to run eagerly."""
+    return make(), make()
+
+
+def test_dropout_draws_a_new_mask_at_every_compiled_call_as_eagerly() -> None:
+    """The mask is drawn by the op itself, which the fused node runs at every call: the same
+    masks, outputs and gradients as the eager model's, call after call."""
+    compiled_model, eager = _twins(
+        lambda: nn.Sequential(nn.Linear(3, 4, seed=0), nn.Dropout(0.5, seed=1), nn.Tanh())
+    )
+    compiled, x = al.compile(compiled_model), np.random.default_rng(0).normal(size=(5, 3))
+    outputs = []
+    for _ in range(4):
+        for model in (compiled_model, eager):
+            model.zero_grad()
+        ours, theirs = compiled(x), eager(x)
+        ours.sum().backward()
+        theirs.sum().backward()
+        assert _same(ours.data, theirs.data) and compiled.fallback_reason is None
+        for p, q in zip(compiled_model.parameters(), eager.parameters()):
+            assert _same(p.grad, q.grad)
+        outputs.append(ours.data)
+    assert not _same(outputs[0], outputs[1]) and compiled.plans == 1
+
+
+def test_train_eval_and_a_rebound_hyper_parameter_are_seen() -> None:
+    model = nn.Sequential(nn.Linear(3, 3, seed=0), nn.Dropout(0.5, seed=1))
+    compiled, x = al.compile(model), np.ones((4, 3))
+    compiled(x)
+    model.eval()
+    assert _same(compiled(x).data, model(x).data)
+    model.train()
+    model.layers[1].p = 0.0  # a hyper-parameter the forward reads: recorded again
+    assert _same(compiled(x).data, model(x).data)
+    norm = nn.LayerNorm(3)
+    compiled_norm, z = al.compile(norm), x * np.arange(3)
+    compiled_norm(z)
+    norm.eps = 10.0
+    assert _same(compiled_norm(z).data, norm(z).data)
+
+
+def test_batch_norm_in_eval_reads_the_running_statistics_of_now() -> None:
+    """Evaluate, train more (the running statistics change in place), evaluate again: the
+    compiled evaluation uses the new statistics, as the eager one does."""
+    compiled_model, eager = _twins(
+        lambda: nn.Sequential(nn.Linear(3, 3, seed=0), nn.BatchNorm1d(3), nn.Sigmoid())
+    )
+    compiled, rng = al.compile(compiled_model), np.random.default_rng(1)
+    for _ in range(3):
+        batch = rng.normal(size=(6, 3))
+        for model in (compiled_model, eager):
+            model.train()
+        compiled(batch)
+        eager(batch)
+        for model in (compiled_model, eager):
+            model.eval()
+        ours, theirs = compiled(batch), eager(batch)
+        assert _same(ours.data, theirs.data)
+        ours.sum().backward()
+        theirs.sum().backward()
+        for p, q in zip(compiled_model.parameters(), eager.parameters()):
+            assert _same(p.grad, q.grad)
+
+
+def test_a_module_made_elsewhere_does_not_record_again() -> None:
+    """Building a module anywhere makes every structure() new, but not this tree's versions:
+    the recording is kept."""
+    model = _mlp([2, 3], seed=0)
+    compiled, x = al.compile(model), np.ones((1, 2))
+    compiled(x)
+    nn.Linear(2, 2, seed=1)
+    nn.MSELoss()
+    compiled(x)
+    assert compiled.plans == 1 and compiled.fallback_reason is None

@@ -301,14 +301,14 @@ def test_register_buffer_keeps_arrays_out_of_the_parameters():
 
 
 # -- replay: what the docs say about Dropout and BatchNorm ------------------------------------
-def test_replay_freezes_a_dropout_mask_and_the_check_catches_it():
+def test_replay_draws_a_new_dropout_mask_at_every_call():
+    """The mask is drawn by the op, which a replay runs at every call (as eagerly): not frozen."""
     layer = nn.Dropout(0.5, seed=0)
     x = np.ones(40)
     replayed = al.grad(lambda v: layer(v).sum(), replay=True)
-    assert np.array_equal(replayed(x), replayed(x))  # the first mask, every call
-    checked = al.grad(lambda v: layer(v).sum(), replay="check")
-    with pytest.raises(al.errors.ReplayError):
-        checked(x), checked(x)
+    grads = [replayed(x) for _ in range(3)]
+    assert not np.array_equal(grads[1], grads[2])
+    assert all(set(np.unique(g)) <= {0.0, 2.0} for g in grads)
 
 
 def test_replay_refuses_batch_norm_in_training_and_replays_it_in_evaluation():

@@ -286,7 +286,8 @@ COMPOSED = [
 @pytest.mark.parametrize(("f", "name"), COMPOSED, ids=[name for _, name in COMPOSED])
 @settings(max_examples=20, deadline=None)
 @given(
-    a=hnp.arrays(np.float64, (3, 4), elements=st.floats(-2, 2), unique=True),
+    # (distinct values a quarter apart: var and std stay far from their kink at 0 for gradcheck)
+    a=hnp.arrays(np.float64, (3, 4), elements=st.integers(-8, 8).map(lambda k: k / 4), unique=True),
     b=hnp.arrays(np.float64, (4,), elements=st.floats(-2, 2)),
 )
 def test_compositions_give_numpy_values_and_pass_gradcheck(

@@ -10,6 +10,7 @@ import numpy as np
 
 from autograd_lite import ops
 from autograd_lite.errors import ShapeError, TensorIndexError
+from autograd_lite.function import Function
 from autograd_lite.nn.init import init_weights, make_rng
 from autograd_lite.nn.module import (
     Module,
@@ -141,13 +142,31 @@ def dropout(
     return _dropped(input, p, training, make_rng(seed, rng))
 
 
+class _DropoutOp(Function):
+    """``x ⊙ mask``, the mask drawn by the forward itself: a replay or ``al.compile`` runs this
+    forward at every call (an op with a context), so each call draws a new mask, as eagerly;
+    the backward multiplies by the same mask."""
+
+    differentiable = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, p: float = 0.5, rng: Any = None) -> Any:
+        keep = rng.random(np.shape(x)) >= p
+        ctx.mask = (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
+        return x * ctx.mask
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:  # (ctx: a Context holding .mask)
+        return grad * ctx.mask
+
+
+_DropoutOp.__name__ = "dropout"  # (the op's name in graphs and errors)
+
+
 def _dropped(x: Any, p: float, training: bool, rng: np.random.Generator) -> Any:
     if not training or p == 0:
         return x
-    x = as_tensor(x)
-    keep = rng.random(x.shape) >= p
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return ops.mul(x, (keep * scale).astype(x.dtype))
+    return _DropoutOp.apply(as_tensor(x), p=p, rng=rng)
 
 
 class Identity(Module):
@@ -193,9 +212,8 @@ class Dropout(Module):
 
     The mask is a constant of the graph: the gradient is the upstream gradient times the same
     mask. Each call in training mode draws a new mask from the layer's generator (``seed=`` or
-    ``rng=``; unseeded by default). ``al.grad(f, replay=True)`` records one mask and replays it
-    (a NumPy draw is frozen, as the design page says): train with dropout eagerly, or let
-    ``replay="check"`` catch it.
+    ``rng=``; unseeded by default), also under ``al.compile`` and ``al.grad(f, replay=True)``:
+    the draw is part of the op, which they run at every call.
     """
 
     def __init__(

@@ -153,6 +153,7 @@ class Module:
     """
 
     training: bool = True
+    _version = 0
 
     def __init__(self) -> None:
         self.training = True
@@ -238,11 +239,19 @@ class Module:
         """
         return list(self._walked_tree()[1])
 
+    def versions(self) -> tuple[int, ...]:
+        """A count per module of the tree (`structure()` order) of the attributes bound to
+        another object since it was made: a layer, a parameter, the training mode, a
+        hyper-parameter such as Dropout's ``p``. `al.compile` keys its recordings on it, so a
+        forward that reads what changed is recorded again."""
+        return tuple([m._version for m in self._walked_tree()[3]])
+
     def structure(self) -> tuple[Module, ...]:
         """The modules of this tree in walk order (this one first), from the same cache as
-        `parameters()`: a new tuple after any change to the tree. `al.compile` keys its
-        recordings on it, so a layer added, removed or replaced (with or without parameters) is
-        recorded again."""
+        `parameters()`: a new tuple after any attribute of any module is bound to another
+        object. `al.compile` keys its recordings on it, so a layer added, removed or replaced
+        (with or without parameters) is recorded again, and reads `versions()` when it is a new
+        tuple."""
         return self._walked_tree()[3]
 
     def _walked_tree(self) -> tuple[int, list[Parameter], list[Any], tuple[Module, ...]]:
@@ -262,13 +271,14 @@ class Module:
         return entry
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, _WATCHED) or isinstance(self.__dict__.get(name), _WATCHED):
-            _STRUCTURE[0] += 1  # the parameter lists cached by parameters() are stale
+        if self.__dict__.get(name, _UNBOUND) is not value:  # (running_mean *= m: the same)
+            _STRUCTURE[0] += 1  # the walks cached by parameters() and structure() are stale
+            object.__setattr__(self, "_version", self._version + 1)  # see versions()
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        if isinstance(self.__dict__.get(name), _WATCHED):
-            _STRUCTURE[0] += 1
+        _STRUCTURE[0] += 1
+        object.__setattr__(self, "_version", self._version + 1)
         object.__delattr__(self, name)
 
     def _values(self, containers: list[Any]) -> list[Any]:
@@ -570,6 +580,7 @@ def _gather(
             _gather(child, found, seen, containers, modules)
 
 
+_UNBOUND = object()
 _MEMBERS = (Parameter, Module)
 _CONTAINERS = (list, tuple, dict)
 _WATCHED = (Parameter, Module, list, tuple, dict)

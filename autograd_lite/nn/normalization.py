@@ -19,6 +19,7 @@ import numpy as np
 
 from autograd_lite import ops
 from autograd_lite.errors import ShapeError
+from autograd_lite.function import Function
 from autograd_lite.nn.module import (
     Module,
     ModuleArgumentError,
@@ -30,6 +31,26 @@ from autograd_lite.nn.module import (
 from autograd_lite.tensor import Tensor
 
 __all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+
+
+class _ByRunningStats(Function):
+    """``(x - running_mean) / sqrt(running_var + eps)`` with the statistics read when the op
+    runs: a replay or ``al.compile`` runs this forward at every call (an op with a context), so
+    an evaluation after more training uses the statistics of now, as eagerly."""
+
+    differentiable = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, norm: Any = None, shape: tuple = ()) -> Any:
+        ctx.scale = ((norm.running_var + norm.eps) ** -0.5).reshape(shape)
+        return (x - norm.running_mean.reshape(shape)) * ctx.scale
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:  # (ctx: a Context holding .scale)
+        return grad * ctx.scale
+
+
+_ByRunningStats.__name__ = "batch_norm_eval"  # (the op's name in graphs and errors)
 
 
 def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -154,8 +175,7 @@ class _BatchNorm(Module):
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.data, var.data, count)
         else:
-            scale = (self.running_var + self.eps) ** -0.5
-            y = ops.mul(ops.sub(x, self.running_mean.reshape(shape)), scale.reshape(shape))
+            y = _ByRunningStats.apply(x, norm=self, shape=shape)
         if self.weight is not None:
             y = ops.add(ops.mul(y, ops.reshape(self.weight, shape=shape)),
                         ops.reshape(self.bias, shape=shape))  # fmt: skip
