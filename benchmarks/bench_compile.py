@@ -2,9 +2,11 @@
 
 The chapter's network as ``nn.Sequential`` + ``optim.SGD``, compiled and eager, against
 bench_nielsen's hand-written step and PyTorch eager (float64, float32); a 4-layer highway
-network's forward + backward, compiled, against the same by hand in NumPy.
+network's forward + backward, compiled, against the same by hand in NumPy. ``--profile``: where
+the compiled step's time goes (its phases timed within the loop, and cProfile).
 """
 
+import time
 from typing import Any
 
 import numpy as np
@@ -61,6 +63,27 @@ def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
     return {name: common.over(step, batches) for name, step in steps.items()}
 
 
+def phases(dtype: Any, batches: list) -> dict[str, float]:
+    """Median µs of each phase of the compiled step, timed in the loop (caches as they are)."""
+    model = _sequential(dtype)
+    opt, forward, clock = optim.SGD(model.parameters(), lr=ETA / BATCH), al.compile(model), []
+    for b in batches * 3:
+        clock.append(time.perf_counter())
+        model.zero_grad()
+        clock.append(time.perf_counter())
+        out = forward(b[2])
+        clock.append(time.perf_counter())
+        loss = al.quadratic_cost(out, b[3])
+        clock.append(time.perf_counter())
+        loss.backward()
+        clock.append(time.perf_counter())
+        opt.step()
+        clock.append(time.perf_counter())
+    spans = np.diff(np.reshape(clock, (-1, 6)), axis=1) * 1e6
+    names = ("zero_grad", "compiled forward", "cost", "backward", "opt.step")
+    return dict(zip(names, np.median(spans, axis=0).tolist()))
+
+
 class Highway(nn.Module):
     """``y = T ⊙ tanh(x W_h + b_h) + (1 - T) ⊙ x`` with the gate ``T = σ(x W_t + b_t)``."""
 
@@ -95,8 +118,10 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = common.setup(__doc__, argv, reps=(5, 15))
-    steps, payload, goals = 50 if args.quick else 200, {}, []
+    args = common.setup(__doc__, argv, {"--profile": "the compiled step's phases, cProfile"},
+                        reps=(5, 15))  # fmt: skip
+    steps, goals = 50 if args.quick else 200, []
+    payload: dict[str, Any] = {}
     for dtype in (np.float64, np.float32):
         label, batches = np.dtype(dtype).name, load_batches(dtype, steps)[0]
         stats = common.compare(loop_contenders(dtype, batches, args.torch), args.reps, 1e6)
@@ -111,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
                 ("compiled loop ≤ 0.4x PyTorch", COMPILED, TORCH, 0.4)]  # fmt: skip
         goals += [common.vs(f"{text} ({label})", stats[a], stats[b], limit)
                   for text, a, b, limit in them if b in stats]  # fmt: skip
+        if args.profile:
+            payload[f"phases_{label}"] = spent = phases(dtype, batches)
+            lines = [*spent.items(), ("sum", sum(spent.values()))]
+            common.show(f"The compiled step's phases, {label}, median µs", ["phase", "µs"], lines)
+            loop = loop_contenders(dtype, batches, None)[COMPILED]  # (a round: every batch)
+            payload[f"profile_{label}"] = common.profile(
+                f"cProfile of the compiled loop, {label}", loop, len(batches), top=15
+            )
     x = np.random.default_rng(0).standard_normal((HIGHWAY_BATCH, WIDTH))
     model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=np.float64) for l in range(DEPTH)])
     compiled, params = al.compile(model), [p.data for p in model.parameters()]

@@ -303,3 +303,15 @@ def test_gc_off_disables_the_collector_for_the_round_only() -> None:
     with pytest.raises(RuntimeError):
         gc_off(failing)()
     assert gc.isenabled()
+
+
+def test_bench_compile_phases_are_the_five_parts_of_a_step() -> None:
+    """``--profile``'s phase timer returns each phase of the compiled step, timed in the loop."""
+    pytest.importorskip("threadpoolctl")
+    from benchmarks.bench_compile import phases
+    from benchmarks.bench_nielsen import load_batches
+
+    batches = load_batches(np.float64, 3)[0]
+    spent = phases(np.float64, batches)
+    assert list(spent) == ["zero_grad", "compiled forward", "cost", "backward", "opt.step"]
+    assert all(value > 0 for value in spent.values())
