@@ -12,7 +12,9 @@ same order through the engine's rules. What replay records again (a watched name
 constant of another shape) is recorded again here; what it refuses (a value read out of the
 graph, a hook) makes the call run eagerly, the reason kept in ``fallback_reason``
 (``fullgraph=True`` raises it instead). Under ``detect_anomaly`` or inside ``al.grad`` the
-function runs eagerly.
+function runs eagerly. A module's attribute rebound (the training mode, Dropout's ``p``) makes
+it record again; Tensors from outside ``fn`` that require grad (a closure over a model) are
+inputs of the fused node, so they get their gradients as eagerly.
 """
 
 from __future__ import annotations
@@ -87,10 +89,14 @@ class Compiled:
 
     def __init__(self, fn: Callable[..., Any], fullgraph: bool = False) -> None:
         self.fn, self.fullgraph = fn, fullgraph
+        #: Whose parameters, tree and versions are read: the module, or the module whose bound
+        #: method ``fn`` is (``al.compile(model.forward)``).
+        self.owner = getattr(fn, "__self__", fn) if hasattr(fn, "__func__") else fn
         self.fallback_reason: str | None = None
         #: Per signature: (plan, {fused input: gradient position}, the arguments' positions
-        #: among the plan's when some are taken by value), or why it runs eagerly.
-        self._plans: dict[tuple, tuple[replay.Plan, dict, Any] | str] = {}
+        #: among the plan's when some are taken by value, {outside Tensor that requires grad:
+        #: its shape and dtype}), or why it runs eagerly.
+        self._plans: dict[tuple, tuple[replay.Plan, dict, Any, dict] | str] = {}
         self._last: replay.Plan | None = None
         #: The tree (``structure()``) and its parameters when last walked: an ``nn.Module``
         #: returns a new tuple after any attribute of a module is rebound, so the same tuple
@@ -135,8 +141,15 @@ class Compiled:
                 entry = self._record(key, args, kwargs, params)
             if isinstance(entry, str):
                 return self._eager(entry, args, kwargs)
-            plan, where, spots = entry
-            inputs = (*args, *params) if spots is None else [(*args, *params)[i] for i in spots]
+            plan, where, spots, lifted = entry
+            if lifted and any(  # an outside Tensor changed: record again
+                t.requires_grad is not True or (t.data.shape, t.data.dtype) != signature
+                for t, signature in lifted.items()
+            ):
+                entry = None
+                continue
+            inputs = (*args, *params, *lifted)
+            inputs = inputs if spots is None else tuple([inputs[i] for i in spots])
             try:
                 out = FUSED(*inputs, call=_Call(plan, where, spots))
             except replay.StaleRecording:
@@ -150,7 +163,7 @@ class Compiled:
         """A module's parameters now: ``parameters()`` (an ``nn.Module`` caches the list and
         walks its tree again only after a change, so a parameter rebound, added or removed
         anywhere is seen), else ``named_parameters()``, else none."""
-        fn = self.fn
+        fn = self.owner
         walk = getattr(fn, "parameters", None)
         if callable(walk):
             return list(walk())
@@ -161,16 +174,31 @@ class Compiled:
         """A module's tree (``structure()`` of an ``nn.Module``: a new tuple after any layer is
         added, removed or replaced, with or without parameters, or a parameter rebound), else
         None."""
-        structure = getattr(self.fn, "structure", None)
+        structure = getattr(self.owner, "structure", None)
         return structure() if callable(structure) else None
 
     def _versions(self) -> Any:
         """A module's ``versions()``: what changes when an attribute its forward may read (the
         training mode, a hyper-parameter) is bound to another value; else None."""
-        versions = getattr(self.fn, "versions", None)
+        versions = getattr(self.owner, "versions", None)
         return versions() if callable(versions) else None
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
+        entry = self._recorded(args, kwargs, params, [])
+        if not isinstance(entry, str):  # Tensors from outside fn that require grad (a closure
+            # over a model, a bound method's self): inputs of the fused node too, as eagerly
+            reads = [t for _, how, t, _ in entry[0].reads if how == "tensor" and t.requires_grad]
+            lifted = [t for t in reads if all(t is not p for p in params)]
+            if lifted:
+                entry = self._recorded(args, kwargs, params, lifted)
+        if len(self._plans) >= replay.MAX_PLANS:
+            del self._plans[next(iter(self._plans))]
+        self._plans[key] = entry
+        return entry
+
+    def _recorded(self, args: tuple, kwargs: dict, params: list, lifted: list) -> Any:
+        """A recording of fn as (plan, {fused input: gradient position}, the inputs' positions
+        among the plan's when some arguments are taken by value, ``lifted``), or why not."""
         n = len(args)
         inputs: list[Tensor | None] = [
             Tensor(a.data if isinstance(a, Tensor) else a, requires_grad=True)
@@ -178,8 +206,9 @@ class Compiled:
             else None
             for a in args
         ]
+        traced = [*inputs, *params, *lifted]
         wanted = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-        wanted += range(n, n + len(params))
+        wanted += range(n, len(traced))
         fn = self.fn
 
         def run(*xs: Any, **kw: Any) -> Any:
@@ -192,24 +221,18 @@ class Compiled:
                       if isinstance(v, np.random.Generator)]  # fmt: skip
         states = [g.bit_generator.state for g in generators]
         try:
-            plan = replay.record(
-                run, (*args, *params), wanted, kwargs, [*inputs, *params], scalar=False
-            )
+            plan = replay.record(run, (*args, *params, *lifted), wanted, kwargs, traced, False)
         except (AutogradLiteError, replay.OversizedGraph) as error:
             if self.fullgraph:
                 raise
-            entry: Any = f"{type(error).__name__}: {error}"
-        else:
-            spots = [i for i, t in enumerate([*inputs, *params]) if t is not None]
-            where = {k: plan.wanted.index(i) for k, i in enumerate(spots) if i in plan.wanted}
-            entry = plan, where, None if len(spots) == plan.n_args else spots
+            return f"{type(error).__name__}: {error}"
         finally:
             for g, state in zip(generators, states):
                 g.bit_generator.state = state
-        if len(self._plans) >= replay.MAX_PLANS:
-            del self._plans[next(iter(self._plans))]
-        self._plans[key] = entry
-        return entry
+        spots = [i for i, t in enumerate(traced) if t is not None]
+        where = {k: plan.wanted.index(i) for k, i in enumerate(spots) if i in plan.wanted}
+        signatures = {t: (t.data.shape, t.data.dtype) for t in lifted}
+        return plan, where, None if len(spots) == plan.n_args else spots, signatures
 
     def _eager(self, reason: str, args: tuple, kwargs: dict) -> Any:
         if self.fullgraph and not (STATE.anomaly or STATE.depth or STATE.recording):

@@ -378,3 +378,31 @@ def test_a_module_made_elsewhere_does_not_record_again() -> None:
     nn.MSELoss()
     compiled(x)
     assert compiled.plans == 1 and compiled.fallback_reason is None
+
+
+@pytest.mark.parametrize("how", ["bound method", "closure"])
+def test_tensors_from_outside_that_require_grad_get_their_gradients(how: str) -> None:
+    """A function that reads a model through ``self`` or a closure: its parameters are inputs
+    of the fused node, so they get the eager gradients (replay would hold them constant)."""
+    model, eager = _twins(lambda: _mlp([3, 4, 2], seed=0))
+    fn = model.forward if how == "bound method" else (lambda x: model(x))
+    compiled, x = al.compile(fn), np.random.default_rng(2).normal(size=(5, 3))
+    for _ in range(2):
+        for m in (model, eager):
+            m.zero_grad()
+        compiled(x).sum().backward()
+        eager(x).sum().backward()
+        for p, q in zip(model.parameters(), eager.parameters()):
+            assert _same(p.grad, q.grad)
+    assert compiled.fallback_reason is None and compiled.plans == 1
+    first = model.layers[0].weight
+    first.requires_grad = False  # frozen: recorded again without it
+    model.zero_grad()
+    compiled(x).sum().backward()
+    assert first.grad is None and model.layers[0].bias.grad is not None
+    first.data = np.ones((4, 3))  # another value: read afresh
+    first.requires_grad = True
+    np.testing.assert_array_equal(compiled(x).data, model(x).data)
+    if how == "bound method":  # its module's tree is watched, as when compiling the module
+        model.layers[0].weight = nn.Parameter(np.full((4, 3), 2.0))
+        np.testing.assert_array_equal(compiled(x).data, model(x).data)
