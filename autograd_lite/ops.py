@@ -556,6 +556,50 @@ matmul = defop(
 )
 
 
+def _linear(x: Any, weight: Any, bias: Any) -> Any:
+    """A layer's ``x Wᵀ + b`` for a mini-batch ``x`` of rows ``(m, n_in)``, ``W`` of shape
+    ``(n_out, n_in)`` and ``b`` of shape ``(n_out,)``, computed as ``(W xᵀ)ᵀ + b``: the chapter's
+    ``w a + b`` with the samples as columns, transposed back (the ops ``transpose``, ``matmul``,
+    ``transpose``, ``add``, bitwise, as one node).
+
+    VJPs: ``∂C/∂x = g W`` (as ``(Wᵀ gᵀ)ᵀ``, BP2's error sent back), ``∂C/∂W = gᵀ x`` (BP4
+    summed over the mini-batch, a fresh array of ``W``'s layout), ``∂C/∂b = Σ_rows g`` (BP3).
+    """
+    return np.matmul(weight, x.T).T + bias
+
+
+def _linear_vjp_bias(g: Any, out: Any, x: Any, weight: Any, bias: Any) -> Any:
+    # (np.add.reduce: the reduction the engine's sum_to makes of add's gradient, bitwise)
+    return np.add.reduce(g, 0) if g.__class__ is np.ndarray else g.sum(axis=0)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """``x Wᵀ + b`` (``torch.nn.functional.linear``): for a mini-batch of rows with a bias of
+    shape ``(n_out,)``, one op (``linear``); otherwise ``matmul``, ``transpose`` and ``add``,
+    with the same values."""
+    if bias is not None and np.ndim(x) == 2 and np.ndim(weight) == 2:
+        if np.shape(bias) == np.shape(weight)[:1]:
+            return _linear_op(x, weight, bias)
+    if np.ndim(x) == 2:
+        y = transpose(matmul(weight, transpose(x)))
+    else:
+        y = matmul(x, transpose(weight))
+    return y if bias is None else add(y, bias)
+
+
+_linear_op = defop(
+    "linear",
+    _linear,
+    (
+        lambda g, out, x, weight, bias: (weight.T @ g.T).T,
+        lambda g, out, x, weight, bias: g.T @ x,
+        _linear_vjp_bias,
+    ),  # fmt: skip
+    draw=Draw("linear", ("real", "real", "real")),
+    public=linear,
+)
+
+
 # -- elementwise functions -------------------------------------------------------------------------
 def _exp(x: Any) -> Any:
     """Elementwise ``eˣ``. VJP: ``g · out``."""

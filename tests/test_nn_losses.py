@@ -194,3 +194,12 @@ def test_losses_refuse_bad_arguments_with_typed_errors():
         nn.BCEWithLogitsLoss()(x, np.zeros(3))
     with pytest.raises(ShapeError, match="scalar"):
         nn.CrossEntropyLoss()(np.float64(1.0), 0)
+
+
+def test_mean_over_only_ignored_samples_is_nan_with_a_zero_gradient():
+    """PyTorch's convention: the weights sum to 0, the loss is NaN, the gradient 0 (not NaN)."""
+    x = al.Tensor(np.log(np.full((3, 4), 0.25)), requires_grad=True)
+    loss = nn.NLLLoss(ignore_index=2)(x, np.array([2, 2, 2]))
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((3, 4)))

@@ -263,6 +263,8 @@ def _torch_call(torch: Any) -> Any:
             flat = torch.zeros(int(np.prod(shape)), dtype=a.dtype)
             flat = flat.index_add(0, torch.as_tensor(positions.reshape(-1)), a.reshape(-1))
             return flat.reshape(shape)
+        if name == "linear":
+            return torch.nn.functional.linear(*args)
         if name == "concatenate":
             return torch.cat(args, dim=params["axis"])
         if name == "stack":

@@ -60,10 +60,12 @@ class Linear(Module):
     $\partial C/\partial b = \sum_x \delta_x$ with $\Delta = \partial C/\partial Y$
     of shape ``(m, n_out)``: BP4 and BP3 summed over the mini-batch, transposed to rows.
 
-    A mini-batch (2-D ``x``) is computed as ``(W @ x.T).T``, the chapter's $w a$ with
-    samples as columns: the vjp of the product then hands the weight its gradient
-    $\Delta^\top X$ as a fresh array of ``W``'s layout, where ``x @ W.T`` would hand
-    a transposed view that backward must copy (measured in ``benchmarks/bench_compile.py``).
+    A mini-batch (2-D ``x``) with a bias is one op, `autograd_lite.ops.linear()`, computed as
+    ``(W @ x.T).T + b``, the chapter's $w a + b$ with samples as columns: its vjp hands the
+    weight its gradient $\Delta^\top X$ as a fresh array of ``W``'s layout, where
+    ``x @ W.T`` would hand a transposed view that backward must copy; one node instead of
+    four (transpose, matmul, transpose, add) is a fifth of the eager step (measured in
+    ``benchmarks/bench_compile.py``).
     """
 
     def __init__(
@@ -102,11 +104,7 @@ class Linear(Module):
 
 
 def _affine(x: Tensor, weight: Any, bias: Any) -> Tensor:
-    if x.ndim == 2:  # the chapter's w a with samples as columns, as rows again: see Linear
-        y = ops.transpose(ops.matmul(weight, ops.transpose(x)))
-    else:
-        y = ops.matmul(x, ops.transpose(weight))
-    return y if bias is None else ops.add(y, bias)
+    return ops.linear(x, weight, bias)  # (the chapter's w a, samples as columns: see Linear)
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002

@@ -110,7 +110,10 @@ def _nll(
 def _weighted_mean(loss: Tensor, w: np.ndarray, reduction: str) -> Tensor:
     """PyTorch's weighted reductions: "mean" divides by the weights' sum, not the count."""
     if reduction == "mean":
-        return ops.div(ops.sum(loss), w.sum())
+        total = w.sum()
+        if total == 0:  # every sample ignored: PyTorch's NaN, and a zero gradient
+            return ops.add(ops.mul(ops.sum(loss), 0.0), np.nan)
+        return ops.div(ops.sum(loss), total)
     return _reduce(loss, reduction)
 
 

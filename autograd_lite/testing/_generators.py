@@ -134,6 +134,15 @@ def _matmul(b: Builder) -> Any:
     return b.emit("matmul", (a, b.pick(fits, new_b)))
 
 
+def _linear(b: Builder) -> Any:
+    """A mini-batch of rows ``(m, k)``, a weight ``(n, k)`` and a bias ``(n,)``."""
+    x = b.pick(lambda v: v.ndim == 2, lambda: b.new_shape(2, 2))
+    k = b.shape(x)[1]
+    weight = b.pick(lambda v: v.ndim == 2 and v.shape[1] == k, lambda: (b.side(), k))
+    n = b.shape(weight)[0]
+    return b.emit("linear", (x, weight, b.pick(lambda v: v.shape == (n,), (n,))))
+
+
 def _reduction(op: str, distinct: bool = False) -> Gen:
     def gen(b: Builder) -> Any:
         rule = b.axis_rule()
@@ -426,6 +435,7 @@ DOMAINS: dict[str, tuple[Pred, str]] = {
 #: Shape rules of ops that have one of their own: ``Draw.kind`` names them.
 _SHAPE_RULES: dict[str, Gen] = {
     "matmul": _matmul,
+    "linear": _linear,
     "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to,
