@@ -577,10 +577,11 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """``x Wᵀ + b`` (``torch.nn.functional.linear``): for a mini-batch of rows with a bias of
     shape ``(n_out,)``, one op (``linear``); otherwise ``matmul``, ``transpose`` and ``add``,
     with the same values."""
-    if bias is not None and np.ndim(x) == 2 and np.ndim(weight) == 2:
-        if np.shape(bias) == np.shape(weight)[:1]:
-            return _linear_op(x, weight, bias)
-    if np.ndim(x) == 2:
+    # (shapes read as attributes: np.shape of a Tensor would go through NumPy's dispatch)
+    sx, sw, sb = (getattr(v, "shape", None) or np.shape(v) for v in (x, weight, bias))
+    if bias is not None and len(sx) == 2 and len(sw) == 2 and sb == sw[:1]:
+        return _linear_op(x, weight, bias)
+    if len(sx) == 2:
         y = transpose(matmul(weight, transpose(x)))
     else:
         y = matmul(x, transpose(weight))
