@@ -96,3 +96,8 @@ def test_against_pytorch(values: np.ndarray) -> None:
 def test_docstring_example_runs() -> None:
     result = doctest.testmod(sys.modules["autograd_lite.nn.functional"])
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_linear_op_names_mismatched_shapes() -> None:
+    with pytest.raises(errors.ShapeError, match=r"linear: an input of shape \(2, 3\)"):
+        al.linear(np.ones((2, 3)), np.ones((4, 5)), np.ones(4))
