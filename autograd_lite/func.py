@@ -79,7 +79,9 @@ def functional_call(
         PyTorch. Each value must have the shape of what it replaces. Names not given keep the
         module's own values.
     *args, **kwargs
-        Passed to ``module``.
+        Passed to ``module``. ``torch.func``'s forms are understood too: one tuple is the
+        positional arguments (``functional_call(m, p, (x, mask))``), optionally followed by a
+        dict of keyword arguments, or ``args=`` / ``kwargs=`` by name.
     strict : bool, default False
         Require a value for every parameter and buffer.
 
@@ -113,6 +115,7 @@ def functional_call(
             f"functional_call: expected an autograd_lite.nn.Module (anything with "
             f"named_parameters()), got {type(module).__name__}"
         )
+    args, kwargs = _call_form(args, kwargs)
     params = _merged(params)
     owners = _modules(module)
     with _locked(owners):
@@ -133,6 +136,25 @@ def functional_call(
                 if not stack:
                     del _CURRENT[id(o)]
             _restore(swapped)
+
+
+def _call_form(args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    """The module's arguments from ``torch.func.functional_call``'s forms (a tuple of them, a
+    dict of keywords after it, ``args=`` and ``kwargs=``) or as given (``m, p, x, y``)."""
+    if "tie_weights" in kwargs and kwargs.pop("tie_weights") is not True:
+        raise InvalidInputError(
+            "functional_call: tie_weights=False is not supported; a tied weight given under "
+            "one name replaces it everywhere (PyTorch's default, tie_weights=True)"
+        )
+    named_args, named_kwargs = kwargs.pop("args", None), kwargs.pop("kwargs", None)
+    if named_args is not None:
+        if args:
+            raise InvalidInputError("functional_call: got positional arguments and args=")
+        args = (named_args,)
+    if len(args) in (1, 2) and isinstance(args[0], tuple):  # (x, mask), then maybe {keywords}
+        if len(args) == 1 or isinstance(args[1], dict):
+            args, kwargs = args[0], {**(args[1] if len(args) == 2 else {}), **kwargs}
+    return args, {**(named_kwargs or {}), **kwargs}
 
 
 # While calls run: the objects that replace each original (by id), innermost last, and the

@@ -300,3 +300,52 @@ def test_docstring_examples_run() -> None:
     for module in (al.func, gradcheck_module, strategies):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+class _Masked(nn.Module):
+    """Two positional arguments and a keyword: the call forms of torch.func.functional_call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(np.array([2.0, 3.0]))
+
+    def forward(self, x: Any, mask: Any, *, shift: float = 0.0) -> al.Tensor:
+        return x * self.scale * mask + shift
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, p, x, k: functional_call(m, p, x, k, shift=1.0),
+        lambda m, p, x, k: functional_call(m, p, (x, k), {"shift": 1.0}),
+        lambda m, p, x, k: functional_call(m, p, (x, k), shift=1.0),
+        lambda m, p, x, k: functional_call(m, p, args=(x, k), kwargs={"shift": 1.0}),
+        lambda m, p, x, k: functional_call(m, p, (x, k), {"shift": 1.0}, tie_weights=True),
+    ],
+)
+def test_torch_funcs_call_forms_give_the_same_call(call: Any) -> None:
+    """A tuple of positional arguments, a dict of keywords, args= and kwargs= (PyTorch's
+    contract), or the arguments as they are: one call of the module."""
+    out = call(_Masked(), {"scale": np.array([5.0, 7.0])}, np.ones(2), np.array([1.0, 0.0]))
+    np.testing.assert_array_equal(out.data, [6.0, 1.0])
+
+
+def test_tie_weights_false_and_args_twice_are_refused() -> None:
+    m, p = _Masked(), {"scale": np.ones(2)}
+    with pytest.raises(InvalidInputError, match="tie_weights=False"):
+        functional_call(m, p, (np.ones(2), np.ones(2)), tie_weights=False)
+    with pytest.raises(InvalidInputError, match="args="):
+        functional_call(m, p, np.ones(2), args=(np.ones(2),))
+
+
+def test_call_forms_match_torch_func() -> None:
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.Linear(3, 2, seed=0), torch.nn.Linear(3, 2).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
+    w = np.arange(6.0).reshape(2, 3)
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    got = functional_call(ours, {"weight": w}, (x,))
+    want = torch.func.functional_call(
+        theirs, {"weight": torch.from_numpy(w)}, (torch.from_numpy(x),)
+    )
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
