@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_lite.errors import NumpyDispatchError
+from autograd_lite.errors import NumpyDispatchError, ShapeError
 from autograd_lite.function import Primitive
 from autograd_lite.ops import REGISTRY, matmul, mul, reshape
 from autograd_lite.tensor import Tensor, raw
@@ -76,7 +76,11 @@ def _dot(a: Any, b: Any) -> Tensor:
 def _new_shape(func: Callable[..., Any], a: Any, *args: Any) -> Tensor:
     """``a`` reshaped as NumPy's shape function ``func`` (`np.squeeze`, `np.expand_dims`)
     would reshape it: NumPy works out the shape (and its errors) on a stand-in."""
-    return reshape(a, shape=func(_metadata(a) if isinstance(a, Tensor) else a, *args).shape)
+    try:
+        shape = func(_metadata(a) if isinstance(a, Tensor) else a, *args).shape
+    except ValueError as error:  # (an AxisError is a ValueError too)
+        raise ShapeError(f"{numpy_name(func)}: {error} (input shape {np.shape(a)})") from None
+    return reshape(a, shape=shape)
 
 
 def _squeeze(a: Any, axis: Any = None) -> Tensor:

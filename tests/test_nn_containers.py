@@ -112,3 +112,21 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(sys.modules["autograd_lite.nn.module"])
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: nn.ModuleList(5), errors.InvalidInputError),
+        (lambda: nn.ModuleDict(5), errors.InvalidInputError),
+        (lambda: nn.ModuleList([nn.ReLU()])[3], IndexError),
+        (lambda: nn.Sequential(nn.ReLU())[-2], errors.TensorIndexError),
+        (lambda: nn.ModuleList([nn.ReLU()])["a"], errors.InvalidInputError),
+        (lambda: nn.ModuleDict({"a": nn.ReLU()})["b"], KeyError),
+        (lambda: nn.ModuleDict({"a": nn.ReLU()})["b"], nn.ModuleKeyError),
+    ],
+)
+def test_bad_indices_and_arguments_raise_typed_errors(call, error) -> None:
+    with pytest.raises(error) as info:
+        call()
+    assert isinstance(info.value, errors.AutogradLiteError)

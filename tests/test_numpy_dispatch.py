@@ -460,3 +460,17 @@ def test_a_counterpart_without_a_readable_signature_passes_the_call_on() -> None
             numpy_dispatch.dispatch_function(min, (t,), {"out": np.zeros(2)})
     finally:
         del REGISTRY[name]
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda t: np.squeeze(t, axis=0), "np.squeeze"),
+        (lambda t: np.expand_dims(t, 5), "np.expand_dims"),
+    ],
+)
+def test_shape_functions_name_themselves_in_their_errors(call: Any, name: str) -> None:
+    from autograd_lite.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=name):
+        call(al.Tensor(np.ones((2, 3))))

@@ -22,10 +22,12 @@ import numpy as np
 
 from autograd_lite.checkpoint import NpzReader, load_checkpoint, save_checkpoint
 from autograd_lite.errors import (
+    AutogradLiteError,
     CheckpointError,
     InvalidArgumentError,
     InvalidInputError,
     ShapeError,
+    TensorIndexError,
 )
 from autograd_lite.tensor import Tensor, as_array
 
@@ -36,6 +38,7 @@ __all__ = [
     "ModuleList",
     "ModuleDict",
     "ModuleArgumentError",
+    "ModuleKeyError",
     "positive_int",
     "number_in",
     "StateDictError",
@@ -71,6 +74,10 @@ def number_in(owner: str, label: str, x: Any, low: float, high: float = math.inf
 
 class StateDictError(CheckpointError):
     """A state (a mapping of names to arrays, or a file) that does not fit the module."""
+
+
+class ModuleKeyError(AutogradLiteError, KeyError):
+    """A key that a `ModuleDict` does not hold (a KeyError, as in PyTorch)."""
 
 
 class StateDictKeyError(StateDictError):
@@ -641,6 +648,18 @@ def _module(owner: str, m: Any, where: str) -> Module:
     return m
 
 
+def _position(children: Any, index: Any) -> int:
+    """``index`` as a position in ``children.layers``, or a typed error (an IndexError)."""
+    n = len(children.layers)
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise InvalidInputError(f"{type(children).__name__}: index {index!r} is not an int")
+    if not -n <= index < n:
+        raise TensorIndexError(
+            f"{type(children).__name__}: index {index} is out of range for {n} module(s)"
+        )
+    return int(index)
+
+
 class _Children(Module):
     """The modules held in ``layers`` (a list or a dict), named by their index or key as in
     PyTorch (``0.weight``, ``encoder.weight``); any other attribute as in `Module`."""
@@ -699,6 +718,8 @@ class ModuleList(_Children):
     def extend(self, modules: Iterable[Module]) -> Any:
         """Add each module at the end, in order; returns self."""
         name = type(self).__name__
+        if not isinstance(modules, Iterable):
+            raise InvalidInputError(f"{name}: expected an iterable of Modules, got {modules!r}")
         self.layers.extend([_module(name, m, f"item {i}") for i, m in enumerate(modules)])
         return self
 
@@ -709,13 +730,13 @@ class ModuleList(_Children):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return ModuleList(self.layers[index])
-        return self.layers[index]
+        return self.layers[_position(self, index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
-        self.layers[index] = _module(type(self).__name__, module, f"item {index}")
+        self.layers[_position(self, index)] = _module(type(self).__name__, module, f"item {index}")
 
     def __delitem__(self, index: int | slice) -> None:
-        del self.layers[index]
+        del self.layers[index if isinstance(index, slice) else _position(self, index)]
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
@@ -751,7 +772,7 @@ class Sequential(ModuleList):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
-        return self.layers[index]
+        return self.layers[_position(self, index)]
 
 
 class ModuleDict(_Children):
@@ -768,6 +789,10 @@ class ModuleDict(_Children):
     def update(self, modules: Any) -> None:
         """Add or replace the modules of a mapping or of ``(key, module)`` pairs."""
         pairs = modules.items() if hasattr(modules, "items") else modules
+        if not isinstance(pairs, Iterable):
+            raise InvalidInputError(
+                f"ModuleDict: expected a mapping or (key, module) pairs, got {modules!r}"
+            )
         for key, module in pairs:
             self[key] = module
 
@@ -780,6 +805,10 @@ class ModuleDict(_Children):
         self.layers[key] = _module("ModuleDict", module, f"the value of {key!r}")
 
     def __getitem__(self, key: str) -> Module:
+        if key not in self.layers:
+            raise ModuleKeyError(
+                f"ModuleDict has no module {key!r}; its keys are {list(self.layers)}"
+            )
         return self.layers[key]
 
     def __delitem__(self, key: str) -> None:
