@@ -356,44 +356,54 @@ def value_and_grad(
 
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _normalised([argnums] if isinstance(argnums, int) else list(argnums), len(args))
-        # Each argument is one flat value, or (a differentiated mapping) one per key.
+        # Each argument is one flat value, or (a differentiated container) its leaves.
         flat: list[Any] = []
-        slots: list[slice] = []
-        keys: list[list[Any] | None] = []
-        for i, arg in enumerate(args):
-            names = list(arg) if i in nums and isinstance(arg, Mapping) else None
-            start = len(flat)
-            flat.extend([arg[k] for k in names] if names is not None else [arg])
-            slots.append(slice(start, len(flat)))
-            keys.append(names)
-
-        def rebuilt(values: Sequence[Any], i: int) -> Any:
-            part, names = values[slots[i]], keys[i]
-            return part[0] if names is None else dict(zip(names, part))
+        builds = [_flattened(arg, flat) if i in nums else _flattened(arg, flat, leaf=True)
+                  for i, arg in enumerate(args)]  # fmt: skip
+        spans = [(b[1], b[2]) for b in builds]
 
         def flat_f(*values: Any, **kw: Any) -> Tensor:
-            return f(*(rebuilt(values, i) for i in range(len(args))), **kw)
+            return f(*(build[0](values) for build in builds), **kw)
 
-        wrt = [k for n in nums for k in range(slots[n].start, slots[n].stop)]
+        wrt = [k for n in nums for k in range(*spans[n])]
         value, grads = functional.value_and_grad(flat_f, wrt)(*flat, **kwargs)
         by_index: list[Any] = [None] * len(flat)
         for k, g in zip(wrt, grads):
             by_index[k] = g
-        shaped = [rebuilt(by_index, n) for n in nums]
+        shaped = [builds[n][0](by_index) for n in nums]
         return value, (shaped[0] if isinstance(argnums, int) else tuple(shaped))
 
     value_and_gradient.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
     return value_and_gradient
 
 
+def _flattened(value: Any, flat: list[Any], leaf: bool = False) -> tuple[Any, int, int]:
+    """Append the leaves of ``value`` (itself, or the values of nested mappings, lists and
+    tuples: HIPS autograd's and JAX's containers of parameters) to ``flat``; return a function
+    that builds the same structure from a flat list, and where its leaves are."""
+    start = len(flat)
+    if leaf or not isinstance(value, (Mapping, list, tuple)):
+        flat.append(value)
+        return (lambda values, k=start: values[k]), start, start + 1
+    if isinstance(value, Mapping):
+        keys = list(value)
+        parts = [_flattened(value[k], flat)[0] for k in keys]
+        return (lambda vs: dict(zip(keys, (p(vs) for p in parts)))), start, len(flat)
+    parts = [_flattened(v, flat)[0] for v in value]
+    kind = type(value) if type(value) in (list, tuple) else list
+    return (lambda vs: kind(p(vs) for p in parts)), start, len(flat)
+
+
 def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """The gradient of a scalar-valued function whose arguments may be dicts of arrays.
+    """The gradient of a scalar-valued function whose arguments may be containers of arrays.
 
     `autograd_lite.grad` differentiates with respect to array arguments; this one also
-    takes a mapping (such as the ``params`` of `functional_call`) at a differentiated
-    position and returns the gradient as a dict with the same keys, like ``torch.func.grad``.
-    Everything else is as for `autograd_lite.grad` (nesting for higher derivatives
-    included): each value of the mapping is differentiated as one argument would be.
+    takes, at a differentiated position, a mapping (such as the ``params`` of
+    `functional_call`), a list or a tuple, nested to any depth (HIPS autograd's
+    ``[(W1, b1), (W2, b2)]``), and returns the gradient in the same structure, like
+    ``torch.func.grad`` and ``jax.grad``. Everything else is as for `autograd_lite.grad`
+    (nesting for higher derivatives included): each leaf is differentiated as one argument
+    would be.
 
     Parameters
     ----------
@@ -405,8 +415,8 @@ def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable
     Returns
     -------
     callable
-        Same arguments as ``f``; returns the gradient of each differentiated argument (a dict
-        for a mapping argument), a tuple of them when ``argnums`` is a sequence.
+        Same arguments as ``f``; returns the gradient of each differentiated argument (in the
+        structure of a container argument), a tuple of them when ``argnums`` is a sequence.
 
     Examples
     --------
@@ -414,6 +424,8 @@ def grad(f: Callable[..., Tensor], argnums: int | Sequence[int] = 0) -> Callable
     >>> df = al.func.grad(lambda p: (p["w"] * p["b"]).sum())
     >>> df({"w": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])})
     {'w': array([3., 4.]), 'b': array([1., 2.])}
+    >>> al.func.grad(lambda ps: sum((w * b).sum() for w, b in ps))([(np.ones(2), np.full(2, 5.0))])
+    [(array([5., 5.]), array([1., 1.]))]
     """
     vg = value_and_grad(f, argnums)
 

@@ -349,3 +349,33 @@ def test_call_forms_match_torch_func() -> None:
         theirs, {"weight": torch.from_numpy(w)}, (torch.from_numpy(x),)
     )
     np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+
+
+def _mlp_params(rng: np.random.Generator, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(rng.normal(size=(m, n)), rng.normal(size=n)) for m, n in zip(sizes, sizes[1:])]
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 99), sizes=st.lists(st.integers(1, 4), min_size=2, max_size=4))
+def test_grad_of_hips_style_params_keeps_their_structure(seed: int, sizes: list[int]) -> None:
+    """HIPS autograd's ``[(W1, b1), (W2, b2)]`` (and dicts inside lists): the gradient comes in
+    the same structure, each leaf as if it were an argument of its own."""
+    rng = np.random.default_rng(seed)
+    params, x = _mlp_params(rng, sizes), rng.normal(size=(3, sizes[0]))
+
+    def forward(ps: Any, scale: dict[str, Any]) -> Any:
+        h = x
+        for w, b in ps:
+            h = np.tanh(np.dot(h, w) + b)
+        return np.sum(h**2) * scale["s"]
+
+    grads = al.func.grad(forward, argnums=(0, 1))(params, {"s": np.array(2.0)})
+    assert type(grads[0]) is list and all(type(t) is tuple for t in grads[0])
+    assert set(grads[1]) == {"s"}
+    flat = [leaf for pair in params for leaf in pair]
+    flat_grads = al.grad(
+        lambda *leaves: forward(list(zip(leaves[::2], leaves[1::2])), {"s": 2.0}),
+        argnums=tuple(range(len(flat))),
+    )(*flat)
+    for got, want in zip([g for pair in grads[0] for g in pair], flat_grads, strict=True):
+        np.testing.assert_array_equal(got, want)
