@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1038,6 +1038,71 @@ def _argmin_method(self: Tensor, dim: Any = None, keepdim: bool = False, **kw: A
     return argmin(self, dim, keepdim, **kw)
 
 
+class ValuesIndices:
+    """What ``x.max(dim)`` and ``x.min(dim)`` return, as PyTorch's ``torch.return_types``:
+    ``values`` (a Tensor) and ``indices`` (a NumPy int array, computed when first read: while
+    a replay records, reading it is refused like any read of values), also as a pair
+    (``values, indices = x.max(1)``; ``x.max(1)[0]`` is the values)."""
+
+    __slots__ = ("values", "_source", "_axis", "_keepdims", "_reduce", "_indices")
+
+    def __init__(self, values: Tensor, source: Any, axis: int, keepdims: bool,
+                 reduce: Callable[..., np.ndarray]) -> None:  # fmt: skip
+        self.values, self._source, self._axis = values, source, axis
+        self._keepdims, self._reduce = keepdims, reduce
+        self._indices: np.ndarray | None = None
+
+    @property
+    def indices(self) -> np.ndarray:
+        if self._indices is None:
+            self._indices = self._reduce(self._source, self._axis, self._keepdims)
+        return self._indices
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.values
+        yield self.indices
+
+    def __getitem__(self, index: int) -> Any:
+        if index in (0, -2):
+            return self.values
+        if index in (1, -1):
+            return self.indices
+        raise TensorIndexError(f"(values, indices): index {index} is out of range for 2 items")
+
+    def __len__(self) -> int:
+        return 2
+
+    def __repr__(self) -> str:
+        return f"(values={self.values!r}, indices={self.indices!r})"
+
+
+def _selecting(name: str, reduce: Callable[..., np.ndarray], forward: Callable[..., Any]
+                ) -> Callable[..., Any]:  # fmt: skip
+    """The public ``max`` / ``min``: with one int dim (``dim=1``, or ``x.max(1)``), PyTorch's
+    ``(values, indices)``; otherwise (no dim, ``axis=``, a tuple of dims) the values only,
+    ``g`` shared among ties (PyTorch's ``amax``, NumPy's ``max``)."""
+    accepting = _accepting_dim(name)
+
+    def call(x: Any, *args: Any, **params: Any) -> Any:
+        dim = params["dim"] if "dim" in params else args[0] if args else None
+        if (
+            isinstance(dim, (int, np.integer))
+            and not isinstance(dim, bool)
+            and "axis" not in params
+        ):
+            keep = params.get(
+                "keepdim", params.get("keepdims", args[1] if len(args) > 1 else False)
+            )
+            along = REGISTRY[f"{name}_along"].primitive  # (declared below)
+            values = along(x, axis=int(dim), keepdims=bool(keep))
+            return ValuesIndices(values, x, int(dim), bool(keep), reduce)
+        return accepting(x, *args, **params)
+
+    call.__name__ = call.__qualname__ = name
+    call.takes_self = True  # type: ignore[attr-defined]
+    return _with_doc(call, forward)
+
+
 def _max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Maximum over ``axis``. VJP: ``g`` to the maximal elements, shared equally among ties
     (as PyTorch's ``amax`` and its full reduction ``x.max()``; see the subgradient table of
@@ -1062,9 +1127,9 @@ max = defop(  # noqa: A001
     _max,
     (_max_vjp,),
     draw=Draw("reduction", ("distinct",)),
-    methods=("max", ("argmax", _argmax_method)),
+    methods=("max", ("argmax", _argmax_method), ("amax", _accepting_dim("max"))),
     numpy=(np.max,),
-    public=_with_doc(_accepting_dim("max"), _max),
+    public=_selecting("max", argmax, _max),
 )
 
 
@@ -1078,10 +1143,51 @@ min = defop(  # noqa: A001
     _min,
     (_max_vjp,),  # (the same rule: g to the elements equal to the result)
     draw=Draw("reduction", ("distinct",)),
-    methods=("min", ("argmin", _argmin_method)),
+    methods=("min", ("argmin", _argmin_method), ("amin", _accepting_dim("min"))),
     numpy=(np.min,),
-    public=_with_doc(_accepting_dim("min"), _min),
+    public=_selecting("min", argmin, _min),
 )
+
+
+# -- PyTorch's x.max(dim) / x.min(dim): the values, with g to the index they come from ---------
+def _picked(x: Any, axis: int, reduce: Callable[..., Any]) -> np.ndarray:
+    """The index that ``reduce`` (``np.argmax`` / ``np.argmin``) picks along ``axis``, kept."""
+    return np.expand_dims(reduce(x, axis=axis), axis)
+
+
+def _max_along(x: Any, axis: int = 0, keepdims: bool = False) -> Any:
+    """The maximum along one ``axis``, PyTorch's ``x.max(dim).values``. VJP: ``g`` to the
+    element `argmax` picks (the first among ties), as PyTorch's ``max(dim)`` does."""
+    v = np.take_along_axis(x, _picked(x, axis, np.argmax), axis=axis)
+    return v if keepdims else np.squeeze(v, axis=axis)
+
+
+def _min_along(x: Any, axis: int = 0, keepdims: bool = False) -> Any:
+    """The minimum along one ``axis``, PyTorch's ``x.min(dim).values``. VJP: ``g`` to the
+    element `argmin` picks (the first among ties)."""
+    v = np.take_along_axis(x, _picked(x, axis, np.argmin), axis=axis)
+    return v if keepdims else np.squeeze(v, axis=axis)
+
+
+def _along_vjp(reduce: Callable[..., Any]) -> Callable[..., Any]:
+    def vjp(g: Any, out: Any, x: Any, axis: int = 0, keepdims: bool = False) -> Any:
+        data = raw(x)
+        axis %= data.ndim
+        positions = np.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - 1 - axis))
+        mask = (positions == _picked(data, axis, reduce)).astype(data.dtype)  # one-hot
+        return (g if keepdims else g.reshape(_keepdims_shape(data.shape, axis))) * mask
+
+    return vjp
+
+
+max_along = defop(
+    "max_along", _max_along, (_along_vjp(np.argmax),), draw=Draw("max_along", ("distinct",)),
+    public=None,
+)  # fmt: skip
+min_along = defop(
+    "min_along", _min_along, (_along_vjp(np.argmin),), draw=Draw("min_along", ("distinct",)),
+    public=None,
+)  # fmt: skip
 
 
 def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:

@@ -64,8 +64,10 @@ CASES: dict[str, tuple[Callable[..., Any], Callable[..., Any], str]] = {
         "spread",
     ),
     "clip_min_only": (lambda x: al.clip(x, -0.1), lambda t, x: t.clamp(x, min=-0.1), "spread"),
-    "min": (lambda x: x.min(dim=-1), lambda t, x: x.amin(dim=-1), "spread"),
-    "max": (lambda x: x.max(dim=0, keepdim=True), lambda t, x: x.amax(0, keepdim=True), "spread"),
+    "min": (lambda x: x.min(dim=-1).values, lambda t, x: x.min(dim=-1).values, "spread"),
+    "max": (lambda x: x.max(0, keepdim=True)[0], lambda t, x: x.max(0, keepdim=True)[0], "spread"),
+    "amin": (lambda x: x.amin(dim=-1), lambda t, x: x.amin(dim=-1), "spread"),
+    "amax": (lambda x: x.amax(0, keepdim=True), lambda t, x: x.amax(0, keepdim=True), "spread"),
     "logsumexp": (lambda x: al.logsumexp(x, dim=-1), lambda t, x: t.logsumexp(x, -1), "real"),
     "logsumexp_all": (
         lambda x: x.logsumexp(),
@@ -197,9 +199,21 @@ KINKS: list[tuple[str, Callable[..., Any], Callable[..., Any], list]] = [
     ("full min with ties", lambda x: x.min(), lambda t, x: x.min(), [0.0, 1.0, 0.0]),
     (
         "amax over a dim with ties",
-        lambda x: x.max(dim=1),
+        lambda x: x.amax(dim=1),
         lambda t, x: x.amax(dim=1),
         [[2.0, 2.0, 1.0], [0.0, 5.0, 5.0]],
+    ),  # fmt: skip
+    (
+        "max over a dim with ties: g to the index it returns",
+        lambda x: x.max(dim=1).values,
+        lambda t, x: x.max(dim=1).values,
+        [[2.0, 2.0, 1.0], [0.0, 5.0, 5.0]],
+    ),  # fmt: skip
+    (
+        "min over a dim with ties: g to the index it returns",
+        lambda x: x.min(0)[0],
+        lambda t, x: x.min(0)[0],
+        [[2.0, 2.0], [2.0, 5.0]],
     ),  # fmt: skip
     ("sqrt at 0", lambda x: al.sqrt(x), lambda t, x: x.sqrt(), [0.0, 4.0]),
     ("std of equal values", lambda x: x.std(), lambda t, x: x.std(), [1.0, 1.0, 1.0]),
@@ -218,15 +232,42 @@ def test_subgradient_at_kink_matches_pytorch(case: tuple) -> None:
     np.testing.assert_array_equal(_grad(ours, data), tx.grad.numpy())
 
 
-def test_max_over_dim_is_amax_and_argmax_gives_torch_max_index() -> None:
-    """torch's ``x.max(dim)`` sends ``g`` to the index it returns; ours returns the values only
-    (as ``amax``: ties share ``g``), and ``argmax`` gives the index torch's returns."""
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("keep", [False, True])
+def test_max_over_a_dim_is_torchs_values_and_indices(name: str, keep: bool) -> None:
+    """``x.max(dim)``: PyTorch's (values, indices), unpacked, indexed or by name."""
     torch = pytest.importorskip("torch")
     data = [[2.0, 2.0, 1.0], [0.0, 5.0, 5.0], [1.0, 3.0, 2.0]]
-    values, indices = torch.tensor(data, dtype=torch.float64).max(dim=1)
-    x = al.Tensor(data)
-    np.testing.assert_array_equal(x.max(dim=1).data, values.numpy())
-    np.testing.assert_array_equal(x.argmax(dim=1), indices.numpy())
+    theirs = getattr(torch.tensor(data, dtype=torch.float64), name)(dim=1, keepdim=keep)
+    values, indices = getattr(al.Tensor(data), name)(1, keep)
+    np.testing.assert_array_equal(values.data, theirs.values.numpy())
+    np.testing.assert_array_equal(indices, theirs.indices.numpy())
+    ours = getattr(al, name)(al.Tensor(data), dim=1, keepdim=keep)
+    np.testing.assert_array_equal(ours[0].data, ours.values.data)
+    np.testing.assert_array_equal(ours[1], ours.indices)
+
+
+def test_values_and_indices_without_pytorch() -> None:
+    """Without torch: the forms that give (values, indices) and those that give the values."""
+    x = al.Tensor([[1.0, 4.0, 4.0], [3.0, 0.0, 2.0]], requires_grad=True)
+    result = x.max(dim=1)
+    assert len(result) == 2 and result.indices.tolist() == [1, 0]
+    result.values.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # the index only
+    for values_only in (x.max(axis=1), x.amax(1), np.max(x, axis=1), x.max((0, 1)), x.max()):
+        assert isinstance(values_only, al.Tensor)
+    with pytest.raises(errors.TensorIndexError):
+        result[2]
+
+
+def test_a_compiled_function_may_read_the_values_of_max_over_a_dim() -> None:
+    """The indices are computed only when read, so a recording that reads only the values
+    is not refused."""
+    compiled = al.compile(lambda x: x.max(dim=1).values.sum())
+    x = al.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    compiled(x).backward()
+    assert compiled.fallback_reason is None
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
 
 
 def test_subgradient_conventions_without_pytorch() -> None:
@@ -277,6 +318,8 @@ def test_dim_keepdim_are_axis_keepdims(name: str, data: st.DataObject) -> None:
     numpy_spelling = getattr(al, name)(x, axis=axis, keepdims=keep)
     torch_spelling = getattr(x, name)(dim=axis, keepdim=keep)
     positional = getattr(x, name)(axis, keep) if name not in ("var", "std") else torch_spelling
+    if name in ("max", "min") and isinstance(axis, int):  # PyTorch's (values, indices)
+        torch_spelling, positional = torch_spelling.values, positional[0]
     for other in (torch_spelling, positional):
         np.testing.assert_array_equal(numpy_spelling.data, other.data)
 

@@ -265,6 +265,8 @@ def _torch_call(torch: Any) -> Any:
             return flat.reshape(shape)
         if name == "linear":
             return torch.nn.functional.linear(*args)
+        if name in ("max_along", "min_along"):  # torch's max(dim) / min(dim): the values
+            return getattr(torch, name[:3])(a, dim=params["axis"], keepdim=params["keepdims"])[0]
         if name == "concatenate":
             return torch.cat(args, dim=params["axis"])
         if name == "stack":

@@ -159,6 +159,22 @@ def _reduction(op: str, distinct: bool = False) -> Gen:
     return gen
 
 
+def _along(op: str) -> Gen:
+    """One int axis and keepdims, over values without near-ties along it (max_along, min_along:
+    the gradient goes to one element, which a tie would make a kink)."""
+
+    def gen(b: Builder) -> Any:
+        rule, keepdims = b.axis_rule(("int",)), b.flag()
+
+        def pred(v: np.ndarray) -> bool:
+            return v.ndim >= 1 and no_ties(rule(v.ndim))(v) and no_ties(rule(v.ndim))(-v)
+
+        x = b.pick(pred, lambda: b.new_shape(1), "distinct")
+        return b.emit(op, (x,), {"axis": rule(len(b.shape(x))), "keepdims": keepdims})
+
+    return gen
+
+
 def _softmax(op: str) -> Gen:
     def gen(b: Builder) -> Any:
         rule = b.axis_rule(("int",))
@@ -436,6 +452,8 @@ DOMAINS: dict[str, tuple[Pred, str]] = {
 _SHAPE_RULES: dict[str, Gen] = {
     "matmul": _matmul,
     "linear": _linear,
+    "max_along": _along("max_along"),
+    "min_along": _along("min_along"),
     "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to,
