@@ -2167,6 +2167,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "permute": permute,
     "clip": clip,
     "cat": concatenate,  # (PyTorch's name)
+    "amax": _with_doc(_accepting_dim("max"), _max),  # (the values only, whatever the dims)
+    "amin": _with_doc(_accepting_dim("min"), _min),
     "argmax": argmax,
     "argmin": argmin,
 }

@@ -631,3 +631,10 @@ def test_cat_is_concatenate() -> None:
     np.testing.assert_array_equal(joined.data, al.concatenate([a, b], axis=0).data)
     joined.sum().backward()
     np.testing.assert_array_equal(a.grad, np.ones((2, 3)))
+
+
+def test_amax_and_amin_are_the_values_only() -> None:
+    x = al.Tensor([[1.0, 3.0], [2.0, 0.0]])
+    for function, method in ((al.amax, x.amax), (al.amin, x.amin)):
+        np.testing.assert_array_equal(function(x, dim=1).data, method(1).data)
+        assert isinstance(function(x, 0), al.Tensor)
