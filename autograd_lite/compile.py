@@ -104,8 +104,10 @@ class Compiled:
         #: shapes and dtypes are read every call).
         self._tree: Any = None
         self._all_parameters: list[Any] = []
+        #: Why it runs eagerly for good: its forward binds module attributes.
+        self._binds = ""
         #: Its ``versions()`` (the training mode, hyper-parameters ...), read with the tree.
-        self._modes: Any = None
+        self._tree_versions: Any = None
 
     @property
     def plans(self) -> int:
@@ -119,10 +121,12 @@ class Compiled:
         modes = CURRENT.get(DEFAULT)
         if modes.anomaly or modes.depth or modes.recording:
             return self._eager("detect_anomaly, al.grad or a recording is running", args, kwargs)
+        if self._binds:
+            return self._eager(self._binds, args, kwargs)
         structure = self._structure()
         if structure is None or structure is not self._tree:  # the tree changed: walk it again
             self._tree, self._all_parameters = structure, self._parameters()
-            self._modes = self._versions()
+            self._tree_versions = self._versions()
         params = [p for p in self._all_parameters if p.requires_grad]
         # (built with list comprehensions and hashed once, by the lookup: this runs every step)
         key = (
@@ -130,7 +134,7 @@ class Compiled:
             tuple([(k, _key(v)) for k, v in sorted(kwargs.items())]) if kwargs else (),
             tuple([(id(p), p.data.shape, p.data.dtype) for p in params]),
             structure,
-            self._modes,
+            self._tree_versions,
         )
         try:
             entry = self._plans.get(key)
@@ -185,6 +189,12 @@ class Compiled:
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         entry = self._recorded(args, kwargs, params, [])
+        if self._tree is not None and self._versions() != self._tree_versions:
+            # (every call would be recorded again: it runs eagerly from now on)
+            entry = self._binds = (
+                "the forward binds attributes of its modules (e.g. self.last = out), so every "
+                "call would be another recording"
+            )
         if not isinstance(entry, str):  # Tensors from outside fn that require grad (a closure
             # over a model, a bound method's self): inputs of the fused node too, as eagerly
             reads = [t for _, how, t, _ in entry[0].reads if how == "tensor" and t.requires_grad]

@@ -406,3 +406,27 @@ def test_tensors_from_outside_that_require_grad_get_their_gradients(how: str) ->
     if how == "bound method":  # its module's tree is watched, as when compiling the module
         model.layers[0].weight = nn.Parameter(np.full((4, 3), 2.0))
         np.testing.assert_array_equal(compiled(x).data, model(x).data)
+
+
+def test_a_forward_that_binds_module_attributes_runs_eagerly_with_the_reason() -> None:
+    """Such a forward changes the module at every call: each call would record again."""
+
+    class Remembers(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.Linear(2, 2, seed=0)
+
+        def forward(self, x: Any) -> Any:
+            self.last = self.layer(x)
+            return al.tanh(self.last)
+
+    model = Remembers()
+    compiled, x = al.compile(model), np.ones((3, 2))
+    calls = []
+    original = model.forward
+    model.forward = lambda x: calls.append(1) or original(x)  # type: ignore[method-assign]
+    for _ in range(3):
+        out = compiled(x)
+        assert "binds attributes" in compiled.fallback_reason
+        assert model.last.op == "linear" and _same(out.data, al.tanh(model.last).data)
+    assert len(calls) == 4  # recorded once, then eagerly at every call
