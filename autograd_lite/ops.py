@@ -565,10 +565,11 @@ def _linear(x: Any, weight: Any, bias: Any) -> Any:
     VJPs: ``∂C/∂x = g W`` (as ``(Wᵀ gᵀ)ᵀ``, BP2's error sent back), ``∂C/∂W = gᵀ x`` (BP4
     summed over the mini-batch, a fresh array of ``W``'s layout), ``∂C/∂b = Σ_rows g`` (BP3).
     """
-    if np.shape(x)[-1:] != np.shape(weight)[1:]:
+    sx, sw = getattr(x, "shape", ()), getattr(weight, "shape", ())
+    if sx[-1:] != sw[1:]:
         raise ShapeError(
-            f"linear: an input of shape {np.shape(x)} and a weight of shape "
-            f"{np.shape(weight)}: the weight must be (out_features, {np.shape(x)[-1]})"
+            f"linear: an input of shape {sx} and a weight of shape {sw}: the weight must be "
+            f"(out_features, {sx[-1] if sx else '?'})"
         )
     return np.matmul(weight, x.T).T + bias
 
