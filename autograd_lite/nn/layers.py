@@ -89,7 +89,8 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         """``x @ W.T + b`` for ``x`` of shape ``(..., in_features)``."""
-        x = as_tensor(x)
+        if x.__class__ is not np.ndarray or x.dtype.kind != "f":  # (a float array: as it is,
+            x = as_tensor(x)  # a constant of the op, no Tensor made for it)
         n_in = self.in_features
         if x.ndim == 0 or x.shape[-1] != n_in:
             raise ShapeError(
