@@ -64,8 +64,8 @@ class Linear(Module):
     ``(W @ x.T).T + b``, the chapter's $w a + b$ with samples as columns: its vjp hands the
     weight its gradient $\Delta^\top X$ as a fresh array of ``W``'s layout, where
     ``x @ W.T`` would hand a transposed view that backward must copy; one node instead of
-    four (transpose, matmul, transpose, add) is a fifth of the eager step (measured in
-    ``benchmarks/bench_compile.py``).
+    four (transpose, matmul, transpose, add) saves the Python cost of three nodes at every
+    step (timed in ``benchmarks/bench_compile.py``).
     """
 
     def __init__(
