@@ -110,6 +110,7 @@ def _spread(name: str) -> Callable[..., Tensor]:
                keepdims: Any = False, **rest: Any) -> Tensor:  # fmt: skip
         _refuse_out(f"np.{name}", out)
         extra = {k: v for k, v in rest.items() if v is not _NO_VALUE and v is not None}
+        extra.pop("correction", None)  # (NumPy 2's other name for ddof: taken below)
         if dtype is not None or extra.pop("where", True) is not True or extra:
             raise NumpyDispatchError(
                 f"np.{name} on a Tensor takes axis=, ddof= and keepdims= only (or correction=); "

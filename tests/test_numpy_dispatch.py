@@ -280,6 +280,7 @@ COMPOSED = [
     (lambda np_, x, y: np_.var(x, axis=0), "var"),
     (lambda np_, x, y: np_.std(x, axis=-1, ddof=1, keepdims=True), "std ddof keepdims"),
     (lambda np_, x, y: np_.var(x) + np_.std(x), "var std whole"),
+    (lambda np_, x, y: np_.var(x, axis=1, correction=1), "var correction"),
 ]
 
 
