@@ -390,6 +390,8 @@ def _flattened(value: Any, flat: list[Any], leaf: bool = False) -> tuple[Any, in
         parts = [_flattened(value[k], flat)[0] for k in keys]
         return (lambda vs: dict(zip(keys, (p(vs) for p in parts)))), start, len(flat)
     parts = [_flattened(v, flat)[0] for v in value]
+    if hasattr(value, "_fields"):  # a namedtuple: rebuilt as one, field by field
+        return (lambda vs: type(value)(*(p(vs) for p in parts))), start, len(flat)
     kind = type(value) if type(value) in (list, tuple) else list
     return (lambda vs: kind(p(vs) for p in parts)), start, len(flat)
 

@@ -379,3 +379,13 @@ def test_grad_of_hips_style_params_keeps_their_structure(seed: int, sizes: list[
     )(*flat)
     for got, want in zip([g for pair in grads[0] for g in pair], flat_grads, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_grad_keeps_a_namedtuple_of_parameters() -> None:
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "w b")
+    grads = al.func.grad(lambda p: (p.w * p.b).sum())(Pair(np.ones(2), np.full(2, 3.0)))
+    assert type(grads) is Pair
+    np.testing.assert_array_equal(grads.w, [3.0, 3.0])
+    np.testing.assert_array_equal(grads.b, [1.0, 1.0])
