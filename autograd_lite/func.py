@@ -80,8 +80,9 @@ def functional_call(
         module's own values.
     *args, **kwargs
         Passed to ``module``. ``torch.func``'s forms are understood too: one tuple is the
-        positional arguments (``functional_call(m, p, (x, mask))``), optionally followed by a
-        dict of keyword arguments, or ``args=`` / ``kwargs=`` by name.
+        positional arguments (``functional_call(m, p, (x, mask))``); a dict after one argument
+        or a tuple is the keywords (``functional_call(m, p, x, {"shift": 1.0})``); ``args=`` and
+        ``kwargs=`` by name.
     strict : bool, default False
         Require a value for every parameter and buffer.
 
@@ -151,9 +152,11 @@ def _call_form(args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, An
         if args:
             raise InvalidInputError("functional_call: got positional arguments and args=")
         args = (named_args,)
-    if len(args) in (1, 2) and isinstance(args[0], tuple):  # (x, mask), then maybe {keywords}
-        if len(args) == 1 or isinstance(args[1], dict):
-            args, kwargs = args[0], {**(args[1] if len(args) == 2 else {}), **kwargs}
+    if len(args) == 2 and isinstance(args[1], dict):  # torch's (args, kwargs): x or (x, mask)
+        first = args[0] if isinstance(args[0], tuple) else (args[0],)
+        args, kwargs = first, {**args[1], **kwargs}
+    elif len(args) == 1 and isinstance(args[0], tuple):  # (x, mask)
+        args = args[0]
     return args, {**(named_kwargs or {}), **kwargs}
 
 

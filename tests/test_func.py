@@ -389,3 +389,18 @@ def test_grad_keeps_a_namedtuple_of_parameters() -> None:
     assert type(grads) is Pair
     np.testing.assert_array_equal(grads.w, [3.0, 3.0])
     np.testing.assert_array_equal(grads.b, [1.0, 1.0])
+
+
+def test_a_single_argument_then_a_dict_is_torchs_args_and_kwargs() -> None:
+    """``functional_call(m, p, x, {"shift": 1.0})``: PyTorch reads the dict as the keywords."""
+
+    class Shifted(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn.Parameter(np.array([2.0]))
+
+        def forward(self, x: Any, *, shift: float = 0.0) -> al.Tensor:
+            return x * self.scale + shift
+
+    out = functional_call(Shifted(), {"scale": np.array([3.0])}, np.ones(1), {"shift": 1.0})
+    np.testing.assert_array_equal(out.data, [4.0])
