@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from autograd_lite.errors import InvalidArgumentError, InvalidInputError, ShapeError
-from autograd_lite.tensor import Tensor, as_array
+from autograd_lite.tensor import Tensor, as_array, float_dtype
 
 __all__ = [
     "tensor",
@@ -36,18 +36,7 @@ MAX_ELEMENTS = 2**31
 
 
 def _dtype(name: str, dtype: DTypeLike | None) -> np.dtype:
-    if dtype is None:
-        return np.dtype(np.float64)
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        raise InvalidInputError(f"{name}: {dtype!r} is not a NumPy dtype") from None
-    if resolved.kind != "f":
-        raise InvalidInputError(
-            f"{name}: a Tensor holds floating-point numbers; dtype {resolved} is not one "
-            f"(use float32 or float64)"
-        )
-    return resolved
+    return np.dtype(np.float64) if dtype is None else float_dtype(name, dtype)
 
 
 def _size(name: str, size: tuple[Any, ...]) -> tuple[int, ...]:

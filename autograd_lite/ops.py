@@ -48,7 +48,7 @@ from autograd_lite.errors import (
     TensorIndexError,
 )
 from autograd_lite.function import EachInput, Primitive
-from autograd_lite.tensor import Tensor, raw  # (raw refuses reads that replay would freeze)
+from autograd_lite.tensor import Tensor, float_dtype, raw  # (raw refuses reads replay would freeze)
 
 
 # -- the registry ----------------------------------------------------------------------------
@@ -898,16 +898,10 @@ def _astype(x: Any, dtype: Any = None) -> Any:
     """``x`` converted to the floating-point ``dtype`` (recorded, like PyTorch's ``.to``; None:
     a copy in its own dtype). VJP: ``g`` converted back to the input's dtype."""
     x = np.asarray(x)
-    try:
-        target = x.dtype if dtype is None else np.dtype(dtype)
-    except TypeError:
-        raise InvalidInputError(f"astype: {dtype!r} is not a NumPy dtype") from None
-    if target.kind != "f":
-        raise InvalidInputError(
-            f"astype: a Tensor holds floating-point numbers, not {target}; for integers or "
-            f"booleans convert the array: t.numpy().astype({target.name!r})"
-        )
-    return x.astype(target)
+    if dtype is None:
+        return x.astype(x.dtype)
+    hint = "for integers or booleans convert the array: t.numpy().astype(...)"
+    return x.astype(float_dtype("astype", dtype, hint))
 
 
 def _astype_vjp(g: Any, out: Any, x: Any, dtype: Any = None) -> Any:

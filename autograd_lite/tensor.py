@@ -73,6 +73,21 @@ _FLOAT_KINDS = "f"
 _CASTABLE_KINDS = "biu"
 
 
+def float_dtype(what: str, dtype: DTypeLike, hint: str = "use float32 or float64") -> np.dtype:
+    """``dtype`` as a NumPy floating-point dtype, or
+    [`InvalidInputError`][autograd_lite.errors.InvalidInputError] naming ``what`` (a Tensor
+    holds floating-point numbers only; ``hint`` says what to do instead)."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise InvalidInputError(f"{what}: {dtype!r} is not a NumPy dtype") from None
+    if resolved.kind not in _FLOAT_KINDS:
+        raise InvalidInputError(
+            f"{what}: a Tensor holds floating-point numbers, not {resolved}; {hint}"
+        )
+    return resolved
+
+
 def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor") -> np.ndarray:
     """Convert ``data`` to a floating-point ndarray, refusing non-numeric input.
 
