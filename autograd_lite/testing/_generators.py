@@ -72,16 +72,21 @@ def _broadcasting(
         sx = b.shape(x)
 
         def fits(v: np.ndarray) -> bool:
-            try:
-                joint = np.broadcast_shapes(sx, v.shape)
-            except ValueError:
-                return False
-            return len(joint) <= MAX_NDIM and int(np.prod(joint)) <= MAX_SIZE and right(v)
+            return _broadcasts_within(sx, v.shape) and right(v)
 
         y = b.pick(fits, lambda: b.partner(sx), right_domain)
         return b.emit(op, (x, y))
 
     return gen
+
+
+def _broadcasts_within(sa: tuple[int, ...], sb: tuple[int, ...]) -> bool:
+    """Whether the shapes broadcast together to one within the graphs' bounds."""
+    try:
+        joint = np.broadcast_shapes(sa, sb)
+    except ValueError:
+        return False
+    return len(joint) <= MAX_NDIM and int(np.prod(joint)) <= MAX_SIZE
 
 
 def _same_shape(op: str) -> Gen:
@@ -289,11 +294,7 @@ def _untied_pair(op: str) -> Gen:
         sx = b.shape(x)
 
         def apart(v: np.ndarray) -> bool:
-            try:
-                joint = np.broadcast_shapes(sx, v.shape)
-            except ValueError:
-                return False
-            if int(np.prod(joint)) > MAX_SIZE or len(joint) > MAX_NDIM:
+            if not _broadcasts_within(sx, v.shape):
                 return False
             return bool(np.abs(b.value(x) - v).min() > MARGIN) if v.size else True
 
