@@ -584,9 +584,11 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     shape ``(n_out,)``, one op (``linear``); otherwise ``matmul``, ``transpose`` and ``add``,
     with the same values."""
     # (shapes read as attributes: np.shape of a Tensor would go through NumPy's dispatch)
-    sx, sw, sb = (getattr(v, "shape", None) or np.shape(v) for v in (x, weight, bias))
-    if bias is not None and len(sx) == 2 and len(sw) == 2 and sb == sw[:1]:
-        return _linear_op(x, weight, bias)
+    sx = x.shape if hasattr(x, "shape") else np.shape(x)
+    sw = weight.shape if hasattr(weight, "shape") else np.shape(weight)
+    if len(sx) == 2 and len(sw) == 2 and bias is not None:
+        if (bias.shape if hasattr(bias, "shape") else np.shape(bias)) == sw[:1]:
+            return _linear_op(x, weight, bias)
     if len(sx) == 2:
         y = transpose(matmul(weight, transpose(x)))
     else:

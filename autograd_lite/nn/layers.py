@@ -97,22 +97,11 @@ class Linear(Module):
                 f"Linear({n_in}, {self.out_features}): expected inputs with {n_in} features "
                 f"in the last axis (shape (m, {n_in})), got shape {x.shape}"
             )
-        return _affine(x, self.weight, self.bias)
+        return ops.linear(x, self.weight, self.bias)  # (the chapter's w a: see Notes)
 
     def extra_repr(self) -> str:
         extra = "" if self.bias is not None else ", bias=False"
         return f"{self.in_features}, {self.out_features}{extra}, init={self.init!r}"
-
-
-_LINEAR = ops.REGISTRY["linear"].primitive
-
-
-def _affine(x: Tensor, weight: Any, bias: Any) -> Tensor:
-    # (the chapter's w a, samples as columns: see Linear; a mini-batch with its bias straight
-    # to the op, what ops.linear would choose, without its checks: the layer made the shapes)
-    if x.ndim == 2 and getattr(bias, "shape", None) == weight.shape[:1]:
-        return _LINEAR(x, weight, bias)
-    return ops.linear(x, weight, bias)
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
@@ -130,7 +119,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
             f"linear: a bias of shape {np.shape(bias)} for {w.shape[0]} outputs; expected "
             f"({w.shape[0]},)"
         )
-    return _affine(x, w, bias)
+    return ops.linear(x, w, bias)
 
 
 def dropout(
