@@ -178,14 +178,16 @@ class Compiled:
         """A module's tree (``structure()`` of an ``nn.Module``: a new tuple after any layer is
         added, removed or replaced, with or without parameters, or a parameter rebound), else
         None."""
-        structure = getattr(self.owner, "structure", None)
-        return structure() if callable(structure) else None
+        return self._ask("structure")
 
     def _versions(self) -> Any:
         """A module's ``versions()``: what changes when an attribute its forward may read (the
         training mode, a hyper-parameter) is bound to another value; else None."""
-        versions = getattr(self.owner, "versions", None)
-        return versions() if callable(versions) else None
+        return self._ask("versions")
+
+    def _ask(self, name: str) -> Any:
+        method = getattr(self.owner, name, None)
+        return method() if callable(method) else None
 
     def _record(self, key: tuple, args: tuple, kwargs: dict, params: list) -> Any:
         entry = self._recorded(args, kwargs, params, [])
