@@ -214,7 +214,8 @@ class Plan:
         has another shape or dtype, or if a watched name was rebound."""
         for kind, holder, name, value in self.watched:
             now = holder.cell_contents if kind == "cell" else getattr(holder, name, _MISSING) \
-                if kind == "attr" else holder.get(name, _MISSING)  # fmt: skip
+                if kind == "attr" else (holder.structure(), holder.versions()) if kind == "tree" \
+                else holder.get(name, _MISSING)  # fmt: skip
             if now is not value and not _same_value(now, value):
                 raise StaleRecording
         arrays = []
@@ -453,6 +454,9 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
         found += [("global", space, n, space[n]) for n in dict.fromkeys(names) if n in space]
         for entry in found:
             value = entry[3]
+            if hasattr(value, "versions") and not isinstance(value, type):  # an nn.Module: its
+                tree = (value.structure(), value.versions())  # layers and parameters rebound
+                watched.setdefault((id(value), "tree"), ("tree", value, "", tree))
             if callable(value) and hasattr(value, "__code__") and not _is_library(value):
                 todo.append(value)
             watched.setdefault((id(entry[1]), entry[2]), entry)

@@ -403,9 +403,17 @@ def test_tensors_from_outside_that_require_grad_get_their_gradients(how: str) ->
     first.data = np.ones((4, 3))  # another value: read afresh
     first.requires_grad = True
     np.testing.assert_array_equal(compiled(x).data, model(x).data)
-    if how == "bound method":  # its module's tree is watched, as when compiling the module
-        model.layers[0].weight = nn.Parameter(np.full((4, 3), 2.0))
-        np.testing.assert_array_equal(compiled(x).data, model(x).data)
+    # The module's tree is watched (a bound method's owner, a closure's model) as when the
+    # module itself is compiled: a parameter or a layer rebound is recorded again.
+    model.layers[0].weight = nn.Parameter(np.full((4, 3), 2.0))
+    np.testing.assert_array_equal(compiled(x).data, model(x).data)
+    model.layers[2] = nn.Linear(4, 2, seed=7)
+    model.zero_grad()
+    compiled(x).sum().backward()
+    grads = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x).sum().backward()
+    assert all(_same(g, p.grad) for g, p in zip(grads, model.parameters(), strict=True))
 
 
 def test_a_forward_that_binds_module_attributes_runs_eagerly_with_the_reason() -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as al
-from autograd_lite import errors, replay
+from autograd_lite import errors, nn, replay
 from autograd_lite.tensor import Tensor
 from autograd_lite.testing.strategies import COST_OPS, graphs
 
@@ -250,6 +250,27 @@ def test_a_closed_over_tensor_rebound_to_another_tensor_is_seen() -> None:
         w = al.Tensor([7.0, -1.0])
 
     _agree(f, (np.ones(2),), rebind, (np.ones(2),))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: setattr(m.layers[0], "weight", nn.Parameter(np.full((3, 2), 0.5))),
+        lambda m: m.layers.__setitem__(2, nn.Linear(3, 1, seed=9)),  # a layer replaced
+        lambda m: m.append(nn.Tanh()),  # a layer added
+        lambda m: m.eval(),  # the training mode
+    ],
+)
+def test_a_closed_over_model_whose_layers_change_is_seen(change) -> None:
+    """A model that f reads by name is watched as a tree: a parameter or a layer rebound,
+    added or replaced is recorded again (the old Parameter objects are not replayed)."""
+    model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.Sigmoid(), nn.Linear(3, 1, seed=1))
+
+    def f(x):
+        return model(x).sum()
+
+    x = (np.random.default_rng(0).normal(size=(4, 2)),)
+    _agree(f, x, lambda: change(model), x)
 
 
 def test_a_rebound_default_is_seen() -> None:
