@@ -39,8 +39,7 @@ __all__ = [
 #: Plans kept per function; a new signature beyond this evicts the oldest (a last, smaller
 #: mini-batch makes a second signature, a stream of ever-new shapes must not grow memory).
 MAX_PLANS = 8
-#: Graphs with more ops than this run eagerly: their generated code would take longer to
-#: compile than the Python overhead it saves.
+#: Graphs with more ops than this run eagerly (generating their code costs more than it saves).
 MAX_STEPS = 5000
 #: At most this many closure cells, globals and defaults are watched per plan (see _watch_list).
 MAX_WATCHED = 64
@@ -406,8 +405,7 @@ class OversizedGraph(Exception):
 
 
 class StaleRecording(Exception):
-    """The recording no longer describes ``f`` (a watched name rebound, a constant of another
-    shape or dtype): the plan is recorded again."""
+    """The recording no longer describes ``f`` (a watched name rebound): record it again."""
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -424,13 +422,14 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
     """What ``f`` reads by name and a replay would otherwise freeze: its closure cells, the
     globals its code names (nested code included; attribute names too: watching one costs a
     lookup, never a wrong answer), its defaults, and those of the plain Python functions it
-    reaches through them (not the library's). Each is ``(kind, holder, name, object now)``."""
+    reaches through them (not the library's); and the tree of each ``nn.Module`` among them or
+    bound as ``self``. Each is ``(kind, holder, name, object now)``."""
     watched: dict[tuple[int, str], tuple[str, Any, str, Any]] = {}
     seen: set[int] = set()
     todo = [f]
     while todo and len(watched) < MAX_WATCHED:
         fn = todo.pop()
-        fn = getattr(fn, "__func__", fn)  # a bound method: its function (not self's attributes)
+        method, fn = fn, getattr(fn, "__func__", fn)  # a bound method: its function, and self
         if isinstance(fn, functools.partial):
             todo.append(fn.func)
             continue
@@ -440,7 +439,8 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
         if code is None or id(fn) in seen or not hasattr(fn, "__globals__"):
             continue
         seen.add(id(fn))
-        found = [("attr", fn, n, getattr(fn, n)) for n in ("__defaults__", "__kwdefaults__")]
+        holders = ((fn, "__defaults__"), (fn, "__kwdefaults__"), (method, "__self__"))
+        found: list[Any] = [("attr", h, n, getattr(h, n, None)) for h, n in holders]
         found = [entry for entry in found if entry[3] is not None]
         for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
             try:
@@ -454,8 +454,8 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
         found += [("global", space, n, space[n]) for n in dict.fromkeys(names) if n in space]
         for entry in found:
             value = entry[3]
-            if hasattr(value, "versions") and not isinstance(value, type):  # an nn.Module: its
-                tree = (value.structure(), value.versions())  # layers and parameters rebound
+            if hasattr(value, "versions") and not isinstance(value, type):  # an nn.Module (self
+                tree = (value.structure(), value.versions())  # too): layers, parameters rebound
                 watched.setdefault((id(value), "tree"), ("tree", value, "", tree))
             if callable(value) and hasattr(value, "__code__") and not _is_library(value):
                 todo.append(value)

@@ -273,6 +273,26 @@ def test_a_closed_over_model_whose_layers_change_is_seen(change) -> None:
     _agree(f, x, lambda: change(model), x)
 
 
+def test_a_bound_method_of_a_module_watches_its_tree() -> None:
+    """``al.grad(model.loss, replay=True)``: ``self`` is an nn.Module, so its tree is watched
+    (the attributes of any other ``self`` are for the checking mode, below)."""
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 2, seed=0)
+
+        def loss(self, x):
+            return al.sigmoid(self.fc(x)).sum()
+
+    model, x = Model(), (np.random.default_rng(1).normal(size=(4, 3)),)
+
+    def rebind():
+        model.fc.weight = nn.Parameter(np.full((2, 3), 0.25))
+
+    _agree(model.loss, x, rebind, x, lambda: setattr(model, "fc", nn.Linear(3, 2, seed=5)), x)
+
+
 def test_a_rebound_default_is_seen() -> None:
     def f(x, k=2.0):
         return (x * k).sum()
