@@ -164,8 +164,7 @@ class Primitive:
             result.requires_grad, result._op = False, None
             result._in0 = result._in1 = result._more = result._arrays = result._params = None
             return result
-        # The inputs go into slots, not a tuple (see Tensor._args): the collector then
-        # traverses one object per op instead of two.
+        # The inputs go into slots, not a tuple (Tensor._args): one object per op to collect.
         n = len(args)
         result._in0 = args[0] if n else None
         result._in1 = args[1] if n > 1 else None

@@ -459,7 +459,8 @@ def _watch_list(f: Any) -> list[tuple[str, Any, str, Any]]:
                 watched.setdefault((id(value), "tree"), ("tree", value, "", tree))
             if callable(value) and hasattr(value, "__code__") and not _is_library(value):
                 todo.append(value)
-            watched.setdefault((id(entry[1]), entry[2]), entry)
+            if entry[2] != "__self__":  # (self: its tree only, when it is a module)
+                watched.setdefault((id(entry[1]), entry[2]), entry)
     return list(watched.values())[:MAX_WATCHED]
 
 
