@@ -141,11 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         opt = _optimizer(optim.Adam, *_start())
         run = lambda: [opt.step() for _ in range(steps)]  # noqa: E731
         run()
-        payload["profile"] = common.profile("cProfile of optim.Adam.step", run, steps, top=15)
+        payload["profile"] = common.profile("cProfile of optim.Adam.step", run, steps)
     # issue 15's goal is Adam's; SGD's ratio is reported (the table, "ratios"), not a goal
     text = f"optim.Adam.step ≤ 1.25x a hand-written NumPy Adam step ({list(SIZES)}, float64)"
     goals = [common.vs(text, results["optim.Adam.step"], base["Adam"], 1.25)]
-    return common.footer(args.json or "bench_adam", payload, args.notes, goals)
+    return common.footer("bench_adam", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

@@ -106,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if other is not None:
             goals.append(common.vs(f"{what} <= {limit}x {TORCH}", mine, other, limit))
     print(common.table(["row", "contender", "wall", "cpu", "vs PyTorch"], rows, "llrrr"))
-    return common.footer(
-        args.json or "bench_cnn", {"result": r, "notes": args.notes}, args.notes, goals
-    )
+    return common.footer("bench_cnn", {"result": r, "notes": args.notes}, args.notes, goals)
 
 
 if __name__ == "__main__":

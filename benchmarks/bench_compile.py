@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             common.show(f"The compiled step's phases, {label}, median µs", ["phase", "µs"], lines)
             loop = loop_contenders(dtype, batches, None)[COMPILED]  # (a round: every batch)
             payload[f"profile_{label}"] = common.profile(
-                f"cProfile of the compiled loop, {label}", loop, len(batches), top=15
+                f"cProfile of the compiled loop, {label}", loop, len(batches)
             )
     x = np.random.default_rng(0).standard_normal((HIGHWAY_BATCH, WIDTH))
     model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=np.float64) for l in range(DEPTH)])
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 ["contender", "wall µs", "cpu µs"], highway)  # fmt: skip
     text = "compiled highway fwd+bwd ≤ 1.5x NumPy"
     goals.append(common.vs(text, stats["al.compile(highway)"], stats[NUMPY], 1.5))
-    return common.footer(args.json or "bench_compile", payload, args.notes, goals)
+    return common.footer("bench_compile", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error:", err)
     payload = {"task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
                "sizes": sizes, "frameworks": frameworks, **result, "notes": args.notes}  # fmt: skip
-    common.footer(args.json or "bench_deep", payload, args.notes, goals, what="medians")
+    common.footer("bench_deep", payload, args.notes, goals)
     return 0 if not result["errors"] else 1
 
 

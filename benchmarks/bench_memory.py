@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                          100 * LIMIT, unit="%")]  # fmt: skip
     payload = {"task": f"RSS over {steps} Network steps, sampled every {every}", "steps": steps,
                "every": every, "results": results}  # fmt: skip
-    common.footer(args.json or "bench_memory", payload, goals=goals)
+    common.footer("bench_memory", payload, goals=goals)
     return 0 if all(r["flat"] for r in results.values()) else 1
 
 

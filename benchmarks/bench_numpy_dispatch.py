@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         sep="\n",
     )
     payload = {"calls_per_round": number, "rounds": args.reps, "results": stats, "ratios": ratios}
-    return common.footer(args.json or "bench_numpy_dispatch", payload, args.notes, what="medians")
+    return common.footer("bench_numpy_dispatch", payload, args.notes)
 
 
 if __name__ == "__main__":

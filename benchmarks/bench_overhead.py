@@ -121,11 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
         run()  # warm
         title = "cProfile of a scalar chain, fwd + bwd, per node"
-        payload["profile"] = common.profile(title, run, nodes, top=20)
+        payload["profile"] = common.profile(title, run, nodes)
     goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
                          ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
              for label, r in results.items()]  # fmt: skip
-    return common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
+    return common.footer("bench_overhead", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ medians of wall and CPU time; one BLAS thread (threadpoolctl); memory from psuti
 """
 
 import argparse
+import contextlib
 import cProfile
 import datetime
 import gc
@@ -31,6 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MUL, ADD = 1.0001, 0.0001
 #: Where the results files go (git-ignored).
 RESULTS_DIR = ROOT / "benchmarks" / "results"
+#: The environment variables a run's footer shows when they are set.
+ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+               "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+#: A goal compared two contenders: ``(text, contender, baseline, limit)``.
+Versus = tuple[str, str, str | None, float]
 
 
 def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
@@ -98,15 +104,16 @@ def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple
 
 
 def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
-    """Median, quartiles, minimum and count (times ``scale``); of ``(wall, cpu)`` pairs, the
-    wall times', with the CPU times' under ``"cpu"``."""
+    """Median, quartiles, minimum, count and the samples (times ``scale``); of ``(wall, cpu)``
+    pairs, the wall times', with the CPU times' under ``"cpu"``."""
     if values and isinstance(values[0], tuple):
         cpu = summarize([v[1] for v in values], scale)
         return summarize([v[0] for v in values], scale) | {"cpu": cpu}
-    data = sorted(v * scale for v in values) or [float("nan")]
+    samples = [v * scale for v in values]
+    data = sorted(samples) or [float("nan")]
     q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if len(data) > 1 else data * 3
     return {"median": statistics.median(data), "q1": q1, "q3": q3, "min": data[0],
-            "n": len(values)}  # fmt: skip
+            "n": len(values), "samples": samples}  # fmt: skip
 
 
 def median(values: Sequence[Any], scale: float = 1.0) -> float:
@@ -139,9 +146,9 @@ def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
     return without_gc
 
 
-def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]:
-    """cProfile of ``run()``, after one plain timed call, printed in µs per unit of work
-    (cProfile adds a fixed cost to every Python call: read the ranking and the shares)."""
+def profile(title: str, run: Callable[[], Any], units: int) -> dict[str, Any]:
+    """cProfile of ``run()``, after one plain timed call, in µs per unit of work, the top 20 by
+    self time (cProfile adds a fixed cost to every Python call: read the ranking and shares)."""
     gc.collect()
     gc.freeze()
     plain, profiler = block(run, units)()[0] * 1e6, cProfile.Profile()
@@ -151,20 +158,14 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     for (path, line, func), (_, calls, tt, ct, _) in stats.stats.items():
         where = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
         path = where[0] + path.split(where[0], 1)[1] if where else path.split("/")[-1]
-        rows.append({"function": f"{path}:{line}({func})" if line else func,
-                     "calls_per_unit": calls / units, "self_us_per_unit": tt * us,
-                     "cumulative_us_per_unit": ct * us,
-                     "self_share": tt / (total or 1)})  # fmt: skip
-    by = {k: sorted(rows, key=lambda r: r[f"{k}_us_per_unit"], reverse=True)[:top]
-          for k in ("self", "cumulative")}  # fmt: skip
-    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total * us:.1f} µs "
-          "with it (cProfile inflates small calls)")  # fmt: skip
-    print(table(["function (by self time)", "calls/unit", "self µs/unit", "cum µs/unit", "share"],
-                [(r["function"], f"{r['calls_per_unit']:.1f}", r["self_us_per_unit"],
-                  r["cumulative_us_per_unit"], f"{100 * r['self_share']:.1f}%")
-                 for r in by["self"][:20]]))  # fmt: skip
+        rows.append((f"{path}:{line}({func})" if line else func, f"{calls / units:.1f}", tt * us,
+                     ct * us, f"{100 * tt / (total or 1):.1f}%"))  # fmt: skip
+    top = sorted(rows, key=lambda row: row[2], reverse=True)[:20]
+    show(f"{title}: {plain:.1f} µs per unit without the profiler, {total * us:.1f} µs with it "
+         "(cProfile inflates small calls)", ["function (by self time)", "calls/unit",
+         "self µs/unit", "cum µs/unit", "share"], top)  # fmt: skip
     return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total * us,
-            "top_self": by["self"], "top_cumulative": by["cumulative"]}  # fmt: skip
+            "top_self": top}  # fmt: skip
 
 
 def rss_bytes() -> int:
@@ -215,9 +216,24 @@ def show(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> N
     print(f"\n{title}\n{table(headers, rows)}")
 
 
+def ratio_table(title: str, stats: Mapping[str, Mapping[str, Any]],
+                base: str | Callable[[str], str | None], unit: str = "µs", scale: float = 1.0,
+                extra: Mapping[str, Mapping[str, Any]] | None = None) -> None:  # fmt: skip
+    """Show `compare`'s ``stats``: each contender's wall and CPU medians (times ``scale``) and
+    their ratios to its baseline's, ``base`` or ``base(name)``; ``extra``: column -> values."""
+    rows = []
+    for name, s in stats.items():
+        b = stats.get(base if isinstance(base, str) else base(name) or "")
+        ratios = [f"{r:.2f}x" for r in ratio(s, b)] if b else ["-", "-"]
+        rows.append((name, s["median"] * scale, s["cpu"]["median"] * scale, *ratios,
+                     *(column[name] for column in (extra or {}).values())))  # fmt: skip
+    headers = ["contender", f"wall {unit}", f"cpu {unit}", "ratio", "cpu ratio", *(extra or {})]
+    show(title, headers, rows)
+
+
 def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None = None,
          unit: str = "x") -> dict[str, Any]:  # fmt: skip
-    """One goal of issue 6: met when the wall-time *and* CPU-time figures are both within
+    """One goal of the issues: met when the wall-time *and* CPU-time figures are both within
     ``limit`` (either alone can be flattered by noise); ``"yes"``/``"no"`` is met on yes."""
     met = measured == "yes" if isinstance(measured, str) else (
         limit is not None and measured <= limit and (cpu is None or cpu <= limit))  # fmt: skip
@@ -229,6 +245,21 @@ def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> d
     """The `goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
     wall, cpu = ratio(a, b)
     return goal(text, wall, limit, cpu)
+
+
+def goals_of(stats: Mapping[str, Mapping[str, Any]], specs: Iterable[Versus]) -> list[dict]:
+    """The `vs` goals ``(text, contender, baseline, limit)`` whose two contenders both ran."""
+    ran = [(text, stats.get(a), stats.get(b or ""), limit) for text, a, b, limit in specs]
+    return [vs(text, a, b, limit) for text, a, b, limit in ran if a and b]
+
+
+def contest(title: str, rounds: Mapping[str, Callable[[], Any]], reps: int,
+            base: str | Callable[[str], str | None], goals: Iterable[Versus] = (),
+            scale: float = 1e6, unit: str = "µs") -> tuple[dict[str, Any], list[dict]]:  # fmt: skip
+    """`compare` the rounds, show their `ratio_table`; return the statistics and the goals."""
+    stats = compare(rounds, reps, scale)
+    ratio_table(f"{title}, medians of {reps} interleaved rounds", stats, base, unit)
+    return stats, goals_of(stats, goals)
 
 
 def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
@@ -254,43 +285,30 @@ def _git(*args: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """The machine and software the numbers were measured on."""
-    psutil = importlib.import_module("psutil")
-    try:
-        with open("/proc/cpuinfo") as f:
-            info = dict(ln.split(":", 1) for ln in f if ":" in ln)
-    except OSError:
-        info = {}
-    info = {k.strip(): v.strip() for k, v in info.items()}
-    flags = set(info.get("flags", "").split())
-    changed = _git("status", "--porcelain", "--", "autograd_lite")
-    dirty = None if changed is None else len(changed.splitlines())
-    blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
-    keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-            "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    psutil, blas = importlib.import_module("psutil"), pin_blas_threads()  # as every bench pins it
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    changed = _git("status", "--porcelain", "--", "autograd_lite")
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": info.get("model name", platform.processor() or platform.machine()),
-        "cpu_flags": " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
-                              if f in flags),
-        "cores": psutil.cpu_count(), "load_average": psutil.getloadavg(),
-        "cores_usable": len(usable) if usable else psutil.cpu_count(),
-        "platform": platform.platform(), "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(), "numpy": np.__version__,
+        "cpu": cpu, "cores_usable": len(usable) if usable else psutil.cpu_count(),
+        "load_average": psutil.getloadavg(), "python": sys.version.split()[0],
+        "numpy": np.__version__,
         "blas": {"name": blas.get("internal_api"), "version": blas.get("version"),
-                 "core": blas.get("architecture"), "threads": blas.get("num_threads"),
-                 "path": blas.get("filepath")},
+                 "core": blas.get("architecture"), "threads": blas.get("num_threads")},
         "torch": getattr(sys.modules.get("torch"), "__version__", None),
         "jax": getattr(sys.modules.get("jax"), "__version__", None),
-        "env": {k: os.environ[k] for k in keys if k in os.environ},
+        "env": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
         "git": {"commit": _git("rev-parse", "--short", "HEAD"),
-                "package_changes_uncommitted": dirty},
+                "package_changes_uncommitted":
+                    None if changed is None else len(changed.splitlines())},
     }  # fmt: skip
 
 
 def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
-           goals: Sequence[Mapping[str, Any]] = (), what: str = "ratios of medians"
-           ) -> int:  # fmt: skip
+           goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
     """Every benchmark's ending: its notes, the machine (read now, so that the optional
     frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``; 0, the
     exit status of a benchmark that got here."""
@@ -298,21 +316,17 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
         print("note:", note)
     env = environment()
     blas, git, load = env["blas"], env["git"], "/".join(f"{x:.2f}" for x in env["load_average"])
-    print(f"\ndate {env['date']}; {env['cpu']} ({env['cpu_flags']}), {env['cores_usable']} "
-          f"usable core(s), load {load}")  # fmt: skip
-    print(f"Python {env['python']}, NumPy {env['numpy']} with {blas['name']} {blas['version']} "
-          f"(core {blas['core']}, {blas['threads']} thread(s))")  # fmt: skip
-    if env["torch"] or env["jax"]:
-        print(", ".join(f"{k} {env[k]}" for k in ("torch", "jax") if env[k]))
-    if env["env"]:
-        print("env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()))
-    if git["commit"]:
-        dirty = git["package_changes_uncommitted"]
-        print(f"commit {git['commit']}"
-              + bool(dirty) * f" + {dirty} uncommitted change(s) under autograd_lite/")  # fmt: skip
+    dirty = git["package_changes_uncommitted"]
+    lines = [f"date {env['date']}; {env['cpu']}, {env['cores_usable']} usable core(s), load {load}",
+             f"Python {env['python']}, NumPy {env['numpy']} with {blas['name']} {blas['version']} "
+             f"(core {blas['core']}, {blas['threads']} thread(s))",
+             ", ".join(f"{k} {env[k]}" for k in ("torch", "jax") if env[k]),
+             env["env"] and "env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()),
+             git["commit"] and f"commit {git['commit']}" + bool(dirty) * f" + {dirty} "
+             "uncommitted change(s) under autograd_lite/"]  # fmt: skip
+    print("\n" + "\n".join(line for line in lines if line))
     if goals:
-        print(f"\nGoals (issue 6): {what} (met = wall and CPU time both within)")
-        print(goal_table(goals))
+        print("\nGoals (met = wall and CPU time both within)", goal_table(goals), sep="\n")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
     document = {"benchmark": name, "environment": env, **payload, "goals": list(goals)}
@@ -329,9 +343,12 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
     full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders (imported
     unless skipped, with a note saying why), or None."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
-              "--no-jax": "skip JAX", "--json": {"help": "results file name"},
-              "--reps": {"type": int, "help": "recorded rounds per contender"}}  # fmt: skip
+    shared = {
+        "--quick": "smaller sizes, fewer repetitions",
+        "--no-torch": "skip PyTorch",
+        "--no-jax": "skip JAX",
+        "--reps": {"type": int, "help": "rounds per contender"},
+    }
     for flag, kw in (shared | dict(options or {})).items():
         switch = {"action": "store_true", "help": kw}
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
