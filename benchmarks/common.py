@@ -56,9 +56,8 @@ def chain(x: Any, n: int) -> Any:
 
 def interleaved(contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1,
                 seed: int = 0) -> dict[str, list[Any]]:  # fmt: skip
-    """Run each contender's round ``warmup + reps`` times, interleaved, shuffled; return ``name
-    -> [recorded values]``. Untimed before each round: a collection and a 1 ms sleep (woken
-    worker threads go idle); what was alive before is frozen (``gc.freeze``)."""
+    """Each round ``warmup + reps`` times, interleaved, shuffled: ``name -> [recorded values]``;
+    untimed before a round: a collection and a 1 ms sleep; what was alive before is frozen."""
     gc.collect()
     gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
@@ -80,8 +79,7 @@ def clock() -> tuple[float, float]:
 
 
 def since(start: tuple[float, float], units: int = 1) -> tuple[float, float]:
-    """``(wall, cpu)`` seconds per unit since ``start = clock()`` (the CPU time does not count
-    waiting for a core: the steadier on a shared machine, kept as a check)."""
+    """``(wall, cpu)`` seconds per unit since ``start = clock()``."""
     wall, cpu = clock()
     return (wall - start[0]) / units, (cpu - start[1]) / units
 
@@ -104,8 +102,7 @@ def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple
 
 
 def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
-    """Median, quartiles, minimum, count and the samples (times ``scale``); of ``(wall, cpu)``
-    pairs, the wall times', with the CPU times' under ``"cpu"``."""
+    """Median, quartiles, minimum, count, samples (times ``scale``); of pairs, CPU's in "cpu"."""
     if values and isinstance(values[0], tuple):
         cpu = summarize([v[1] for v in values], scale)
         return summarize([v[0] for v in values], scale) | {"cpu": cpu}
@@ -147,8 +144,7 @@ def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def profile(title: str, run: Callable[[], Any], units: int) -> dict[str, Any]:
-    """cProfile of ``run()``, after one plain timed call, in µs per unit of work, the top 20 by
-    self time (cProfile adds a fixed cost to every Python call: read the ranking and shares)."""
+    """cProfile of ``run()`` after one plain timed call: the top 20 by self time, per unit."""
     gc.collect()
     gc.freeze()
     plain, profiler = block(run, units)()[0] * 1e6, cProfile.Profile()
@@ -175,20 +171,16 @@ def rss_bytes() -> int:
 
 def peak_rss_bytes() -> int:
     """The peak RSS since the start or `reset_peak_rss`: ``VmHWM``, else ``ru_maxrss``."""
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return importlib.import_module("resource").getrusage(0).ru_maxrss * 1024
+    with contextlib.suppress(OSError, StopIteration), open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    return importlib.import_module("resource").getrusage(0).ru_maxrss * 1024
 
 
 def reset_peak_rss() -> bool:
     """Reset the peak RSS to the current RSS (Linux ``clear_refs``); False if not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
+    with contextlib.suppress(OSError):
+        return Path("/proc/self/clear_refs").write_text("5") > 0
+    return False
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
@@ -265,10 +257,8 @@ def contest(title: str, rounds: Mapping[str, Callable[[], Any]], reps: int,
 def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
     """The goals as a table: measured (wall), CPU, limit, met."""
 
-    def fmt(v: Any, unit: str) -> str:
-        if v is None or isinstance(v, str):
-            return v or "-"
-        return f"{v:.2f}{'' if unit == 'x' else ' '}{unit}"
+    def fmt(v: Any, unit: str) -> Any:
+        return v if v is None or isinstance(v, str) else f"{v:.2f}{' ' * (unit != 'x')}{unit}"
 
     rows = [(g["goal"], *(fmt(g[k], g["unit"]) for k in ("measured", "cpu_measured", "limit")),
              "yes" if g["met"] else "NO") for g in goals]  # fmt: skip
@@ -309,9 +299,8 @@ def environment() -> dict[str, Any]:
 
 def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
            goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
-    """Every benchmark's ending: its notes, the machine (read now, so that the optional
-    frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``; 0, the
-    exit status of a benchmark that got here."""
+    """Every benchmark's ending: its notes, the machine (read now: the optional frameworks are
+    imported), its goals, and ``benchmarks/results/NAME.json``; 0, the exit status."""
     for note in notes:
         print("note:", note)
     env = environment()
@@ -338,17 +327,13 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
           reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
           ) -> argparse.Namespace:  # fmt: skip
-    """Every benchmark's start: parse the shared options and ``options`` (flag -> add_argument's
-    keywords, or a help text for a switch), pin BLAS; ``args.reps`` defaults to ``reps`` (quick,
-    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders (imported
-    unless skipped, with a note saying why), or None."""
+    """Every benchmark's start: the shared options and ``options`` (flag -> add_argument's keywords,
+    or a switch's help), BLAS pinned, ``args.reps`` from ``reps`` (quick, full), ``args.notes``,
+    ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    shared = {
-        "--quick": "smaller sizes, fewer repetitions",
-        "--no-torch": "skip PyTorch",
-        "--no-jax": "skip JAX",
-        "--reps": {"type": int, "help": "rounds per contender"},
-    }
+    shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
+              "--no-jax": "skip JAX", "--reps": {"type": int, "help": "rounds per contender"},
+              }  # fmt: skip
     for flag, kw in (shared | dict(options or {})).items():
         switch = {"action": "store_true", "help": kw}
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
@@ -370,8 +355,7 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
 
 
 def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
-    """``python -m module *args`` in a fresh process, from the root, with this package
-    importable (and the pinned BLAS threads inherited)."""
+    """``python -m module *args`` in a fresh process, from the root, this package importable."""
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     cmd = [sys.executable, "-m", module, *args]
     return subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, **kwargs)
