@@ -18,8 +18,8 @@ TORCH = "torch eager (1 thread)"
 
 
 def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
-    """The contenders' rounds on one shape; each returns ``{"fwd", "bwd"}`` or ``{"fwd+bwd"}``
-    (``(wall, cpu)`` per node) and checks the gradient, ``1.0001 ** n``."""
+    """The contenders' rounds on one shape: ``{"fwd", "bwd", "total"}``, or some of them, as
+    ``(wall, cpu)`` per node; each checks the gradient, ``1.0001 ** n``."""
 
     def check(grad: Any) -> None:
         if not np.allclose(np.asarray(grad), MUL**n, rtol=1e-9):
@@ -33,6 +33,7 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
             begin = clock()
             backward(x)
             out["bwd"] = since(begin, n)
+            out["total"] = (out["fwd"][0] + out["bwd"][0], out["fwd"][1] + out["bwd"][1])
         if grad is not None:
             check(grad())
         return out
@@ -53,7 +54,7 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         _, grad = value_and_grad(x0)
         total = since(begin, n)
         check(grad)
-        return {"fwd+bwd": total}
+        return {"total": total}
 
     def torch_round() -> dict:
         torch.set_num_threads(1)
@@ -83,13 +84,9 @@ def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
     for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
         samples, results[label] = common.interleaved(rounds(torch, shape, n), reps), {}
         for name, values in samples.items():
-            parts = {p: [v[p] for v in values] for p in values[0]}
-            if "bwd" in parts:
-                parts["total"] = [(f[0] + b[0], f[1] + b[1])
-                                  for f, b in zip(parts["fwd"], parts["bwd"])]  # fmt: skip
-            else:
-                parts["total"] = parts.pop("fwd+bwd", [])
-            results[label][name] = {p: common.summarize(v, 1e6) for p, v in parts.items() if v}
+            results[label][name] = {
+                p: common.summarize([v[p] for v in values], 1e6) for p in values[0]
+            }
     return results
 
 
@@ -101,30 +98,25 @@ def main(argv: list[str] | None = None) -> int:
     print("bench_overhead: chains of tiny ops, forward and backward per node")
     results = measure(n, args.reps, args.torch)
     for label, entries in results.items():
-        torch_total = entries.get(TORCH, {}).get("total", {}).get("median")
-        rows = []
-        for name, e in entries.items():
-            fwd, bwd, total = (e.get(k, {}).get("median") for k in ("fwd", "bwd", "total"))
-            vs_torch = f"{total / torch_total:.2f}x" if total and torch_total else "-"
-            cpu = e.get("total", {}).get("cpu", {}).get("median")
-            rows.append((name, fwd, bwd, total, cpu, total / 2 if total else None, vs_torch))
-        title = f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per node"
-        headers = ["contender", "fwd µs", "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "per op µs"]
-        common.show(
-            f"{title}, median of {args.reps} interleaved rounds", headers + ["vs torch"], rows
-        )
-    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
-                               "notes": args.notes, "task": f"chain x = x*{MUL} + {ADD}, {n} "
-                               "nodes (2 ops each), fwd and bwd per node"}  # fmt: skip
+        medians = {name: {k: s["median"] for k, s in e.items()} for name, e in entries.items()}
+        torch = medians.get(TORCH, {}).get("total")
+        rows = [(name, m.get("fwd"), m.get("bwd"), m.get("total"),
+                 entries[name].get("total", {}).get("cpu", {}).get("median"),
+                 f"{m['total'] / torch:.2f}x" if torch and "total" in m else "-")
+                for name, m in medians.items()]  # fmt: skip
+        common.show(f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per "
+                    f"node, median of {args.reps} interleaved rounds", ["contender", "fwd µs",
+                    "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "vs torch"], rows)  # fmt: skip
+    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results}
     if args.profile:
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
-        run()  # warm
         title = "cProfile of a scalar chain, fwd + bwd, per node"
         payload["profile"] = common.profile(title, run, nodes)
-    goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
-                         ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
-             for label, r in results.items()]  # fmt: skip
+    goals = []
+    for label, r in results.items():
+        total, text = r["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
+        goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
     return common.footer("bench_overhead", payload, args.notes, goals)
 
 
