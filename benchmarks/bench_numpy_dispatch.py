@@ -24,15 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     rounds = {f"{name}{kind}": common.block(f, number, number)
               for name, fs in calls.items() for kind, f in zip(("", " direct"), fs)}  # fmt: skip
-    stats = common.compare(rounds, args.reps, 1e6)
-    ratios = {name: stats[name]["median"] / stats[f"{name} direct"]["median"] for name in calls}
-    rows = [(n, stats[n]["median"], stats[f"{n} direct"]["median"], r) for n, r in ratios.items()]
-    print(
-        f"bench_numpy_dispatch: µs per call, median of {args.reps} interleaved rounds of {number}",
-        common.table(["NumPy's spelling", "µs", "direct µs", "ratio"], rows),
-        sep="\n",
-    )
-    payload = {"calls_per_round": number, "rounds": args.reps, "results": stats, "ratios": ratios}
+    title = f"bench_numpy_dispatch: µs per call, rounds of {number}; ratios to the direct call"
+    base = lambda name: None if name.endswith(" direct") else f"{name} direct"  # noqa: E731
+    stats, _ = common.contest(title, rounds, args.reps, base)
+    payload = {"calls_per_round": number, "rounds": args.reps, "results": stats}
     return common.footer("bench_numpy_dispatch", payload, args.notes)
 
 
