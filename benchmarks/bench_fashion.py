@@ -80,23 +80,18 @@ def measure(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
             for b, w in zip(*contender.params()):
                 a = 1.0 / (1.0 + np.exp(-(w @ a + b)))
         accuracy[name] = float(np.mean(a.argmax(axis=0) == data.test.labels))
-    # At eta = 3 the training is chaotic: the last-bit differences of two σ formulas grow to O(1)
-    # within the epoch. So the arithmetic is checked in lockstep, over a whole epoch, with the
-    # reference computing σ by the library's formula: bitwise equal.
+    # η = 3 is chaotic (last-bit differences of two σ formulas grow to O(1) within the epoch):
+    # the arithmetic is checked in lockstep with the reference computing σ as the library does.
     perm = np.random.default_rng(7).permutation(X_rows.shape[0])
     pairs = ((X_rows[perm[k : k + BATCH]].T, Y_rows[perm[k : k + BATCH]].T)
              for k in range(0, X_rows.shape[0] - BATCH + 1, BATCH))  # fmt: skip
-    diff = nielsen.max_weight_difference
-    return {
-        "max_abs_weight_diff_network_vs_reference_after_epoch":
-            diff(last[REFERENCE], last[NETWORK]),
-        "max_abs_weight_diff_network_vs_reference_library_sigmoid_after_epoch":
-            diff(last[nielsen.REFERENCE_LIBRARY_SIGMOID], last[NETWORK]),
-        "lockstep_same_sigmoid": nielsen.lockstep_check(dtype, pairs),
-        "data": data.source, "load_s": load_s, "dtype": np.dtype(dtype).name,
-        "train_images": int(X_rows.shape[0]), "steps_per_epoch": int(X_rows.shape[0] // BATCH),
-        "epochs_timed": reps, "epoch_s": stats, "test_accuracy": accuracy,
-    }  # fmt: skip
+    diffs = {name: nielsen.max_weight_difference(last[name], last[NETWORK])
+             for name in (REFERENCE, nielsen.REFERENCE_LIBRARY_SIGMOID)}  # fmt: skip
+    return {"max_abs_weight_diff_vs_network_after_epoch": diffs, "data": data.source,
+            "lockstep_same_sigmoid": nielsen.lockstep_check(dtype, pairs), "load_s": load_s,
+            "dtype": np.dtype(dtype).name, "train_images": int(X_rows.shape[0]),
+            "steps_per_epoch": int(X_rows.shape[0] // BATCH), "epochs_timed": reps,
+            "epoch_s": stats, "test_accuracy": accuracy}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,18 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         return common.footer("bench_fashion", {"result": None}, args.notes)
     r = measure(args.data, np.dtype(args.dtype), args.reps, args.torch)
     stats, steps = r["epoch_s"], r["steps_per_epoch"]
-    per_step = {n: f"{s['median'] / steps * 1e6:.0f}" for n, s in stats.items()}
-    accuracy = {n: f"{100 * a:.2f}%" for n, a in r["test_accuracy"].items()}
-    title = (f"{r['data']}; {r['dtype']}; {steps:,} steps per epoch; median of {args.reps} "
-             f"interleaved epoch(s) each; loading took {r['load_s']:.1f} s")  # fmt: skip
-    extra = {"µs/step": per_step, "test accuracy": accuracy}
-    common.ratio_table(title, stats, REFERENCE, "s", extra=extra)
+    extra = {
+        "µs/step": {n: f"{s['median'] / steps * 1e6:.0f}" for n, s in stats.items()},
+        "test accuracy": {n: f"{a:.2%}" for n, a in r["test_accuracy"].items()},
+    }
+    common.ratio_table(f"{r['data']}; {r['dtype']}; {steps:,} steps per epoch; median of "
+                       f"{args.reps} interleaved epoch(s) each; loading took {r['load_s']:.1f} s",
+                       stats, REFERENCE, "s", extra=extra)  # fmt: skip
+    d, ls = r["max_abs_weight_diff_vs_network_after_epoch"], r["lockstep_same_sigmoid"]
     print("Network vs reference after the timed epoch (different σ formulas; η=3 is chaotic): "
-          f"max|Δw| {r['max_abs_weight_diff_network_vs_reference_after_epoch']:.1e}; vs the "
-          "reference with the library's σ: max|Δw| "
-          f"{r['max_abs_weight_diff_network_vs_reference_library_sigmoid_after_epoch']:.1e}"
-          f"; {r['lockstep_same_sigmoid']['steps']:,} steps in lockstep with it: "
-          f"{r['lockstep_same_sigmoid']['line']}")  # fmt: skip
+          f"max|Δw| {d[REFERENCE]:.1e}; vs the reference with the library's σ: max|Δw| "
+          f"{d[nielsen.REFERENCE_LIBRARY_SIGMOID]:.1e}; {ls['steps']:,} steps in lockstep with "
+          f"it: {ls['line']}")  # fmt: skip
     goals = common.goals_of(stats, [("one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy",
                                      NETWORK, REFERENCE, 1.25)])  # fmt: skip
     return common.footer("bench_fashion", {"result": r}, args.notes, goals)
