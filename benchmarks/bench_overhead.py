@@ -1,7 +1,8 @@
-"""Per-node overhead: chains of tiny ops, where the framework's bookkeeping is all there is.
+"""Per-call overhead: tiny ops and tiny arrays, where the framework's bookkeeping is all there is.
 
-A node is ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward and backward per
-node, against ``no_grad``, replay, NumPy and PyTorch. ``--nodes N``, ``--profile``.
+Chains of nodes ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward and backward
+per node, against ``no_grad``, replay, NumPy and PyTorch; NumPy's dispatch on a Tensor
+(``np.exp(t)``, ``ndarray @ t`` ...) against the direct call. ``--nodes N``, ``--profile``.
 """
 
 from collections.abc import Callable
@@ -79,6 +80,23 @@ def _scale(g: np.ndarray, n: int) -> None:
         g = g * MUL
 
 
+def dispatch(reps: int, number: int) -> dict[str, Any]:
+    """NumPy's spelling on a 2x2 Tensor against the direct call it dispatches to, µs per call."""
+    a, t = np.ones((2, 2)), al.Tensor(np.ones((2, 2)), requires_grad=True)
+    calls = {"np.exp(t)": (lambda: np.exp(t), lambda: t.exp()),
+             "ndarray * t": (lambda: a * t, lambda: t.__rmul__(a)),
+             "ndarray @ t": (lambda: a @ t, lambda: t.__rmatmul__(a)),
+             "np.sum(t, axis=0)": (lambda: np.sum(t, axis=0), lambda: t.sum(axis=0)),
+             "np.reshape(t, (4,))": (lambda: np.reshape(t, (4,)), lambda: t.reshape((4,))),
+             "np.concatenate([t, t])":
+                 (lambda: np.concatenate([t, t]), lambda: al.concatenate([t, t]))}  # fmt: skip
+    rounds = {f"{name}{kind}": common.block(f, number, number)
+              for name, fs in calls.items() for kind, f in zip(("", " direct"), fs)}  # fmt: skip
+    title = f"NumPy's dispatch: µs per call, rounds of {number}; ratios to the direct call"
+    base = lambda name: None if name.endswith(" direct") else f"{name} direct"  # noqa: E731
+    return common.contest(title, rounds, reps, base)[0]
+
+
 def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
@@ -107,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         common.show(f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per "
                     f"node, median of {args.reps} interleaved rounds", ["contender", "fwd µs",
                     "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "vs torch"], rows)  # fmt: skip
-    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results}
+    calls = 200 if args.quick else 2000
+    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
+                               "dispatch": dispatch(args.reps, calls)}  # fmt: skip
     if args.profile:
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
