@@ -12,7 +12,7 @@ from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
 #: Benchmark name -> extra arguments of the full run.
 BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "adam": ["--profile"], "cnn": [], "compile": ["--profile"]}  # fmt: skip
+           "memory": [], "adam": [], "cnn": [], "compile": ["--profile"]}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

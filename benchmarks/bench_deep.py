@@ -87,10 +87,9 @@ def summary(rs: list[dict[str, Any]], n: int) -> dict[str, Any]:
 
 
 def measure(sizes: list[int], reps: int, frameworks: list[str]) -> dict[str, Any]:
-    """Run the children, frameworks alternating in order; the medians of each framework's runs
-    at each size."""
+    """The children's runs, frameworks alternating in order, summarized per framework and size."""
     results: dict[str, dict[str, Any]] = {f: {} for f in frameworks}
-    errors = []
+    errors: list[str] = []
     for n in sizes:
         runs: dict[str, list] = {f: [] for f in frameworks}
         for rep in range(reps):
@@ -130,11 +129,9 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
               f"{seconds[0] + seconds[1]:.3g} s (of a {e['fwd_s']:.3g} s forward)")  # fmt: skip
     big = max(sizes)
     mine, torch = res["autograd_lite"][str(big)], res.get("torch", {}).get(str(big), {})
-    goals = []
+    ok, goals = "yes" if mine["ok"] else "no", []
     if big >= 1_000_000:
-        goals.append(
-            common.goal(f"{big:,}-node chain backward succeeds", "yes" if mine["ok"] else "no")
-        )
+        goals.append(common.goal(f"{big:,}-node chain backward succeeds", ok))
     if mine.get("runs") and torch.get("runs"):
         cpu = (mine["fwd_cpu_s"] + mine["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
         ratio = mine["total_s"] / torch["total_s"]
