@@ -1,9 +1,8 @@
 """Before and after: the working tree's autograd_lite against an earlier commit, in one process.
 
 ``python -m benchmarks.ab REV``: ``autograd_lite/`` at ``REV``, renamed ``autograd_lite_ab``, and
-the working tree's time a ``Network`` step, a chain node and bench_compile's ``al.compile`` loop
-(where ``REV`` has it) in interleaved rounds with the NumPy reference; the two networks' (and
-compiled models') weights must stay bitwise equal when the arithmetic did not change.
+the working tree's time a ``Network`` step and a chain node in interleaved rounds with the NumPy
+reference; the two networks' weights must stay bitwise equal when the arithmetic did not change.
 """
 
 import argparse
@@ -17,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import common
-from benchmarks.bench_compile import training
 from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches, reference, start
 from benchmarks.common import ROOT, chain, pin_blas_threads
 
@@ -55,26 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         nets = {k: v.nielsen.Network(SIZES, seed=SEED, dtype=dtype) for k, v in versions.items()}
         ref = reference(*start(dtype))
         rounds = {"numpy reference": common.over(ref.step, batches)}
-        models = {}  # bench_compile's loop: nn.Sequential, al.compile, SGD (where REV has them)
         for label, v in versions.items():
             net, x = nets[label], v.Tensor(1.0, requires_grad=True)
             update = lambda b, net=net: net.update_mini_batch(b[:2], ETA)  # noqa: E731
             chains = lambda x=x: [chain(x, 200).backward() for _ in range(5)]  # noqa: E731
             rounds[f"Network {label}"] = common.over(update, batches)
             rounds[f"chain node {label}"] = common.block(chains, 5 * 200)
-            if hasattr(v, "compile"):
-                models[label], step = training(dtype, True, v)
-                rounds[f"compiled loop {label}"] = common.over(step, batches)
         stats = common.compare(rounds, args.rounds, 1e6, warmup=0)
         base = lambda name: None if "chain" in name else "numpy reference"  # noqa: E731
         common.ratio_table(f"{args.dtype}, median of {args.rounds} interleaved rounds", stats, base)
-        pairs = {"networks": [n.biases + n.weights for n in nets.values()]}
-        if len(models) == 2:
-            pairs["compiled models"] = [[p.data for p in m.parameters()] for m in models.values()]
-        for what, (old, new) in pairs.items():
-            same = all(np.array_equal(a, b) for a, b in zip(old, new, strict=True))
-            print(f"weights of the two {what} after every round: "
-                  + ("bitwise equal" if same else "different"))  # fmt: skip
+        old, new = ([*n.biases, *n.weights] for n in nets.values())
+        same = all(np.array_equal(a, b) for a, b in zip(old, new, strict=True))
+        print(
+            f"weights of the two networks after every round: {'bitwise' if same else 'NOT'} equal"
+        )
     return 0
 
 

@@ -15,40 +15,37 @@ import numpy as np
 import autograd_lite as al
 from autograd_lite import nn, optim
 from benchmarks import common
-from benchmarks.bench_nielsen import BATCH, ETA, SIZES, NumpyReference, load_batches
+from benchmarks.bench_nielsen import BATCH, ETA, SIZES, load_batches, reference, start
 
 WIDTH, DEPTH, HIGHWAY_BATCH = 64, 4, 32
 COMPILED, EAGER, NUMPY = "al.compile(model)", "model (eager)", "NumPy by hand"
 TORCH, HIGHWAY = "PyTorch eager (1 thread)", "al.compile(highway)"
 
 
-def sequential(dtype: Any, lib: Any = al) -> Any:
-    """The chapter's network as ``nn.Sequential`` of ``lib`` (autograd_lite, or an earlier one)."""
-    linear = [lib.nn.Linear(n, m, seed=k, dtype=dtype) for k, n, m in zip((1, 2), SIZES, SIZES[1:])]
-    return lib.nn.Sequential(linear[0], lib.nn.Sigmoid(), linear[1], lib.nn.Sigmoid())
+def sequential(dtype: Any) -> nn.Sequential:
+    """The chapter's network as ``nn.Sequential``."""
+    linear = [nn.Linear(n, m, seed=k, dtype=dtype) for k, n, m in zip((1, 2), SIZES, SIZES[1:])]
+    return nn.Sequential(linear[0], nn.Sigmoid(), linear[1], nn.Sigmoid())
 
 
-def training(dtype: Any, compiled: bool, lib: Any = al) -> tuple[Any, Callable[[tuple], None]]:
-    """A model and the PyTorch-style step on a batch ``(Xc, Yc, Xr, Yr)``, compiled or eager."""
-    model = sequential(dtype, lib)
-    opt = lib.optim.SGD(model.parameters(), lr=ETA / BATCH)
-    forward = lib.compile(model) if compiled else model
+def training(dtype: Any, compiled: bool) -> Callable[[tuple], None]:
+    """The PyTorch-style step on a batch ``(Xc, Yc, Xr, Yr)``, its model compiled or eager."""
+    model = sequential(dtype)
+    opt = optim.SGD(model.parameters(), lr=ETA / BATCH)
+    forward: Any = al.compile(model) if compiled else model
 
     def step(b: tuple) -> None:
         model.zero_grad()
-        lib.quadratic_cost(forward(b[2]), b[3]).backward()
+        al.quadratic_cost(forward(b[2]), b[3]).backward()
         opt.step()
 
-    return model, step
+    return step
 
 
 def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
     """Rounds of ``len(batches)`` training steps each, per contender."""
-    steps = {COMPILED: training(dtype, True)[1], EAGER: training(dtype, False)[1]}
-    layers: Any = sequential(dtype).layers[::2]
-    reference = NumpyReference([m.bias.data.reshape(-1, 1).copy() for m in layers],
-                               [m.weight.data.copy() for m in layers], BATCH)  # fmt: skip
-    steps[NUMPY] = lambda b: reference.step(b[0], b[1], ETA)
+    steps = {COMPILED: training(dtype, True), EAGER: training(dtype, False),
+             NUMPY: reference(*start(dtype)).step}  # fmt: skip
     if torch is not None:
         torch.set_num_threads(1)
         tnn = torch.nn
