@@ -1,8 +1,7 @@
 """Per-step time of the chapter's network: autograd_lite against hand-written NumPy and others.
 
-One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) per contender of
-`build_contenders`, same start and batches, interleaved rounds of equal duration; weight checks,
-the cost of a gather; ``--profile``: cProfile of the step.
+One SGD step of ``[784, 30, 10]`` (sigmoid, quadratic cost, η = 3, m = 10) per contender, same
+start and batches, rounds of equal duration; weight checks; a gather's cost; ``--profile``.
 """
 
 import functools
@@ -42,9 +41,8 @@ sigmoid_library_inplace = functools.partial(sigmoid_inplace, exp=np.errstate(ove
 
 
 class NumpyReference:
-    """The chapter's network, BP1-BP4 by hand in matrix form (samples as columns): buffers
-    allocated once, products written with ``out=``, ``w -= (η/m) ∇w`` in place once BP2 for
-    layer l-1 has read the old ``w^l``."""
+    """BP1-BP4 by hand in matrix form (samples as columns): buffers allocated once, products
+    written with ``out=``, ``w -= (η/m) ∇w`` in place once BP2 for l-1 has read the old ``w^l``."""
 
     def __init__(self, biases: list, weights: list, m: int, sigmoid: Callable = sigmoid_inplace):
         self.sigmoid, self.m = sigmoid, m
@@ -108,7 +106,7 @@ def start(dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
 @dataclass
 class Contender:
     """A step on a batch ``(Xc, Yc, Xr, Yr)``, the parameters in the chapter's shapes, what runs
-    untimed before a round (thread settings) and what waits for asynchronous work, timed."""
+    untimed before a round (threads) and what waits for asynchronous work (timed)."""
 
     name: str
     step: Callable[[tuple], Any]
@@ -190,8 +188,7 @@ def jax_jit(jax: Any, biases: list, weights: list) -> Contender:
 
 
 def build_contenders(dtype: Any, torch: Any, jax: Any) -> list[Contender]:
-    """The references, ``Network`` (replayed and not), the minimal tape (a diagnostic),
-    ``ManualNetwork`` (matrix and per-sample), PyTorch eager (1, 2 threads), JAX ``jit``."""
+    """Every contender of the step, from the same start."""
     from benchmarks.minimal_tape import MinimalTapeNetwork
 
     biases, weights = start(dtype)
@@ -246,8 +243,8 @@ class Rounds:
 
 
 def lockstep_check(dtype: Any, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """``Network`` in lockstep with the reference computing σ by the library's formula over the
-    mini-batches ``(X, Y)``: the steps, the first whose weights differ (or None), the largest Δ."""
+    """``Network`` in lockstep with the reference computing σ as the library does, over ``pairs``
+    ``(X, Y)``: the steps, the first whose weights differ (or None), the largest Δ."""
     ref, net = reference(*start(dtype), library_sigmoid=True), network(dtype)
     first, worst, steps = None, 0.0, 0
     for steps, batch in enumerate(pairs, 1):
@@ -261,50 +258,37 @@ def lockstep_check(dtype: Any, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -
             "line": line}  # fmt: skip
 
 
-def measure_steps(dtype: Any, reps: int, torch: Any, jax: Any) -> dict[str, Any]:
-    """Interleaved per-step timings of every contender for one dtype, plus the weight checks."""
-    dtype = np.dtype(dtype)
-    batches, source = load_batches(dtype, 800)  # one epoch of the 8,000 digits
+def measure_steps(dtype: Any, reps: int, torch: Any, jax: Any) -> tuple[dict, list[dict]]:
+    """Every contender's interleaved per-step timings for one dtype and the weight checks,
+    printed; the results and the goals."""
+    dtype, (batches, source) = np.dtype(dtype), load_batches(dtype, 800)  # the 8,000 digits
     contenders = build_contenders(dtype, torch, jax)
     rounds = {c.name: Rounds(c, batches) for c in contenders}
     samples = common.interleaved(rounds, reps, warmup=WARMUP_ROUNDS, seed=int(dtype.itemsize))
-    diffs = {}
+    stats, diffs = {name: common.summarize(s, 1e6) for name, s in samples.items()}, {}
     for c in contenders:  # against the reference replayed, untimed, over as many steps
         replay = reference(*start(dtype))
         for i in range(rounds[c.name].count):
             replay.step(batches[i % len(batches)])
         diffs[c.name] = max_weight_difference(c, replay)
-    return {
-        "dtype": dtype.name, "data": source, "rounds": reps, "batches": len(batches),
-        "us_per_step": {name: common.summarize(s, 1e6) for name, s in samples.items()},
-        "steps_per_round": {name: r.steps for name, r in rounds.items()},
-        "steps_run": {name: r.count for name, r in rounds.items()},
-        "max_abs_weight_diff_after_timed_steps": diffs, "tolerance": TOLERANCE[dtype.name],
-        "lockstep_same_sigmoid": lockstep_check(dtype, (b[:2] for b in batches)),
-    }  # fmt: skip
-
-
-def report(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Print one dtype's table and weight checks; return its goals (ratios of medians)."""
-    stats, dt = result["us_per_step"], result["dtype"]
-    diffs = result["max_abs_weight_diff_after_timed_steps"]
-    iqr = {name: f"{s['q1']:.0f}-{s['q3']:.0f}" for name, s in stats.items()}
-    common.ratio_table(f"[{dt}] µs per step, median of {result['rounds']} interleaved rounds of "
-                       f"~{1e3 * ROUND_S:.0f} ms each, ratios to the {REFERENCE} "
-                       f"({result['data']})", stats, REFERENCE, extra={"IQR": iqr,
-                       "max|Δ| end": {n: f"{d:.1e}" for n, d in diffs.items()}})  # fmt: skip
-    verdict = "same" if diffs[NETWORK] <= result["tolerance"] else "DIFFERENT"
-    ls = result["lockstep_same_sigmoid"]
-    print(f"autograd_lite vs reference weights after {result['steps_run'][NETWORK]} steps from "
-          f"the same start: {verdict} (tolerance {result['tolerance']:.0e})\nautograd_lite vs "
-          f"reference computing σ by the library's formula, {ls['steps']} steps in lockstep: "
-          f"{ls['line']}")  # fmt: skip
-    torch = min((n for n in stats if n.startswith("torch")), key=lambda n: stats[n]["median"],
-                default=None)  # fmt: skip
-    return common.goals_of(stats, [
-        (f"Network ≤ 1.25x numpy reference ({dt})", NETWORK, REFERENCE, 1.25),
-        (f"Network ≤ 0.5x PyTorch eager, best threads ({dt})", NETWORK, torch, 0.5),
-        (f"Network ≤ 0.8x JAX jit ({dt})", NETWORK, "jax jit", 0.8)])  # fmt: skip
+    ends = {"max|Δ| end": {name: f"{d:.1e}" for name, d in diffs.items()}}
+    common.ratio_table(f"[{dtype.name}] µs per step, median of {reps} interleaved rounds of "
+                       f"~{1e3 * ROUND_S:.0f} ms each, ratios to the {REFERENCE} ({source})",
+                       stats, REFERENCE, extra=ends)  # fmt: skip
+    ls, tolerance = lockstep_check(dtype, (b[:2] for b in batches)), TOLERANCE[dtype.name]
+    print(f"autograd_lite vs reference weights after {rounds[NETWORK].count} steps from the same "
+          f"start: {'same' if diffs[NETWORK] <= tolerance else 'DIFFERENT'} (tolerance "
+          f"{tolerance:.0e})\nautograd_lite vs reference computing σ by the library's formula, "
+          f"{ls['steps']} steps in lockstep: {ls['line']}")  # fmt: skip
+    torch_name = min((n for n in stats if n.startswith("torch")),
+                     key=lambda n: stats[n]["median"], default=None)  # fmt: skip
+    goals = common.goals_of(stats, [
+        (f"Network ≤ 1.25x numpy reference ({dtype})", NETWORK, REFERENCE, 1.25),
+        (f"Network ≤ 0.5x PyTorch eager, best threads ({dtype})", NETWORK, torch_name, 0.5),
+        (f"Network ≤ 0.8x JAX jit ({dtype})", NETWORK, "jax jit", 0.8)])  # fmt: skip
+    return {"data": source, "us_per_step": stats, "max_abs_weight_diff_after_timed_steps": diffs,
+            "steps_run": {name: r.count for name, r in rounds.items()}, "tolerance": tolerance,
+            "lockstep_same_sigmoid": ls}, goals  # fmt: skip
 
 
 def measure_gather(reps: int) -> dict[str, Any]:
@@ -350,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     print("bench_nielsen: one SGD step of [784, 30, 10], sigmoid, quadratic cost, η=3, m=10")
     results, goals = {}, []
     for dt in ["float64", "float32"] if args.dtype == "both" else [args.dtype]:
-        results[dt] = measure_steps(dt, args.reps, args.torch, args.jax)
-        goals += report(results[dt])
+        results[dt], met = measure_steps(dt, args.reps, args.torch, args.jax)
+        goals += met
     gather = measure_gather(args.reps)
     common.ratio_table("Gathering one mini-batch of 10 (float64), median µs per batch", gather,
                        "rows X[idx] (contiguous)")  # fmt: skip
