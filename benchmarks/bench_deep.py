@@ -9,12 +9,13 @@ import gc
 import importlib
 import json
 import time
+from statistics import median
 from typing import Any
 
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import MUL, chain, clock, median, rss_bytes, since
+from benchmarks.common import MUL, chain, clock, rss_bytes, since
 
 GC_OFF = "autograd_lite, GC off"
 

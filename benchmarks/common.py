@@ -1,8 +1,7 @@
 """Shared instruments of the benchmarks: options, threads, timing, memory, tables, the footer.
 
-Contenders run in *interleaved* rounds in one process, shuffled, so that a slow phase of a noisy
-machine hits all alike (pyperf would time a contender and its baseline at different moments);
-medians of wall and CPU time; one BLAS thread (threadpoolctl); memory from psutil and ``/proc``.
+Contenders run in *interleaved*, shuffled rounds in one process, so that a slow phase of a noisy
+machine hits all alike; medians of wall and CPU time; one BLAS thread; memory from psutil, /proc.
 """
 
 import argparse
@@ -35,13 +34,12 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 #: The environment variables a run's footer shows when they are set.
 ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
-#: A goal compared two contenders: ``(text, contender, baseline, limit)``.
+#: A goal comparing two contenders: ``(text, contender, baseline, limit)``.
 Versus = tuple[str, str, str | None, float]
 
 
 def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
-    """Limit NumPy's BLAS to ``n`` threads (default ``AL_BENCH_BLAS_THREADS``); return what
-    threadpoolctl reports of it (``num_threads``, ``version``, ...)."""
+    """NumPy's BLAS limited to ``n`` threads (or ``AL_BENCH_BLAS_THREADS``): threadpoolctl's."""
     threadpoolctl = importlib.import_module("threadpoolctl")
     threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
     return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
@@ -111,11 +109,6 @@ def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
     q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if len(data) > 1 else data * 3
     return {"median": statistics.median(data), "q1": q1, "q3": q3, "min": data[0],
             "n": len(values), "samples": samples}  # fmt: skip
-
-
-def median(values: Sequence[Any], scale: float = 1.0) -> float:
-    """The median (wall) time of a list of timings."""
-    return summarize(values, scale)["median"]
 
 
 def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
