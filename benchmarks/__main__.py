@@ -22,7 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     for flag, help in switches.items():
         parser.add_argument(flag, action="store_true", help=help)
     parser.add_argument("--only", action="append", metavar="NAME", help=f"of {', '.join(BENCHES)}")
-    parser.add_argument("--max-nodes", type=int, default=None, help="bench_deep: largest chain")
     args = parser.parse_args(argv)
     names = [n.strip().removeprefix("bench_") for o in args.only or BENCHES for n in o.split(",")]
     if unknown := [n for n in names if n not in BENCHES]:
@@ -31,7 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     statuses, goals, started = {}, [], time.perf_counter()
     for name in names:
         cmd = [a for a in BENCHES[name] if not args.no_profile] + flags
-        cmd += ["--max-nodes", str(args.max_nodes)] if name == "deep" and args.max_nodes else []
         line = " ".join(["python", "-m", f"benchmarks.bench_{name}", *cmd])
         print(f"\n{'=' * 100}\n$ {line}\n{'=' * 100}", flush=True)
         t0 = time.perf_counter()

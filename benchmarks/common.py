@@ -39,7 +39,7 @@ Versus = tuple[str, str, str | None, float]
 
 
 def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
-    """NumPy's BLAS limited to ``n`` threads (or ``AL_BENCH_BLAS_THREADS``): threadpoolctl's."""
+    """Limit NumPy's BLAS to ``n`` threads (``AL_BENCH_BLAS_THREADS``); what threadpoolctl says."""
     threadpoolctl = importlib.import_module("threadpoolctl")
     threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
     return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
