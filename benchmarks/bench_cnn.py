@@ -92,23 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     r = measure(args.torch, args.reps, 2000 if args.quick else 8000)
     print(f"bench_cnn: {r['images']:,} images, {r['steps']} steps of 32 per epoch, float32; "
           f"medians of {args.reps} interleaved rounds")  # fmt: skip
-    res, rows, goals = r["results"], [], []
-    for what, limit, scale in ((EPOCH, 1.5, 1.0), (CONV, 2.0, 1e3)):
-        mine, other = res[f"{what}: autograd_lite"], res.get(f"{what}: {TORCH}")
-        unit = "s" if scale == 1.0 else "ms"
-        for name, s in (("autograd_lite", mine), (TORCH, other)):
-            if s is None:
-                rows.append((what, name, "skipped (see the note below)", "", ""))
-                continue
-            rows.append((what, name, f"{s['median'] * scale:.3g} {unit}",
-                         f"{s['cpu']['median'] * scale:.3g} {unit}",
-                         f"{s['median'] / other['median']:.2f}x" if other else "-"))  # fmt: skip
-        if other is not None:
-            goals.append(common.vs(f"{what} <= {limit}x {TORCH}", mine, other, limit))
-    print(common.table(["row", "contender", "wall", "cpu", "vs PyTorch"], rows, "llrrr"))
-    return common.footer(
-        args.json or "bench_cnn", {"result": r, "notes": args.notes}, args.notes, goals
-    )
+    for what, unit, scale in ((EPOCH, "s", 1.0), (CONV, "ms", 1e3)):
+        stats = {k: v for k, v in r["results"].items() if k.startswith(what)}
+        common.ratio_table(f"{what}, ratios to {TORCH}", stats, f"{what}: {TORCH}", unit, scale)
+    goals = common.goals_of(r["results"], [
+        (f"{what} <= {limit}x {TORCH}", f"{what}: autograd_lite", f"{what}: {TORCH}", limit)
+        for what, limit in ((EPOCH, 1.5), (CONV, 2.0))])  # fmt: skip
+    return common.footer("bench_cnn", {"result": r}, args.notes, goals)
 
 
 if __name__ == "__main__":

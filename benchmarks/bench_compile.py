@@ -7,6 +7,7 @@ the compiled step's time goes (its phases timed within the loop, and cProfile).
 """
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,37 +15,37 @@ import numpy as np
 import autograd_lite as al
 from autograd_lite import nn, optim
 from benchmarks import common
-from benchmarks.bench_nielsen import BATCH, ETA, SIZES, NumpyReference, load_batches
+from benchmarks.bench_nielsen import BATCH, ETA, SIZES, load_batches, reference, start
 
 WIDTH, DEPTH, HIGHWAY_BATCH = 64, 4, 32
 COMPILED, EAGER, NUMPY = "al.compile(model)", "model (eager)", "NumPy by hand"
-TORCH = "PyTorch eager (1 thread)"
+TORCH, HIGHWAY = "PyTorch eager (1 thread)", "al.compile(highway)"
 
 
-def _sequential(dtype: Any) -> nn.Sequential:
+def sequential(dtype: Any) -> nn.Sequential:
+    """The chapter's network as ``nn.Sequential``."""
     linear = [nn.Linear(n, m, seed=k, dtype=dtype) for k, n, m in zip((1, 2), SIZES, SIZES[1:])]
     return nn.Sequential(linear[0], nn.Sigmoid(), linear[1], nn.Sigmoid())
 
 
+def training(dtype: Any, compiled: bool) -> Callable[[tuple], None]:
+    """The PyTorch-style step on a batch ``(Xc, Yc, Xr, Yr)``, its model compiled or eager."""
+    model = sequential(dtype)
+    opt = optim.SGD(model.parameters(), lr=ETA / BATCH)
+    forward: Any = al.compile(model) if compiled else model
+
+    def step(b: tuple) -> None:
+        model.zero_grad()
+        al.quadratic_cost(forward(b[2]), b[3]).backward()
+        opt.step()
+
+    return step
+
+
 def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
     """Rounds of ``len(batches)`` training steps each, per contender."""
-    steps: dict[str, Any] = {}
-    for compiled in (True, False):
-        model = _sequential(dtype)
-        opt = optim.SGD(model.parameters(), lr=ETA / BATCH)
-        forward = al.compile(model) if compiled else model
-
-        def step(b: tuple, forward: Any = forward, opt: Any = opt, model: Any = model) -> None:
-            model.zero_grad()
-            loss = al.quadratic_cost(forward(b[2]), b[3])
-            loss.backward()
-            opt.step()
-
-        steps[COMPILED if compiled else EAGER] = step
-    layers: Any = _sequential(dtype).layers[::2]
-    reference = NumpyReference([m.bias.data.reshape(-1, 1).copy() for m in layers],
-                               [m.weight.data.copy() for m in layers], BATCH)  # fmt: skip
-    steps[NUMPY] = lambda b: reference.step(b[0], b[1], ETA)
+    steps = {COMPILED: training(dtype, True), EAGER: training(dtype, False),
+             NUMPY: reference(*start(dtype)).step}  # fmt: skip
     if torch is not None:
         torch.set_num_threads(1)
         tnn = torch.nn
@@ -65,7 +66,7 @@ def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
 
 def phases(dtype: Any, batches: list) -> dict[str, float]:
     """Median µs of each phase of the compiled step, timed in the loop (caches as they are)."""
-    model = _sequential(dtype)
+    model = sequential(dtype)
     opt, forward, clock = optim.SGD(model.parameters(), lr=ETA / BATCH), al.compile(model), []
     for b in batches * 3:
         clock.append(time.perf_counter())
@@ -120,30 +121,22 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     args = common.setup(__doc__, argv, {"--profile": "the compiled step's phases, cProfile"},
                         reps=(5, 15))  # fmt: skip
-    steps, goals = 50 if args.quick else 200, []
-    payload: dict[str, Any] = {}
+    steps, goals, payload = 50 if args.quick else 200, [], {}
     for dtype in (np.float64, np.float32):
         label, batches = np.dtype(dtype).name, load_batches(dtype, steps)[0]
-        stats = common.compare(loop_contenders(dtype, batches, args.torch), args.reps, 1e6)
-        payload[f"loop_{label}"] = stats
-        rows = [(name, s["median"], s["cpu"]["median"], *common.ratio(s, stats[NUMPY]))
-                for name, s in stats.items()]  # fmt: skip
-        common.show(f"Training loop, {label}, µs per step (medians of {args.reps} rounds of "
-                    f"{steps} steps)", ["contender", "wall µs", "cpu µs", "x NumPy",
-                    "x NumPy cpu"], rows)  # fmt: skip
-        them = [("compiled loop ≤ 1.25x NumPy", COMPILED, NUMPY, 1.25),
-                ("uncompiled loop ≤ 2x NumPy", EAGER, NUMPY, 2.0),
-                ("compiled loop ≤ 0.4x PyTorch", COMPILED, TORCH, 0.4)]  # fmt: skip
-        goals += [common.vs(f"{text} ({label})", stats[a], stats[b], limit)
-                  for text, a, b, limit in them if b in stats]  # fmt: skip
+        them = [(f"compiled loop ≤ 1.25x NumPy ({label})", COMPILED, NUMPY, 1.25),
+                (f"uncompiled loop ≤ 2x NumPy ({label})", EAGER, NUMPY, 2.0),
+                (f"compiled loop ≤ 0.4x PyTorch ({label})", COMPILED, TORCH, 0.4)]  # fmt: skip
+        title = f"Training loop, {label}, µs per step, rounds of {steps} steps"
+        rounds = loop_contenders(dtype, batches, args.torch)
+        payload[f"loop_{label}"], met = common.contest(title, rounds, args.reps, NUMPY, them)
+        goals += met
         if args.profile:
             payload[f"phases_{label}"] = spent = phases(dtype, batches)
             lines = [*spent.items(), ("sum", sum(spent.values()))]
             common.show(f"The compiled step's phases, {label}, median µs", ["phase", "µs"], lines)
-            loop = loop_contenders(dtype, batches, None)[COMPILED]  # (a round: every batch)
-            payload[f"profile_{label}"] = common.profile(
-                f"cProfile of the compiled loop, {label}", loop, len(batches), top=15
-            )
+            title, loop = f"cProfile of the compiled loop, {label}", rounds[COMPILED]
+            payload[f"profile_{label}"] = common.profile(title, loop, len(batches))
     x = np.random.default_rng(0).standard_normal((HIGHWAY_BATCH, WIDTH))
     model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=np.float64) for l in range(DEPTH)])
     compiled, params = al.compile(model), [p.data for p in model.parameters()]
@@ -152,15 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         model.zero_grad()
         compiled(x).sum().backward()
 
-    runs = {"al.compile(highway)": compiled_step, NUMPY: lambda: highway_numpy(params, x)}
-    rounds = {k: common.block(v, 100, 100) for k, v in runs.items()}
-    payload["highway"] = stats = common.compare(rounds, args.reps, 1e6)
-    highway = [(n, s["median"], s["cpu"]["median"]) for n, s in stats.items()]
-    common.show(f"Highway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs",
-                ["contender", "wall µs", "cpu µs"], highway)  # fmt: skip
-    text = "compiled highway fwd+bwd ≤ 1.5x NumPy"
-    goals.append(common.vs(text, stats["al.compile(highway)"], stats[NUMPY], 1.5))
-    return common.footer(args.json or "bench_compile", payload, args.notes, goals)
+    runs = {HIGHWAY: compiled_step, NUMPY: lambda: highway_numpy(params, x)}
+    title = f"Highway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs"
+    payload["highway"], met = common.contest(
+        title, {k: common.block(v, 100, 100) for k, v in runs.items()}, args.reps, NUMPY,
+        [("compiled highway fwd+bwd ≤ 1.5x NumPy", HIGHWAY, NUMPY, 1.5)])  # fmt: skip
+    return common.footer("bench_compile", payload, args.notes, goals + met)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ import gc
 import importlib
 import json
 import time
+from statistics import median
 from typing import Any
 
 import numpy as np
 
 from benchmarks import common
-from benchmarks.common import MUL, chain, clock, median, rss_bytes, since
+from benchmarks.common import MUL, chain, clock, rss_bytes, since
 
 GC_OFF = "autograd_lite, GC off"
 
@@ -48,19 +49,18 @@ def child(framework: str, n: int) -> dict[str, Any]:
     chain(leaf(), 100).backward()  # warm the code paths
     gc.collect()
     x0, log = leaf(), CollectorLog()
-    out: dict[str, Any] = {"framework": framework, "nodes": n, "rss_before": rss_bytes()}
-    out["peak_reset"] = common.reset_peak_rss()
+    out: dict[str, Any] = {"rss_before": rss_bytes(), "peak_reset": common.reset_peak_rss()}
     gc.callbacks.append(log)
     begin = clock()
     y = chain(x0, n)
     out["fwd_s"], out["fwd_cpu_s"] = since(begin)
     gc.callbacks.remove(log)
-    out["gc_fwd_count"], out["gc_fwd_s"], out["rss_after_fwd"] = log.count, log.seconds, rss_bytes()
+    out["gc_fwd_count"], out["gc_fwd_s"] = log.count, log.seconds
     begin = clock()
     y.backward()
     out["bwd_s"], out["bwd_cpu_s"] = since(begin)
-    out["peak"], out["grad"] = common.peak_rss_bytes(), float(np.asarray(x0.grad))
-    out["grad_ok"] = bool(np.isclose(out["grad"], MUL**n, rtol=1e-6))
+    out["peak"], grad = common.peak_rss_bytes(), float(np.asarray(x0.grad))
+    out["grad_ok"] = bool(np.isclose(grad, MUL**n, rtol=1e-6))
     del y
     gc.collect()
     out["rss_after"] = rss_bytes()
@@ -73,40 +73,35 @@ def child(framework: str, n: int) -> dict[str, Any]:
     return out
 
 
-def measure(sizes: list[int], reps: int, frameworks: list[str], timeout: float,
-            limits: dict[str, int]) -> dict[str, Any]:  # fmt: skip
-    """Run the children, frameworks alternating in order; the medians of each framework's runs
-    at each size."""
-    runs: dict[tuple[str, int], list] = {(f, n): [] for f in frameworks for n in sizes}
-    errors, results = [], {f: {} for f in frameworks}  # type: ignore[var-annotated]
+def summary(rs: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """The medians of one framework's runs at one size."""
+    col = {k: [r[k] for r in rs] for k in rs[0]}
+    med = {k: median(col[k]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
+    peak = median([r["peak"] - r["rss_before"] for r in rs])
+    return med | {
+        "ok": all(col["grad_ok"]), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
+        "peak_growth_bytes": peak, "peak_bytes_per_node": peak / n,
+        "retained_after_bytes": median([r["rss_after"] - r["rss_before"] for r in rs]),
+        "gc_fwd_count": [median(g) for g in zip(*col["gc_fwd_count"])],
+        "gc_fwd_s": [median(g) for g in zip(*col["gc_fwd_s"])], "raw": rs,
+    }  # fmt: skip
+
+
+def measure(sizes: list[int], reps: int, frameworks: list[str]) -> dict[str, Any]:
+    """The children's runs, frameworks alternating in order, summarized per framework and size."""
+    results: dict[str, dict[str, Any]] = {f: {} for f in frameworks}
+    errors: list[str] = []
     for n in sizes:
+        runs: dict[str, list] = {f: [] for f in frameworks}
         for rep in range(reps):
             for fw in frameworks if rep % 2 == 0 else frameworks[::-1]:
-                if n > limits.get(fw, n):
-                    continue
-                result = common.run_child("benchmarks.bench_deep", ["--child", fw, str(n)], timeout)
+                result = common.run_child("benchmarks.bench_deep", ["--child", fw, str(n)], 600)
                 if "error" in result:
                     errors.append(f"{fw} n={n:,}: {result['error']}")
                 else:
-                    runs[fw, n].append(result)
-    for (fw, n), rs in runs.items():
-        if not rs:
-            results[fw][str(n)] = {"ok": False, "skipped": n > limits.get(fw, n)}
-            continue
-        col = {k: [r[k] for r in rs] for k in rs[0]}
-        med = {k: median(col[k]) for k in ("fwd_s", "bwd_s", "fwd_cpu_s", "bwd_cpu_s")}
-        peak = median([r["peak"] - r["rss_before"] for r in rs])
-        results[fw][str(n)] = med | {
-            "ok": all(col["grad_ok"]), "runs": len(rs), "total_s": med["fwd_s"] + med["bwd_s"],
-            "fwd_us_per_node": med["fwd_s"] / n * 1e6, "bwd_us_per_node": med["bwd_s"] / n * 1e6,
-            "rss_before": rs[0]["rss_before"], "peak_growth_bytes": peak,
-            "peak_bytes_per_node": peak / n,
-            "retained_after_bytes": median([r["rss_after"] - r["rss_before"] for r in rs]),
-            "peak_reset": all(col["peak_reset"]), "raw": rs,
-            "gc_fwd_count": [median(g) for g in zip(*col["gc_fwd_count"])],
-            "gc_fwd_s": [median(g) for g in zip(*col["gc_fwd_s"])],
-            "drop_without_backward_s": rs[0].get("drop_without_backward_s"),
-        }  # fmt: skip
+                    runs[fw].append(result)
+        for fw, rs in runs.items():
+            results[fw][str(n)] = summary(rs, n) if rs else {"ok": False}
     return {"results": results, "errors": errors}
 
 
@@ -114,15 +109,12 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
     """Print the table and the collector lines; return the goals."""
     rows = []
     for n in sizes:
-        torch_total = res.get("torch", {}).get(str(n), {}).get("total_s")
-        for fw in res:
-            e = res[fw][str(n)]
+        torch = res.get("torch", {}).get(str(n), {}).get("total_s")
+        for fw, e in ((fw, res[fw][str(n)]) for fw in res):
             if not e.get("runs"):
-                rows.append(
-                    (f"{n:,}", fw, *[None] * 7, "skipped" if e.get("skipped") else "FAILED")
-                )
+                rows.append((f"{n:,}", fw, *[None] * 7, "FAILED"))
                 continue
-            ratio = f"{e['total_s'] / torch_total:.2f}x" if torch_total and fw != "torch" else "-"
+            ratio = f"{e['total_s'] / torch:.2f}x" if torch and fw != "torch" else "-"
             secs = (f"{e[k]:.{3 if e[k] < 10 else 1}f}" for k in ("fwd_s", "bwd_s", "total_s"))
             mib = (f"{e[k] / 2**20:.1f}" for k in ("peak_growth_bytes", "retained_after_bytes"))
             rows.append((f"{n:,}", fw, *secs, ratio, next(mib), f"{e['peak_bytes_per_node']:.0f}",
@@ -138,11 +130,9 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
               f"{seconds[0] + seconds[1]:.3g} s (of a {e['fwd_s']:.3g} s forward)")  # fmt: skip
     big = max(sizes)
     mine, torch = res["autograd_lite"][str(big)], res.get("torch", {}).get(str(big), {})
-    goals = []
+    ok, goals = "yes" if mine["ok"] else "no", []
     if big >= 1_000_000:
-        goals.append(
-            common.goal(f"{big:,}-node chain backward succeeds", "yes" if mine["ok"] else "no")
-        )
+        goals.append(common.goal(f"{big:,}-node chain backward succeeds", ok))
     if mine.get("runs") and torch.get("runs"):
         cpu = (mine["fwd_cpu_s"] + mine["bwd_cpu_s"]) / (torch["fwd_cpu_s"] + torch["bwd_cpu_s"])
         ratio = mine["total_s"] / torch["total_s"]
@@ -155,9 +145,7 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     options = {"--max-nodes": {"type": int, "help": "skip larger chains"},
-               "--torch-max-nodes": {"type": int, "help": "largest torch chain"},
                "--sizes": {"help": "comma-separated chain lengths"},
-               "--timeout": {"type": float, "default": 600, "help": "seconds per child process"},
                "--gc-diagnostic": "also run autograd_lite with Python's cyclic GC disabled",
                "--child": {"nargs": 2, "help": argparse.SUPPRESS}}  # fmt: skip
     # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
@@ -173,14 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = ", ".join(f"{args.reps} run(s) at {n:,}" for n in sizes)
     print("bench_deep: scalar chains x = x*1.0001 + 0.0001 (2 ops per node), one fresh process "
           f"per run; median of {runs}")  # fmt: skip
-    limits = {"torch": args.torch_max_nodes} if args.torch_max_nodes else {}
-    result = measure(sizes, args.reps, frameworks, args.timeout, limits)
+    result = measure(sizes, args.reps, frameworks)
     goals = report(result["results"], sizes)
     for err in result["errors"]:
         print("error:", err)
-    payload = {"task": "scalar chain x = x*1.0001 + 0.0001, fwd + bwd, peak RSS per fresh process",
-               "sizes": sizes, "frameworks": frameworks, **result, "notes": args.notes}  # fmt: skip
-    common.footer(args.json or "bench_deep", payload, args.notes, goals, what="medians")
+    payload = {"sizes": sizes, "frameworks": frameworks, **result}
+    common.footer("bench_deep", payload, args.notes, goals)
     return 0 if not result["errors"] else 1
 
 

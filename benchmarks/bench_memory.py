@@ -30,9 +30,8 @@ def track(run_block: Callable[[], Any], blocks: int) -> dict[str, Any]:
         samples.append(common.rss_bytes())
     base = samples[0]
     growth, drift = (max(samples) - base) / base, (samples[-1] - base) / base
-    return {"rss_bytes": samples, "baseline_bytes": base, "max_growth_fraction": growth,
-            "end_drift_fraction": drift, "flat": max(abs(growth), abs(drift)) <= LIMIT,
-            "gc_objects_end": len(gc.get_objects())}  # fmt: skip
+    return {"rss_bytes": samples, "max_growth_fraction": growth, "end_drift_fraction": drift,
+            "flat": max(abs(growth), abs(drift)) <= LIMIT}  # fmt: skip
 
 
 def chains(count: int, backward: bool) -> None:
@@ -63,18 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
     for name, r in results.items():
         print(f"{name}: RSS MiB per sample:", " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"]))
-    rows = [(name, f"{r['baseline_bytes'] / 2**20:.1f}", f"{100 * r['max_growth_fraction']:+.2f}%",
-             f"{100 * r['end_drift_fraction']:+.2f}%", "yes" if r["flat"] else "NO")
-            for name, r in results.items()]  # fmt: skip
     headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
-    print("\n" + common.table(headers, rows))
+    print("\n" + common.table(headers, [
+        (name, r["rss_bytes"][0] / 2**20, f"{100 * r['max_growth_fraction']:+.2f}%",
+         f"{100 * r['end_drift_fraction']:+.2f}%", "yes" if r["flat"] else "NO")
+        for name, r in results.items()]))  # fmt: skip
     r = results["network"]
-    growth = max(abs(r["max_growth_fraction"]), abs(r["end_drift_fraction"]))
-    goals = [common.goal(f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps", 100 * growth,
-                         100 * LIMIT, unit="%")]  # fmt: skip
-    payload = {"task": f"RSS over {steps} Network steps, sampled every {every}", "steps": steps,
-               "every": every, "results": results}  # fmt: skip
-    common.footer(args.json or "bench_memory", payload, goals=goals)
+    growth = 100 * max(abs(r["max_growth_fraction"]), abs(r["end_drift_fraction"]))
+    text = f"RSS flat within {LIMIT:.0%} over {steps:,} Network steps"
+    goals = [common.goal(text, growth, 100 * LIMIT, unit="%")]
+    common.footer("bench_memory", {"steps": steps, "every": every, "results": results}, goals=goals)
     return 0 if all(r["flat"] for r in results.values()) else 1
 
 

@@ -1,7 +1,8 @@
-"""Per-node overhead: chains of tiny ops, where the framework's bookkeeping is all there is.
+"""Per-call overhead: tiny ops and tiny arrays, where the framework's bookkeeping is all there is.
 
-A node is ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward and backward per
-node, against ``no_grad``, replay, NumPy and PyTorch. ``--nodes N``, ``--profile``.
+Chains of nodes ``x = x * 1.0001 + 0.0001`` (two ops), scalar or 10-vector: forward and backward
+per node, against ``no_grad``, replay, NumPy and PyTorch; NumPy's dispatch on a Tensor
+(``np.exp(t)``, ``ndarray @ t`` ...) against the direct call. ``--nodes N``, ``--profile``.
 """
 
 from collections.abc import Callable
@@ -18,8 +19,8 @@ TORCH = "torch eager (1 thread)"
 
 
 def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
-    """The contenders' rounds on one shape; each returns ``{"fwd", "bwd"}`` or ``{"fwd+bwd"}``
-    (``(wall, cpu)`` per node) and checks the gradient, ``1.0001 ** n``."""
+    """The contenders' rounds on one shape: ``{"fwd", "bwd", "total"}``, or some of them, as
+    ``(wall, cpu)`` per node; each checks the gradient, ``1.0001 ** n``."""
 
     def check(grad: Any) -> None:
         if not np.allclose(np.asarray(grad), MUL**n, rtol=1e-9):
@@ -33,6 +34,7 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
             begin = clock()
             backward(x)
             out["bwd"] = since(begin, n)
+            out["total"] = (out["fwd"][0] + out["bwd"][0], out["fwd"][1] + out["bwd"][1])
         if grad is not None:
             check(grad())
         return out
@@ -53,7 +55,7 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         _, grad = value_and_grad(x0)
         total = since(begin, n)
         check(grad)
-        return {"fwd+bwd": total}
+        return {"total": total}
 
     def torch_round() -> dict:
         torch.set_num_threads(1)
@@ -78,18 +80,31 @@ def _scale(g: np.ndarray, n: int) -> None:
         g = g * MUL
 
 
+def dispatch(reps: int, number: int) -> dict[str, Any]:
+    """NumPy's spelling on a 2x2 Tensor against the direct call it dispatches to, µs per call."""
+    a, t = np.ones((2, 2)), al.Tensor(np.ones((2, 2)), requires_grad=True)
+    calls = {"np.exp(t)": (lambda: np.exp(t), lambda: t.exp()),
+             "ndarray * t": (lambda: a * t, lambda: t.__rmul__(a)),
+             "ndarray @ t": (lambda: a @ t, lambda: t.__rmatmul__(a)),
+             "np.sum(t, axis=0)": (lambda: np.sum(t, axis=0), lambda: t.sum(axis=0)),
+             "np.reshape(t, (4,))": (lambda: np.reshape(t, (4,)), lambda: t.reshape((4,))),
+             "np.concatenate([t, t])":
+                 (lambda: np.concatenate([t, t]), lambda: al.concatenate([t, t]))}  # fmt: skip
+    rounds = {f"{name}{kind}": common.block(f, number, number)
+              for name, fs in calls.items() for kind, f in zip(("", " direct"), fs)}  # fmt: skip
+    title = f"NumPy's dispatch: µs per call, rounds of {number}; ratios to the direct call"
+    base = lambda name: None if name.endswith(" direct") else f"{name} direct"  # noqa: E731
+    return common.contest(title, rounds, reps, base)[0]
+
+
 def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
         samples, results[label] = common.interleaved(rounds(torch, shape, n), reps), {}
         for name, values in samples.items():
-            parts = {p: [v[p] for v in values] for p in values[0]}
-            if "bwd" in parts:
-                parts["total"] = [(f[0] + b[0], f[1] + b[1])
-                                  for f, b in zip(parts["fwd"], parts["bwd"])]  # fmt: skip
-            else:
-                parts["total"] = parts.pop("fwd+bwd", [])
-            results[label][name] = {p: common.summarize(v, 1e6) for p, v in parts.items() if v}
+            results[label][name] = {
+                p: common.summarize([v[p] for v in values], 1e6) for p in values[0]
+            }
     return results
 
 
@@ -101,31 +116,28 @@ def main(argv: list[str] | None = None) -> int:
     print("bench_overhead: chains of tiny ops, forward and backward per node")
     results = measure(n, args.reps, args.torch)
     for label, entries in results.items():
-        torch_total = entries.get(TORCH, {}).get("total", {}).get("median")
-        rows = []
-        for name, e in entries.items():
-            fwd, bwd, total = (e.get(k, {}).get("median") for k in ("fwd", "bwd", "total"))
-            vs_torch = f"{total / torch_total:.2f}x" if total and torch_total else "-"
-            cpu = e.get("total", {}).get("cpu", {}).get("median")
-            rows.append((name, fwd, bwd, total, cpu, total / 2 if total else None, vs_torch))
-        title = f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per node"
-        headers = ["contender", "fwd µs", "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "per op µs"]
-        common.show(
-            f"{title}, median of {args.reps} interleaved rounds", headers + ["vs torch"], rows
-        )
+        medians = {name: {k: s["median"] for k, s in e.items()} for name, e in entries.items()}
+        torch = medians.get(TORCH, {}).get("total")
+        rows = [(name, m.get("fwd"), m.get("bwd"), m.get("total"),
+                 entries[name].get("total", {}).get("cpu", {}).get("median"),
+                 f"{m['total'] / torch:.2f}x" if torch and "total" in m else "-")
+                for name, m in medians.items()]  # fmt: skip
+        common.show(f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per "
+                    f"node, median of {args.reps} interleaved rounds", ["contender", "fwd µs",
+                    "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "vs torch"], rows)  # fmt: skip
+    calls = 200 if args.quick else 2000
     payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
-                               "notes": args.notes, "task": f"chain x = x*{MUL} + {ADD}, {n} "
-                               "nodes (2 ops each), fwd and bwd per node"}  # fmt: skip
+                               "dispatch": dispatch(args.reps, calls)}  # fmt: skip
     if args.profile:
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
-        run()  # warm
         title = "cProfile of a scalar chain, fwd + bwd, per node"
-        payload["profile"] = common.profile(title, run, nodes, top=20)
-    goals = [common.goal(f"≤ 3 µs per chain node fwd+bwd ({label})", r["autograd_lite"]["total"]
-                         ["median"], 3.0, r["autograd_lite"]["total"]["cpu"]["median"], unit="µs")
-             for label, r in results.items()]  # fmt: skip
-    return common.footer(args.json or "bench_overhead", payload, args.notes, goals, what="medians")
+        payload["profile"] = common.profile(title, run, nodes)
+    goals = []
+    for label, r in results.items():
+        total, text = r["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
+        goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
+    return common.footer("bench_overhead", payload, args.notes, goals)
 
 
 if __name__ == "__main__":

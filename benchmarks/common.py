@@ -1,11 +1,11 @@
 """Shared instruments of the benchmarks: options, threads, timing, memory, tables, the footer.
 
-Contenders run in *interleaved* rounds in one process, shuffled, so that a slow phase of a noisy
-machine hits all alike (pyperf would time a contender and its baseline at different moments);
-medians of wall and CPU time; one BLAS thread (threadpoolctl); memory from psutil and ``/proc``.
+Contenders run in *interleaved*, shuffled rounds in one process, so that a slow phase of a noisy
+machine hits all alike; medians of wall and CPU time; one BLAS thread; memory from psutil, /proc.
 """
 
 import argparse
+import contextlib
 import cProfile
 import datetime
 import gc
@@ -31,11 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 MUL, ADD = 1.0001, 0.0001
 #: Where the results files go (git-ignored).
 RESULTS_DIR = ROOT / "benchmarks" / "results"
+#: The environment variables a run's footer shows when they are set.
+ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+               "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+#: A goal comparing two contenders: ``(text, contender, baseline, limit)``.
+Versus = tuple[str, str, str | None, float]
 
 
 def pin_blas_threads(n: int | None = None) -> dict[str, Any]:
-    """Limit NumPy's BLAS to ``n`` threads (default ``AL_BENCH_BLAS_THREADS``); return what
-    threadpoolctl reports of it (``num_threads``, ``version``, ...)."""
+    """Limit NumPy's BLAS to ``n`` threads (``AL_BENCH_BLAS_THREADS``); what threadpoolctl says."""
     threadpoolctl = importlib.import_module("threadpoolctl")
     threadpoolctl.threadpool_limits(int(BLAS_THREADS) if n is None else n, user_api="blas")
     return next((i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), {})
@@ -50,9 +54,8 @@ def chain(x: Any, n: int) -> Any:
 
 def interleaved(contenders: Mapping[str, Callable[[], Any]], reps: int, warmup: int = 1,
                 seed: int = 0) -> dict[str, list[Any]]:  # fmt: skip
-    """Run each contender's round ``warmup + reps`` times, interleaved, shuffled; return ``name
-    -> [recorded values]``. Untimed before each round: a collection and a 1 ms sleep (woken
-    worker threads go idle); what was alive before is frozen (``gc.freeze``)."""
+    """Each round ``warmup + reps`` times, interleaved, shuffled: ``name -> [recorded values]``;
+    untimed before a round: a collection and a 1 ms sleep; what was alive before is frozen."""
     gc.collect()
     gc.freeze()
     order, shuffle = list(contenders), random.Random(seed).shuffle
@@ -74,8 +77,7 @@ def clock() -> tuple[float, float]:
 
 
 def since(start: tuple[float, float], units: int = 1) -> tuple[float, float]:
-    """``(wall, cpu)`` seconds per unit since ``start = clock()`` (the CPU time does not count
-    waiting for a core: the steadier on a shared machine, kept as a check)."""
+    """``(wall, cpu)`` seconds per unit since ``start = clock()``."""
     wall, cpu = clock()
     return (wall - start[0]) / units, (cpu - start[1]) / units
 
@@ -98,20 +100,15 @@ def over(step: Callable[[Any], Any], items: Sequence[Any]) -> Callable[[], tuple
 
 
 def summarize(values: Sequence[Any], scale: float = 1.0) -> dict[str, Any]:
-    """Median, quartiles, minimum and count (times ``scale``); of ``(wall, cpu)`` pairs, the
-    wall times', with the CPU times' under ``"cpu"``."""
+    """Median, quartiles, minimum, count, samples (times ``scale``); of pairs, CPU's in "cpu"."""
     if values and isinstance(values[0], tuple):
         cpu = summarize([v[1] for v in values], scale)
         return summarize([v[0] for v in values], scale) | {"cpu": cpu}
-    data = sorted(v * scale for v in values) or [float("nan")]
+    samples = [v * scale for v in values]
+    data = sorted(samples) or [float("nan")]
     q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if len(data) > 1 else data * 3
     return {"median": statistics.median(data), "q1": q1, "q3": q3, "min": data[0],
-            "n": len(values)}  # fmt: skip
-
-
-def median(values: Sequence[Any], scale: float = 1.0) -> float:
-    """The median (wall) time of a list of timings."""
-    return summarize(values, scale)["median"]
+            "n": len(values), "samples": samples}  # fmt: skip
 
 
 def compare(rounds: Mapping[str, Callable[[], Any]], reps: int, scale: float = 1.0,
@@ -139,9 +136,8 @@ def gc_off(round_: Callable[[], Any]) -> Callable[[], Any]:
     return without_gc
 
 
-def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> dict[str, Any]:
-    """cProfile of ``run()``, after one plain timed call, printed in µs per unit of work
-    (cProfile adds a fixed cost to every Python call: read the ranking and the shares)."""
+def profile(title: str, run: Callable[[], Any], units: int) -> dict[str, Any]:
+    """cProfile of ``run()`` after one plain timed call: the top 20 by self time, per unit."""
     gc.collect()
     gc.freeze()
     plain, profiler = block(run, units)()[0] * 1e6, cProfile.Profile()
@@ -151,20 +147,14 @@ def profile(title: str, run: Callable[[], Any], units: int, top: int = 25) -> di
     for (path, line, func), (_, calls, tt, ct, _) in stats.stats.items():
         where = [m for m in ("autograd_lite/", "numpy/", "benchmarks/") if m in path]
         path = where[0] + path.split(where[0], 1)[1] if where else path.split("/")[-1]
-        rows.append({"function": f"{path}:{line}({func})" if line else func,
-                     "calls_per_unit": calls / units, "self_us_per_unit": tt * us,
-                     "cumulative_us_per_unit": ct * us,
-                     "self_share": tt / (total or 1)})  # fmt: skip
-    by = {k: sorted(rows, key=lambda r: r[f"{k}_us_per_unit"], reverse=True)[:top]
-          for k in ("self", "cumulative")}  # fmt: skip
-    print(f"\n{title}: {plain:.1f} µs per unit without the profiler, {total * us:.1f} µs "
-          "with it (cProfile inflates small calls)")  # fmt: skip
-    print(table(["function (by self time)", "calls/unit", "self µs/unit", "cum µs/unit", "share"],
-                [(r["function"], f"{r['calls_per_unit']:.1f}", r["self_us_per_unit"],
-                  r["cumulative_us_per_unit"], f"{100 * r['self_share']:.1f}%")
-                 for r in by["self"][:20]]))  # fmt: skip
+        rows.append((f"{path}:{line}({func})" if line else func, f"{calls / units:.1f}", tt * us,
+                     ct * us, f"{100 * tt / (total or 1):.1f}%"))  # fmt: skip
+    top = sorted(rows, key=lambda row: row[2], reverse=True)[:20]
+    show(f"{title}: {plain:.1f} µs per unit without the profiler, {total * us:.1f} µs with it "
+         "(cProfile inflates small calls)", ["function (by self time)", "calls/unit",
+         "self µs/unit", "cum µs/unit", "share"], top)  # fmt: skip
     return {"units": units, "plain_us_per_unit": plain, "profiled_us_per_unit": total * us,
-            "top_self": by["self"], "top_cumulative": by["cumulative"]}  # fmt: skip
+            "top_self": top}  # fmt: skip
 
 
 def rss_bytes() -> int:
@@ -174,20 +164,16 @@ def rss_bytes() -> int:
 
 def peak_rss_bytes() -> int:
     """The peak RSS since the start or `reset_peak_rss`: ``VmHWM``, else ``ru_maxrss``."""
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return importlib.import_module("resource").getrusage(0).ru_maxrss * 1024
+    with contextlib.suppress(OSError, StopIteration), open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    return importlib.import_module("resource").getrusage(0).ru_maxrss * 1024
 
 
 def reset_peak_rss() -> bool:
     """Reset the peak RSS to the current RSS (Linux ``clear_refs``); False if not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
+    with contextlib.suppress(OSError):
+        return Path("/proc/self/clear_refs").write_text("5") > 0
+    return False
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
@@ -215,9 +201,24 @@ def show(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> N
     print(f"\n{title}\n{table(headers, rows)}")
 
 
+def ratio_table(title: str, stats: Mapping[str, Mapping[str, Any]],
+                base: str | Callable[[str], str | None], unit: str = "µs", scale: float = 1.0,
+                extra: Mapping[str, Mapping[str, Any]] | None = None) -> None:  # fmt: skip
+    """Show `compare`'s ``stats``: each contender's wall and CPU medians (times ``scale``) and
+    their ratios to its baseline's, ``base`` or ``base(name)``; ``extra``: column -> values."""
+    rows = []
+    for name, s in stats.items():
+        b = stats.get(base if isinstance(base, str) else base(name) or "")
+        ratios = [f"{r:.2f}x" for r in ratio(s, b)] if b else ["-", "-"]
+        rows.append((name, s["median"] * scale, s["cpu"]["median"] * scale, *ratios,
+                     *(column[name] for column in (extra or {}).values())))  # fmt: skip
+    headers = ["contender", f"wall {unit}", f"cpu {unit}", "ratio", "cpu ratio", *(extra or {})]
+    show(title, headers, rows)
+
+
 def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None = None,
          unit: str = "x") -> dict[str, Any]:  # fmt: skip
-    """One goal of issue 6: met when the wall-time *and* CPU-time figures are both within
+    """One goal of the issues: met when the wall-time *and* CPU-time figures are both within
     ``limit`` (either alone can be flattered by noise); ``"yes"``/``"no"`` is met on yes."""
     met = measured == "yes" if isinstance(measured, str) else (
         limit is not None and measured <= limit and (cpu is None or cpu <= limit))  # fmt: skip
@@ -231,13 +232,26 @@ def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> d
     return goal(text, wall, limit, cpu)
 
 
+def goals_of(stats: Mapping[str, Mapping[str, Any]], specs: Iterable[Versus]) -> list[dict]:
+    """The `vs` goals ``(text, contender, baseline, limit)`` whose two contenders both ran."""
+    ran = [(text, stats.get(a), stats.get(b or ""), limit) for text, a, b, limit in specs]
+    return [vs(text, a, b, limit) for text, a, b, limit in ran if a and b]
+
+
+def contest(title: str, rounds: Mapping[str, Callable[[], Any]], reps: int,
+            base: str | Callable[[str], str | None], goals: Iterable[Versus] = (),
+            scale: float = 1e6, unit: str = "µs") -> tuple[dict[str, Any], list[dict]]:  # fmt: skip
+    """`compare` the rounds, show their `ratio_table`; return the statistics and the goals."""
+    stats = compare(rounds, reps, scale)
+    ratio_table(f"{title}, medians of {reps} interleaved rounds", stats, base, unit)
+    return stats, goals_of(stats, goals)
+
+
 def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
     """The goals as a table: measured (wall), CPU, limit, met."""
 
-    def fmt(v: Any, unit: str) -> str:
-        if v is None or isinstance(v, str):
-            return v or "-"
-        return f"{v:.2f}{'' if unit == 'x' else ' '}{unit}"
+    def fmt(v: Any, unit: str) -> Any:
+        return v if v is None or isinstance(v, str) else f"{v:.2f}{' ' * (unit != 'x')}{unit}"
 
     rows = [(g["goal"], *(fmt(g[k], g["unit"]) for k in ("measured", "cpu_measured", "limit")),
              "yes" if g["met"] else "NO") for g in goals]  # fmt: skip
@@ -254,65 +268,47 @@ def _git(*args: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """The machine and software the numbers were measured on."""
-    psutil = importlib.import_module("psutil")
-    try:
-        with open("/proc/cpuinfo") as f:
-            info = dict(ln.split(":", 1) for ln in f if ":" in ln)
-    except OSError:
-        info = {}
-    info = {k.strip(): v.strip() for k, v in info.items()}
-    flags = set(info.get("flags", "").split())
-    changed = _git("status", "--porcelain", "--", "autograd_lite")
-    dirty = None if changed is None else len(changed.splitlines())
-    blas = pin_blas_threads()  # as every benchmark pins it: what BLAS reports
-    keys = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-            "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    psutil, blas = importlib.import_module("psutil"), pin_blas_threads()  # as every bench pins it
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    changed = _git("status", "--porcelain", "--", "autograd_lite")
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": info.get("model name", platform.processor() or platform.machine()),
-        "cpu_flags": " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
-                              if f in flags),
-        "cores": psutil.cpu_count(), "load_average": psutil.getloadavg(),
-        "cores_usable": len(usable) if usable else psutil.cpu_count(),
-        "platform": platform.platform(), "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(), "numpy": np.__version__,
+        "cpu": cpu, "cores_usable": len(usable) if usable else psutil.cpu_count(),
+        "load_average": psutil.getloadavg(), "python": sys.version.split()[0],
+        "numpy": np.__version__,
         "blas": {"name": blas.get("internal_api"), "version": blas.get("version"),
-                 "core": blas.get("architecture"), "threads": blas.get("num_threads"),
-                 "path": blas.get("filepath")},
+                 "core": blas.get("architecture"), "threads": blas.get("num_threads")},
         "torch": getattr(sys.modules.get("torch"), "__version__", None),
         "jax": getattr(sys.modules.get("jax"), "__version__", None),
-        "env": {k: os.environ[k] for k in keys if k in os.environ},
+        "env": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
         "git": {"commit": _git("rev-parse", "--short", "HEAD"),
-                "package_changes_uncommitted": dirty},
+                "package_changes_uncommitted":
+                    None if changed is None else len(changed.splitlines())},
     }  # fmt: skip
 
 
 def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
-           goals: Sequence[Mapping[str, Any]] = (), what: str = "ratios of medians"
-           ) -> int:  # fmt: skip
-    """Every benchmark's ending: its notes, the machine (read now, so that the optional
-    frameworks' versions are known), its goals, and ``benchmarks/results/NAME.json``; 0, the
-    exit status of a benchmark that got here."""
+           goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
+    """Every benchmark's ending: its notes, the machine (read now: the optional frameworks are
+    imported), its goals, and ``benchmarks/results/NAME.json``; 0, the exit status."""
     for note in notes:
         print("note:", note)
     env = environment()
     blas, git, load = env["blas"], env["git"], "/".join(f"{x:.2f}" for x in env["load_average"])
-    print(f"\ndate {env['date']}; {env['cpu']} ({env['cpu_flags']}), {env['cores_usable']} "
-          f"usable core(s), load {load}")  # fmt: skip
-    print(f"Python {env['python']}, NumPy {env['numpy']} with {blas['name']} {blas['version']} "
-          f"(core {blas['core']}, {blas['threads']} thread(s))")  # fmt: skip
-    if env["torch"] or env["jax"]:
-        print(", ".join(f"{k} {env[k]}" for k in ("torch", "jax") if env[k]))
-    if env["env"]:
-        print("env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()))
-    if git["commit"]:
-        dirty = git["package_changes_uncommitted"]
-        print(f"commit {git['commit']}"
-              + bool(dirty) * f" + {dirty} uncommitted change(s) under autograd_lite/")  # fmt: skip
+    dirty = git["package_changes_uncommitted"]
+    lines = [f"date {env['date']}; {env['cpu']}, {env['cores_usable']} usable core(s), load {load}",
+             f"Python {env['python']}, NumPy {env['numpy']} with {blas['name']} {blas['version']} "
+             f"(core {blas['core']}, {blas['threads']} thread(s))",
+             ", ".join(f"{k} {env[k]}" for k in ("torch", "jax") if env[k]),
+             env["env"] and "env: " + " ".join(f"{k}={v}" for k, v in env["env"].items()),
+             git["commit"] and f"commit {git['commit']}" + bool(dirty) * f" + {dirty} "
+             "uncommitted change(s) under autograd_lite/"]  # fmt: skip
+    print("\n" + "\n".join(line for line in lines if line))
     if goals:
-        print(f"\nGoals (issue 6): {what} (met = wall and CPU time both within)")
-        print(goal_table(goals))
+        print("\nGoals (met = wall and CPU time both within)", goal_table(goals), sep="\n")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
     document = {"benchmark": name, "environment": env, **payload, "goals": list(goals)}
@@ -324,14 +320,13 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
           reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
           ) -> argparse.Namespace:  # fmt: skip
-    """Every benchmark's start: parse the shared options and ``options`` (flag -> add_argument's
-    keywords, or a help text for a switch), pin BLAS; ``args.reps`` defaults to ``reps`` (quick,
-    full); ``args.notes``; ``args.torch``/``args.jax``: the ``optional`` contenders (imported
-    unless skipped, with a note saying why), or None."""
+    """Every benchmark's start: the shared options and ``options`` (flag -> add_argument's keywords,
+    or a switch's help), BLAS pinned, ``args.reps`` from ``reps`` (quick, full), ``args.notes``,
+    ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
-              "--no-jax": "skip JAX", "--json": {"help": "results file name"},
-              "--reps": {"type": int, "help": "recorded rounds per contender"}}  # fmt: skip
+              "--no-jax": "skip JAX", "--reps": {"type": int, "help": "rounds per contender"},
+              }  # fmt: skip
     for flag, kw in (shared | dict(options or {})).items():
         switch = {"action": "store_true", "help": kw}
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
@@ -353,8 +348,7 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
 
 
 def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
-    """``python -m module *args`` in a fresh process, from the root, with this package
-    importable (and the pinned BLAS threads inherited)."""
+    """``python -m module *args`` in a fresh process, from the root, this package importable."""
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     cmd = [sys.executable, "-m", module, *args]
     return subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, **kwargs)

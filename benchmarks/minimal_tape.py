@@ -22,13 +22,8 @@ class Node:
     __slots__ = ("data", "vjps", "inputs", "arrays", "seq")
 
     def __init__(self, data: np.ndarray, vjps: tuple = (), inputs: tuple = (), arrays: tuple = ()):
-        self.data, self.vjps, self.inputs, self.arrays, self.seq = (
-            data,
-            vjps,
-            inputs,
-            arrays,
-            _next(),
-        )
+        self.data, self.vjps, self.inputs, self.arrays = data, vjps, inputs, arrays
+        self.seq = _next()
 
 
 # The numerical kernels are the library's own (the same σ and the same vjp products, so the
