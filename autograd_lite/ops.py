@@ -288,7 +288,10 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 
 def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Rename PyTorch's ``dim=`` / ``keepdim=`` to NumPy's ``axis=`` / ``keepdims=`` in
-    ``params`` (in place); both spellings of one parameter raise."""
+    ``params`` (in place); both spellings of one parameter raise. An empty ``dim=()`` reduces
+    every axis, as in PyTorch (NumPy's ``axis=()`` reduces none)."""
+    if params.get("dim", None) in ((), []) and name in _REDUCTIONS:
+        params["dim"] = None
     for torch_name, numpy_name in (("dim", "axis"), ("keepdim", "keepdims")):
         if torch_name in params:
             if numpy_name in params:
@@ -302,6 +305,33 @@ def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+#: The ops reducing over ``axis`` (their ``dim=()`` means every axis).
+_REDUCTIONS = frozenset(("sum", "mean", "max", "min", "logsumexp", "var", "std"))
+
+
+def _checked_axis(name: str, x: Any, args: tuple, params: dict[str, Any]) -> tuple:
+    """``args`` with an axis list made a tuple (``x.sum([0, 2])``, as PyTorch takes it), after
+    checking the axis (``args[0]`` or ``params["axis"]``) against ``x``: out of range raises
+    [`TensorIndexError`][autograd_lite.errors.TensorIndexError] (an ``IndexError``, as in
+    PyTorch); on a 0-d tensor, dim 0 or -1 is the whole tensor (as PyTorch allows). ``params``
+    is updated in place."""
+    positional = bool(args)
+    axis = args[0] if positional else params["axis"]
+    if axis is None:
+        return args
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    ndim = len(shape)
+    _dims_in(name, axis, ndim, shape)
+    if ndim == 0:
+        axis = None
+    if positional:
+        return (axis, *args[1:])
+    params["axis"] = axis
+    return args
+
+
 def _accepting_dim(name: str) -> Callable[..., Tensor]:
     """The public function of the op ``name``: its primitive, also taking ``dim=`` and
     ``keepdim=`` (PyTorch's spelling of ``axis=`` and ``keepdims=``)."""
@@ -311,8 +341,8 @@ def _accepting_dim(name: str) -> Callable[..., Tensor]:
     def call(x: Any, *args: Any, **params: Any) -> Tensor:
         if params and ("dim" in params or "keepdim" in params):
             _dim_keywords(name, params)
-        if args and isinstance(args[0], list):  # x.sum([0, 2]), as PyTorch takes it
-            args = (tuple(args[0]), *args[1:])
+        if args or params.get("axis") is not None:
+            args = _checked_axis(name, x, args, params)
         return (op[0] if op else _first(op))(x, *args, **params)
 
     def _first(cell: list[Primitive]) -> Primitive:
@@ -1018,10 +1048,15 @@ def _arg_reduce(name: str, reduce: Callable[..., Any], x: Any, dim: Any, keepdim
     if keepdims is not None:
         keepdim = keepdims
     data = np.asarray(raw(x))
-    if data.size == 0:
-        raise ShapeError(f"{name}: the input of shape {data.shape} is empty")
-    if axis is not None and not -data.ndim <= axis < builtins.max(data.ndim, 1):
-        raise TensorIndexError(f"{name}: dim {axis} is out of range for shape {data.shape}")
+    if axis is not None:
+        (axis,) = _dims_in(name, axis, data.ndim, data.shape)
+        if data.ndim == 0:  # (dim 0 or -1 of a 0-d tensor: the tensor, as in PyTorch)
+            axis, data, keepdim = 0, data.reshape(1), False
+    if (data.size if axis is None else data.shape[axis]) == 0:
+        raise TensorIndexError(
+            f"{name}: the input of shape {data.shape} has no elements to choose from"
+            + ("" if axis is None else f" along dim {axis}")
+        )
     return np.asarray(reduce(data, axis=axis, keepdims=bool(keepdim)))
 
 
@@ -1091,8 +1126,17 @@ def _selecting(name: str, reduce: Callable[..., np.ndarray], forward: Callable[.
                 "keepdim", params.get("keepdims", args[1] if len(args) > 1 else False)
             )
             along = REGISTRY[f"{name}_along"].primitive  # (declared below)
-            values = along(x, axis=int(dim), keepdims=bool(keep))
-            return ValuesIndices(values, x, int(dim), bool(keep), reduce)
+            x = x if isinstance(x, Tensor) else Tensor(x)
+            (axis,) = _dims_in(name, dim, x.ndim, x.shape)
+            if x.ndim == 0:  # (PyTorch: dim 0 or -1 of a 0-d tensor is the tensor)
+                x, keep = reshape(x, (1,)), False
+            if x.shape[axis] == 0:
+                raise TensorIndexError(
+                    f"{name}: the input of shape {x.shape} has no elements to choose from "
+                    f"along dim {axis}"
+                )
+            values = along(x, axis=axis, keepdims=bool(keep))
+            return ValuesIndices(values, x, axis, bool(keep), reduce)
         return accepting(x, *args, **params)
 
     call.__name__ = call.__qualname__ = name
@@ -1253,11 +1297,31 @@ def _var_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False,
         return _centred(g, x, axis, keepdims) * factor
 
 
+def _positional_unbiased(name: str, given: bool | None, value: Any) -> bool:
+    if given is not None:
+        raise InvalidArgumentError(f"{name}: got unbiased twice (by position and by keyword)")
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(
+            f"{name}: the argument after dim is unbiased (True or False, as in PyTorch's "
+            f"{name}(dim, unbiased, keepdim)), got {value!r}; pass keepdim= by keyword"
+        )
+    return bool(value)
+
+
 def _spread_public(name: str, forward: Callable[..., Any]) -> Callable[..., Tensor]:
-    """The public ``var`` / ``std``: ``dim=``/``keepdim=`` and PyTorch's ``unbiased=`` too."""
+    """The public ``var`` / ``std``: ``dim=``/``keepdim=`` and PyTorch's ``unbiased=`` too,
+    with PyTorch's positions: ``x.var(dim, unbiased, keepdim)``, ``x.var(unbiased)``."""
 
     def call(x: Any, *args: Any, unbiased: bool | None = None, **params: Any) -> Tensor:
         _dim_keywords(name, params)
+        if args and isinstance(args[0], (bool, np.bool_)):  # PyTorch's x.var(unbiased)
+            args, unbiased = args[1:], _positional_unbiased(name, unbiased, args[0])
+            args = (None, *args) if args else args
+        if len(args) > 1:  # PyTorch's x.var(dim, unbiased, keepdim)
+            unbiased = _positional_unbiased(name, unbiased, args[1])
+            args = (args[0], *args[2:])
+        if args or params.get("axis") is not None:
+            args = _checked_axis(name, x, args, params)
         if unbiased is not None:
             if "correction" in params:
                 raise InvalidArgumentError(
@@ -1325,16 +1389,19 @@ def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
     return reshape(self, shape)
 
 
-def _dims_in(name: str, dims: Any, ndim: int) -> tuple[int, ...]:
-    """``dims`` (an int or a sequence of ints) as non-negative axes of an ``ndim``-d array."""
+def _dims_in(name: str, dims: Any, ndim: int, shape: tuple[int, ...] | None = None
+             ) -> tuple[int, ...]:  # fmt: skip
+    """``dims`` (an int or a sequence of ints) as non-negative axes of an ``ndim``-d array
+    (of ``shape``, for the message)."""
     listed = dims if isinstance(dims, (tuple, list)) else (dims,)
     out = []
     for d in listed:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
             raise InvalidInputError(f"{name}: dims must be ints, got {d!r}")
         if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
+            owner = f"of shape {shape}" if shape is not None else f"with {ndim} dimension(s)"
             raise TensorIndexError(
-                f"{name}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
+                f"{name}: dim (axis) {d} is out of range for a tensor {owner} "
                 f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
             )
         out.append(int(d) % builtins.max(ndim, 1))

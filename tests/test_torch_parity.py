@@ -1,0 +1,182 @@
+"""PyTorch parity of the tensor surface (issue 14, items 1, 2 and 5): the calls a PyTorch user
+writes, run both ways, comparing values, shapes, dtypes, gradients and the error types where
+PyTorch refuses. Tests with ``torch`` in their arguments skip when PyTorch is not installed
+(the ``torch`` fixture); the others state the same behaviour without it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autograd_lite as al
+from autograd_lite import errors
+
+FAST = settings(max_examples=40, deadline=None)
+
+shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+
+
+@pytest.fixture(scope="module")
+def torch() -> Any:
+    return pytest.importorskip("torch")
+
+
+def arrays(shape: Any = shapes) -> st.SearchStrategy:
+    return hnp.arrays(np.float64, shape, elements=st.floats(-3, 3, allow_subnormal=False, width=64))
+
+
+def run_both(
+    torch: Any,
+    ours: Callable[..., Any],
+    theirs: Callable[..., Any],
+    *inputs: np.ndarray,
+    seed: int = 0,
+) -> None:
+    """Call ``ours`` on Tensors and ``theirs`` on torch tensors made from ``inputs``; assert the
+    same values, shapes and dtypes, and the same gradients of a random weighted sum of the
+    outputs (the float ones)."""
+    mine = [al.Tensor(a, requires_grad=True) for a in inputs]
+    their = [torch.tensor(a, requires_grad=True) for a in inputs]
+    out, expected = ours(*mine), theirs(*their)
+    outs = list(out) if isinstance(out, (tuple, list)) or hasattr(out, "indices") else [out]
+    expect = list(expected) if isinstance(expected, (tuple, list)) else [expected]
+    assert len(outs) == len(expect)
+    rng = np.random.default_rng(seed)
+    ours_total, theirs_total = None, None
+    for o, e in zip(outs, expect, strict=True):
+        values = o.data if isinstance(o, al.Tensor) else np.asarray(o)
+        assert values.shape == tuple(e.shape)
+        assert str(values.dtype) == str(e.dtype).replace("torch.", "")
+        np.testing.assert_allclose(values, e.detach().numpy(), rtol=1e-10, atol=1e-12)
+        if isinstance(o, al.Tensor) and e.requires_grad:
+            w = rng.normal(size=values.shape)
+            mine_term, their_term = (o * w).sum(), (e * torch.tensor(w)).sum()
+            ours_total = mine_term if ours_total is None else ours_total + mine_term
+            theirs_total = their_term if theirs_total is None else theirs_total + their_term
+    if ours_total is None:
+        return
+    ours_total.backward()
+    grads = torch.autograd.grad(theirs_total, their, allow_unused=True)
+    for t, g in zip(mine, grads, strict=True):
+        expected_grad = np.zeros(t.shape) if g is None else g.numpy()
+        actual = np.zeros(t.shape) if t.grad is None else t.grad
+        np.testing.assert_allclose(actual, expected_grad, rtol=1e-9, atol=1e-12)
+
+
+def dims_of(ndim: int) -> st.SearchStrategy:
+    """The ``dim=`` a PyTorch user passes: None, an int (maybe negative), a tuple or list of
+    distinct dims, or the empty tuple (every dim, in PyTorch)."""
+    single = st.integers(-ndim, ndim - 1)
+    many = st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim).filter(
+        lambda dims: len({d % ndim for d in dims}) == len(dims)
+    )
+    return st.one_of(st.none(), single, many, many.map(tuple), st.just(()))
+
+
+REDUCTIONS = ["sum", "mean", "var", "std", "amax", "amin", "logsumexp"]
+
+
+# -- reductions: dim=, keepdim=, unbiased=, correction= ------------------------------------------
+@FAST
+@given(data=st.data(), name=st.sampled_from(REDUCTIONS), keepdim=st.booleans())
+def test_reductions_take_pytorchs_dims(torch: Any, data: Any, name: str, keepdim: bool) -> None:
+    x = data.draw(arrays())
+    x = x + np.arange(x.size).reshape(x.shape) * 1e-3  # (no ties: amax's rule is tested below)
+    dim = data.draw(dims_of(x.ndim))
+    if dim == () and name in ("var", "std"):  # (PyTorch's forward reduces every dim, but its
+        dim = tuple(range(x.ndim))  # backward none: its gradient is inf; ours is consistent)
+    if name == "logsumexp" and dim in (None, ()):  # (PyTorch requires it, and not empty)
+        dim = tuple(range(x.ndim))
+    if dim is None:
+        run_both(torch, lambda t: getattr(t, name)(), lambda t: getattr(t, name)(), x)
+        return
+    run_both(
+        torch,
+        lambda t: getattr(t, name)(dim=dim, keepdim=keepdim),
+        lambda t: getattr(t, name)(dim=dim, keepdim=keepdim),
+        x,
+    )
+
+
+@FAST
+@given(x=arrays(), keepdim=st.booleans(), unbiased=st.booleans(), data=st.data())
+def test_var_and_std_take_pytorchs_positions(
+    torch: Any, x: np.ndarray, keepdim: bool, unbiased: bool, data: Any
+) -> None:
+    x = x + np.arange(x.size).reshape(x.shape) * 1e-3
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    for name in ("var", "std"):
+        run_both(
+            torch,
+            lambda t, n=name: getattr(t, n)(dim, unbiased, keepdim),
+            lambda t, n=name: getattr(t, n)(dim, unbiased, keepdim),
+            x,
+        )
+        run_both(torch, lambda t, n=name: getattr(t, n)(unbiased), lambda t, n=name: getattr(
+            t, n)(unbiased), x)  # fmt: skip
+        run_both(
+            torch,
+            lambda t, n=name: getattr(al, n)(t, dim, correction=0, keepdim=keepdim),
+            lambda t, n=name: getattr(torch, n)(t, dim, correction=0, keepdim=keepdim),
+            x,
+        )
+
+
+def test_var_positional_unbiased_is_not_keepdim() -> None:
+    x = al.Tensor(np.arange(6.0).reshape(2, 3) ** 2)
+    biased = x.var(1, False)
+    assert biased.shape == (2,)
+    np.testing.assert_allclose(biased.data, np.var(x.data, axis=1))
+    assert x.std(1, True, True).shape == (2, 1)
+    np.testing.assert_allclose(x.var(False).data, np.var(x.data))
+    with pytest.raises(errors.InvalidInputError, match="unbiased"):
+        x.var(1, 2)
+
+
+@pytest.mark.parametrize("name", [*REDUCTIONS, "max", "min", "argmax", "argmin", "softmax"])
+@pytest.mark.parametrize("dim", [2, -3, (0, 5)])
+def test_a_dim_out_of_range_is_an_index_error_as_in_pytorch(name: str, dim: Any) -> None:
+    if name in ("max", "min", "argmax", "argmin", "softmax") and isinstance(dim, tuple):
+        dim = 7
+    x = al.ones(2, 3, requires_grad=True)
+    with pytest.raises(IndexError) as info:
+        getattr(x, name)(dim=dim)
+    assert isinstance(info.value, errors.AutogradLiteError)
+    assert "(2, 3)" in str(info.value)
+
+
+@pytest.mark.parametrize("name", [*REDUCTIONS, "max", "min"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_dim_0_of_a_0d_tensor_is_the_tensor(name: str, dim: int) -> None:
+    x = al.Tensor(2.5, requires_grad=True)
+    out = getattr(x, name)(dim)
+    values = out[0] if name in ("max", "min") else out
+    assert values.shape == ()
+    values.backward()
+    assert x.grad.shape == ()
+    if name in ("max", "min"):
+        assert out[1] == 0
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "var"])
+def test_an_empty_dim_tuple_reduces_every_dim_as_in_pytorch(name: str) -> None:
+    x = al.Tensor(np.arange(6.0).reshape(2, 3) ** 2)
+    np.testing.assert_allclose(getattr(x, name)(dim=()).data, getattr(x, name)().data)
+    assert getattr(x, name)(dim=[], keepdim=True).shape == (1, 1)
+    assert np.sum(x, axis=()).shape == (2, 3)  # (NumPy's axis=() keeps its meaning)
+
+
+def test_max_along_a_dim_of_an_empty_tensor_is_empty_as_in_pytorch() -> None:
+    x = al.zeros(0, 3)
+    values, indices = x.max(1)
+    assert values.shape == (0,) and indices.shape == (0,)
+    assert x.argmin(dim=1).shape == (0,)
+    for call in (lambda: x.argmax(), lambda: x.argmax(0), lambda: x.min(0).indices):
+        with pytest.raises(errors.TensorIndexError, match=r"\(0, 3\)"):
+            call()
