@@ -479,7 +479,12 @@ def _neg(a: Any) -> Any:
 
 
 neg = defop(
-    "neg", _neg, (lambda g, out, a: -g,), draw=Draw(), methods=("__neg__",), numpy=(np.negative,)
+    "neg",
+    _neg,
+    (lambda g, out, a: -g,),
+    draw=Draw(),
+    methods=("__neg__", "neg"),
+    numpy=(np.negative,),
 )
 
 
@@ -507,7 +512,15 @@ def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
-    return g * out * log_any(a)
+    # Where a = 0 and b >= 0, PyTorch's rule: 0 (out · ln a would be 0·(-inf) = NaN, or -inf
+    # at b = 0), the limit from a > 0 of a^b ln a for b > 0.
+    zero_base = (raw(a) == 0) & (raw(b) >= 0)
+    if isinstance(g, Tensor) or isinstance(out, Tensor):
+        grad = g * out * log_any(a)
+        return _where_any(~zero_base, grad) if np.any(zero_base) else grad
+    with np.errstate(invalid="ignore"):
+        grad = g * out * log_any(a)
+    return np.where(zero_base, 0.0, grad) if np.any(zero_base) else grad
 
 
 pow = defop(  # noqa: A001
@@ -517,7 +530,7 @@ pow = defop(  # noqa: A001
     draw=Draw(
         "broadcasting", ("positive", "small"), ((2.0, 0.5, 3.0), (2.0, 3.0, 0.5, -1.0, 1.5, -0.5))
     ),
-    methods=("__pow__", "__rpow__"),
+    methods=("__pow__", "__rpow__", "pow"),
     numpy=(np.power,),
 )
 
@@ -581,7 +594,7 @@ matmul = defop(
     _matmul,
     (_matmul_vjp_a, _matmul_vjp_b),
     draw=Draw("matmul", ("real", "real")),
-    methods=("__matmul__", "__rmatmul__"),
+    methods=("__matmul__", "__rmatmul__", "matmul"),
     numpy=(np.matmul,),
 )
 
@@ -1382,8 +1395,23 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
-    """The same data in a new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
+def _by_keyword(name: str, given: tuple, named: dict[str, Any], key: str) -> tuple:
+    """``given`` (the arguments by position), or ``(named[key],)`` when it came by keyword
+    (PyTorch's ``x.reshape(shape=...)``, ``x.permute(dims=...)``)."""
+    if not named:
+        return given
+    if set(named) != {key} or given:
+        raise InvalidInputError(
+            f"{name}: takes {key} by position or as {key}=, got "
+            f"{len(given)} positional and keyword(s) {sorted(named)}"
+        )
+    return (named[key],)
+
+
+def _reshape_method(self: Tensor, *shape: Any, **named: Any) -> Tensor:
+    """The same data in a new shape (``t.reshape(2, 3)``, ``t.reshape((2, 3))`` or
+    ``t.reshape(shape=(2, 3))``)."""
+    shape = _by_keyword("reshape", shape, named, "shape")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return reshape(self, shape)
@@ -1493,11 +1521,19 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
     return g.transpose(tuple(np.argsort([a % len(axes) for a in axes])))
 
 
-def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
+def _transpose_method(self: Tensor, *axes: Any, dim0: int | None = None,
+                      dim1: int | None = None) -> Tensor:  # fmt: skip
     """Permute the axes: ``x.transpose()`` reverses them, ``x.transpose(axes)`` (a tuple, or
     three or more integers) puts them in that order, as in NumPy; two integers swap those two
     axes, as PyTorch's ``x.transpose(dim0, dim1)`` does (so ``m.transpose(0, 1)`` of a matrix
-    is its transpose, where NumPy's ``transpose(0, 1)`` would leave it as it is)."""
+    is its transpose, where NumPy's ``transpose(0, 1)`` would leave it as it is); PyTorch's
+    keywords ``dim0=``, ``dim1=`` too."""
+    if dim0 is not None or dim1 is not None:
+        axes = (*axes, *(d for d in (dim0, dim1) if d is not None))
+        if len(axes) != 2:
+            raise InvalidInputError(
+                f"transpose: dim0 and dim1 name the two dims to swap; got {axes}"
+            )
     if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         return _swapaxes(self, *axes)
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -1509,7 +1545,7 @@ def _swapaxes(self: Tensor, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     ndim = self.ndim
     if not (-ndim <= axis1 < ndim and -ndim <= axis2 < ndim):
-        raise ShapeError(
+        raise TensorIndexError(  # (an IndexError, as PyTorch's, and a ValueError)
             f"swapaxes: axes {axis1} and {axis2} are out of range for shape {self.shape}"
         )
     axes = list(range(ndim))
@@ -1532,14 +1568,42 @@ def permute(x: Any, *dims: Any) -> Tensor:
     return transpose(x, axes)
 
 
-def _permute_method(self: Tensor, *dims: Any) -> Tensor:
+def _permute_method(self: Tensor, *dims: Any, **named: Any) -> Tensor:
     """Reorder the axes: see [`autograd_lite.ops.permute()`][autograd_lite.ops.permute]."""
-    return permute(self, *dims)
+    return permute(self, *_by_keyword("permute", dims, named, "dims"))
 
 
 def _t(self: Tensor) -> Tensor:
     """The transpose (all axes reversed)."""
     return transpose(self)
+
+
+def _t_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.t()``: the transpose of a matrix; a tensor of 0 or 1 dims as it is."""
+    if self.ndim > 2:
+        raise ShapeError(
+            f"t: expects a tensor of at most 2 dims, got shape {self.shape}; use "
+            f"x.transpose(dim0, dim1) or x.permute(...)"
+        )
+    return transpose(self) if self.ndim == 2 else self
+
+
+def _matrix_transpose(self: Tensor) -> Tensor:
+    """PyTorch's ``x.mT``: each matrix of a stack transposed (the last two axes swapped)."""
+    if self.ndim < 2:
+        raise ShapeError(f"mT: expects a tensor of at least 2 dims, got shape {self.shape}")
+    return _swapaxes(self, -2, -1)
+
+
+def _transpose_public(x: Any, *dims: Any, axes: Any = None, dim0: int | None = None,
+                      dim1: int | None = None) -> Tensor:  # fmt: skip
+    """``al.transpose(x)`` reverses the axes, ``al.transpose(x, axes)`` puts them in that order
+    (NumPy), ``al.transpose(x, dim0, dim1)`` swaps two of them (PyTorch). VJP: ``g`` with the
+    inverse permutation."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if axes is not None:
+        dims = (*dims, axes)
+    return _transpose_method(x, *dims, dim0=dim0, dim1=dim1)
 
 
 transpose = defop(
@@ -1552,8 +1616,11 @@ transpose = defop(
         ("swapaxes", _swapaxes),
         ("permute", _permute_method),
         ("T", property(_t)),
+        ("t", _t_method),
+        ("mT", property(_matrix_transpose)),
     ),
     numpy=(np.transpose,),
+    public=_transpose_public,
 )
 
 

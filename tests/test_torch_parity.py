@@ -180,3 +180,61 @@ def test_max_along_a_dim_of_an_empty_tensor_is_empty_as_in_pytorch() -> None:
     for call in (lambda: x.argmax(), lambda: x.argmax(0), lambda: x.min(0).indices):
         with pytest.raises(errors.TensorIndexError, match=r"\(0, 3\)"):
             call()
+
+
+# -- elementwise: pow at a zero base ------------------------------------------------------------
+@FAST
+@given(exponent=arrays(st.just((5,))), data=st.data())
+def test_pow_at_a_zero_base_has_pytorchs_gradients(
+    torch: Any, exponent: np.ndarray, data: Any
+) -> None:
+    base = np.where(data.draw(hnp.arrays(bool, (5,))), 0.0, np.abs(exponent) + 0.5)
+    exponent = np.round(exponent * 2) / 2  # (integers and halves: 0, and exact powers)
+    run_both(torch, lambda a, b: a**b, lambda a, b: a**b, base, exponent)
+    run_both(torch, lambda b: 0.0**b, lambda b: 0.0**b, np.abs(exponent))
+
+
+def test_the_exponents_gradient_at_a_zero_base_is_zero_for_exponents_at_least_zero() -> None:
+    b = al.Tensor([0.0, 0.5, 2.0, -1.0], requires_grad=True)
+    (al.Tensor(0.0) ** b).sum().backward()
+    np.testing.assert_array_equal(b.grad[:3], 0.0)
+    assert b.grad[3] == -np.inf  # (0^-1 · ln 0 = inf · -inf, as in PyTorch)
+
+
+# -- shape ops: PyTorch's methods and keywords ---------------------------------------------------
+SHAPE_CALLS: dict[str, Callable[[Any], Any]] = {
+    "x.pow(3)": lambda t: t.pow(3),
+    "x.neg()": lambda t: t.neg(),
+    "x.matmul(x.mT)": lambda t: t.matmul(t.mT),
+    "x.reshape(shape=)": lambda t: t.reshape(shape=(-1,)),
+    "x.permute(dims=)": lambda t: t.permute(dims=tuple(reversed(range(t.ndim)))),
+    "x.transpose(dim0=, dim1=)": lambda t: t.transpose(dim0=0, dim1=-1),
+    "x.flatten(start_dim=)": lambda t: t.flatten(start_dim=1),
+    "x.squeeze(dim)": lambda t: t.unsqueeze(1).squeeze(1),
+    "x.T": lambda t: t.T,
+}
+
+
+@FAST
+@given(x=arrays(hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=4)))
+def test_pytorchs_shape_methods_and_keywords(torch: Any, x: np.ndarray) -> None:
+    for call in SHAPE_CALLS.values():
+        run_both(torch, call, call, x)
+    run_both(torch, lambda t: al.transpose(t, 0, -1), lambda t: torch.transpose(t, 0, -1), x)
+    matrix = x.reshape(x.shape[0], -1)
+    run_both(torch, lambda t: t.t(), lambda t: t.t(), matrix)
+
+
+def test_transpose_reads_numpys_and_pytorchs_arguments() -> None:
+    x = al.Tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert al.transpose(x).shape == (4, 3, 2)
+    assert al.transpose(x, (1, 0, 2)).shape == (3, 2, 4)
+    assert al.transpose(x, 0, 2).shape == (4, 3, 2)
+    assert al.transpose(x, dim0=1, dim1=2).shape == (2, 4, 3)
+    assert np.transpose(x, axes=(2, 0, 1)).shape == (4, 2, 3)
+    with pytest.raises(errors.TensorIndexError):
+        x.transpose(0, 3)
+    with pytest.raises(errors.ShapeError, match="at most 2 dims"):
+        x.t()
+    with pytest.raises(errors.InvalidInputError, match="shape"):
+        x.reshape(2, shape=(24,))
