@@ -953,8 +953,55 @@ def _astype_vjp(g: Any, out: Any, x: Any, dtype: Any = None) -> Any:
     return g.astype(x.dtype) if isinstance(g, Tensor) else np.asarray(g).astype(x.dtype)
 
 
+def _float_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.float()``: ``x`` as float32 (recorded; ``x`` itself if it is float32)."""
+    return _to_method(self, np.float32)
+
+
+def _double_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.double()``: ``x`` as float64 (recorded; ``x`` itself if it is float64)."""
+    return _to_method(self, np.float64)
+
+
+def _to_method(self: Tensor, *args: Any, dtype: Any = None, copy: bool = False,
+               non_blocking: bool = False) -> Tensor:  # fmt: skip
+    """PyTorch's ``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other)`` (its dtype): ``x`` itself
+    when nothing changes (unless ``copy=True``), else converted (recorded, as `astype`). There
+    is one device, the CPU."""
+    for arg in args:
+        if isinstance(arg, str) and arg.split(":")[0] == "cpu":
+            continue
+        if isinstance(arg, str) and arg in ("cuda", "mps") or str(arg).startswith("cuda"):
+            raise InvalidArgumentError(
+                f"to: autograd_lite runs on the CPU only (NumPy), there is no device {arg!r}"
+            )
+        if dtype is not None:
+            raise InvalidArgumentError(f"to: got two dtypes, {dtype!r} and {arg!r}")
+        dtype = arg.dtype if isinstance(arg, Tensor) else arg
+    if dtype is None or float_dtype("to", dtype) == self.dtype:
+        return astype(self) if copy else self
+    return astype(self, dtype=dtype)
+
+
+def _type_as_method(self: Tensor, other: Any) -> Tensor:
+    """PyTorch's ``x.type_as(other)``: ``x`` in ``other``'s dtype."""
+    return _to_method(self, np.asarray(raw(other)).dtype if not isinstance(other, Tensor)
+                      else other.dtype)  # fmt: skip
+
+
 astype = defop(
-    "astype", _astype, (_astype_vjp,), draw=Draw(opt_in=True), methods=("astype",), public=None
+    "astype",
+    _astype,
+    (_astype_vjp,),
+    draw=Draw(opt_in=True),
+    methods=(
+        "astype",
+        ("float", _float_method),
+        ("double", _double_method),
+        ("to", _to_method),
+        ("type_as", _type_as_method),
+    ),
+    public=None,
 )
 
 

@@ -238,3 +238,88 @@ def test_transpose_reads_numpys_and_pytorchs_arguments() -> None:
         x.t()
     with pytest.raises(errors.InvalidInputError, match="shape"):
         x.reshape(2, shape=(24,))
+
+
+# -- the tensor's readers and comparisons ---------------------------------------------------------
+def test_size_is_numpys_int_and_pytorchs_method(torch: Any) -> None:
+    data = np.zeros((2, 3, 4))
+    ours, theirs = al.Tensor(data), torch.tensor(data)
+    assert ours.size == data.size and isinstance(ours.size, int)
+    assert ours.size() == tuple(theirs.size())
+    for dim in range(-3, 3):
+        assert ours.size(dim) == theirs.size(dim)
+    for dim in (3, -4):
+        with pytest.raises(IndexError):
+            theirs.size(dim)
+        with pytest.raises(errors.TensorIndexError):
+            ours.size(dim)
+    with pytest.raises(errors.TensorIndexError):
+        al.Tensor(1.0).size(0)
+
+
+@pytest.mark.parametrize("data", [[2.5], [[-3.0]], 4.0])
+def test_float_and_int_of_a_one_element_tensor(torch: Any, data: Any) -> None:
+    ours, theirs = al.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    assert float(ours) == float(theirs) and int(ours) == int(theirs)
+    assert bool(ours) == bool(theirs)
+
+
+def test_float_int_bool_of_many_elements_are_typed_errors() -> None:
+    x = al.Tensor([1.0, 2.0])
+    for convert in (float, int, bool):
+        with pytest.raises(errors.ShapeError, match=r"\(2,\)"):
+            convert(x)
+
+
+@pytest.mark.parametrize("symbol", ["==", "!=", "<", "<=", ">", ">="])
+def test_comparisons_are_pytorchs_elementwise_booleans(torch: Any, symbol: str) -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 3, (3, 4)).astype(float), rng.integers(0, 3, (4,)).astype(float)
+    name = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}[symbol]
+    for other, their_other in ((al.Tensor(b), torch.tensor(b)), (1.0, 1.0), (1, 1)):
+        ours = eval(f"x {symbol} y", {"x": al.Tensor(a), "y": other})
+        theirs = eval(f"x {symbol} y", {"x": torch.tensor(a), "y": their_other})
+        assert ours.dtype == bool
+        np.testing.assert_array_equal(ours, theirs.numpy())
+        np.testing.assert_array_equal(getattr(al.Tensor(a), name)(other), theirs.numpy())
+
+
+def test_comparing_shapes_that_do_not_broadcast_is_a_shape_error() -> None:
+    with pytest.raises(errors.ShapeError, match=r"\(2, 2\).*\(3,\)"):
+        _ = al.ones(2, 2) == np.ones(3)
+
+
+def test_equality_with_none_or_a_string_is_false_as_in_pytorch(torch: Any) -> None:
+    for other in (None, "a"):
+        assert (al.ones(2) == other) is (torch.ones(2) == other) is False
+        assert (al.ones(2) != other) is True
+    with pytest.raises(TypeError):
+        _ = al.ones(2) < "a"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t, lib: t.float(),
+        lambda t, lib: t.double(),
+        lambda t, lib: t.to(lib.float32),
+        lambda t, lib: t.to("cpu"),
+        lambda t, lib: t.float().to(lib.float64),
+        lambda t, lib: t.float().type_as(t),
+    ],
+)
+def test_dtype_conversions_are_pytorchs(torch: Any, call: Callable[..., Any]) -> None:
+    data = np.random.default_rng(1).normal(size=(2, 3))
+    ours = call(al.Tensor(data, requires_grad=True), np)
+    theirs = call(torch.tensor(data, requires_grad=True), torch)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    run_both(torch, lambda t: call(t, np) * 3.0, lambda t: call(t, torch) * 3.0, data)
+
+
+def test_to_without_a_change_is_the_tensor_itself() -> None:
+    x = al.Tensor([1.0], requires_grad=True)
+    assert x.to("cpu") is x and x.double() is x and x.to(np.float64) is x
+    assert x.to(np.float64, copy=True) is not x
+    with pytest.raises(errors.InvalidArgumentError, match="CPU"):
+        x.to("cuda")
