@@ -132,6 +132,11 @@ class _Size(int):
         out._shape = shape
         return out
 
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # In NumPy's arithmetic, a plain int (weakly typed: float32 arrays stay float32).
+        plain = (int(x) if isinstance(x, _Size) else x for x in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
     def __call__(self, dim: int | None = None) -> Any:
         if dim is None:
             return self._shape

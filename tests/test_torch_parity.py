@@ -323,3 +323,113 @@ def test_to_without_a_change_is_the_tensor_itself() -> None:
     assert x.to(np.float64, copy=True) is not x
     with pytest.raises(errors.InvalidArgumentError, match="CPU"):
         x.to("cuda")
+
+
+# -- nn.functional ------------------------------------------------------------------------------
+probabilities = hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(0, 1, width=64))
+
+
+@FAST
+@given(x=probabilities, data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_binary_cross_entropy_is_pytorchs_even_at_0_and_1(
+    torch: Any, x: np.ndarray, data: Any, reduction: str
+) -> None:
+    y = data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(0, 1, width=64)))
+    weight = data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(0.5, 2, width=64)))
+    from autograd_lite.nn import functional as F
+
+    tf = torch.nn.functional
+    run_both(
+        torch,
+        lambda a: F.binary_cross_entropy(a, y, weight=weight, reduction=reduction),
+        lambda a: tf.binary_cross_entropy(
+            a, torch.tensor(y), weight=torch.tensor(weight), reduction=reduction
+        ),
+        x,
+    )
+    inside = np.clip(x, 0.01, 0.99)  # (the target's gradient is infinite at 0 and 1)
+    run_both(
+        torch,
+        lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+        lambda a, b: tf.binary_cross_entropy(a, b, reduction=reduction),
+        inside,
+        y,
+    )
+    run_both(
+        torch,
+        lambda a: al.nn.BCELoss(reduction=reduction)(a, y),
+        lambda a: torch.nn.BCELoss(reduction=reduction)(a, torch.tensor(y)),
+        x,
+    )
+
+
+def test_binary_cross_entropy_refuses_values_outside_0_1() -> None:
+    from autograd_lite.nn import functional as F
+
+    with pytest.raises(errors.InvalidArgumentError, match="binary_cross_entropy.*logits"):
+        F.binary_cross_entropy(al.Tensor([1.5, 0.5]), np.array([1.0, 0.0]))
+    with pytest.raises(errors.ShapeError, match=r"\(3,\).*\(2,\)"):
+        F.binary_cross_entropy(al.Tensor([0.5, 0.5]), np.ones(3))
+    loss = F.binary_cross_entropy(al.Tensor([0.0, 1.0]), np.array([1.0, 0.0]), reduction="sum")
+    assert loss.item() == 200.0  # (each log clamped at -100)
+
+
+@FAST
+@given(x=arrays(hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=4)))
+def test_soft_targets_of_losses_get_their_gradients(torch: Any, x: np.ndarray) -> None:
+    from autograd_lite.nn import functional as F
+
+    tf = torch.nn.functional
+    run_both(
+        torch,
+        lambda a, b: F.cross_entropy(a, F.softmax(b, dim=1), label_smoothing=0.1),
+        lambda a, b: tf.cross_entropy(a, tf.softmax(b, dim=1), label_smoothing=0.1),
+        x,
+        x[::-1].copy(),
+    )
+    run_both(
+        torch,
+        lambda a, b: F.binary_cross_entropy_with_logits(a, F.sigmoid(b)),
+        lambda a, b: tf.binary_cross_entropy_with_logits(a, torch.sigmoid(b)),
+        x,
+        x[::-1].copy(),
+    )
+
+
+@FAST
+@given(
+    x=arrays(),
+    beta=st.sampled_from([1.0, 0.5, 2.0]),
+    threshold=st.sampled_from([20.0, 1.0, 0.5]),
+)
+def test_functional_takes_pytorchs_keywords(
+    torch: Any, x: np.ndarray, beta: float, threshold: float
+) -> None:
+    from autograd_lite.nn import functional as F
+
+    tf = torch.nn.functional
+    x = x + np.arange(x.size).reshape(x.shape) * 1e-3 + 0.0123  # (off the threshold)
+    run_both(
+        torch,
+        lambda a: F.softplus(a, beta=beta, threshold=threshold),
+        lambda a: tf.softplus(a, beta=beta, threshold=threshold),
+        x,
+    )
+    run_both(torch, lambda a: F.relu(a, inplace=False), lambda a: tf.relu(a, inplace=False), x)
+    run_both(torch, lambda a: F.softmax(a, dim=-1, dtype=np.float64),
+             lambda a: tf.softmax(a, dim=-1, dtype=torch.float64), x)  # fmt: skip
+    run_both(torch, F.log_softmax, lambda a: tf.log_softmax(a, dim=0 if a.ndim in (1, 3) else 1), x)
+    run_both(torch, lambda a: F.dropout(a, 0.3, training=False),
+             lambda a: tf.dropout(a, 0.3, training=False), x)  # fmt: skip
+
+
+def test_inplace_true_is_refused_rather_than_ignored() -> None:
+    from autograd_lite.nn import functional as F
+
+    calls = (
+        lambda: F.relu(al.ones(2), inplace=True),
+        lambda: F.dropout(al.ones(2), 0.5, inplace=True),
+    )
+    for call in calls:
+        with pytest.raises(errors.InvalidArgumentError, match="in place"):
+            call()
