@@ -433,3 +433,47 @@ def test_inplace_true_is_refused_rather_than_ignored() -> None:
     for call in calls:
         with pytest.raises(errors.InvalidArgumentError, match="in place"):
             call()
+
+
+# -- factories ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["zeros", "ones", "randn", "rand"])
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [((2, 3), {}), (((2, 3),), {}), (([2, 3],), {}), ((), {"size": (2, 3)}), ((4,), {})],
+)
+def test_factories_take_pytorchs_sizes(
+    torch: Any, name: str, args: tuple, kwargs: dict[str, Any]
+) -> None:
+    ours = getattr(al, name)(*args, **kwargs, requires_grad=True)
+    theirs = getattr(torch, name)(*args, **kwargs, dtype=torch.float64, requires_grad=True)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float64
+    assert ours.requires_grad and ours.is_leaf
+    if name in ("zeros", "ones"):
+        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+
+
+def test_sizes_by_position_and_keyword_together_are_refused() -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="size="):
+        al.zeros(2, size=(2, 3))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"end": 5}, {"start": 1, "end": 5, "step": 2}, {"start": 0.5, "end": 2.0}]
+)
+def test_arange_takes_pytorchs_keywords(torch: Any, kwargs: dict[str, Any]) -> None:
+    np.testing.assert_array_equal(
+        al.arange(**kwargs).data, torch.arange(**kwargs, dtype=torch.float64).numpy()
+    )
+    with pytest.raises(errors.InvalidArgumentError, match="end"):
+        al.arange()
+
+
+@pytest.mark.parametrize("name", ["randn_like", "rand_like"])
+def test_random_like_factories(torch: Any, name: str) -> None:
+    for data in (np.zeros((2, 3)), np.zeros(4, np.float32)):
+        ours = getattr(al, name)(al.Tensor(data), requires_grad=True)
+        theirs = getattr(torch, name)(torch.tensor(data), requires_grad=True)
+        assert ours.shape == tuple(theirs.shape) and ours.requires_grad
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    seeded = getattr(al, name)(np.zeros(3), seed=1).data
+    np.testing.assert_array_equal(seeded, getattr(al, name)(np.zeros(3), seed=1).data)
