@@ -896,21 +896,28 @@ def _clamp_vjp(g: Any, out: Any, x: Any, min: float | None = None,  # noqa: A002
     return _where_any(inside, g)
 
 
-def clamp(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """``x`` limited to ``[min, max]`` (PyTorch's ``clamp``; ``clip`` is the same function).
 
     At least one bound must be given. The gradient is ``g`` where ``min < x < max`` and 0
     elsewhere, at the bounds too (the minimum-norm subgradient, as PyTorch's ``clamp`` with
-    number bounds).
+    number bounds). Bounds that are arrays or Tensors (broadcasting against ``x``) give, as in
+    PyTorch, ``minimum(maximum(x, min), max)``: the gradient goes to whichever is chosen, shared
+    equally at ties, and a Tensor bound gets its part (where ``min == max`` PyTorch gives it all
+    to ``min``, or to ``x`` if ``x`` equals both, rather than share it).
     """
     if min is None and max is None:
         raise InvalidArgumentError("clamp: give min=, max= or both (both are None)")
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
     for what, bound in (("min", min), ("max", max)):
         if bound is not None and (
             isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))
         ):
             raise InvalidInputError(
-                f"clamp: {what} must be a number or None, got {type(bound).__name__}"
+                f"clamp: {what} must be a number, an array, a Tensor or None, got "
+                f"{type(bound).__name__}"
             )
     return _clamp_op(
         x,
@@ -1744,12 +1751,20 @@ _scatter = defop(
 )
 
 
+def _shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a Tensor or an array-like (read without its values)."""
+    return x.shape if isinstance(x, Tensor) else np.shape(x)
+
+
 def concatenate(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``; ``dim=`` as
     in ``torch.cat``; default 0)."""
     axis = _one_axis("concatenate", axis, dim)
     axis = 0 if axis is None else axis
     tensors = list(tensors)
+    if tensors and isinstance(axis, (int, np.integer)):  # (out of range: PyTorch's IndexError)
+        shape = _shape_of(tensors[0])
+        _dims_in("concatenate", axis, len(shape), shape)
     try:  # where each input's slice starts and ends, for the vjp (invalid input: forward says)
         bounds = np.cumsum([0] + [np.shape(t)[axis] for t in tensors]).tolist()
     except (IndexError, TypeError):
@@ -1787,7 +1802,12 @@ def stack(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> T
     """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``; ``dim=`` as
     in ``torch.stack``; default 0)."""
     axis = _one_axis("stack", axis, dim)
-    return _stack_op(*tensors, axis=0 if axis is None else axis)
+    axis = 0 if axis is None else axis
+    tensors = list(tensors)
+    if tensors and isinstance(axis, (int, np.integer)):  # (a new axis: -ndim - 1 to ndim)
+        shape = _shape_of(tensors[0])
+        _dims_in("stack", axis, len(shape) + 1, shape)
+    return _stack_op(*tensors, axis=axis)
 
 
 def _stack(*arrays: Any, axis: int = 0) -> Any:
@@ -1831,6 +1851,7 @@ _where_op = defop(
         lambda g, out, x, y, condition: _where_any(~condition, g),
     ),
     draw=Draw("where"),
+    methods=(("where", lambda self, condition, other: where(condition, self, other)),),
     numpy=(np.where,),
     public=where,
     apply=lambda x, y, condition: where(condition, x, y),
@@ -2344,7 +2365,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "flatten": flatten,
     "permute": permute,
     "clip": clip,
-    "cat": concatenate,  # (PyTorch's name)
+    "cat": concatenate,  # (PyTorch's names)
+    "concat": concatenate,
     "amax": _with_doc(_accepting_dim("max"), _max),  # (the values only, whatever the dims)
     "amin": _with_doc(_accepting_dim("min"), _min),
     "argmax": argmax,

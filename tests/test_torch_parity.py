@@ -477,3 +477,52 @@ def test_random_like_factories(torch: Any, name: str) -> None:
         assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
     seeded = getattr(al, name)(np.zeros(3), seed=1).data
     np.testing.assert_array_equal(seeded, getattr(al, name)(np.zeros(3), seed=1).data)
+
+
+# -- clamp with Tensor bounds, cat / stack, where -----------------------------------------------
+kinked = hnp.arrays(np.float64, 6, elements=st.sampled_from([-2.0, -1.0, -0.5, 0.0, 1.0, 2.0]))
+
+
+@FAST
+@given(x=kinked, low=kinked, high=kinked)
+def test_clamp_with_tensor_bounds_is_pytorchs_even_at_ties(
+    torch: Any, x: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> None:
+    # (one corner differs, documented: where min == max, PyTorch gives g to min (x < min) or
+    # to x (x == min == max); ours shares the tie, as minimum(maximum(x, min), max) does)
+    high = np.where(low == high, high + 0.5, high)
+    run_both(torch, lambda a, lo, hi: a.clamp(lo, hi), lambda a, lo, hi: a.clamp(lo, hi),
+             x, low, high)  # fmt: skip
+    run_both(torch, lambda a, lo: al.clamp(a, min=lo), lambda a, lo: torch.clamp(a, min=lo),
+             x, low)  # fmt: skip
+    run_both(torch, lambda a: al.clip(a, max=high), lambda a: torch.clip(a, max=torch.tensor(
+        high)), x)  # fmt: skip
+    run_both(torch, lambda a: a.clamp(-1.0, 1.0), lambda a: a.clamp(-1.0, 1.0), x)
+
+
+@FAST
+@given(x=arrays(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)), data=st.data())
+def test_cat_and_stack_take_pytorchs_dims(torch: Any, x: np.ndarray, data: Any) -> None:
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    new_dim = data.draw(st.integers(-x.ndim - 1, x.ndim))
+    run_both(torch, lambda a, b: al.cat([a, b], dim=dim), lambda a, b: torch.cat([a, b], dim=dim),
+             x, x * 2)  # fmt: skip
+    run_both(torch, lambda a, b: al.concat((a, b), dim), lambda a, b: torch.concat((a, b), dim),
+             x, x * 2)  # fmt: skip
+    run_both(torch, lambda a, b: al.stack([a, b], new_dim),
+             lambda a, b: torch.stack([a, b], new_dim), x, x * 2)  # fmt: skip
+    for call in (lambda: al.cat([x, x], dim=x.ndim), lambda: al.stack([x, x], dim=x.ndim + 1)):
+        with pytest.raises(errors.TensorIndexError, match=str(x.shape).replace("(", r"\(")
+                           .replace(")", r"\)")):  # fmt: skip
+            call()
+
+
+@FAST
+@given(x=arrays(), data=st.data())
+def test_where_as_function_and_method(torch: Any, x: np.ndarray, data: Any) -> None:
+    condition = data.draw(hnp.arrays(bool, x.shape))
+    c = torch.tensor(condition)
+    run_both(torch, lambda a, b: al.where(condition, a, b), lambda a, b: torch.where(c, a, b),
+             x, -x)  # fmt: skip
+    run_both(torch, lambda a, b: a.where(condition, b), lambda a, b: a.where(c, b), x, -x)
+    run_both(torch, lambda a: al.where(condition, a, 0.0), lambda a: torch.where(c, a, 0.0), x)
