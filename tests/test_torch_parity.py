@@ -526,3 +526,16 @@ def test_where_as_function_and_method(torch: Any, x: np.ndarray, data: Any) -> N
              x, -x)  # fmt: skip
     run_both(torch, lambda a, b: a.where(condition, b), lambda a, b: a.where(c, b), x, -x)
     run_both(torch, lambda a: al.where(condition, a, 0.0), lambda a: torch.where(c, a, 0.0), x)
+
+
+# -- NumPy dispatch -----------------------------------------------------------------------------
+@FAST
+@given(x=arrays(hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=3)), data=st.data())
+def test_numpy_swapaxes_and_moveaxis_record(torch: Any, x: np.ndarray, data: Any) -> None:
+    a, b = data.draw(st.integers(-x.ndim, x.ndim - 1)), data.draw(st.integers(0, x.ndim - 1))
+    run_both(torch, lambda t: np.swapaxes(t, a, b), lambda t: torch.swapaxes(t, a, b), x)
+    run_both(torch, lambda t: np.moveaxis(t, a, b), lambda t: torch.movedim(t, a, b), x)
+    moved = np.moveaxis(al.Tensor(x), [0, -1], [-1, 0])
+    np.testing.assert_array_equal(moved.data, np.moveaxis(x, [0, -1], [-1, 0]))
+    with pytest.raises(errors.ShapeError, match="np.swapaxes"):
+        np.swapaxes(al.Tensor(x), 0, x.ndim)
