@@ -422,6 +422,46 @@ class Tensor:
         except TypeError:  # (a value NumPy cannot compare with numbers)
             return NotImplemented
 
+    # -- in-place arithmetic (PyTorch's manual update: ``with no_grad(): w -= lr * w.grad``) --
+    def __iadd__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.add, "+=")
+
+    def __isub__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.subtract, "-=")
+
+    def __imul__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.multiply, "*=")
+
+    def __itruediv__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.divide, "/=")
+
+    def _in_place(self, other: Any, compute: np.ufunc, symbol: str) -> Any:
+        """``t -= x`` and the like. Where the result would be recorded (gradients enabled and
+        ``t`` or ``x`` in a graph), it is the new Tensor ``t - x`` (a leaf that requires grad
+        refuses, as in PyTorch); otherwise (under ``no_grad``, or on constants) ``t`` itself,
+        holding a new array of its shape and dtype: the arrays that graphs saved are never
+        overwritten."""
+        in_graph = self.requires_grad or self._op is not None
+        if STATE.grad_enabled and (
+            in_graph or (isinstance(other, Tensor) and other.requires_grad)
+        ):
+            if self._op is None and self.requires_grad:
+                raise RequiresGradError(
+                    f"'{symbol}' on a leaf Tensor of shape {self.shape} that requires grad: "
+                    f"its old value would be lost to the graph; update it under "
+                    f"al.no_grad() (as in PyTorch), or write t = t {symbol[0]} x"
+                )
+            return NotImplemented  # (Python then computes t = t - x: a recorded op)
+        _check_not_recorded(self, f"'{symbol}'")
+        value = compute(self.data, raw(other))
+        if value.shape != self.data.shape:
+            raise ShapeError(
+                f"'{symbol}': the result has shape {value.shape}, the Tensor {self.shape}; "
+                f"an in-place update keeps the Tensor's shape"
+            )
+        self.data = value.astype(self.data.dtype, copy=False)
+        return self
+
     # -- values out --------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""

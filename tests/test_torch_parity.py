@@ -539,3 +539,48 @@ def test_numpy_swapaxes_and_moveaxis_record(torch: Any, x: np.ndarray, data: Any
     np.testing.assert_array_equal(moved.data, np.moveaxis(x, [0, -1], [-1, 0]))
     with pytest.raises(errors.ShapeError, match="np.swapaxes"):
         np.swapaxes(al.Tensor(x), 0, x.ndim)
+
+
+# -- in-place arithmetic: PyTorch's manual update -----------------------------------------------
+def test_the_manual_sgd_loop_of_pytorch_runs_unchanged(torch: Any) -> None:
+    data = np.random.default_rng(3).normal(size=(3,))
+    results = []
+    for lib, w in ((al, al.tensor(data, requires_grad=True)),
+                   (torch, torch.tensor(data, requires_grad=True))):  # fmt: skip
+        for _ in range(3):
+            loss = (w * w * w).sum()
+            loss.backward()
+            with lib.no_grad():
+                w -= 0.1 * w.grad
+                w *= 0.5
+                w += 0.25
+                w /= 2.0
+            w.grad = None
+        assert w.requires_grad and w.is_leaf
+        results.append(w.detach().numpy().copy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+def test_in_place_updates_keep_the_arrays_graphs_saved() -> None:
+    w = al.Tensor([1.0, 2.0], requires_grad=True)
+    y = w * w
+    with al.no_grad():
+        w -= 1.0
+    y.backward(np.ones(2))
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])  # (from the values y saw)
+    np.testing.assert_array_equal(w.data, [0.0, 1.0])
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_as_in_pytorch(torch: Any) -> None:
+    with pytest.raises(RuntimeError):
+        w = torch.ones(2, requires_grad=True)
+        w += 1
+    with pytest.raises(errors.RequiresGradError, match="no_grad"):
+        x = al.ones(2, requires_grad=True)
+        x += 1
+    y = al.ones(2, requires_grad=True) * 2.0
+    y += 1.0  # (a non-leaf: a recorded op, as PyTorch records add_)
+    assert y.op == "add"
+    with pytest.raises(errors.ShapeError, match="shape"), al.no_grad():
+        z = al.ones(2)
+        z += np.ones((3, 2))
