@@ -341,6 +341,10 @@ def _accepting_dim(name: str) -> Callable[..., Tensor]:
     def call(x: Any, *args: Any, **params: Any) -> Tensor:
         if params and ("dim" in params or "keepdim" in params):
             _dim_keywords(name, params)
+        if params.get("dtype") is not None and name in ("sum", "mean"):  # PyTorch's dtype=:
+            x = _to_method(x if isinstance(x, Tensor) else Tensor(x), params.pop("dtype"))
+        elif "dtype" in params and params["dtype"] is None:
+            del params["dtype"]
         if args or params.get("axis") is not None:
             args = _checked_axis(name, x, args, params)
         return (op[0] if op else _first(op))(x, *args, **params)
@@ -1184,6 +1188,9 @@ def _selecting(name: str, reduce: Callable[..., np.ndarray], forward: Callable[.
 
     def call(x: Any, *args: Any, **params: Any) -> Any:
         dim = params["dim"] if "dim" in params else args[0] if args else None
+        other = params.get("other", dim if args and not params else None)
+        if isinstance(other, (Tensor, np.ndarray)):  # PyTorch's max(x, other): elementwise
+            return (maximum if name == "max" else minimum)(x, other)
         if (
             isinstance(dim, (int, np.integer))
             and not isinstance(dim, bool)
@@ -1479,7 +1486,12 @@ def _dims_in(name: str, dims: Any, ndim: int, shape: tuple[int, ...] | None = No
     out = []
     for d in listed:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-            raise InvalidInputError(f"{name}: dims must be ints, got {d!r}")
+            shown = (
+                repr(d)
+                if np.ndim(raw(d)) == 0
+                else f"a {type(d).__name__} of shape {np.shape(raw(d))}"
+            )
+            raise InvalidInputError(f"{name}: dims must be ints, got {shown}")
         if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
             owner = f"of shape {shape}" if shape is not None else f"with {ndim} dimension(s)"
             raise TensorIndexError(

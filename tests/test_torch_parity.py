@@ -584,3 +584,24 @@ def test_in_place_on_a_leaf_that_requires_grad_is_refused_as_in_pytorch(torch: A
     with pytest.raises(errors.ShapeError, match="shape"), al.no_grad():
         z = al.ones(2)
         z += np.ones((3, 2))
+
+
+def test_max_and_min_of_two_tensors_are_elementwise_as_in_pytorch(torch: Any) -> None:
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    run_both(torch, lambda x, y: al.max(x, y), lambda x, y: torch.max(x, y), a, b)
+    run_both(torch, lambda x, y: x.min(y), lambda x, y: x.min(y), a, b)
+    run_both(torch, lambda x, y: x.max(other=y), lambda x, y: x.max(other=y), a, b)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_sum_and_mean_take_pytorchs_dtype(torch: Any, name: str) -> None:
+    data = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    run_both(torch, lambda t: getattr(t.float(), name)(dim=1, dtype=np.float64),
+             lambda t: getattr(t.float(), name)(dim=1, dtype=torch.float64), data)  # fmt: skip
+
+
+def test_a_tensor_given_as_dim_is_named_briefly() -> None:
+    x = al.ones(50, 50)
+    with pytest.raises(errors.InvalidInputError, match=r"a Tensor of shape \(2,\)") as info:
+        x.sum(al.Tensor([0.0, 1.0]))
+    assert len(str(info.value)) < 200
