@@ -442,9 +442,7 @@ class Tensor:
         holding a new array of its shape and dtype: the arrays that graphs saved are never
         overwritten."""
         in_graph = self.requires_grad or self._op is not None
-        if STATE.grad_enabled and (
-            in_graph or (isinstance(other, Tensor) and other.requires_grad)
-        ):
+        if STATE.grad_enabled and (in_graph or (isinstance(other, Tensor) and other.requires_grad)):
             if self._op is None and self.requires_grad:
                 raise RequiresGradError(
                     f"'{symbol}' on a leaf Tensor of shape {self.shape} that requires grad: "
