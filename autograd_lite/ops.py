@@ -418,12 +418,21 @@ def _mul(a: Any, b: Any) -> Any:
     return a * b
 
 
+def _square_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.square()``: ``x * x`` (as NumPy's ``np.square`` here)."""
+    return mul(self, self)
+
+
 mul = defop(
     "mul",
     _mul,
     (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
     draw=Draw("broadcasting", ("real", "real")),
-    methods=("__mul__", "__rmul__"),
+    methods=(
+        "__mul__",
+        "__rmul__",
+        ("square", _square_method),
+    ),
     numpy=(np.multiply,),
 )
 
@@ -1661,6 +1670,23 @@ def _matrix_transpose(self: Tensor) -> Tensor:
     return _swapaxes(self, -2, -1)
 
 
+def _movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
+    """PyTorch's ``x.movedim(source, destination)`` (NumPy's ``moveaxis``): a transpose."""
+    sources = _dims_in("movedim", source, self.ndim, self.shape)
+    targets = _dims_in("movedim", destination, self.ndim, self.shape)
+    if len(sources) != len(targets) or len(set(sources)) != len(sources) or len(
+        set(targets)) != len(targets):  # fmt: skip
+        raise InvalidArgumentError(
+            f"movedim: source {source} and destination {destination} must be distinct dims, "
+            f"as many of each"
+        )
+    rest = iter(d for d in range(self.ndim) if d not in sources)
+    placed = dict(zip(targets, sources))
+    return transpose(
+        self, tuple(placed[i] if i in placed else next(rest) for i in range(self.ndim))
+    )
+
+
 def _transpose_public(x: Any, *dims: Any, axes: Any = None, dim0: int | None = None,
                       dim1: int | None = None) -> Tensor:  # fmt: skip
     """``al.transpose(x)`` reverses the axes, ``al.transpose(x, axes)`` puts them in that order
@@ -1683,6 +1709,7 @@ transpose = defop(
         ("permute", _permute_method),
         ("T", property(_t)),
         ("t", _t_method),
+        ("movedim", lambda self, source, destination: _movedim(self, source, destination)),
         ("mT", property(_matrix_transpose)),
     ),
     numpy=(np.transpose,),
@@ -1695,11 +1722,41 @@ def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(x, shape)
 
 
+def _expand_method(self: Tensor, *sizes: Any) -> Tensor:
+    """PyTorch's ``x.expand(*sizes)``: ``x`` broadcast to ``sizes`` (``-1`` keeps a dim). A
+    `broadcast_to`: its gradient is summed back."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - self.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
+    shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    return broadcast_to(self, shape=shape)
+
+
+def _repeat_method(self: Tensor, *repeats: Any) -> Tensor:
+    """PyTorch's ``x.repeat(*repeats)``: ``x`` tiled ``repeats[i]`` times along dim ``i``
+    (NumPy's ``np.tile``), as a broadcast and a reshape."""
+    if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)):
+        repeats = tuple(repeats[0])
+    if len(repeats) < self.ndim:
+        raise ShapeError(
+            f"repeat: {len(repeats)} repeats for a tensor of shape {self.shape}; give one per "
+            f"dim (or more)"
+        )
+    shape = (1,) * (len(repeats) - self.ndim) + self.shape
+    spread = tuple(n for pair in zip(repeats, shape) for n in pair)
+    paired = reshape(self, tuple(n for size in shape for n in (1, size)))
+    tiled = broadcast_to(paired, shape=spread)
+    return reshape(tiled, tuple(r * n for r, n in zip(repeats, shape)))
+
+
 broadcast_to = defop(
     "broadcast_to",
     _broadcast_to,
     (lambda g, out, x, shape: sum_to(g, x.shape, "broadcast_to"),),
     draw=Draw("broadcast_to"),
+    methods=(("expand", _expand_method), ("repeat", _repeat_method)),
     numpy=(np.broadcast_to,),
 )
 
@@ -1734,12 +1791,65 @@ def _getitem_vjp(g: Any, out: Any, x: Any, index: Any) -> Any:
     return _scatter_add(g, index, x.shape)
 
 
+def _flip_method(self: Tensor, *dims: Any) -> Tensor:
+    """PyTorch's ``x.flip(dims)``: the order along each of ``dims`` reversed (an index)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    chosen = set(_dims_in("flip", dims, self.ndim, self.shape))
+    return getitem(self, tuple(slice(None, None, -1 if i in chosen else 1)
+                               for i in range(self.ndim)))  # fmt: skip
+
+
+def _split_method(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``x.split(size, dim)`` (pieces of ``size``, the last maybe smaller) or
+    ``x.split([sizes], dim)``: a tuple of indexed pieces."""
+    (axis,) = _dims_in("split", dim, self.ndim, self.shape)
+    length = self.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections <= 0:
+            raise InvalidArgumentError(
+                f"split: size must be positive, got {split_size_or_sections}"
+            )
+        sizes = [split_size_or_sections] * (length // split_size_or_sections)
+        sizes += [length % split_size_or_sections] if length % split_size_or_sections else []
+    else:
+        sizes = [int(n) for n in split_size_or_sections]
+        if builtins.sum(sizes) != length:
+            raise ShapeError(
+                f"split: sizes {sizes} do not add up to {length}, the length of dim {dim}"
+            )
+    starts = np.cumsum([0, *sizes]).tolist()
+    lead = (slice(None),) * axis
+    return tuple(getitem(self, (*lead, slice(a, b))) for a, b in zip(starts, starts[1:]))
+
+
+def _chunk_method(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``x.chunk(chunks, dim)``: at most ``chunks`` pieces of ``ceil(n / chunks)``."""
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise InvalidArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    (axis,) = _dims_in("chunk", dim, self.ndim, self.shape)
+    return _split_method(self, builtins.max(-(-self.shape[axis] // chunks), 1), axis)
+
+
+def _unbind_method(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``x.unbind(dim)``: the slices along ``dim``, each without it."""
+    (axis,) = _dims_in("unbind", dim, self.ndim, self.shape)
+    lead = (slice(None),) * axis
+    return tuple(getitem(self, (*lead, i)) for i in range(self.shape[axis]))
+
+
 _getitem_op = defop(
     "getitem",
     _getitem,
     (_getitem_vjp,),
     draw=Draw("getitem"),
-    methods=("__getitem__",),
+    methods=(
+        "__getitem__",
+        ("flip", _flip_method),
+        ("split", _split_method),
+        ("chunk", _chunk_method),
+        ("unbind", _unbind_method),
+    ),
     public=getitem,
 )
 

@@ -605,3 +605,41 @@ def test_a_tensor_given_as_dim_is_named_briefly() -> None:
     with pytest.raises(errors.InvalidInputError, match=r"a Tensor of shape \(2,\)") as info:
         x.sum(al.Tensor([0.0, 1.0]))
     assert len(str(info.value)) < 200
+
+
+# -- more of PyTorch's shape methods, composed of the ops --------------------------------------
+@FAST
+@given(x=arrays(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)), data=st.data())
+def test_flip_expand_repeat_split_chunk_unbind_movedim(
+    torch: Any, x: np.ndarray, data: Any
+) -> None:
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    other = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    size = data.draw(st.integers(1, 4))
+    repeats = data.draw(st.lists(st.integers(1, 3), min_size=x.ndim, max_size=x.ndim + 1))
+    calls: list[Callable[[Any], Any]] = [
+        lambda t: t.flip(dim),
+        lambda t: t.flip(tuple({dim % x.ndim, other % x.ndim})),
+        lambda t: t.unsqueeze(0).expand(size, *x.shape),
+        lambda t: t.unsqueeze(0).expand(size, *([-1] * x.ndim)),
+        lambda t: t.repeat(*repeats),
+        lambda t: t.split(size, dim),
+        lambda t: t.chunk(size, dim=dim),
+        lambda t: t.unbind(dim),
+        lambda t: t.movedim(dim, other),
+        lambda t: t.square(),
+    ]
+    for call in calls:
+        run_both(torch, call, call, x)
+
+
+def test_split_with_sizes_and_its_errors() -> None:
+    x = al.Tensor(np.arange(10.0), requires_grad=True)
+    parts = x.split([3, 7])
+    assert [p.shape for p in parts] == [(3,), (7,)]
+    (parts[0].sum() * 2 + parts[1].sum()).backward()
+    np.testing.assert_array_equal(x.grad, [2.0] * 3 + [1.0] * 7)
+    with pytest.raises(errors.ShapeError, match="add up"):
+        x.split([3, 3])
+    with pytest.raises(errors.TensorIndexError):
+        x.unbind(1)
