@@ -643,3 +643,55 @@ def test_split_with_sizes_and_its_errors() -> None:
         x.split([3, 3])
     with pytest.raises(errors.TensorIndexError):
         x.unbind(1)
+
+
+# -- the same behaviours stated without PyTorch (CI has no torch) -------------------------------
+def test_pytorch_surface_without_pytorch() -> None:
+    x = al.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.size() == (2, 3) and x.size(-1) == 3 and x.size == 6
+    assert float(x[1, 2]) == 5.0 and int(x[0, 1]) == 1
+    np.testing.assert_array_equal(x.eq(2.0), x.data == 2.0)
+    np.testing.assert_array_equal(x.ge(x.T.T), np.ones((2, 3), bool))
+    assert x.float().dtype == np.float32 and x.double() is x
+    assert x.t().shape == (3, 2) and x.mT.shape == (3, 2) and x.movedim(0, 1).shape == (3, 2)
+    np.testing.assert_array_equal(x.flip(1).data, x.data[:, ::-1])
+    np.testing.assert_array_equal(x.repeat(2, 1).data, np.tile(x.data, (2, 1)))
+    np.testing.assert_array_equal(x[:1].expand(3, 3).data, np.broadcast_to(x.data[:1], (3, 3)))
+    assert [p.shape for p in x.chunk(2, dim=1)] == [(2, 2), (2, 1)]
+    assert al.zeros(size=(2, 1)).shape == (2, 1) and al.arange(end=3).shape == (3,)
+    assert al.randn_like(x, seed=0).shape == (2, 3)
+    np.testing.assert_array_equal(al.max(x, 2.0 * al.ones(2, 3)).data, np.maximum(x.data, 2.0))
+
+
+def test_clamp_with_tensor_bounds_sends_the_gradient_to_the_bound_chosen() -> None:
+    x = al.Tensor([-2.0, 0.0, 2.0], requires_grad=True)
+    low = al.Tensor([-1.0, -1.0, -1.0], requires_grad=True)
+    high = al.Tensor([1.0, 1.0, 1.0], requires_grad=True)
+    out = x.clamp(low, high)
+    np.testing.assert_array_equal(out.data, [-1.0, 0.0, 1.0])
+    out.sum().backward()
+    for t, expected in ((x, [0, 1, 0]), (low, [1, 0, 0]), (high, [0, 0, 1])):
+        np.testing.assert_array_equal(t.grad, expected)
+
+
+def test_binary_cross_entropy_follows_pytorchs_formulas() -> None:
+    from autograd_lite.nn import functional as F
+
+    p = al.Tensor([0.25, 0.5, 1.0], requires_grad=True)
+    y = np.array([1.0, 0.0, 1.0])
+    loss = F.binary_cross_entropy(p, y, reduction="sum")
+    np.testing.assert_allclose(loss.item(), -np.log(0.25) - np.log(0.5))
+    loss.backward()  # w (x - y) / max(x (1 - x), 1e-12 as a float32)
+    floor = float(np.float32(1e-12))
+    np.testing.assert_allclose(p.grad, (p.data - y) / np.maximum(p.data * (1 - p.data), floor))
+
+
+def test_softplus_beyond_its_threshold_is_the_identity() -> None:
+    from autograd_lite.nn import functional as F
+
+    x = al.Tensor([-1.0, 0.5, 3.0], requires_grad=True)
+    out = F.softplus(x, beta=2.0, threshold=2.0)
+    np.testing.assert_allclose(out.data[:2], np.log1p(np.exp(2 * x.data[:2])) / 2)
+    assert out.data[2] == 3.0
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, [*(1 / (1 + np.exp(-2 * x.data[:2]))), 1.0])
