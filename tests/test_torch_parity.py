@@ -695,3 +695,31 @@ def test_softplus_beyond_its_threshold_is_the_identity() -> None:
     assert out.data[2] == 3.0
     out.sum().backward()
     np.testing.assert_allclose(x.grad, [*(1 / (1 + np.exp(-2 * x.data[:2]))), 1.0])
+
+
+@FAST
+@given(x=hnp.arrays(np.float64, 6, elements=st.sampled_from([-1.5, -0.5, 0.0, 0.5, 2.0])),
+       slope=st.sampled_from([0.01, 0.2, 2.0]),
+       reduction=st.sampled_from(["mean", "sum", "none"]))  # fmt: skip
+def test_leaky_relu_silu_l1_loss_are_pytorchs_at_kinks_too(
+    torch: Any, x: np.ndarray, slope: float, reduction: str
+) -> None:
+    from autograd_lite.nn import functional as F
+
+    tf = torch.nn.functional
+    run_both(torch, lambda a: F.leaky_relu(a, slope), lambda a: tf.leaky_relu(a, slope), x)
+    run_both(torch, F.silu, tf.silu, x)
+    run_both(torch, lambda a, b: F.l1_loss(a, b, reduction=reduction),
+             lambda a, b: tf.l1_loss(a, b, reduction=reduction), x, x[::-1].copy())  # fmt: skip
+
+
+def test_one_hot_is_pytorchs() -> None:
+    from autograd_lite.nn import functional as F
+
+    labels = np.array([[0, 2], [1, 2]])
+    hot = F.one_hot(labels)
+    assert hot.shape == (2, 2, 3) and hot.dtype == np.int64
+    np.testing.assert_array_equal(hot.argmax(-1), labels)
+    assert F.one_hot(np.array([1]), 4).shape == (1, 4)
+    with pytest.raises(errors.TensorIndexError, match=r"\[0, 2\)"):
+        F.one_hot(labels, 2)

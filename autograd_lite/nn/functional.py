@@ -24,13 +24,14 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from autograd_lite import ops
-from autograd_lite.errors import InvalidArgumentError
+from autograd_lite.errors import InvalidArgumentError, InvalidInputError, TensorIndexError
 from autograd_lite.nn import layers
 from autograd_lite.nn.layers import linear
 from autograd_lite.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    l1_loss,
     mse_loss,
     nll_loss,
 )
@@ -38,9 +39,9 @@ from autograd_lite.nn.module import as_tensor
 from autograd_lite.tensor import Tensor, raw
 
 __all__ = [
-    "linear", "dropout", "relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
-    "mse_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "linear", "dropout", "relu", "leaky_relu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+    "log_softmax", "one_hot", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]  # fmt: skip
 
 # (each op's public function, as ``al.<name>``)
@@ -59,6 +60,42 @@ def relu(input: Any, inplace: bool = False) -> Tensor:  # noqa: A002
     """$\\max(x, 0)$ elementwise (`autograd_lite.ops.relu`); gradient 0 at 0, as PyTorch's."""
     _not_in_place("relu", inplace)
     return ops.relu(input)
+
+
+def leaky_relu(
+    input: Any,  # noqa: A002
+    negative_slope: float = 0.01,
+    inplace: bool = False,
+) -> Tensor:
+    r"""$x$ for $x > 0$, ``negative_slope`` $\cdot x$ otherwise, computed as
+    $a x + (1 - a)\,\mathrm{relu}(x)$: its gradient at 0 is $a$, as PyTorch's."""
+    _not_in_place("leaky_relu", inplace)
+    x = as_tensor(input)
+    return ops.add(ops.mul(x, negative_slope), ops.mul(ops.relu(x), 1.0 - negative_slope))
+
+
+def silu(input: Any, inplace: bool = False) -> Tensor:  # noqa: A002
+    r"""$x\,\sigma(x)$ (PyTorch's ``silu``, the swish)."""
+    _not_in_place("silu", inplace)
+    x = as_tensor(input)
+    return ops.mul(x, ops.sigmoid(x))
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> np.ndarray:
+    """PyTorch's ``one_hot``: the class indices ``tensor`` as rows of 0s and 1s, an int64
+    NumPy array of shape ``tensor.shape + (num_classes,)`` (not recorded: no gradient)."""
+    labels = np.asarray(raw(tensor))
+    if labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels)):
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iu":
+        raise InvalidInputError(f"one_hot: class indices must be integers, got {labels.dtype}")
+    classes = int(labels.max()) + 1 if num_classes == -1 and labels.size else num_classes
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise TensorIndexError(
+            f"one_hot: class indices must lie in [0, {classes}), got {labels.min()} to "
+            f"{labels.max()}"
+        )
+    return (labels[..., None] == np.arange(classes)).astype(np.int64)
 
 
 def dropout(

@@ -34,6 +34,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BCELoss",
     "mse_loss",
+    "l1_loss",
     "cross_entropy",
     "nll_loss",
     "binary_cross_entropy_with_logits",
@@ -136,6 +137,19 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noq
         )
     diff = ops.sub(x, y)
     return _reduce(ops.mul(diff, diff), reduction)
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    r"""$|x - y|$ elementwise, then reduced; ``input`` and ``target`` of one shape. The
+    gradient of $|\cdot|$ at 0 is 0, as PyTorch's."""
+    reduction = _check_reduction("l1_loss", reduction)
+    x = as_tensor(input)
+    if _raw(target).shape != x.shape:
+        raise ShapeError(
+            f"l1_loss: input shape {x.shape} and target shape {_raw(target).shape} differ "
+            "(PyTorch would broadcast them with a warning; reshape one)"
+        )
+    return _reduce(ops.abs(ops.sub(x, target)), reduction)
 
 
 def nll_loss(
