@@ -1129,6 +1129,8 @@ def _arg_reduce(name: str, reduce: Callable[..., Any], x: Any, dim: Any, keepdim
         keepdim = keepdims
     data = np.asarray(raw(x))
     if axis is not None:
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise InvalidInputError(f"{name}: dim must be one int (or None), got {axis!r}")
         (axis,) = _dims_in(name, axis, data.ndim, data.shape)
         if data.ndim == 0:  # (dim 0 or -1 of a 0-d tensor: the tensor, as in PyTorch)
             axis, data, keepdim = 0, data.reshape(1), False
@@ -1953,9 +1955,14 @@ _stack_op = defop(
 )
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """Elementwise choice: ``x`` where ``condition`` is true, ``y`` elsewhere (not differentiable
-    in ``condition``)."""
+    in ``condition``). With ``condition`` alone, its nonzero indices (``np.nonzero``: a tuple of
+    int arrays, as PyTorch's ``torch.where(condition)`` and NumPy's)."""
+    if x is None and y is None:
+        return np.nonzero(np.asarray(raw(condition)))
+    if x is None or y is None:
+        raise InvalidInputError("where: give both x and y, or neither (the nonzero indices)")
     condition = np.asarray(raw(condition), dtype=bool)
     return _where_op(x, y, condition=condition)
 

@@ -723,3 +723,20 @@ def test_one_hot_is_pytorchs() -> None:
     assert F.one_hot(np.array([1]), 4).shape == (1, 4)
     with pytest.raises(errors.TensorIndexError, match=r"\[0, 2\)"):
         F.one_hot(labels, 2)
+
+
+def test_where_of_a_condition_alone_is_its_nonzero_indices(torch: Any) -> None:
+    data = np.array([[0.0, 1.0], [2.0, 0.0]])
+    ours = al.where(al.Tensor(data) > 0)
+    theirs = torch.where(torch.tensor(data) > 0)
+    assert len(ours) == len(theirs)
+    for mine, their in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(mine, their.numpy())
+    with pytest.raises(errors.InvalidInputError, match="both x and y"):
+        al.where(data > 0, data)
+
+
+@pytest.mark.parametrize("dim", [(0, 1), [0], ()])
+def test_argmax_of_several_dims_is_a_typed_error(dim: Any) -> None:
+    with pytest.raises(errors.InvalidInputError, match="one int"):
+        al.ones(2, 3).argmax(dim=dim)
