@@ -101,7 +101,7 @@ def _moved_axes(func: Callable[..., Any], a: Any, *args: Any) -> Tensor:
     stand_in = np.broadcast_to(np.zeros(()), tuple(range(1, len(shape) + 1)))
     try:
         moved = func(stand_in, *args).shape
-    except ValueError as error:  # (an AxisError is a ValueError too)
+    except (ValueError, TypeError) as error:  # (an AxisError is a ValueError too)
         raise ShapeError(f"{numpy_name(func)}: {error} (input shape {shape})") from None
     return transpose(a, axes=tuple(n - 1 for n in moved))
 

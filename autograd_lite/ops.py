@@ -1815,7 +1815,16 @@ def _split_method(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tu
         sizes = [split_size_or_sections] * (length // split_size_or_sections)
         sizes += [length % split_size_or_sections] if length % split_size_or_sections else []
     else:
-        sizes = [int(n) for n in split_size_or_sections]
+        sizes = (
+            list(split_size_or_sections)
+            if isinstance(split_size_or_sections, (list, tuple))
+            else []
+        )
+        if not sizes or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0
+                            for n in sizes):  # fmt: skip
+            raise InvalidInputError(
+                f"split: expects an int size or a list of int sizes, got {split_size_or_sections!r}"
+            )
         if builtins.sum(sizes) != length:
             raise ShapeError(
                 f"split: sizes {sizes} do not add up to {length}, the length of dim {dim}"

@@ -451,7 +451,14 @@ class Tensor:
                 )
             return NotImplemented  # (Python then computes t = t - x: a recorded op)
         _check_not_recorded(self, f"'{symbol}'")
-        value = compute(self.data, raw(other))
+        try:
+            value = compute(self.data, raw(other))
+        except (TypeError, ValueError) as error:  # (not numbers; shapes that do not broadcast)
+            kind = ShapeError if isinstance(error, ValueError) else InvalidInputError
+            raise kind(
+                f"'{symbol}' on a Tensor of shape {self.shape} with {type(other).__name__} "
+                f"of shape {np.shape(raw(other))}: {error}"
+            ) from None
         if value.shape != self.data.shape:
             raise ShapeError(
                 f"'{symbol}': the result has shape {value.shape}, the Tensor {self.shape}; "

@@ -740,3 +740,32 @@ def test_where_of_a_condition_alone_is_its_nonzero_indices(torch: Any) -> None:
 def test_argmax_of_several_dims_is_a_typed_error(dim: Any) -> None:
     with pytest.raises(errors.InvalidInputError, match="one int"):
         al.ones(2, 3).argmax(dim=dim)
+
+
+BAD_CALLS: dict[str, Callable[[al.Tensor], Any]] = {
+    "x.split('a')": lambda x: x.split("a"),
+    "x.split(2, 5)": lambda x: x.split(2, 5),
+    "x.flip(5)": lambda x: x.flip(5),
+    "x.expand(-2, 3)": lambda x: x.expand(-2, 3),
+    "x.repeat(-1, 1)": lambda x: x.repeat(-1, 1),
+    "x.chunk(2.5)": lambda x: x.chunk(2.5),
+    "x.movedim(0, 5)": lambda x: x.movedim(0, 5),
+    "x.to(5)": lambda x: x.to(5),
+    "x.size('a')": lambda x: x.size("a"),
+    "x.var(1, 'x')": lambda x: x.var(1, "x"),
+    "x.sum(dim=1.5)": lambda x: x.sum(dim=1.5),
+    "x.clamp(np.ones(4))": lambda x: x.clamp(np.ones(4)),
+    "x.detach() += 'a'": lambda x: x.detach().__iadd__("a"),
+    "x.detach() *= np.ones(3)": lambda x: x.detach().__imul__(np.ones(3)),
+    "F.softplus(x, beta='a')": lambda x: __import__(
+        "autograd_lite.nn.functional", fromlist=["softplus"]
+    ).softplus(x, beta="a"),
+    "np.swapaxes(x, 0, 'a')": lambda x: np.swapaxes(x, 0, "a"),
+    "x == [1, 2, 3, 4]": lambda x: x == [1, 2, 3, 4],
+}
+
+
+@pytest.mark.parametrize("call", BAD_CALLS.values(), ids=list(BAD_CALLS))
+def test_bad_arguments_are_typed_errors(call: Callable[[al.Tensor], Any]) -> None:
+    with pytest.raises(errors.AutogradLiteError):
+        call(al.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True))

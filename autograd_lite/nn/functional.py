@@ -114,6 +114,9 @@ def dropout(
 def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """PyTorch's $\\frac1\\beta \\log(1 + e^{\\beta x})$, and $x$ itself where
     $\\beta x > $ ``threshold`` (gradient $\\sigma(\\beta x)$, and 1 there)."""
+    for what, value in (("beta", beta), ("threshold", threshold)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise InvalidInputError(f"softplus: {what} must be a number, got {value!r}")
     if beta == 1.0 and threshold == 20.0:  # (the op: its values differ from x beyond 20 by
         return ops.softplus(input)  # less than 2e-9, relatively)
     x = as_tensor(input)
