@@ -756,7 +756,7 @@ BAD_CALLS: dict[str, Callable[[al.Tensor], Any]] = {
     "x.sum(dim=1.5)": lambda x: x.sum(dim=1.5),
     "x.clamp(np.ones(4))": lambda x: x.clamp(np.ones(4)),
     "x.detach() += 'a'": lambda x: x.detach().__iadd__("a"),
-    "x.detach() *= np.ones(3)": lambda x: x.detach().__imul__(np.ones(3)),
+    "x.detach() *= np.ones(4)": lambda x: x.detach().__imul__(np.ones(4)),
     "F.softplus(x, beta='a')": lambda x: __import__(
         "autograd_lite.nn.functional", fromlist=["softplus"]
     ).softplus(x, beta="a"),
