@@ -769,3 +769,22 @@ BAD_CALLS: dict[str, Callable[[al.Tensor], Any]] = {
 def test_bad_arguments_are_typed_errors(call: Callable[[al.Tensor], Any]) -> None:
     with pytest.raises(errors.AutogradLiteError):
         call(al.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: x @ x,
+        lambda lib, x: x.reshape(5, 5),
+        lambda lib, x: lib.cat([x, x.T]),
+        lambda lib, x: x + lib.ones(4, 2),
+    ],
+)
+def test_shape_errors_are_runtime_errors_as_in_pytorch(
+    torch: Any, call: Callable[..., Any]
+) -> None:
+    with pytest.raises(RuntimeError):
+        call(torch, torch.ones(2, 3))
+    with pytest.raises(RuntimeError) as info:
+        call(al, al.ones(2, 3))
+    assert isinstance(info.value, errors.ShapeError) and isinstance(info.value, ValueError)
