@@ -33,8 +33,9 @@ class AutogradLiteError(Exception):
     """Base class of every error raised by autograd_lite."""
 
 
-class ShapeError(AutogradLiteError, ValueError):
-    """An op received operands whose shapes it cannot combine."""
+class ShapeError(AutogradLiteError, ValueError, RuntimeError):
+    """An op received operands whose shapes it cannot combine (also a ``RuntimeError``, what
+    PyTorch raises for shapes)."""
 
 
 class InvalidInputError(AutogradLiteError, TypeError):

@@ -28,6 +28,8 @@ __all__ = [
     "zeros_like",
     "ones_like",
     "full_like",
+    "randn_like",
+    "rand_like",
 ]
 
 #: The largest number of elements a factory allocates (2**31: 16 GiB of float64), so that a
@@ -57,6 +59,15 @@ def _size(name: str, size: tuple[Any, ...]) -> tuple[int, ...]:
     return shape
 
 
+def _dims_or_size(name: str, dims: tuple[Any, ...], size: Any) -> tuple[Any, ...]:
+    """The sizes given by position (``zeros(2, 3)``) or as PyTorch's ``size=`` keyword."""
+    if size is None:
+        return dims
+    if dims:
+        raise InvalidArgumentError(f"{name}: give the sizes by position or as size=, not both")
+    return (size,) if isinstance(size, (tuple, list)) else (size,)
+
+
 def tensor(
     data: ArrayLike | Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False
 ) -> Tensor:
@@ -70,14 +81,26 @@ def tensor(
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return full(_size("zeros", size), 0.0, dtype=dtype, requires_grad=requires_grad)
+def zeros(
+    *dims: Any,
+    size: Any = None,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    shape = _size("zeros", _dims_or_size("zeros", dims, size))
+    return full(shape, 0.0, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return full(_size("ones", size), 1.0, dtype=dtype, requires_grad=requires_grad)
+def ones(
+    *dims: Any,
+    size: Any = None,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
+    shape = _size("ones", _dims_or_size("ones", dims, size))
+    return full(shape, 1.0, dtype=dtype, requires_grad=requires_grad)
 
 
 def full(
@@ -135,16 +158,20 @@ def full_like(
 
 
 def arange(
-    start: float,
+    start: float | None = None,
     end: float | None = None,
     step: float = 1,
     dtype: DTypeLike | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """``start, start + step, ...`` up to ``end`` (excluded): ``arange(5)`` is 0..4, as in
-    PyTorch and NumPy."""
+    PyTorch and NumPy; ``arange(end=5)`` too."""
+    if start is None and end is None:
+        raise InvalidArgumentError("arange: give end (arange(5), arange(end=5)) or start, end")
     if end is None:
         start, end = 0, start
+    elif start is None:
+        start = 0
     for what, value in (("start", start), ("end", end), ("step", step)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise InvalidInputError(f"arange: {what} must be a real number, got {value!r}")
@@ -152,6 +179,7 @@ def arange(
             raise InvalidArgumentError(f"arange: {what} must be finite, got {value!r}")
     if step == 0:
         raise InvalidArgumentError("arange: step must not be 0")
+    assert start is not None  # (for type checkers: set above)
     count = max(0, int(np.ceil((end - start) / step)))
     if count > MAX_ELEMENTS:
         raise ShapeError(f"arange: {count} elements is more than {MAX_ELEMENTS}; check the bounds")
@@ -173,7 +201,8 @@ def _generator(name: str, rng: np.random.Generator | None, seed: int | None) -> 
 
 
 def randn(
-    *size: Any,
+    *dims: Any,
+    size: Any = None,
     rng: np.random.Generator | None = None,
     seed: int | None = None,
     dtype: DTypeLike | None = None,
@@ -181,7 +210,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples of shape ``size`` from ``rng`` (or a generator seeded by
     ``seed``; fresh entropy when both are None)."""
-    shape = _size("randn", size)
+    shape = _size("randn", _dims_or_size("randn", dims, size))
     resolved = _dtype("randn", dtype)
     native = resolved if resolved == np.float32 else np.dtype(np.float64)
     values = _generator("randn", rng, seed).standard_normal(shape, dtype=native)
@@ -189,7 +218,8 @@ def randn(
 
 
 def rand(
-    *size: Any,
+    *dims: Any,
+    size: Any = None,
     rng: np.random.Generator | None = None,
     seed: int | None = None,
     dtype: DTypeLike | None = None,
@@ -197,8 +227,35 @@ def rand(
 ) -> Tensor:
     """Uniform samples in ``[0, 1)`` of shape ``size`` from ``rng`` (or a generator seeded by
     ``seed``)."""
-    shape = _size("rand", size)
+    shape = _size("rand", _dims_or_size("rand", dims, size))
     resolved = _dtype("rand", dtype)
     native = resolved if resolved == np.float32 else np.dtype(np.float64)
     values = _generator("rand", rng, seed).random(shape, dtype=native)
     return Tensor(values.astype(resolved, copy=False), requires_grad=requires_grad)
+
+
+def randn_like(
+    other: Tensor | ArrayLike,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> Tensor:
+    """Standard normal samples of ``other``'s shape (and dtype, unless ``dtype`` is given)."""
+    shape, resolved = _like("randn_like", other, dtype)
+    return randn(shape, rng=rng, seed=seed, dtype=resolved, requires_grad=requires_grad)
+
+
+def rand_like(
+    other: Tensor | ArrayLike,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> Tensor:
+    """Uniform samples in ``[0, 1)`` of ``other``'s shape (and dtype, unless ``dtype`` is
+    given)."""
+    shape, resolved = _like("rand_like", other, dtype)
+    return rand(shape, rng=rng, seed=seed, dtype=resolved, requires_grad=requires_grad)

@@ -39,7 +39,7 @@ import numpy as np
 
 from autograd_lite.errors import NumpyDispatchError, ShapeError
 from autograd_lite.function import Primitive
-from autograd_lite.ops import REGISTRY, matmul, mul, reshape
+from autograd_lite.ops import REGISTRY, matmul, mul, reshape, transpose
 from autograd_lite.tensor import Tensor, raw
 
 __all__ = [
@@ -93,6 +93,29 @@ def _expand_dims(a: Any, axis: Any) -> Tensor:
     return _new_shape(np.expand_dims, a, axis)
 
 
+def _moved_axes(func: Callable[..., Any], a: Any, *args: Any) -> Tensor:
+    """``a`` transposed as NumPy's axis function ``func`` (`np.swapaxes`, `np.moveaxis`) would
+    transpose it: NumPy moves the axes (and raises its errors) of a stand-in whose axis ``i``
+    has length ``i + 1``, and the result's shape is the permutation."""
+    shape = np.shape(a)
+    stand_in = np.broadcast_to(np.zeros(()), tuple(range(1, len(shape) + 1)))
+    try:
+        moved = func(stand_in, *args).shape
+    except (ValueError, TypeError) as error:  # (an AxisError is a ValueError too)
+        raise ShapeError(f"{numpy_name(func)}: {error} (input shape {shape})") from None
+    return transpose(a, axes=tuple(n - 1 for n in moved))
+
+
+def _swapaxes(a: Any, axis1: int, axis2: int) -> Tensor:
+    """`np.swapaxes`: a transpose."""
+    return _moved_axes(np.swapaxes, a, axis1, axis2)
+
+
+def _moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
+    """`np.moveaxis`: a transpose."""
+    return _moved_axes(np.moveaxis, a, source, destination)
+
+
 def _square(x: Any) -> Tensor:
     """`np.square`: ``x * x`` (the same correctly rounded product)."""
     return mul(x, x)
@@ -129,6 +152,7 @@ def _spread(name: str) -> Callable[..., Tensor]:
 COMPOSITIONS: dict[Callable[..., Any], Callable[..., Tensor]] = {
     np.dot: _dot, np.square: _square, np.outer: _outer, np.squeeze: _squeeze,
     np.expand_dims: _expand_dims, np.var: _spread("var"), np.std: _spread("std"),
+    np.swapaxes: _swapaxes, np.moveaxis: _moveaxis,
 }  # fmt: skip
 
 #: NumPy's aliases of a function the registry declares under its other name.

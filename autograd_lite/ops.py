@@ -288,7 +288,10 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 
 def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Rename PyTorch's ``dim=`` / ``keepdim=`` to NumPy's ``axis=`` / ``keepdims=`` in
-    ``params`` (in place); both spellings of one parameter raise."""
+    ``params`` (in place); both spellings of one parameter raise. An empty ``dim=()`` reduces
+    every axis, as in PyTorch (NumPy's ``axis=()`` reduces none)."""
+    if params.get("dim", None) in ((), []) and name in _REDUCTIONS:
+        params["dim"] = None
     for torch_name, numpy_name in (("dim", "axis"), ("keepdim", "keepdims")):
         if torch_name in params:
             if numpy_name in params:
@@ -302,6 +305,33 @@ def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+#: The ops reducing over ``axis`` (their ``dim=()`` means every axis).
+_REDUCTIONS = frozenset(("sum", "mean", "max", "min", "logsumexp", "var", "std"))
+
+
+def _checked_axis(name: str, x: Any, args: tuple, params: dict[str, Any]) -> tuple:
+    """``args`` with an axis list made a tuple (``x.sum([0, 2])``, as PyTorch takes it), after
+    checking the axis (``args[0]`` or ``params["axis"]``) against ``x``: out of range raises
+    [`TensorIndexError`][autograd_lite.errors.TensorIndexError] (an ``IndexError``, as in
+    PyTorch); on a 0-d tensor, dim 0 or -1 is the whole tensor (as PyTorch allows). ``params``
+    is updated in place."""
+    positional = bool(args)
+    axis = args[0] if positional else params["axis"]
+    if axis is None:
+        return args
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    ndim = len(shape)
+    _dims_in(name, axis, ndim, shape)
+    if ndim == 0:
+        axis = None
+    if positional:
+        return (axis, *args[1:])
+    params["axis"] = axis
+    return args
+
+
 def _accepting_dim(name: str) -> Callable[..., Tensor]:
     """The public function of the op ``name``: its primitive, also taking ``dim=`` and
     ``keepdim=`` (PyTorch's spelling of ``axis=`` and ``keepdims=``)."""
@@ -311,8 +341,12 @@ def _accepting_dim(name: str) -> Callable[..., Tensor]:
     def call(x: Any, *args: Any, **params: Any) -> Tensor:
         if params and ("dim" in params or "keepdim" in params):
             _dim_keywords(name, params)
-        if args and isinstance(args[0], list):  # x.sum([0, 2]), as PyTorch takes it
-            args = (tuple(args[0]), *args[1:])
+        if params.get("dtype") is not None and name in ("sum", "mean"):  # PyTorch's dtype=:
+            x = _to_method(x if isinstance(x, Tensor) else Tensor(x), params.pop("dtype"))
+        elif "dtype" in params and params["dtype"] is None:
+            del params["dtype"]
+        if args or params.get("axis") is not None:
+            args = _checked_axis(name, x, args, params)
         return (op[0] if op else _first(op))(x, *args, **params)
 
     def _first(cell: list[Primitive]) -> Primitive:
@@ -384,12 +418,21 @@ def _mul(a: Any, b: Any) -> Any:
     return a * b
 
 
+def _square_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.square()``: ``x * x`` (as NumPy's ``np.square`` here)."""
+    return mul(self, self)
+
+
 mul = defop(
     "mul",
     _mul,
     (lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
     draw=Draw("broadcasting", ("real", "real")),
-    methods=("__mul__", "__rmul__"),
+    methods=(
+        "__mul__",
+        "__rmul__",
+        ("square", _square_method),
+    ),
     numpy=(np.multiply,),
 )
 
@@ -449,7 +492,12 @@ def _neg(a: Any) -> Any:
 
 
 neg = defop(
-    "neg", _neg, (lambda g, out, a: -g,), draw=Draw(), methods=("__neg__",), numpy=(np.negative,)
+    "neg",
+    _neg,
+    (lambda g, out, a: -g,),
+    draw=Draw(),
+    methods=("__neg__", "neg"),
+    numpy=(np.negative,),
 )
 
 
@@ -477,7 +525,15 @@ def _pow_vjp_base(g: Any, out: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
-    return g * out * log_any(a)
+    # Where a = 0 and b >= 0, PyTorch's rule: 0 (out · ln a would be 0·(-inf) = NaN, or -inf
+    # at b = 0), the limit from a > 0 of a^b ln a for b > 0.
+    zero_base = (raw(a) == 0) & (raw(b) >= 0)
+    if isinstance(g, Tensor) or isinstance(out, Tensor):
+        grad = g * out * log_any(a)
+        return _where_any(~zero_base, grad) if np.any(zero_base) else grad
+    with np.errstate(invalid="ignore"):
+        grad = g * out * log_any(a)
+    return np.where(zero_base, 0.0, grad) if np.any(zero_base) else grad
 
 
 pow = defop(  # noqa: A001
@@ -487,7 +543,7 @@ pow = defop(  # noqa: A001
     draw=Draw(
         "broadcasting", ("positive", "small"), ((2.0, 0.5, 3.0), (2.0, 3.0, 0.5, -1.0, 1.5, -0.5))
     ),
-    methods=("__pow__", "__rpow__"),
+    methods=("__pow__", "__rpow__", "pow"),
     numpy=(np.power,),
 )
 
@@ -551,7 +607,7 @@ matmul = defop(
     _matmul,
     (_matmul_vjp_a, _matmul_vjp_b),
     draw=Draw("matmul", ("real", "real")),
-    methods=("__matmul__", "__rmatmul__"),
+    methods=("__matmul__", "__rmatmul__", "matmul"),
     numpy=(np.matmul,),
 )
 
@@ -853,21 +909,28 @@ def _clamp_vjp(g: Any, out: Any, x: Any, min: float | None = None,  # noqa: A002
     return _where_any(inside, g)
 
 
-def clamp(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """``x`` limited to ``[min, max]`` (PyTorch's ``clamp``; ``clip`` is the same function).
 
     At least one bound must be given. The gradient is ``g`` where ``min < x < max`` and 0
     elsewhere, at the bounds too (the minimum-norm subgradient, as PyTorch's ``clamp`` with
-    number bounds).
+    number bounds). Bounds that are arrays or Tensors (broadcasting against ``x``) give, as in
+    PyTorch, ``minimum(maximum(x, min), max)``: the gradient goes to whichever is chosen, shared
+    equally at ties, and a Tensor bound gets its part (where ``min == max`` PyTorch gives it all
+    to ``min``, or to ``x`` if ``x`` equals both, rather than share it).
     """
     if min is None and max is None:
         raise InvalidArgumentError("clamp: give min=, max= or both (both are None)")
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
     for what, bound in (("min", min), ("max", max)):
         if bound is not None and (
             isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))
         ):
             raise InvalidInputError(
-                f"clamp: {what} must be a number or None, got {type(bound).__name__}"
+                f"clamp: {what} must be a number, an array, a Tensor or None, got "
+                f"{type(bound).__name__}"
             )
     return _clamp_op(
         x,
@@ -910,8 +973,55 @@ def _astype_vjp(g: Any, out: Any, x: Any, dtype: Any = None) -> Any:
     return g.astype(x.dtype) if isinstance(g, Tensor) else np.asarray(g).astype(x.dtype)
 
 
+def _float_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.float()``: ``x`` as float32 (recorded; ``x`` itself if it is float32)."""
+    return _to_method(self, np.float32)
+
+
+def _double_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.double()``: ``x`` as float64 (recorded; ``x`` itself if it is float64)."""
+    return _to_method(self, np.float64)
+
+
+def _to_method(self: Tensor, *args: Any, dtype: Any = None, copy: bool = False,
+               non_blocking: bool = False) -> Tensor:  # fmt: skip
+    """PyTorch's ``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other)`` (its dtype): ``x`` itself
+    when nothing changes (unless ``copy=True``), else converted (recorded, as `astype`). There
+    is one device, the CPU."""
+    for arg in args:
+        if isinstance(arg, str) and arg.split(":")[0] == "cpu":
+            continue
+        if isinstance(arg, str) and arg in ("cuda", "mps") or str(arg).startswith("cuda"):
+            raise InvalidArgumentError(
+                f"to: autograd_lite runs on the CPU only (NumPy), there is no device {arg!r}"
+            )
+        if dtype is not None:
+            raise InvalidArgumentError(f"to: got two dtypes, {dtype!r} and {arg!r}")
+        dtype = arg.dtype if isinstance(arg, Tensor) else arg
+    if dtype is None or float_dtype("to", dtype) == self.dtype:
+        return astype(self) if copy else self
+    return astype(self, dtype=dtype)
+
+
+def _type_as_method(self: Tensor, other: Any) -> Tensor:
+    """PyTorch's ``x.type_as(other)``: ``x`` in ``other``'s dtype."""
+    return _to_method(self, np.asarray(raw(other)).dtype if not isinstance(other, Tensor)
+                      else other.dtype)  # fmt: skip
+
+
 astype = defop(
-    "astype", _astype, (_astype_vjp,), draw=Draw(opt_in=True), methods=("astype",), public=None
+    "astype",
+    _astype,
+    (_astype_vjp,),
+    draw=Draw(opt_in=True),
+    methods=(
+        "astype",
+        ("float", _float_method),
+        ("double", _double_method),
+        ("to", _to_method),
+        ("type_as", _type_as_method),
+    ),
+    public=None,
 )
 
 
@@ -1018,10 +1128,17 @@ def _arg_reduce(name: str, reduce: Callable[..., Any], x: Any, dim: Any, keepdim
     if keepdims is not None:
         keepdim = keepdims
     data = np.asarray(raw(x))
-    if data.size == 0:
-        raise ShapeError(f"{name}: the input of shape {data.shape} is empty")
-    if axis is not None and not -data.ndim <= axis < builtins.max(data.ndim, 1):
-        raise TensorIndexError(f"{name}: dim {axis} is out of range for shape {data.shape}")
+    if axis is not None:
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise InvalidInputError(f"{name}: dim must be one int (or None), got {axis!r}")
+        (axis,) = _dims_in(name, axis, data.ndim, data.shape)
+        if data.ndim == 0:  # (dim 0 or -1 of a 0-d tensor: the tensor, as in PyTorch)
+            axis, data, keepdim = 0, data.reshape(1), False
+    if (data.size if axis is None else data.shape[axis]) == 0:
+        raise TensorIndexError(
+            f"{name}: the input of shape {data.shape} has no elements to choose from"
+            + ("" if axis is None else f" along dim {axis}")
+        )
     return np.asarray(reduce(data, axis=axis, keepdims=bool(keepdim)))
 
 
@@ -1082,6 +1199,9 @@ def _selecting(name: str, reduce: Callable[..., np.ndarray], forward: Callable[.
 
     def call(x: Any, *args: Any, **params: Any) -> Any:
         dim = params["dim"] if "dim" in params else args[0] if args else None
+        other = params.get("other", dim if args and not params else None)
+        if isinstance(other, (Tensor, np.ndarray)):  # PyTorch's max(x, other): elementwise
+            return (maximum if name == "max" else minimum)(x, other)
         if (
             isinstance(dim, (int, np.integer))
             and not isinstance(dim, bool)
@@ -1091,8 +1211,17 @@ def _selecting(name: str, reduce: Callable[..., np.ndarray], forward: Callable[.
                 "keepdim", params.get("keepdims", args[1] if len(args) > 1 else False)
             )
             along = REGISTRY[f"{name}_along"].primitive  # (declared below)
-            values = along(x, axis=int(dim), keepdims=bool(keep))
-            return ValuesIndices(values, x, int(dim), bool(keep), reduce)
+            x = x if isinstance(x, Tensor) else Tensor(x)
+            (axis,) = _dims_in(name, dim, x.ndim, x.shape)
+            if x.ndim == 0:  # (PyTorch: dim 0 or -1 of a 0-d tensor is the tensor)
+                x, keep = reshape(x, (1,)), False
+            if x.shape[axis] == 0:
+                raise TensorIndexError(
+                    f"{name}: the input of shape {x.shape} has no elements to choose from "
+                    f"along dim {axis}"
+                )
+            values = along(x, axis=axis, keepdims=bool(keep))
+            return ValuesIndices(values, x, axis, bool(keep), reduce)
         return accepting(x, *args, **params)
 
     call.__name__ = call.__qualname__ = name
@@ -1253,11 +1382,31 @@ def _var_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False,
         return _centred(g, x, axis, keepdims) * factor
 
 
+def _positional_unbiased(name: str, given: bool | None, value: Any) -> bool:
+    if given is not None:
+        raise InvalidArgumentError(f"{name}: got unbiased twice (by position and by keyword)")
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(
+            f"{name}: the argument after dim is unbiased (True or False, as in PyTorch's "
+            f"{name}(dim, unbiased, keepdim)), got {value!r}; pass keepdim= by keyword"
+        )
+    return bool(value)
+
+
 def _spread_public(name: str, forward: Callable[..., Any]) -> Callable[..., Tensor]:
-    """The public ``var`` / ``std``: ``dim=``/``keepdim=`` and PyTorch's ``unbiased=`` too."""
+    """The public ``var`` / ``std``: ``dim=``/``keepdim=`` and PyTorch's ``unbiased=`` too,
+    with PyTorch's positions: ``x.var(dim, unbiased, keepdim)``, ``x.var(unbiased)``."""
 
     def call(x: Any, *args: Any, unbiased: bool | None = None, **params: Any) -> Tensor:
         _dim_keywords(name, params)
+        if args and isinstance(args[0], (bool, np.bool_)):  # PyTorch's x.var(unbiased)
+            args, unbiased = args[1:], _positional_unbiased(name, unbiased, args[0])
+            args = (None, *args) if args else args
+        if len(args) > 1:  # PyTorch's x.var(dim, unbiased, keepdim)
+            unbiased = _positional_unbiased(name, unbiased, args[1])
+            args = (args[0], *args[2:])
+        if args or params.get("axis") is not None:
+            args = _checked_axis(name, x, args, params)
         if unbiased is not None:
             if "correction" in params:
                 raise InvalidArgumentError(
@@ -1318,23 +1467,46 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
-    """The same data in a new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
+def _by_keyword(name: str, given: tuple, named: dict[str, Any], key: str) -> tuple:
+    """``given`` (the arguments by position), or ``(named[key],)`` when it came by keyword
+    (PyTorch's ``x.reshape(shape=...)``, ``x.permute(dims=...)``)."""
+    if not named:
+        return given
+    if set(named) != {key} or given:
+        raise InvalidInputError(
+            f"{name}: takes {key} by position or as {key}=, got "
+            f"{len(given)} positional and keyword(s) {sorted(named)}"
+        )
+    return (named[key],)
+
+
+def _reshape_method(self: Tensor, *shape: Any, **named: Any) -> Tensor:
+    """The same data in a new shape (``t.reshape(2, 3)``, ``t.reshape((2, 3))`` or
+    ``t.reshape(shape=(2, 3))``)."""
+    shape = _by_keyword("reshape", shape, named, "shape")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return reshape(self, shape)
 
 
-def _dims_in(name: str, dims: Any, ndim: int) -> tuple[int, ...]:
-    """``dims`` (an int or a sequence of ints) as non-negative axes of an ``ndim``-d array."""
+def _dims_in(name: str, dims: Any, ndim: int, shape: tuple[int, ...] | None = None
+             ) -> tuple[int, ...]:  # fmt: skip
+    """``dims`` (an int or a sequence of ints) as non-negative axes of an ``ndim``-d array
+    (of ``shape``, for the message)."""
     listed = dims if isinstance(dims, (tuple, list)) else (dims,)
     out = []
     for d in listed:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-            raise InvalidInputError(f"{name}: dims must be ints, got {d!r}")
+            shown = (
+                repr(d)
+                if np.ndim(raw(d)) == 0
+                else f"a {type(d).__name__} of shape {np.shape(raw(d))}"
+            )
+            raise InvalidInputError(f"{name}: dims must be ints, got {shown}")
         if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
+            owner = f"of shape {shape}" if shape is not None else f"with {ndim} dimension(s)"
             raise TensorIndexError(
-                f"{name}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
+                f"{name}: dim (axis) {d} is out of range for a tensor {owner} "
                 f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
             )
         out.append(int(d) % builtins.max(ndim, 1))
@@ -1426,11 +1598,19 @@ def _transpose_vjp(g: Any, out: Any, x: Any, axes: Any = None) -> Any:
     return g.transpose(tuple(np.argsort([a % len(axes) for a in axes])))
 
 
-def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
+def _transpose_method(self: Tensor, *axes: Any, dim0: int | None = None,
+                      dim1: int | None = None) -> Tensor:  # fmt: skip
     """Permute the axes: ``x.transpose()`` reverses them, ``x.transpose(axes)`` (a tuple, or
     three or more integers) puts them in that order, as in NumPy; two integers swap those two
     axes, as PyTorch's ``x.transpose(dim0, dim1)`` does (so ``m.transpose(0, 1)`` of a matrix
-    is its transpose, where NumPy's ``transpose(0, 1)`` would leave it as it is)."""
+    is its transpose, where NumPy's ``transpose(0, 1)`` would leave it as it is); PyTorch's
+    keywords ``dim0=``, ``dim1=`` too."""
+    if dim0 is not None or dim1 is not None:
+        axes = (*axes, *(d for d in (dim0, dim1) if d is not None))
+        if len(axes) != 2:
+            raise InvalidInputError(
+                f"transpose: dim0 and dim1 name the two dims to swap; got {axes}"
+            )
     if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
         return _swapaxes(self, *axes)
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -1442,7 +1622,7 @@ def _swapaxes(self: Tensor, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     ndim = self.ndim
     if not (-ndim <= axis1 < ndim and -ndim <= axis2 < ndim):
-        raise ShapeError(
+        raise TensorIndexError(  # (an IndexError, as PyTorch's, and a ValueError)
             f"swapaxes: axes {axis1} and {axis2} are out of range for shape {self.shape}"
         )
     axes = list(range(ndim))
@@ -1465,14 +1645,59 @@ def permute(x: Any, *dims: Any) -> Tensor:
     return transpose(x, axes)
 
 
-def _permute_method(self: Tensor, *dims: Any) -> Tensor:
+def _permute_method(self: Tensor, *dims: Any, **named: Any) -> Tensor:
     """Reorder the axes: see [`autograd_lite.ops.permute()`][autograd_lite.ops.permute]."""
-    return permute(self, *dims)
+    return permute(self, *_by_keyword("permute", dims, named, "dims"))
 
 
 def _t(self: Tensor) -> Tensor:
     """The transpose (all axes reversed)."""
     return transpose(self)
+
+
+def _t_method(self: Tensor) -> Tensor:
+    """PyTorch's ``x.t()``: the transpose of a matrix; a tensor of 0 or 1 dims as it is."""
+    if self.ndim > 2:
+        raise ShapeError(
+            f"t: expects a tensor of at most 2 dims, got shape {self.shape}; use "
+            f"x.transpose(dim0, dim1) or x.permute(...)"
+        )
+    return transpose(self) if self.ndim == 2 else self
+
+
+def _matrix_transpose(self: Tensor) -> Tensor:
+    """PyTorch's ``x.mT``: each matrix of a stack transposed (the last two axes swapped)."""
+    if self.ndim < 2:
+        raise ShapeError(f"mT: expects a tensor of at least 2 dims, got shape {self.shape}")
+    return _swapaxes(self, -2, -1)
+
+
+def _movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
+    """PyTorch's ``x.movedim(source, destination)`` (NumPy's ``moveaxis``): a transpose."""
+    sources = _dims_in("movedim", source, self.ndim, self.shape)
+    targets = _dims_in("movedim", destination, self.ndim, self.shape)
+    if len(sources) != len(targets) or len(set(sources)) != len(sources) or len(
+        set(targets)) != len(targets):  # fmt: skip
+        raise InvalidArgumentError(
+            f"movedim: source {source} and destination {destination} must be distinct dims, "
+            f"as many of each"
+        )
+    rest = iter(d for d in range(self.ndim) if d not in sources)
+    placed = dict(zip(targets, sources))
+    return transpose(
+        self, tuple(placed[i] if i in placed else next(rest) for i in range(self.ndim))
+    )
+
+
+def _transpose_public(x: Any, *dims: Any, axes: Any = None, dim0: int | None = None,
+                      dim1: int | None = None) -> Tensor:  # fmt: skip
+    """``al.transpose(x)`` reverses the axes, ``al.transpose(x, axes)`` puts them in that order
+    (NumPy), ``al.transpose(x, dim0, dim1)`` swaps two of them (PyTorch). VJP: ``g`` with the
+    inverse permutation."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if axes is not None:
+        dims = (*dims, axes)
+    return _transpose_method(x, *dims, dim0=dim0, dim1=dim1)
 
 
 transpose = defop(
@@ -1485,8 +1710,12 @@ transpose = defop(
         ("swapaxes", _swapaxes),
         ("permute", _permute_method),
         ("T", property(_t)),
+        ("t", _t_method),
+        ("movedim", lambda self, source, destination: _movedim(self, source, destination)),
+        ("mT", property(_matrix_transpose)),
     ),
     numpy=(np.transpose,),
+    public=_transpose_public,
 )
 
 
@@ -1495,11 +1724,41 @@ def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(x, shape)
 
 
+def _expand_method(self: Tensor, *sizes: Any) -> Tensor:
+    """PyTorch's ``x.expand(*sizes)``: ``x`` broadcast to ``sizes`` (``-1`` keeps a dim). A
+    `broadcast_to`: its gradient is summed back."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - self.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
+    shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    return broadcast_to(self, shape=shape)
+
+
+def _repeat_method(self: Tensor, *repeats: Any) -> Tensor:
+    """PyTorch's ``x.repeat(*repeats)``: ``x`` tiled ``repeats[i]`` times along dim ``i``
+    (NumPy's ``np.tile``), as a broadcast and a reshape."""
+    if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)):
+        repeats = tuple(repeats[0])
+    if len(repeats) < self.ndim:
+        raise ShapeError(
+            f"repeat: {len(repeats)} repeats for a tensor of shape {self.shape}; give one per "
+            f"dim (or more)"
+        )
+    shape = (1,) * (len(repeats) - self.ndim) + self.shape
+    spread = tuple(n for pair in zip(repeats, shape) for n in pair)
+    paired = reshape(self, tuple(n for size in shape for n in (1, size)))
+    tiled = broadcast_to(paired, shape=spread)
+    return reshape(tiled, tuple(r * n for r, n in zip(repeats, shape)))
+
+
 broadcast_to = defop(
     "broadcast_to",
     _broadcast_to,
     (lambda g, out, x, shape: sum_to(g, x.shape, "broadcast_to"),),
     draw=Draw("broadcast_to"),
+    methods=(("expand", _expand_method), ("repeat", _repeat_method)),
     numpy=(np.broadcast_to,),
 )
 
@@ -1534,12 +1793,74 @@ def _getitem_vjp(g: Any, out: Any, x: Any, index: Any) -> Any:
     return _scatter_add(g, index, x.shape)
 
 
+def _flip_method(self: Tensor, *dims: Any) -> Tensor:
+    """PyTorch's ``x.flip(dims)``: the order along each of ``dims`` reversed (an index)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    chosen = set(_dims_in("flip", dims, self.ndim, self.shape))
+    return getitem(self, tuple(slice(None, None, -1 if i in chosen else 1)
+                               for i in range(self.ndim)))  # fmt: skip
+
+
+def _split_method(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``x.split(size, dim)`` (pieces of ``size``, the last maybe smaller) or
+    ``x.split([sizes], dim)``: a tuple of indexed pieces."""
+    (axis,) = _dims_in("split", dim, self.ndim, self.shape)
+    length = self.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections <= 0:
+            raise InvalidArgumentError(
+                f"split: size must be positive, got {split_size_or_sections}"
+            )
+        sizes = [split_size_or_sections] * (length // split_size_or_sections)
+        sizes += [length % split_size_or_sections] if length % split_size_or_sections else []
+    else:
+        sizes = (
+            list(split_size_or_sections)
+            if isinstance(split_size_or_sections, (list, tuple))
+            else []
+        )
+        if not sizes or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0
+                            for n in sizes):  # fmt: skip
+            raise InvalidInputError(
+                f"split: expects an int size or a list of int sizes, got {split_size_or_sections!r}"
+            )
+        if builtins.sum(sizes) != length:
+            raise ShapeError(
+                f"split: sizes {sizes} do not add up to {length}, the length of dim {dim}"
+            )
+    starts = np.cumsum([0, *sizes]).tolist()
+    lead = (slice(None),) * axis
+    return tuple(getitem(self, (*lead, slice(a, b))) for a, b in zip(starts, starts[1:]))
+
+
+def _chunk_method(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``x.chunk(chunks, dim)``: at most ``chunks`` pieces of ``ceil(n / chunks)``."""
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise InvalidArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    (axis,) = _dims_in("chunk", dim, self.ndim, self.shape)
+    return _split_method(self, builtins.max(-(-self.shape[axis] // chunks), 1), axis)
+
+
+def _unbind_method(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's ``x.unbind(dim)``: the slices along ``dim``, each without it."""
+    (axis,) = _dims_in("unbind", dim, self.ndim, self.shape)
+    lead = (slice(None),) * axis
+    return tuple(getitem(self, (*lead, i)) for i in range(self.shape[axis]))
+
+
 _getitem_op = defop(
     "getitem",
     _getitem,
     (_getitem_vjp,),
     draw=Draw("getitem"),
-    methods=("__getitem__",),
+    methods=(
+        "__getitem__",
+        ("flip", _flip_method),
+        ("split", _split_method),
+        ("chunk", _chunk_method),
+        ("unbind", _unbind_method),
+    ),
     public=getitem,
 )
 
@@ -1563,12 +1884,20 @@ _scatter = defop(
 )
 
 
+def _shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a Tensor or an array-like (read without its values)."""
+    return x.shape if isinstance(x, Tensor) else np.shape(x)
+
+
 def concatenate(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join a sequence of tensors along an existing ``axis`` (``np.concatenate``; ``dim=`` as
     in ``torch.cat``; default 0)."""
     axis = _one_axis("concatenate", axis, dim)
     axis = 0 if axis is None else axis
     tensors = list(tensors)
+    if tensors and isinstance(axis, (int, np.integer)):  # (out of range: PyTorch's IndexError)
+        shape = _shape_of(tensors[0])
+        _dims_in("concatenate", axis, len(shape), shape)
     try:  # where each input's slice starts and ends, for the vjp (invalid input: forward says)
         bounds = np.cumsum([0] + [np.shape(t)[axis] for t in tensors]).tolist()
     except (IndexError, TypeError):
@@ -1606,7 +1935,12 @@ def stack(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> T
     """Join a sequence of same-shaped tensors along a new ``axis`` (``np.stack``; ``dim=`` as
     in ``torch.stack``; default 0)."""
     axis = _one_axis("stack", axis, dim)
-    return _stack_op(*tensors, axis=0 if axis is None else axis)
+    axis = 0 if axis is None else axis
+    tensors = list(tensors)
+    if tensors and isinstance(axis, (int, np.integer)):  # (a new axis: -ndim - 1 to ndim)
+        shape = _shape_of(tensors[0])
+        _dims_in("stack", axis, len(shape) + 1, shape)
+    return _stack_op(*tensors, axis=axis)
 
 
 def _stack(*arrays: Any, axis: int = 0) -> Any:
@@ -1630,9 +1964,14 @@ _stack_op = defop(
 )
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """Elementwise choice: ``x`` where ``condition`` is true, ``y`` elsewhere (not differentiable
-    in ``condition``)."""
+    in ``condition``). With ``condition`` alone, its nonzero indices (``np.nonzero``: a tuple of
+    int arrays, as PyTorch's ``torch.where(condition)`` and NumPy's)."""
+    if x is None and y is None:
+        return np.nonzero(np.asarray(raw(condition)))
+    if x is None or y is None:
+        raise InvalidInputError("where: give both x and y, or neither (the nonzero indices)")
     condition = np.asarray(raw(condition), dtype=bool)
     return _where_op(x, y, condition=condition)
 
@@ -1650,6 +1989,7 @@ _where_op = defop(
         lambda g, out, x, y, condition: _where_any(~condition, g),
     ),
     draw=Draw("where"),
+    methods=(("where", lambda self, condition, other: where(condition, self, other)),),
     numpy=(np.where,),
     public=where,
     apply=lambda x, y, condition: where(condition, x, y),
@@ -2163,7 +2503,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "flatten": flatten,
     "permute": permute,
     "clip": clip,
-    "cat": concatenate,  # (PyTorch's name)
+    "cat": concatenate,  # (PyTorch's names)
+    "concat": concatenate,
     "amax": _with_doc(_accepting_dim("max"), _max),  # (the values only, whatever the dims)
     "amin": _with_doc(_accepting_dim("min"), _min),
     "argmax": argmax,

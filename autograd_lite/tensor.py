@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from autograd_lite.errors import InvalidInputError, ReplayError, RequiresGradError, ShapeError
+from autograd_lite.errors import (
+    InvalidInputError,
+    ReplayError,
+    RequiresGradError,
+    ShapeError,
+    TensorIndexError,
+)
 from autograd_lite.modes import STATE, no_grad
 
 __all__ = ["Tensor", "as_array", "raw", "guarding_data"]
@@ -113,6 +119,35 @@ def as_array(data: Operand, dtype: DTypeLike | None = None, what: str = "Tensor"
         f"{what}: expected numbers, got an array of dtype {array.dtype} "
         f"(from {type(data).__name__}); convert the data to floats first"
     )
+
+
+class _Size(int):
+    """``Tensor.size``: the number of elements, an int (NumPy's ``size``) that can also be
+    called as PyTorch's ``size()`` (the shape) and ``size(dim)`` (the length of one dim)."""
+
+    _shape: tuple[int, ...]
+
+    def __new__(cls, size: int, shape: tuple[int, ...]) -> _Size:
+        out = super().__new__(cls, size)
+        out._shape = shape
+        return out
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # In NumPy's arithmetic, a plain int (weakly typed: float32 arrays stay float32).
+        plain = (int(x) if isinstance(x, _Size) else x for x in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self._shape
+        ndim = len(self._shape)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise InvalidInputError(f"size: dim must be an int, got {dim!r}")
+        if not -ndim <= dim < ndim or not self._shape:
+            raise TensorIndexError(
+                f"size: dim {dim} is out of range for a tensor of shape {self._shape}"
+            )
+        return self._shape[dim]
 
 
 class _HookHandle:
@@ -224,17 +259,18 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
+    def size(self) -> _Size:
+        """The number of elements (NumPy's ``x.size``, an int); called, PyTorch's
+        ``x.size()`` (the shape) and ``x.size(d)`` (the length of dim ``d``)."""
+        data = self.data
+        return _Size(data.size, data.shape)
 
     def dim(self) -> int:
         """The number of dimensions, PyTorch's spelling of `ndim`."""
         return self.data.ndim
 
     def numel(self) -> int:
-        """The number of elements, PyTorch's spelling of `size` (which is NumPy's attribute
-        here, not PyTorch's method: ``x.shape`` gives the sizes)."""
+        """The number of elements, PyTorch's spelling of NumPy's `size`."""
         return self.data.size
 
     @property
@@ -327,11 +363,20 @@ class Tensor:
 
     def __bool__(self) -> bool:
         _check_not_recorded(self, "its truth value (an `if` on data)")
+        if self.data.size != 1:
+            raise ShapeError(
+                f"bool(): the truth value of a Tensor of shape {self.shape} is ambiguous (it "
+                f"has {self.data.size} elements, not one); use (t != 0).any() or .all()"
+            )
         return bool(self.data)
 
     def __float__(self) -> float:
         _check_not_recorded(self, "float()")
-        return float(self.data)
+        return float(self.item())
+
+    def __int__(self) -> int:
+        _check_not_recorded(self, "int()")
+        return int(self.item())
 
     # Comparisons are elementwise, as in PyTorch and NumPy, and return NumPy boolean arrays
     # (not recorded). Tensors stay hashed by identity (the engine keys its dictionaries on
@@ -340,28 +385,87 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __eq__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
-        _check_not_recorded(self, "'=='")
-        return self.data == raw(other)
+        return self._compare(other, np.equal, "==")
 
     def __ne__(self, other: object) -> NDArray[np.bool_]:  # type: ignore[override]
-        _check_not_recorded(self, "'!='")
-        return self.data != raw(other)
+        return self._compare(other, np.not_equal, "!=")
 
     def __lt__(self, other: Operand) -> NDArray[np.bool_]:
-        _check_not_recorded(self, "'<'")
-        return self.data < raw(other)
+        return self._compare(other, np.less, "<")
 
     def __le__(self, other: Operand) -> NDArray[np.bool_]:
-        _check_not_recorded(self, "'<='")
-        return self.data <= raw(other)
+        return self._compare(other, np.less_equal, "<=")
 
     def __gt__(self, other: Operand) -> NDArray[np.bool_]:
-        _check_not_recorded(self, "'>'")
-        return self.data > raw(other)
+        return self._compare(other, np.greater, ">")
 
     def __ge__(self, other: Operand) -> NDArray[np.bool_]:
-        _check_not_recorded(self, "'>='")
-        return self.data >= raw(other)
+        return self._compare(other, np.greater_equal, ">=")
+
+    # PyTorch's names of the comparisons
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def _compare(self, other: Any, compare: np.ufunc, symbol: str) -> Any:
+        """``compare(data, other)``; NotImplemented for what is not numbers (``t == None`` is
+        then False, as in PyTorch, and ``t < "a"`` Python's TypeError)."""
+        _check_not_recorded(self, f"'{symbol}'")
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented
+        value = raw(other)
+        try:
+            return compare(self.data, value)
+        except ValueError:  # (shapes that do not broadcast)
+            raise ShapeError(
+                f"'{symbol}': cannot compare a Tensor of shape {self.shape} with shape "
+                f"{np.shape(value)}: the shapes do not broadcast"
+            ) from None
+        except TypeError:  # (a value NumPy cannot compare with numbers)
+            return NotImplemented
+
+    # -- in-place arithmetic (PyTorch's manual update: ``with no_grad(): w -= lr * w.grad``) --
+    def __iadd__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.add, "+=")
+
+    def __isub__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.subtract, "-=")
+
+    def __imul__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.multiply, "*=")
+
+    def __itruediv__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.divide, "/=")
+
+    def _in_place(self, other: Any, compute: np.ufunc, symbol: str) -> Any:
+        """``t -= x`` and the like. Where the result would be recorded (gradients enabled and
+        ``t`` or ``x`` in a graph), it is the new Tensor ``t - x`` (a leaf that requires grad
+        refuses, as in PyTorch); otherwise (under ``no_grad``, or on constants) ``t`` itself,
+        holding a new array of its shape and dtype: the arrays that graphs saved are never
+        overwritten."""
+        in_graph = self.requires_grad or self._op is not None
+        if STATE.grad_enabled and (in_graph or (isinstance(other, Tensor) and other.requires_grad)):
+            if self._op is None and self.requires_grad:
+                raise RequiresGradError(
+                    f"'{symbol}' on a leaf Tensor of shape {self.shape} that requires grad: "
+                    f"its old value would be lost to the graph; update it under "
+                    f"al.no_grad() (as in PyTorch), or write t = t {symbol[0]} x"
+                )
+            return NotImplemented  # (Python then computes t = t - x: a recorded op)
+        _check_not_recorded(self, f"'{symbol}'")
+        try:
+            value = compute(self.data, raw(other))
+        except (TypeError, ValueError) as error:  # (not numbers; shapes that do not broadcast)
+            kind = ShapeError if isinstance(error, ValueError) else InvalidInputError
+            raise kind(
+                f"'{symbol}' on a Tensor of shape {self.shape} with {type(other).__name__} "
+                f"of shape {np.shape(raw(other))}: {error}"
+            ) from None
+        if value.shape != self.data.shape:
+            raise ShapeError(
+                f"'{symbol}': the result has shape {value.shape}, the Tensor {self.shape}; "
+                f"an in-place update keeps the Tensor's shape"
+            )
+        self.data = value.astype(self.data.dtype, copy=False)
+        return self
 
     # -- values out --------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:

@@ -314,6 +314,9 @@ def _torch_call(torch: Any) -> Any:
         if name == "cross_entropy_cost_logits":
             z, y = args
             return scale * (torch.nn.functional.softplus(z) - y * z).sum()
+        if name == "binary_cross_entropy":  # (nn.functional's, declared in nn/losses.py)
+            a, y = args
+            return torch.nn.functional.binary_cross_entropy(a, y, reduction=params["reduction"])
         if name == "log_likelihood_cost":
             labels = torch.as_tensor(params["labels"])
             one_hot = torch.nn.functional.one_hot(labels, shape[-1]).to(torch.float64)

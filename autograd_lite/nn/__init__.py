@@ -38,6 +38,7 @@ from autograd_lite.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from autograd_lite.nn.init import init_weights
 from autograd_lite.nn.layers import Dropout, Embedding, Flatten, Identity, Linear
 from autograd_lite.nn.losses import (
+    BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     MSELoss,
@@ -86,6 +87,7 @@ __all__ = [
     "CrossEntropyLoss",
     "NLLLoss",
     "BCEWithLogitsLoss",
+    "BCELoss",
     "mse_loss",
     "cross_entropy",
     "nll_loss",

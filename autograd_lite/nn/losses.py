@@ -17,8 +17,14 @@ from typing import Any
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.errors import InvalidInputError, ShapeError, TensorIndexError
+from autograd_lite.errors import (
+    InvalidArgumentError,
+    InvalidInputError,
+    ShapeError,
+    TensorIndexError,
+)
 from autograd_lite.nn.module import Module, ModuleArgumentError, as_tensor, number_in
+from autograd_lite.ops import Draw, defop
 from autograd_lite.tensor import Tensor
 
 __all__ = [
@@ -26,10 +32,13 @@ __all__ = [
     "CrossEntropyLoss",
     "NLLLoss",
     "BCEWithLogitsLoss",
+    "BCELoss",
     "mse_loss",
+    "l1_loss",
     "cross_entropy",
     "nll_loss",
     "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -130,6 +139,19 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noq
     return _reduce(ops.mul(diff, diff), reduction)
 
 
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    r"""$|x - y|$ elementwise, then reduced; ``input`` and ``target`` of one shape. The
+    gradient of $|\cdot|$ at 0 is 0, as PyTorch's."""
+    reduction = _check_reduction("l1_loss", reduction)
+    x = as_tensor(input)
+    if _raw(target).shape != x.shape:
+        raise ShapeError(
+            f"l1_loss: input shape {x.shape} and target shape {_raw(target).shape} differ "
+            "(PyTorch would broadcast them with a warning; reshape one)"
+        )
+    return _reduce(ops.abs(ops.sub(x, target)), reduction)
+
+
 def nll_loss(
     input: Any,  # noqa: A002
     target: Any,
@@ -180,9 +202,11 @@ def cross_entropy(
     weighted = logp if w_view is None else ops.mul(logp, w_view.astype(x.dtype))
     q = _raw(target)
     if q.shape == x.shape and q.dtype.kind == "f":
+        # (a target Tensor that requires grad gets its gradient, as in PyTorch)
+        probs = target if isinstance(target, Tensor) else q.astype(x.dtype)
         if eps:
-            q = q * (1 - eps) + eps / n_classes
-        loss = ops.neg(ops.sum(ops.mul(weighted, q.astype(x.dtype)), axis=axis))
+            probs = probs * (1 - eps) + eps / n_classes
+        loss = ops.neg(ops.sum(ops.mul(weighted, probs), axis=axis))
         if reduction == "mean":
             return ops.div(ops.sum(loss), x.data.size // n_classes)
         return _reduce(loss, reduction)
@@ -194,6 +218,101 @@ def cross_entropy(
     keep = (t != ignore_index).astype(x.dtype)
     smooth = _weighted_mean(ops.mul(ops.sum(weighted, axis=axis), -keep), w_n, reduction)
     return ops.add(ops.mul(nll, 1 - eps), ops.mul(smooth, eps / n_classes))
+
+
+# -- binary cross-entropy of probabilities: one op (PyTorch's clamps, and its gradient rule) ----
+_LOG_FLOOR = -100.0  # PyTorch clamps each log at -100, so a probability of 0 or 1 is finite
+_EPSILON = float(np.float32(1e-12))  # PyTorch's floor of x(1 - x) in the gradient (a float32)
+
+
+def _clamped_logs(x: Any) -> tuple[Any, Any]:
+    """``(max(ln x, -100), max(ln(1 - x), -100))`` of an array or a Tensor (recorded)."""
+    if isinstance(x, Tensor):
+        return (
+            ops.clamp(ops.log(x), min=_LOG_FLOOR),
+            ops.clamp(ops.log(ops.sub(1.0, x)), min=_LOG_FLOOR),
+        )
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(x), _LOG_FLOOR), np.maximum(np.log(1.0 - x), _LOG_FLOOR)
+
+
+def _bce(x: Any, y: Any, weight: Any = None, reduction: str = "mean") -> Any:
+    r"""PyTorch's ``binary_cross_entropy``: $-w\,[y \log x + (1 - y)\log(1 - x)]$ of the
+    probabilities ``x`` (in [0, 1]) and targets ``y`` (one shape), each log clamped at -100,
+    then reduced.
+
+    VJPs (PyTorch's): $\partial/\partial x = w\,(x - y) / \max(x(1 - x), 10^{-12})$,
+    $\partial/\partial y = w\,(\log(1 - x) - \log x)$ (not clamped), times ``g`` spread
+    back by the reduction.
+    """
+    if np.shape(x) != np.shape(y):
+        raise ShapeError(
+            f"binary_cross_entropy: target shape {np.shape(y)} differs from input shape "
+            f"{np.shape(x)}"
+        )
+    if np.any((x < 0) | (x > 1)) or np.any(np.isnan(x)):
+        raise InvalidArgumentError(
+            f"binary_cross_entropy: the input of shape {np.shape(x)} must hold probabilities "
+            f"in [0, 1]; for logits use binary_cross_entropy_with_logits"
+        )
+    log_x, log_rest = _clamped_logs(x)
+    loss = -(y * log_x + (1.0 - y) * log_rest)
+    if weight is not None:
+        loss = loss * weight
+    if reduction == "none":
+        return loss
+    return np.mean(loss) if reduction == "mean" else np.sum(loss)
+
+
+def _spread_back(g: Any, x: Any, weight: Any, reduction: str) -> Any:
+    """``g`` as the gradient of each element's loss: spread over ``x``'s shape (divided by the
+    count for "mean"), times ``weight``."""
+    if reduction != "none":
+        g = g / int(x.size) if reduction == "mean" else g
+    return g if weight is None else g * weight
+
+
+def _bce_vjp_x(g: Any, out: Any, x: Any, y: Any, weight: Any = None,
+               reduction: str = "mean") -> Any:  # fmt: skip
+    g = _spread_back(g, x, weight, reduction)
+    if isinstance(g, Tensor) or isinstance(x, Tensor) or isinstance(y, Tensor):
+        spread = ops.maximum(ops.mul(x, ops.sub(1.0, x)), _EPSILON)
+        return ops.mul(g, ops.div(ops.sub(x, y), spread))
+    return g * (x - y) / np.maximum(x * (1.0 - x), _EPSILON)
+
+
+def _bce_vjp_y(g: Any, out: Any, x: Any, y: Any, weight: Any = None,
+               reduction: str = "mean") -> Any:  # fmt: skip
+    # (PyTorch's rule: the logs unclamped here, so ±inf at a probability of 0 or 1)
+    return _spread_back(g, x, weight, reduction) * (ops.log_any(1.0 - x) - ops.log_any(x))
+
+
+_bce_op = defop(
+    "binary_cross_entropy",
+    _bce,
+    (_bce_vjp_x, _bce_vjp_y),
+    draw=Draw("cost", ("unit", "probability"), opt_in=True),
+    public=None,
+    apply=lambda x, y, **params: binary_cross_entropy(x, y, **params),
+)
+
+
+def binary_cross_entropy(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""$-w\,[y \log x + (1 - y)\log(1 - x)]$ of probabilities ``input`` in [0, 1] (e.g. a
+    ``sigmoid``'s output) and targets ``target`` of the same shape, reduced; PyTorch's
+    ``F.binary_cross_entropy``, with its clamp of each log at -100 (a probability of exactly
+    0 or 1 gives a finite loss) and its gradient. ``weight`` broadcasts against the input.
+    From logits, `binary_cross_entropy_with_logits()` is stable where this is not."""
+    reduction = _check_reduction("binary_cross_entropy", reduction)
+    x = as_tensor(input)
+    y = target if isinstance(target, Tensor) else _raw(target).astype(x.dtype)
+    w = None if weight is None else _raw(weight).astype(x.dtype)
+    return _bce_op(x, y, weight=w, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -212,16 +331,19 @@ def binary_cross_entropy_with_logits(
     """
     reduction = _check_reduction("binary_cross_entropy_with_logits", reduction)
     x = as_tensor(input)
-    y = _raw(target).astype(x.dtype)
+    y: Any = _raw(target).astype(x.dtype)
     if y.shape != x.shape:
         raise ShapeError(
             f"binary_cross_entropy_with_logits: target shape {y.shape} differs from input "
             f"shape {x.shape}"
         )
+    if isinstance(target, Tensor) and target.requires_grad:  # (its gradient, as in PyTorch)
+        y = target if target.dtype == x.dtype else target.astype(x.dtype)
     pairs = ops.stack([np.zeros(x.shape, x.dtype), x], axis=-1)
     log_sigmoid = ops.getitem(ops.log_softmax(pairs, axis=-1), (..., 1))
-    coefficient = (1.0 if pos_weight is None else _raw(pos_weight)) * y + (1 - y)
-    loss = ops.sub(ops.mul(x, 1 - y), ops.mul(log_sigmoid, coefficient.astype(x.dtype)))
+    positive = 1.0 if pos_weight is None else _raw(pos_weight).astype(x.dtype)
+    coefficient = y * positive + (1 - y)
+    loss = ops.sub(ops.mul(x, 1 - y), ops.mul(log_sigmoid, coefficient))
     if weight is not None:
         loss = ops.mul(loss, _raw(weight).astype(x.dtype))
     return _reduce(loss, reduction)
@@ -300,3 +422,17 @@ class BCEWithLogitsLoss(_Loss):
         return binary_cross_entropy_with_logits(
             input, target, self.weight, self.reduction, self.pos_weight
         )
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities in [0, 1]; see `binary_cross_entropy()`.
+    ``weight`` is a buffer. From logits, `BCEWithLogitsLoss` is stable where this is not."""
+
+    weight: np.ndarray | None
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", None if weight is None else _raw(weight))
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        return binary_cross_entropy(input, target, self.weight, self.reduction)
