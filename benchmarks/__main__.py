@@ -10,9 +10,11 @@ import time
 
 from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
-#: Benchmark name -> extra arguments of the full run.
-BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "adam": [], "cnn": [], "compile": ["--profile"]}  # fmt: skip
+#: Benchmark name (of its results file, bench_NAME.json) -> its module and arguments.
+BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --profile",
+           "deep": "bench_deep", "fashion": "bench_nielsen --fashion", "memory": "bench_memory",
+           "adam": "bench_adam", "cnn": "bench_cnn",
+           "compile": "bench_compile --profile"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     flags = [f"--{f.replace('_', '-')}" for f in ("quick", "no_torch", "no_jax") if vars(args)[f]]
     statuses, goals, started = {}, [], time.perf_counter()
     for name in names:
-        cmd = [a for a in BENCHES[name] if not args.no_profile] + flags
-        line = " ".join(["python", "-m", f"benchmarks.bench_{name}", *cmd])
+        module, *cmd = BENCHES[name].split()
+        cmd = [a for a in cmd if a != "--profile" or not args.no_profile] + flags
+        line = " ".join(["python", "-m", f"benchmarks.{module}", *cmd])
         print(f"\n{'=' * 100}\n$ {line}\n{'=' * 100}", flush=True)
         t0 = time.perf_counter()
-        code = python_m(f"benchmarks.bench_{name}", cmd, check=False).returncode
+        code = python_m(f"benchmarks.{module}", cmd, check=False).returncode
         statuses[name] = (code, time.perf_counter() - t0)
         if code == 0 and (path := RESULTS_DIR / f"bench_{name}.json").exists():
             goals += json.loads(path.read_text()).get("goals", [])

@@ -318,11 +318,13 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
 
 
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
-          reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
+          reps: tuple[int, int] | Callable[[argparse.Namespace], tuple[int, int]] = (9, 21),
+          optional: Sequence[str] | Callable[[argparse.Namespace], Sequence[str]] = ("torch",),
           ) -> argparse.Namespace:  # fmt: skip
     """Every benchmark's start: the shared options and ``options`` (flag -> add_argument's keywords,
     or a switch's help), BLAS pinned, ``args.reps`` from ``reps`` (quick, full), ``args.notes``,
-    ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note)."""
+    ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note).
+    ``reps`` and ``optional`` may be functions of the options parsed (a benchmark's modes)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
               "--no-jax": "skip JAX", "--reps": {"type": int, "help": "rounds per contender"},
@@ -332,6 +334,7 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
     args = parser.parse_args(argv)
     pin_blas_threads()
+    reps, optional = (f(args) if callable(f) else f for f in (reps, optional))
     args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
     for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
         setattr(args, name, None)
