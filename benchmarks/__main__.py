@@ -12,8 +12,8 @@ from benchmarks.common import RESULTS_DIR, goal_table, python_m
 
 #: Benchmark name (of its results file, bench_NAME.json) -> its module and arguments.
 BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --profile",
-           "deep": "bench_deep", "fashion": "bench_nielsen --fashion", "memory": "bench_memory",
-           "adam": "bench_adam", "cnn": "bench_cnn",
+           "deep": "bench_deep", "fashion": "bench_nielsen --fashion",
+           "memory": "bench_deep --memory", "adam": "bench_adam", "cnn": "bench_cnn",
            "compile": "bench_compile --profile"}  # fmt: skip
 
 

@@ -338,7 +338,7 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
     args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
     for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
         setattr(args, name, None)
-        if name not in optional or vars(args).get("child"):  # (bench_deep's children: none)
+        if name not in optional:
             continue
         if vars(args)[f"no_{name}"]:
             args.notes.append(f"{label} skipped (--no-{name})")
@@ -355,16 +355,3 @@ def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.Comp
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     cmd = [sys.executable, "-m", module, *args]
     return subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, **kwargs)
-
-
-def run_child(module: str, args: Sequence[str], timeout: float | None = None) -> dict[str, Any]:
-    """`python_m`, and the JSON of the last line of its output (else ``{"error": ...}``)."""
-    proc = python_m(module, args, capture_output=True, text=True, timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
-    try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return {"error": "no JSON from child: " + lines[-1][:200]}
