@@ -6,9 +6,12 @@ writing ``benchmarks/results/bench_NAME.json``; a summary of every goal closes t
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 
-from benchmarks.common import RESULTS_DIR, goal_table, python_m
+from benchmarks.common import RESULTS_DIR, ROOT, goal_table
 
 #: Benchmark name (of its results file, bench_NAME.json) -> its module and arguments.
 BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --profile",
@@ -30,13 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     flags = [f"--{f.replace('_', '-')}" for f in ("quick", "no_torch", "no_jax") if vars(args)[f]]
     statuses, goals, started = {}, [], time.perf_counter()
+    pythonpath = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "PYTHONPATH": pythonpath}  # this package importable from the root
     for name in names:
         module, *cmd = BENCHES[name].split()
         cmd = [a for a in cmd if a != "--profile" or not args.no_profile] + flags
         line = " ".join(["python", "-m", f"benchmarks.{module}", *cmd])
         print(f"\n{'=' * 100}\n$ {line}\n{'=' * 100}", flush=True)
         t0 = time.perf_counter()
-        code = python_m(f"benchmarks.{module}", cmd, check=False).returncode
+        command = [sys.executable, "-m", f"benchmarks.{module}", *cmd]
+        code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
         statuses[name] = (code, time.perf_counter() - t0)
         if code == 0 and (path := RESULTS_DIR / f"bench_{name}.json").exists():
             goals += json.loads(path.read_text()).get("goals", [])

@@ -5,7 +5,8 @@ and ``Conv2d(1, 16, 5)`` forward + backward on 32 images, against PyTorch eager 
 """
 
 import collections
-import importlib.util
+import runpy
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -17,14 +18,6 @@ from benchmarks.common import ROOT, block, clock, since
 
 EPOCH, CONV = "LeNet training epoch", "Conv2d(1, 16, 5) fwd+bwd, batch 32"
 TORCH = "PyTorch eager (1 thread)"
-
-
-def example() -> Any:
-    """examples/mnist_cnn.py as a module (the network and the epoch benchmarked)."""
-    spec = importlib.util.spec_from_file_location("mnist_cnn", ROOT / "examples" / "mnist_cnn.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def torch_lenet(torch: Any, state: dict[str, np.ndarray]) -> Any:
@@ -50,7 +43,7 @@ def conv_round(conv: Any, images: Any) -> Any:
 
 
 def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
-    ex = example()
+    ex = SimpleNamespace(**runpy.run_path(str(ROOT / "examples" / "mnist_cnn.py")))  # its LeNet
     data = al.datasets.load_mnist(dtype=np.float32)
     x, y = ex.standardise(data.train.images[:limit]), data.train.labels[:limit]
     order = np.random.default_rng(0).permutation(len(x))

@@ -324,16 +324,24 @@ def epoch(make: Callable[[], Contender], X_rows: np.ndarray, Y_rows: np.ndarray,
     return round_
 
 
-def measure_fashion(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[str, Any]:
-    """Interleaved epochs of Fashion-MNIST per contender, the test accuracy and weight checks."""
-    begin = clock()
-    data = load_mnist(data_dir, dtype=dtype)
+def fashion(args: argparse.Namespace) -> int:
+    """``--fashion``: interleaved epochs per contender, the test accuracy, the weight checks
+    (``apt-get install dataset-fashion-mnist``, else skipped)."""
+    print("bench_nielsen --fashion: one epoch of Fashion-MNIST, [784, 30, 10], sigmoid, "
+          "quadratic, η=3, m=10")  # fmt: skip
+    if not Path(args.data).is_dir():
+        install = "install it with `apt-get install -y dataset-fashion-mnist`"
+        args.notes.append(f"Fashion-MNIST not found in {args.data}: skipped ({install})")
+        return common.footer("bench_fashion", {"result": None}, args.notes)
+    dtype, begin = np.dtype("float64" if args.dtype == "both" else args.dtype), clock()
+    data = load_mnist(args.data, dtype=dtype)
     load_s = since(begin)[0]
     X_rows, Y_rows = data.train.images, data.train.one_hot()
+    n, steps = X_rows.shape[0], X_rows.shape[0] // BATCH
     makers = [lambda: reference(*start(dtype)), lambda: reference(*start(dtype), True),
               lambda: network(dtype)]  # fmt: skip
-    if torch is not None:
-        makers.append(lambda: torch_eager(torch, *start(dtype), threads=1))
+    if args.torch is not None:
+        makers.append(lambda: torch_eager(args.torch, *start(dtype), threads=1))
     last: dict[str, Contender] = {}
     rounds = {make().name: epoch(make, X_rows, Y_rows, last) for make in makers}
 
@@ -345,53 +353,36 @@ def measure_fashion(data_dir: str, dtype: Any, reps: int, torch: Any) -> dict[st
         return since(begin)
 
     rounds[SGD] = sgd_epoch
-    stats, accuracy = common.compare(rounds, reps, warmup=0), {}
+    stats, accuracy = common.compare(rounds, args.reps, warmup=0), {}
     for name, contender in last.items():  # the share of test images whose largest output is
         a = data.test.images.T  # the label
         with np.errstate(over="ignore"):
             for b, w in zip(*contender.params()):
                 a = 1.0 / (1.0 + np.exp(-(w @ a + b)))
         accuracy[name] = float(np.mean(a.argmax(axis=0) == data.test.labels))
+    extra = {"µs/step": {k: f"{s['median'] / steps * 1e6:.0f}" for k, s in stats.items()},
+             "test accuracy": {k: f"{a:.2%}" for k, a in accuracy.items()}}  # fmt: skip
+    common.ratio_table(f"{data.source}; {dtype.name}; {steps:,} steps per epoch; median of "
+                       f"{args.reps} interleaved epoch(s) each; loading took {load_s:.1f} s",
+                       stats, REFERENCE, "s", extra=extra)  # fmt: skip
     # η = 3 is chaotic (last-bit differences of two σ formulas grow to O(1) within the epoch):
     # the arithmetic is checked in lockstep with the reference computing σ as the library does.
-    perm = np.random.default_rng(7).permutation(X_rows.shape[0])
-    pairs = (batch(X_rows, Y_rows, perm[k : k + BATCH])[:2]
-             for k in range(0, X_rows.shape[0] - BATCH + 1, BATCH))  # fmt: skip
-    diffs = {name: max_weight_difference(last[name], last[NETWORK])
-             for name in (REFERENCE, REFERENCE_LIBRARY_SIGMOID)}  # fmt: skip
-    return {"max_abs_weight_diff_vs_network_after_epoch": diffs, "data": data.source,
-            "lockstep_same_sigmoid": lockstep_check(dtype, pairs), "load_s": load_s,
-            "dtype": np.dtype(dtype).name, "train_images": int(X_rows.shape[0]),
-            "steps_per_epoch": int(X_rows.shape[0] // BATCH), "epochs_timed": reps,
-            "epoch_s": stats, "test_accuracy": accuracy}  # fmt: skip
-
-
-def fashion(args: argparse.Namespace) -> int:
-    """``--fashion``: the epochs (``apt-get install dataset-fashion-mnist``, else skipped)."""
-    print("bench_nielsen --fashion: one epoch of Fashion-MNIST, [784, 30, 10], sigmoid, "
-          "quadratic, η=3, m=10")  # fmt: skip
-    if not Path(args.data).is_dir():
-        install = "install it with `apt-get install -y dataset-fashion-mnist`"
-        args.notes.append(f"Fashion-MNIST not found in {args.data}: skipped ({install})")
-        return common.footer("bench_fashion", {"result": None}, args.notes)
-    dtype = np.dtype("float64" if args.dtype == "both" else args.dtype)
-    r = measure_fashion(args.data, dtype, args.reps, args.torch)
-    stats, steps = r["epoch_s"], r["steps_per_epoch"]
-    extra = {
-        "µs/step": {n: f"{s['median'] / steps * 1e6:.0f}" for n, s in stats.items()},
-        "test accuracy": {n: f"{a:.2%}" for n, a in r["test_accuracy"].items()},
-    }
-    common.ratio_table(f"{r['data']}; {r['dtype']}; {steps:,} steps per epoch; median of "
-                       f"{args.reps} interleaved epoch(s) each; loading took {r['load_s']:.1f} s",
-                       stats, REFERENCE, "s", extra=extra)  # fmt: skip
-    d, ls = r["max_abs_weight_diff_vs_network_after_epoch"], r["lockstep_same_sigmoid"]
+    perm = np.random.default_rng(7).permutation(n)
+    ls = lockstep_check(dtype, (batch(X_rows, Y_rows, perm[k : k + BATCH])[:2]
+                                for k in range(0, n - BATCH + 1, BATCH)))  # fmt: skip
+    d = {name: max_weight_difference(last[name], last[NETWORK])
+         for name in (REFERENCE, REFERENCE_LIBRARY_SIGMOID)}  # fmt: skip
     print("Network vs reference after the timed epoch (different σ formulas; η=3 is chaotic): "
           f"max|Δw| {d[REFERENCE]:.1e}; vs the reference with the library's σ: max|Δw| "
           f"{d[REFERENCE_LIBRARY_SIGMOID]:.1e}; {ls['steps']:,} steps in lockstep with "
           f"it: {ls['line']}")  # fmt: skip
     goals = common.goals_of(stats, [("one Fashion-MNIST epoch ≤ 1.25x hand-written NumPy",
                                      NETWORK, REFERENCE, 1.25)])  # fmt: skip
-    return common.footer("bench_fashion", {"result": r}, args.notes, goals)
+    result = {"max_abs_weight_diff_vs_network_after_epoch": d, "data": data.source,
+              "lockstep_same_sigmoid": ls, "load_s": load_s, "dtype": dtype.name,
+              "train_images": n, "steps_per_epoch": steps, "epochs_timed": args.reps,
+              "epoch_s": stats, "test_accuracy": accuracy}  # fmt: skip
+    return common.footer("bench_fashion", {"result": result}, args.notes, goals)
 
 
 def main(argv: list[str] | None = None) -> int:

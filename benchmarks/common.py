@@ -226,16 +226,12 @@ def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None
             "unit": unit, "met": bool(met)}  # fmt: skip
 
 
-def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> dict[str, Any]:
-    """The `goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
-    wall, cpu = ratio(a, b)
-    return goal(text, wall, limit, cpu)
-
-
 def goals_of(stats: Mapping[str, Mapping[str, Any]], specs: Iterable[Versus]) -> list[dict]:
-    """The `vs` goals ``(text, contender, baseline, limit)`` whose two contenders both ran."""
-    ran = [(text, stats.get(a), stats.get(b or ""), limit) for text, a, b, limit in specs]
-    return [vs(text, a, b, limit) for text, a, b, limit in ran if a and b]
+    """The `goal`s ``(text, contender, baseline, limit)`` whose two contenders both ran: the
+    contender's median within ``limit`` times the baseline's, wall and CPU time."""
+    ran = [(text, ratio(stats[a], stats[b]), limit) for text, a, b, limit in specs
+           if a in stats and b in stats]  # fmt: skip
+    return [goal(text, wall, limit, cpu) for text, (wall, cpu), limit in ran]
 
 
 def contest(title: str, rounds: Mapping[str, Callable[[], Any]], reps: int,
@@ -348,10 +344,3 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
         except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
             args.notes.append(f"{label} skipped: {name} not importable ({type(e).__name__}: {e})")
     return args
-
-
-def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
-    """``python -m module *args`` in a fresh process, from the root, this package importable."""
-    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    cmd = [sys.executable, "-m", module, *args]
-    return subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, **kwargs)

@@ -257,18 +257,20 @@ def test_setup_parses_shared_and_own_options_and_imports_only_the_optional_asked
 @given(st.lists(st.tuples(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3)), min_size=1, max_size=9),
        st.lists(st.tuples(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3)), min_size=1, max_size=9),
        st.floats(0.1, 10.0))  # fmt: skip
-def test_ratio_and_vs_compare_the_wall_and_cpu_medians(
+def test_ratio_and_goals_of_compare_the_wall_and_cpu_medians(
     a: list[tuple[float, float]], b: list[tuple[float, float]], limit: float
 ) -> None:
-    """``ratio``: the wall and CPU medians' ratios; ``vs``: the goal met when both are within."""
-    from benchmarks.common import ratio, summarize, vs
+    """``ratio``: the wall and CPU medians' ratios; ``goals_of``: each goal met when both are
+    within, and only the goals whose two contenders ran."""
+    from benchmarks.common import goals_of, ratio, summarize
 
     wall = statistics.median(x for x, _ in a) / statistics.median(x for x, _ in b)
     cpu = statistics.median(y for _, y in a) / statistics.median(y for _, y in b)
     assert ratio(summarize(a), summarize(b)) == (wall, cpu)
-    g = vs("goal", summarize(a), summarize(b), limit)
+    stats = {"a": summarize(a), "b": summarize(b)}
+    g, *others = goals_of(stats, [("goal", "a", "b", limit), ("gone", "a", None, limit)])
     assert (g["measured"], g["cpu_measured"], g["limit"]) == (wall, cpu, limit)
-    assert g["met"] == (wall <= limit and cpu <= limit)
+    assert g["met"] == (wall <= limit and cpu <= limit) and others == []
 
 
 def test_over_steps_through_every_item_and_times_per_item() -> None:
