@@ -97,25 +97,18 @@ def dispatch(reps: int, number: int) -> dict[str, Any]:
     return common.contest(title, rounds, reps, base)[0]
 
 
-def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
-        samples, results[label] = common.interleaved(rounds(torch, shape, n), reps), {}
-        for name, values in samples.items():
-            results[label][name] = {
-                p: common.summarize([v[p] for v in values], 1e6) for p in values[0]
-            }
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
     options = {"--nodes": {"type": int, "help": "nodes per chain (default 2000)"},
                "--profile": "also cProfile a chain"}  # fmt: skip
     args = common.setup(__doc__, argv, options)
     n = args.nodes or (1000 if args.quick else 2000)
     print("bench_overhead: chains of tiny ops, forward and backward per node")
-    results = measure(n, args.reps, args.torch)
-    for label, entries in results.items():
+    results: dict[str, Any] = {}
+    goals = []
+    for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
+        results[label] = entries = {}
+        for name, values in common.interleaved(rounds(args.torch, shape, n), args.reps).items():
+            entries[name] = {p: common.summarize([v[p] for v in values], 1e6) for p in values[0]}
         medians = {name: {k: s["median"] for k, s in e.items()} for name, e in entries.items()}
         torch = medians.get(TORCH, {}).get("total")
         rows = [(name, m.get("fwd"), m.get("bwd"), m.get("total"),
@@ -125,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         common.show(f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per "
                     f"node, median of {args.reps} interleaved rounds", ["contender", "fwd µs",
                     "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "vs torch"], rows)  # fmt: skip
+        total, text = entries["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
+        goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
     calls = 200 if args.quick else 2000
     payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
                                "dispatch": dispatch(args.reps, calls)}  # fmt: skip
@@ -133,10 +128,6 @@ def main(argv: list[str] | None = None) -> int:
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
         title = "cProfile of a scalar chain, fwd + bwd, per node"
         payload["profile"] = common.profile(title, run, nodes)
-    goals = []
-    for label, r in results.items():
-        total, text = r["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
-        goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
     return common.footer("bench_overhead", payload, args.notes, goals)
 
 
