@@ -83,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     runs = {"optim.Adam.step": _adam(start, grads).step,
             BASE: functools.partial(NumpyAdam([w.copy() for w in start]).step, grads)}  # fmt: skip
     if args.torch is not None:
-        args.torch.set_num_threads(1)
         tensors = [args.torch.tensor(w, requires_grad=True) for w in start]
         for t, g in zip(tensors, grads):
             t.grad = args.torch.tensor(g)

@@ -59,7 +59,6 @@ def measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
     conv, images = nn.Conv2d(1, 16, 5, seed=0, dtype=np.float32), x[:32]
     rounds = {f"{EPOCH}: autograd_lite": ours, f"{CONV}: autograd_lite": conv_round(conv, images)}
     if torch is not None:
-        torch.set_num_threads(1)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
         def theirs() -> tuple[float, float]:

@@ -47,7 +47,6 @@ def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
     steps = {COMPILED: training(dtype, True), EAGER: training(dtype, False),
              NUMPY: reference(*start(dtype)).step}  # fmt: skip
     if torch is not None:
-        torch.set_num_threads(1)
         tnn = torch.nn
         tmodel = tnn.Sequential(tnn.Linear(SIZES[0], SIZES[1]), tnn.Sigmoid(),
                                 tnn.Linear(SIZES[1], SIZES[2]), tnn.Sigmoid())  # fmt: skip

@@ -10,7 +10,6 @@ import gc
 import importlib
 import itertools
 import multiprocessing
-from collections.abc import Callable
 from statistics import median
 from typing import Any
 
@@ -130,20 +129,6 @@ def report(res: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
     return goals
 
 
-def track(run_block: Callable[[], Any], blocks: int) -> dict[str, Any]:
-    """Call ``run_block`` once to warm up, then ``blocks`` times, sampling the RSS after each."""
-    run_block()
-    gc.collect()
-    samples = [rss_bytes()]
-    for _ in range(blocks):
-        run_block()
-        samples.append(rss_bytes())
-    base = samples[0]
-    growth, drift = (max(samples) - base) / base, (samples[-1] - base) / base
-    return {"rss_bytes": samples, "max_growth_fraction": growth, "end_drift_fraction": drift,
-            "flat": max(abs(growth), abs(drift)) <= LIMIT}  # fmt: skip
-
-
 def memory(steps: int, count: int) -> int:
     """``--memory``: RSS over ``steps`` training steps and ``count`` chains (the leak check)."""
     import autograd_lite as al
@@ -170,9 +155,19 @@ def memory(steps: int, count: int) -> int:
 
     work = {"network": network, "chains with backward": lambda: chains(True),
             "chains dropped without backward": lambda: chains(False)}  # fmt: skip
-    results = {k: track(b, steps // every if k == "network" else 10) for k, b in work.items()}
-    for name, r in results.items():
-        print(f"{name}: RSS MiB per sample:", " ".join(f"{b / 2**20:.1f}" for b in r["rss_bytes"]))
+    results: dict[str, dict[str, Any]] = {}
+    for name, run_block in work.items():  # once to warm up, then sampling the RSS after each
+        run_block()
+        gc.collect()
+        samples = [rss_bytes()]
+        for _ in range(steps // every if name == "network" else 10):
+            run_block()
+            samples.append(rss_bytes())
+        growth, drift = max(samples) / samples[0] - 1, samples[-1] / samples[0] - 1
+        results[name] = {"rss_bytes": samples, "max_growth_fraction": growth,
+                         "end_drift_fraction": drift,
+                         "flat": max(abs(growth), abs(drift)) <= LIMIT}  # fmt: skip
+        print(f"{name}: RSS MiB per sample:", " ".join(f"{b / 2**20:.1f}" for b in samples))
     headers = ["workload", "baseline MiB", "max growth", "end drift", f"flat ≤{LIMIT:.0%}"]
     print("\n" + common.table(headers, [
         (name, r["rss_bytes"][0] / 2**20, f"{100 * r['max_growth_fraction']:+.2f}%",

@@ -58,7 +58,6 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         return {"total": total}
 
     def torch_round() -> dict:
-        torch.set_num_threads(1)
         x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
         seed = None if not shape else torch.ones(shape, dtype=torch.float64)
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())

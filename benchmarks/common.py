@@ -255,11 +255,10 @@ def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _git(*args: str) -> str | None:
-    try:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return None
 
 
 def environment() -> dict[str, Any]:
@@ -343,4 +342,6 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
             setattr(args, name, importlib.import_module(name))
         except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
             args.notes.append(f"{label} skipped: {name} not importable ({type(e).__name__}: {e})")
+    if args.torch is not None:
+        args.torch.set_num_threads(1)  # PyTorch's contenders run on one thread unless they say
     return args
