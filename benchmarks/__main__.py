@@ -16,7 +16,8 @@ from benchmarks.common import RESULTS_DIR, ROOT, goal_table
 #: Benchmark name (of its results file, bench_NAME.json) -> its module and arguments.
 BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --profile",
            "deep": "bench_deep", "fashion": "bench_nielsen --fashion",
-           "memory": "bench_deep --memory", "adam": "bench_adam", "cnn": "bench_cnn",
+           "memory": "bench_deep --memory", "adam": "bench_compile --adam",
+           "cnn": "bench_compile --cnn",
            "compile": "bench_compile --profile"}  # fmt: skip
 
 

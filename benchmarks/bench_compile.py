@@ -1,13 +1,23 @@
-"""``al.compile``: a PyTorch-style training loop, compiled, against hand-written NumPy.
+"""The PyTorch-style surface: ``al.compile``'d training loops, ``optim.Adam``, the CNN.
 
 The chapter's network as ``nn.Sequential`` + ``optim.SGD``, compiled and eager, against
 bench_nielsen's hand-written step and PyTorch eager (float64, float32); a 4-layer highway
 network's forward + backward, compiled, against the same by hand in NumPy. ``--profile``: where
-the compiled step's time goes (its phases timed within the loop, and cProfile).
+the compiled step's time goes (its phases timed within the loop, and cProfile). ``--adam``:
+``optim.Adam.step`` against a hand-written in-place NumPy Adam (its arithmetic alone) and
+PyTorch's, over [784, 30, 10]'s parameters, float64, fixed gradients. ``--cnn``: the LeNet of
+``examples/mnist_cnn.py``, a training epoch (float32, batch 32, SGD with momentum, 8,000 digits;
+same weights and shuffle) and ``Conv2d(1, 16, 5)`` fwd+bwd on 32 images, against PyTorch.
 """
 
+import argparse
+import collections
+import functools
+import math
+import runpy
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -16,10 +26,15 @@ import autograd_lite as al
 from autograd_lite import nn, optim
 from benchmarks import common
 from benchmarks.bench_nielsen import BATCH, ETA, SIZES, load_batches, reference, start
+from benchmarks.common import ROOT, block, clock, since
 
 WIDTH, DEPTH, HIGHWAY_BATCH = 64, 4, 32
 COMPILED, EAGER, NUMPY = "al.compile(model)", "model (eager)", "NumPy by hand"
 TORCH, HIGHWAY = "PyTorch eager (1 thread)", "al.compile(highway)"
+LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8  # --adam
+ADAM: dict[str, Any] = {"lr": LR, "betas": BETAS, "eps": EPS}
+BASE = "hand-written NumPy Adam, in place (out=)"
+EPOCH, CONV = "LeNet training epoch", "Conv2d(1, 16, 5) fwd+bwd, batch 32"  # --cnn
 
 
 def sequential(dtype: Any) -> nn.Sequential:
@@ -117,9 +132,165 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
     return grads
 
 
+def adam_start() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The network's parameters (weights (n_out, n_in), biases (n_out,)) and one gradient each."""
+    rng = np.random.default_rng(0)
+    shapes = [s for n_in, n_out in zip(SIZES, SIZES[1:]) for s in ((n_out, n_in), (n_out,))]
+    return [rng.normal(size=s) for s in shapes], [rng.normal(size=s) for s in shapes]
+
+
+def library_adam(start: list[np.ndarray], grads: list[np.ndarray]) -> Any:
+    """``optim.Adam`` over fresh Parameters holding ``start``, their gradients ``grads``."""
+    params = [nn.Parameter(w) for w in start]
+    for p, g in zip(params, grads):
+        p.grad = g
+    return optim.Adam(params, **ADAM)
+
+
+class NumpyAdam:
+    """Adam written for speed by hand: the moments updated in place, every operation in place
+    into one scratch array per parameter (``out=``), PyTorch's order of operations."""
+
+    def __init__(self, params: list[np.ndarray]) -> None:
+        self.params, self.t = params, 0
+        self.m, self.v = [np.zeros_like(w) for w in params], [np.zeros_like(w) for w in params]
+        self.tmp = [np.empty_like(w) for w in params]
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        (b1, b2), self.t = BETAS, self.t + 1
+        step_size, bc2_sqrt = LR / (1 - b1**self.t), math.sqrt(1 - b2**self.t)
+        for w, g, m, v, tmp in zip(self.params, grads, self.m, self.v, self.tmp):
+            m *= b1
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp /= bc2_sqrt
+            tmp += EPS
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            w -= tmp
+
+
+def adam_check() -> float:
+    """The largest relative difference between ``optim.Adam`` and `NumpyAdam` after 20 steps
+    from the same start (the same arithmetic)."""
+    start, grads = adam_start()
+    opt, ref = library_adam(start, grads), NumpyAdam([w.copy() for w in start])
+    for _ in range(20):
+        opt.step()
+        ref.step(grads)
+    params = opt.param_groups[0]["params"]
+    return max(float(np.max(np.abs(p.data - w) / np.abs(w))) for p, w in zip(params, ref.params))
+
+
+def adam(args: argparse.Namespace) -> int:
+    """``--adam``: the three steps, rounds of 50 (``--quick``) or 200 steps each."""
+    steps, difference = 50 if args.quick else 200, adam_check()
+    if difference > 1e-10:
+        raise AssertionError(f"optim.Adam and the hand-written Adam differ by {difference:.2e}")
+    start, grads = adam_start()
+    runs = {"optim.Adam.step": library_adam(start, grads).step,
+            BASE: functools.partial(NumpyAdam([w.copy() for w in start]).step, grads)}  # fmt: skip
+    if args.torch is not None:
+        tensors = [args.torch.tensor(w, requires_grad=True) for w in start]
+        for t, g in zip(tensors, grads):
+            t.grad = args.torch.tensor(g)
+        runs["torch.optim.Adam (1 thread)"] = args.torch.optim.Adam(tensors, **ADAM).step
+    title = f"bench_compile --adam: one step over {SIZES}'s parameters (float64), rounds of {steps}"
+    goal = f"optim.Adam.step ≤ 1.25x a hand-written NumPy Adam step ({SIZES}, float64)"
+    rounds = {name: common.block(run, steps, steps) for name, run in runs.items()}
+    stats, goals = common.contest(title, rounds, args.reps, BASE,
+                                  [(goal, "optim.Adam.step", BASE, 1.25)])  # fmt: skip
+    payload = {"steps_per_round": steps, "rounds": args.reps, "results": stats,
+               "adam_vs_hand_written_difference": difference}  # fmt: skip
+    return common.footer("bench_adam", payload, args.notes, goals)
+
+
+def torch_lenet(torch: Any, state: dict[str, np.ndarray]) -> Any:
+    """The same LeNet in PyTorch, holding the weights ``state`` (our state_dict, unchanged)."""
+    tnn = torch.nn
+    model = tnn.Sequential(collections.OrderedDict(
+        conv1=tnn.Conv2d(1, 6, 5, padding=2), relu1=tnn.ReLU(), pool1=tnn.MaxPool2d(2),
+        conv2=tnn.Conv2d(6, 16, 5), relu2=tnn.ReLU(), pool2=tnn.MaxPool2d(2), flat=tnn.Flatten(),
+        fc1=tnn.Linear(400, 120), relu3=tnn.ReLU(), fc2=tnn.Linear(120, 84), relu4=tnn.ReLU(),
+        fc3=tnn.Linear(84, 10)))  # fmt: skip
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return model
+
+
+def conv_round(conv: Any, images: Any) -> Any:
+    """A round of 20 forward + backward passes of ``conv`` on ``images`` (either framework)."""
+
+    def run() -> None:
+        conv.zero_grad()
+        conv(images).sum().backward()
+
+    return block(run, 20, 20)
+
+
+def cnn_measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
+    """The interleaved rounds of the LeNet's epoch on ``limit`` digits and of the Conv2d."""
+    ex = SimpleNamespace(**runpy.run_path(str(ROOT / "examples" / "mnist_cnn.py")))  # its LeNet
+    data = al.datasets.load_mnist(dtype=np.float32)
+    x, y = ex.standardise(data.train.images[:limit]), data.train.labels[:limit]
+    order = np.random.default_rng(0).permutation(len(x))
+    lr, momentum, batch = ex.LR, ex.MOMENTUM, ex.BATCH
+
+    def ours() -> tuple[float, float]:
+        model = ex.LeNet(0)
+        opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+        begin = clock()
+        ex.train_epoch(model, opt, x, y, order, batch)
+        return since(begin)
+
+    conv, images = nn.Conv2d(1, 16, 5, seed=0, dtype=np.float32), x[:32]
+    rounds = {f"{EPOCH}: autograd_lite": ours, f"{CONV}: autograd_lite": conv_round(conv, images)}
+    if torch is not None:
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def theirs() -> tuple[float, float]:
+            model = torch_lenet(torch, ex.LeNet(0).state_dict())
+            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+            begin = clock()
+            for k in range(0, len(order), batch):
+                idx = torch.from_numpy(order[k : k + batch])
+                loss = torch.nn.functional.cross_entropy(model(tx[idx]), ty[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            return since(begin)
+
+        rounds[f"{EPOCH}: {TORCH}"] = theirs
+        rounds[f"{CONV}: {TORCH}"] = conv_round(torch.nn.Conv2d(1, 16, 5), torch.from_numpy(images))
+    return {"images": len(x), "steps": -(-len(x) // batch), "reps": reps,
+            "results": common.compare(rounds, reps)}  # fmt: skip
+
+
+def cnn(args: argparse.Namespace) -> int:
+    """``--cnn``: the LeNet's epochs and the Conv2d's rounds, interleaved."""
+    r = cnn_measure(args.torch, args.reps, 2000 if args.quick else 8000)
+    print(f"bench_compile --cnn: {r['images']:,} images, {r['steps']} steps of 32 per epoch, "
+          f"float32; medians of {args.reps} interleaved rounds")  # fmt: skip
+    for what, unit, scale in ((EPOCH, "s", 1.0), (CONV, "ms", 1e3)):
+        stats = {k: v for k, v in r["results"].items() if k.startswith(what)}
+        common.ratio_table(f"{what}, ratios to {TORCH}", stats, f"{what}: {TORCH}", unit, scale)
+    goals = common.goals_of(r["results"], [
+        (f"{what} <= {limit}x {TORCH}", f"{what}: autograd_lite", f"{what}: {TORCH}", limit)
+        for what, limit in ((EPOCH, 1.5), (CONV, 2.0))])  # fmt: skip
+    return common.footer("bench_cnn", {"result": r}, args.notes, goals)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = common.setup(__doc__, argv, {"--profile": "the compiled step's phases, cProfile"},
-                        reps=(5, 15))  # fmt: skip
+    options = {"--profile": "the compiled step's phases, cProfile",
+               "--adam": "optim.Adam's step instead", "--cnn": "the CNN instead"}  # fmt: skip
+    reps = lambda a: (9, 21) if a.adam else (2, 5) if a.cnn else (5, 15)  # noqa: E731
+    args = common.setup(__doc__, argv, options, reps)
+    if args.adam or args.cnn:
+        return adam(args) if args.adam else cnn(args)
     steps, goals, payload = 50 if args.quick else 200, [], {}
     for dtype in (np.float64, np.float32):
         label, batches = np.dtype(dtype).name, load_batches(dtype, steps)[0]
