@@ -261,15 +261,20 @@ def _git(*args: str) -> str | None:
     return None
 
 
-def environment() -> dict[str, Any]:
-    """The machine and software the numbers were measured on."""
+def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
+           goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
+    """Every benchmark's ending: its notes, the machine and software the numbers were measured on
+    (read now: the optional frameworks are imported), its goals, and
+    ``benchmarks/results/NAME.json``; 0, the exit status."""
+    for note in notes:
+        print("note:", note)
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
         cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     psutil, blas = importlib.import_module("psutil"), pin_blas_threads()  # as every bench pins it
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     changed = _git("status", "--porcelain", "--", "autograd_lite")
-    return {
+    env = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu, "cores_usable": len(usable) if usable else psutil.cpu_count(),
         "load_average": psutil.getloadavg(), "python": sys.version.split()[0],
@@ -283,15 +288,6 @@ def environment() -> dict[str, Any]:
                 "package_changes_uncommitted":
                     None if changed is None else len(changed.splitlines())},
     }  # fmt: skip
-
-
-def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
-           goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
-    """Every benchmark's ending: its notes, the machine (read now: the optional frameworks are
-    imported), its goals, and ``benchmarks/results/NAME.json``; 0, the exit status."""
-    for note in notes:
-        print("note:", note)
-    env = environment()
     blas, git, load = env["blas"], env["git"], "/".join(f"{x:.2f}" for x in env["load_average"])
     dirty = git["package_changes_uncommitted"]
     lines = [f"date {env['date']}; {env['cpu']}, {env['cores_usable']} usable core(s), load {load}",
