@@ -6,7 +6,6 @@ writing ``benchmarks/results/bench_NAME.json``; a summary of every goal closes t
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -34,16 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     flags = [f"--{f.replace('_', '-')}" for f in ("quick", "no_torch", "no_jax") if vars(args)[f]]
     statuses, goals, started = {}, [], time.perf_counter()
-    pythonpath = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env = {**os.environ, "PYTHONPATH": pythonpath}  # this package importable from the root
+    skip = ["--profile"] if args.no_profile else []
     for name in names:
-        module, *cmd = BENCHES[name].split()
-        cmd = [a for a in cmd if a != "--profile" or not args.no_profile] + flags
-        line = " ".join(["python", "-m", f"benchmarks.{module}", *cmd])
-        print(f"\n{'=' * 100}\n$ {line}\n{'=' * 100}", flush=True)
-        t0 = time.perf_counter()
-        command = [sys.executable, "-m", f"benchmarks.{module}", *cmd]
-        code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        module, *cmd = BENCHES[name].split() + flags
+        cmd = ["-m", f"benchmarks.{module}", *(a for a in cmd if a not in skip)]
+        print(f"\n{'=' * 100}\n$ python {' '.join(cmd)}\n{'=' * 100}", flush=True)
+        t0 = time.perf_counter()  # python -m from the root: this package importable
+        code = subprocess.run([sys.executable, *cmd], cwd=ROOT, check=False).returncode
         statuses[name] = (code, time.perf_counter() - t0)
         if code == 0 and (path := RESULTS_DIR / f"bench_{name}.json").exists():
             goals += json.loads(path.read_text()).get("goals", [])
