@@ -132,19 +132,16 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
     return grads
 
 
-def adam_start() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The network's parameters (weights (n_out, n_in), biases (n_out,)) and one gradient each."""
+def adams() -> tuple[optim.Adam, "NumpyAdam", list[np.ndarray], list[np.ndarray]]:
+    """``optim.Adam`` and `NumpyAdam` from the same start, the network's parameters (weights
+    (n_out, n_in), biases (n_out,)); the start and one fixed gradient each."""
     rng = np.random.default_rng(0)
     shapes = [s for n_in, n_out in zip(SIZES, SIZES[1:]) for s in ((n_out, n_in), (n_out,))]
-    return [rng.normal(size=s) for s in shapes], [rng.normal(size=s) for s in shapes]
-
-
-def library_adam(start: list[np.ndarray], grads: list[np.ndarray]) -> Any:
-    """``optim.Adam`` over fresh Parameters holding ``start``, their gradients ``grads``."""
+    start, grads = [rng.normal(size=s) for s in shapes], [rng.normal(size=s) for s in shapes]
     params = [nn.Parameter(w) for w in start]
     for p, g in zip(params, grads):
         p.grad = g
-    return optim.Adam(params, **ADAM)
+    return optim.Adam(params, **ADAM), NumpyAdam([w.copy() for w in start]), start, grads
 
 
 class NumpyAdam:
@@ -178,8 +175,7 @@ class NumpyAdam:
 def adam_check() -> float:
     """The largest relative difference between ``optim.Adam`` and `NumpyAdam` after 20 steps
     from the same start (the same arithmetic)."""
-    start, grads = adam_start()
-    opt, ref = library_adam(start, grads), NumpyAdam([w.copy() for w in start])
+    opt, ref, _, grads = adams()
     for _ in range(20):
         opt.step()
         ref.step(grads)
@@ -192,9 +188,8 @@ def adam(args: argparse.Namespace) -> int:
     steps, difference = 50 if args.quick else 200, adam_check()
     if difference > 1e-10:
         raise AssertionError(f"optim.Adam and the hand-written Adam differ by {difference:.2e}")
-    start, grads = adam_start()
-    runs = {"optim.Adam.step": library_adam(start, grads).step,
-            BASE: functools.partial(NumpyAdam([w.copy() for w in start]).step, grads)}  # fmt: skip
+    opt, ref, start, grads = adams()
+    runs = {"optim.Adam.step": opt.step, BASE: functools.partial(ref.step, grads)}
     if args.torch is not None:
         tensors = [args.torch.tensor(w, requires_grad=True) for w in start]
         for t, g in zip(tensors, grads):
