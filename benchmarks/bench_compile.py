@@ -1,13 +1,9 @@
-"""The PyTorch-style surface: ``al.compile``'d training loops, ``optim.Adam``, the CNN.
+"""The PyTorch-style surface (issues 14, 15) against hand-written NumPy and PyTorch eager.
 
-The chapter's network as ``nn.Sequential`` + ``optim.SGD``, compiled and eager, against
-bench_nielsen's hand-written step and PyTorch eager (float64, float32); a 4-layer highway
-network's forward + backward, compiled, against the same by hand in NumPy. ``--profile``: where
-the compiled step's time goes (its phases timed within the loop, and cProfile). ``--adam``:
-``optim.Adam.step`` against a hand-written in-place NumPy Adam (its arithmetic alone) and
-PyTorch's, over [784, 30, 10]'s parameters, float64, fixed gradients. ``--cnn``: the LeNet of
-``examples/mnist_cnn.py``, a training epoch (float32, batch 32, SGD with momentum, 8,000 digits;
-same weights and shuffle) and ``Conv2d(1, 16, 5)`` fwd+bwd on 32 images, against PyTorch.
+The chapter's network as ``nn.Sequential`` + ``optim.SGD``, ``al.compile``'d and eager (float64,
+float32), and a compiled 4-layer highway network; ``--profile``: the compiled step's phases and
+cProfile. ``--adam``: ``optim.Adam.step`` (float64, fixed gradients). ``--cnn``: an epoch of the
+LeNet of ``examples/mnist_cnn.py`` (float32, 8,000 digits) and ``Conv2d(1, 16, 5)``.
 """
 
 import argparse

@@ -229,8 +229,7 @@ class Rounds:
 
     def __init__(self, contender: Contender, batches: list) -> None:
         self.contender, self.batches = contender, batches
-        self.steps, self.calls, self.count = 10, 0, 0
-        self.probes: list[float] = []
+        self.steps, self.calls, self.count, self.fastest = 10, 0, 0, float("inf")
 
     def __call__(self) -> tuple[float, float]:
         c, n, steps = self.contender, len(self.batches), self.steps
@@ -243,10 +242,9 @@ class Rounds:
         c.finish()
         timing = since(begin, steps)
         self.calls += 1
-        if 2 <= self.calls <= WARMUP_ROUNDS:
-            self.probes.append(timing[0])
-            fastest = max(min(self.probes), 1e-7)  # a preempted probe must not shrink rounds
-            self.steps = max(1, min(1000, round(ROUND_S / fastest)))
+        if 2 <= self.calls <= WARMUP_ROUNDS:  # a preempted probe must not shrink rounds
+            self.fastest = min(self.fastest, max(timing[0], 1e-7))
+            self.steps = max(1, min(1000, round(ROUND_S / self.fastest)))
         return timing
 
 
