@@ -213,14 +213,15 @@ def torch_lenet(torch: Any, state: dict[str, np.ndarray]) -> Any:
     return model
 
 
-def conv_round(conv: Any, images: Any) -> Any:
-    """A round of 20 forward + backward passes of ``conv`` on ``images`` (either framework)."""
+def fwd_bwd(model: Any, x: Any, n: int, forward: Any = None) -> Callable[[], tuple]:
+    """A round of ``n`` times ``model.zero_grad()``, ``(forward or model)(x).sum().backward()``."""
+    forward = forward or model
 
     def run() -> None:
-        conv.zero_grad()
-        conv(images).sum().backward()
+        model.zero_grad()
+        forward(x).sum().backward()
 
-    return block(run, 20, 20)
+    return block(run, n, n)
 
 
 def cnn_measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def cnn_measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
         return since(begin)
 
     conv, images = nn.Conv2d(1, 16, 5, seed=0, dtype=np.float32), x[:32]
-    rounds = {f"{EPOCH}: autograd_lite": ours, f"{CONV}: autograd_lite": conv_round(conv, images)}
+    rounds = {f"{EPOCH}: autograd_lite": ours, f"{CONV}: autograd_lite": fwd_bwd(conv, images, 20)}
     if torch is not None:
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
@@ -256,7 +257,8 @@ def cnn_measure(torch: Any, reps: int, limit: int) -> dict[str, Any]:
             return since(begin)
 
         rounds[f"{EPOCH}: {TORCH}"] = theirs
-        rounds[f"{CONV}: {TORCH}"] = conv_round(torch.nn.Conv2d(1, 16, 5), torch.from_numpy(images))
+        their_conv = torch.nn.Conv2d(1, 16, 5)
+        rounds[f"{CONV}: {TORCH}"] = fwd_bwd(their_conv, torch.from_numpy(images), 20)
     return {"images": len(x), "steps": -(-len(x) // batch), "reps": reps,
             "results": common.compare(rounds, reps)}  # fmt: skip
 
@@ -301,16 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     x = np.random.default_rng(0).standard_normal((HIGHWAY_BATCH, WIDTH))
     model = nn.Sequential(*[Highway(WIDTH, seed=l, dtype=np.float64) for l in range(DEPTH)])
     compiled, params = al.compile(model), [p.data for p in model.parameters()]
-
-    def compiled_step() -> None:
-        model.zero_grad()
-        compiled(x).sum().backward()
-
-    runs = {HIGHWAY: compiled_step, NUMPY: lambda: highway_numpy(params, x)}
+    runs = {HIGHWAY: fwd_bwd(model, x, 100, compiled),
+            NUMPY: common.block(lambda: highway_numpy(params, x), 100, 100)}  # fmt: skip
     title = f"Highway {DEPTH} x {WIDTH}, batch {HIGHWAY_BATCH}, forward + backward, µs"
-    payload["highway"], met = common.contest(
-        title, {k: common.block(v, 100, 100) for k, v in runs.items()}, args.reps, NUMPY,
-        [("compiled highway fwd+bwd ≤ 1.5x NumPy", HIGHWAY, NUMPY, 1.5)])  # fmt: skip
+    highway = [("compiled highway fwd+bwd ≤ 1.5x NumPy", HIGHWAY, NUMPY, 1.5)]
+    payload["highway"], met = common.contest(title, runs, args.reps, NUMPY, highway)
     return common.footer("bench_compile", payload, args.notes, goals + met)
 
 
