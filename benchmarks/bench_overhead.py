@@ -63,8 +63,12 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
 
     def numpy() -> dict:  # the hand-written backward: g = g * 1.0001 per node
+        def backward(g: np.ndarray) -> None:
+            for _ in range(n):
+                g = g * MUL
+
         g0 = np.ones(shape)
-        return timed(np.ones(shape), lambda _: _scale(g0, n))
+        return timed(np.ones(shape), lambda _: backward(g0))
 
     out = {"autograd_lite": eager,
            "autograd_lite, cyclic GC off (diagnostic)": common.gc_off(eager),
@@ -72,11 +76,6 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
            "autograd_lite, replay=True (recorded once)": replayed,
            "numpy (no graph)": numpy}  # fmt: skip
     return out | ({TORCH: torch_round} if torch is not None else {})
-
-
-def _scale(g: np.ndarray, n: int) -> None:
-    for _ in range(n):
-        g = g * MUL
 
 
 def dispatch(reps: int, number: int) -> dict[str, Any]:

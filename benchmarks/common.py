@@ -329,15 +329,14 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
     args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
     for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
         setattr(args, name, None)
-        if name not in optional:
-            continue
-        if vars(args)[f"no_{name}"]:
+        if name in optional and vars(args)[f"no_{name}"]:
             args.notes.append(f"{label} skipped (--no-{name})")
-            continue
-        try:
-            setattr(args, name, importlib.import_module(name))
-        except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
-            args.notes.append(f"{label} skipped: {name} not importable ({type(e).__name__}: {e})")
+        elif name in optional:
+            try:
+                setattr(args, name, importlib.import_module(name))
+            except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
+                why = f"{name} not importable ({type(e).__name__}: {e})"
+                args.notes.append(f"{label} skipped: {why}")
     if args.torch is not None:
         args.torch.set_num_threads(1)  # PyTorch's contenders run on one thread unless they say
     return args
