@@ -190,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     optional = lambda a: () if a.memory else ("torch",)  # noqa: E731
     args = common.setup(__doc__, argv, options, reps=(1, 3), optional=optional)
     if args.memory:
-        steps = args.steps or (3000 if args.quick else 10_000)
-        return memory(steps, 10 if args.quick else 20)
+        return memory(args.steps or (3000 if args.quick else 10_000), 10 if args.quick else 20)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]
     max_nodes = args.max_nodes or (100_000 if args.quick else None)
     sizes = [n for n in sizes if not max_nodes or n <= max_nodes]
