@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import RESULTS_DIR, ROOT, goal_table
+from benchmarks.common import RESULTS_DIR, ROOT, SWITCHES, goal_table
 
 #: Benchmark name (of its results file, bench_NAME.json) -> its module and arguments.
 BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --profile",
@@ -22,9 +22,7 @@ BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --p
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    switches = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
-                "--no-jax": "skip JAX", "--no-profile": "skip the profiles"}  # fmt: skip
-    for flag, help in switches.items():
+    for flag, help in (SWITCHES | {"--no-profile": "skip the profiles"}).items():
         parser.add_argument(flag, action="store_true", help=help)
     parser.add_argument("--only", action="append", metavar="NAME", help=f"of {', '.join(BENCHES)}")
     args = parser.parse_args(argv)

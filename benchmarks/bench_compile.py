@@ -33,16 +33,16 @@ BASE = "hand-written NumPy Adam, in place (out=)"
 EPOCH, CONV = "LeNet training epoch", "Conv2d(1, 16, 5) fwd+bwd, batch 32"  # --cnn
 
 
-def sequential(dtype: Any) -> nn.Sequential:
-    """The chapter's network as ``nn.Sequential``."""
+def sequential(dtype: Any) -> tuple[nn.Sequential, optim.SGD]:
+    """The chapter's network as ``nn.Sequential``, and its ``optim.SGD``."""
     linear = [nn.Linear(n, m, seed=k, dtype=dtype) for k, n, m in zip((1, 2), SIZES, SIZES[1:])]
-    return nn.Sequential(linear[0], nn.Sigmoid(), linear[1], nn.Sigmoid())
+    model = nn.Sequential(linear[0], nn.Sigmoid(), linear[1], nn.Sigmoid())
+    return model, optim.SGD(model.parameters(), lr=ETA / BATCH)
 
 
 def training(dtype: Any, compiled: bool) -> Callable[[tuple], None]:
     """The PyTorch-style step on a batch ``(Xc, Yc, Xr, Yr)``, its model compiled or eager."""
-    model = sequential(dtype)
-    opt = optim.SGD(model.parameters(), lr=ETA / BATCH)
+    model, opt = sequential(dtype)
     forward: Any = al.compile(model) if compiled else model
 
     def step(b: tuple) -> None:
@@ -76,8 +76,8 @@ def loop_contenders(dtype: Any, batches: list, torch: Any) -> dict[str, Any]:
 
 def phases(dtype: Any, batches: list) -> dict[str, float]:
     """Median µs of each phase of the compiled step, timed in the loop (caches as they are)."""
-    model = sequential(dtype)
-    opt, forward, clock = optim.SGD(model.parameters(), lr=ETA / BATCH), al.compile(model), []
+    (model, opt), clock = sequential(dtype), []
+    forward = al.compile(model)
     for b in batches * 3:
         clock.append(time.perf_counter())
         model.zero_grad()

@@ -187,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                "--steps": {"type": int, "help": "its training steps (default 10000)"}}  # fmt: skip
     # Every size gets the same number of runs: one 15-second run of a 10^6 chain on a shared
     # machine is at the mercy of whatever else runs, and its ratio moved by a quarter.
-    optional = lambda a: () if a.memory else ("torch",)  # noqa: E731
-    args = common.setup(__doc__, argv, options, reps=(1, 3), optional=optional)
+    args = common.setup(__doc__, argv, options, (1, 3), lambda a: () if a.memory else ("torch",))
     if args.memory:
         return memory(args.steps or (3000 if args.quick else 10_000), 10 if args.quick else 20)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10**4, 10**5, 10**6]

@@ -34,6 +34,9 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 #: The environment variables a run's footer shows when they are set.
 ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+#: The switches of every benchmark and of ``python -m benchmarks``.
+SWITCHES: dict[str, Any] = {"--quick": "smaller sizes, fewer repetitions",
+                            "--no-torch": "skip PyTorch", "--no-jax": "skip JAX"}  # fmt: skip
 #: A goal comparing two contenders: ``(text, contender, baseline, limit)``.
 Versus = tuple[str, str, str | None, float]
 
@@ -317,9 +320,7 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
     ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note).
     ``reps`` and ``optional`` may be functions of the options parsed (a benchmark's modes)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
-              "--no-jax": "skip JAX", "--reps": {"type": int, "help": "rounds per contender"},
-              }  # fmt: skip
+    shared = SWITCHES | {"--reps": {"type": int, "help": "rounds per contender"}}
     for flag, kw in (shared | dict(options or {})).items():
         switch = {"action": "store_true", "help": kw}
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
