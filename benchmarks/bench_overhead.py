@@ -118,9 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                     "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "vs torch"], rows)  # fmt: skip
         total, text = entries["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
         goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
-    calls = 200 if args.quick else 2000
-    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
-                               "dispatch": dispatch(args.reps, calls)}  # fmt: skip
+    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results}
+    payload["dispatch"] = dispatch(args.reps, 200 if args.quick else 2000)
     if args.profile:
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
