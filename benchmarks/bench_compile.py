@@ -128,7 +128,7 @@ def highway_numpy(params: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
     return grads
 
 
-def adams() -> tuple[optim.Adam, "NumpyAdam", list[np.ndarray], list[np.ndarray]]:
+def adams() -> tuple[Any, "NumpyAdam", list[np.ndarray], list[np.ndarray]]:
     """``optim.Adam`` and `NumpyAdam` from the same start, the network's parameters (weights
     (n_out, n_in), biases (n_out,)); the start and one fixed gradient each."""
     rng = np.random.default_rng(0)

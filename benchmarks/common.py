@@ -233,7 +233,7 @@ def goals_of(stats: Mapping[str, Mapping[str, Any]], specs: Iterable[Versus]) ->
     """The `goal`s ``(text, contender, baseline, limit)`` whose two contenders both ran: the
     contender's median within ``limit`` times the baseline's, wall and CPU time."""
     ran = [(text, ratio(stats[a], stats[b]), limit) for text, a, b, limit in specs
-           if a in stats and b in stats]  # fmt: skip
+           if b is not None and a in stats and b in stats]  # fmt: skip
     return [goal(text, wall, limit, cpu) for text, (wall, cpu), limit in ran]
 
 
@@ -326,13 +326,13 @@ def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | Non
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
     args = parser.parse_args(argv)
     pin_blas_threads()
-    reps, optional = (f(args) if callable(f) else f for f in (reps, optional))
-    args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
+    quick_full, wanted = (f(args) if callable(f) else f for f in (reps, optional))
+    args.reps, args.notes = args.reps or quick_full[0 if args.quick else 1], []
     for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
         setattr(args, name, None)
-        if name in optional and vars(args)[f"no_{name}"]:
+        if name in wanted and vars(args)[f"no_{name}"]:
             args.notes.append(f"{label} skipped (--no-{name})")
-        elif name in optional:
+        elif name in wanted:
             try:
                 setattr(args, name, importlib.import_module(name))
             except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
