@@ -1,7 +1,6 @@
 """Benchmarks for autograd_lite (``docs/performance.md``): ``python -m benchmarks`` runs them all.
 
-Needs the ``bench`` extra. Importing the package sets ``OPENBLAS_NUM_THREADS`` (from
-``AL_BENCH_BLAS_THREADS``, default 1) before NumPy loads.
+Needs the ``bench`` extra. Sets ``OPENBLAS_NUM_THREADS`` (``AL_BENCH_BLAS_THREADS``, default 1).
 """
 
 import os

@@ -6,20 +6,23 @@ writing ``benchmarks/results/bench_NAME.json``; a summary of every goal closes t
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 
-from benchmarks.common import RESULTS_DIR, goal_table, python_m
+from benchmarks.common import RESULTS_DIR, ROOT, SWITCHES, goal_table
 
-#: Benchmark name -> extra arguments of the full run.
-BENCHES = {"nielsen": ["--profile"], "overhead": ["--profile"], "deep": [], "fashion": [],
-           "memory": [], "adam": [], "cnn": [], "compile": ["--profile"]}  # fmt: skip
+#: Benchmark name (of its results file, bench_NAME.json) -> its module and arguments.
+BENCHES = {"nielsen": "bench_nielsen --profile", "overhead": "bench_overhead --profile",
+           "deep": "bench_deep", "fashion": "bench_nielsen --fashion",
+           "memory": "bench_deep --memory", "adam": "bench_compile --adam",
+           "cnn": "bench_compile --cnn",
+           "compile": "bench_compile --profile"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    switches = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
-                "--no-jax": "skip JAX", "--no-profile": "skip the profiles"}  # fmt: skip
-    for flag, help in switches.items():
+    for flag, help in (SWITCHES | {"--no-profile": "skip the profiles"}).items():
         parser.add_argument(flag, action="store_true", help=help)
     parser.add_argument("--only", action="append", metavar="NAME", help=f"of {', '.join(BENCHES)}")
     args = parser.parse_args(argv)
@@ -28,12 +31,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     flags = [f"--{f.replace('_', '-')}" for f in ("quick", "no_torch", "no_jax") if vars(args)[f]]
     statuses, goals, started = {}, [], time.perf_counter()
+    skip = ["--profile"] if args.no_profile else []
     for name in names:
-        cmd = [a for a in BENCHES[name] if not args.no_profile] + flags
-        line = " ".join(["python", "-m", f"benchmarks.bench_{name}", *cmd])
-        print(f"\n{'=' * 100}\n$ {line}\n{'=' * 100}", flush=True)
-        t0 = time.perf_counter()
-        code = python_m(f"benchmarks.bench_{name}", cmd, check=False).returncode
+        module, *cmd = BENCHES[name].split() + flags
+        cmd = ["-m", f"benchmarks.{module}", *(a for a in cmd if a not in skip)]
+        print(f"\n{'=' * 100}\n$ python {' '.join(cmd)}\n{'=' * 100}", flush=True)
+        t0 = time.perf_counter()  # python -m from the root: this package importable
+        code = subprocess.run([sys.executable, *cmd], cwd=ROOT, check=False).returncode
         statuses[name] = (code, time.perf_counter() - t0)
         if code == 0 and (path := RESULTS_DIR / f"bench_{name}.json").exists():
             goals += json.loads(path.read_text()).get("goals", [])

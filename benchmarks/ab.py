@@ -5,7 +5,6 @@ the working tree's time a ``Network`` step and a chain node in interleaved round
 reference; the two networks' weights must stay bitwise equal when the arithmetic did not change.
 """
 
-import argparse
 import importlib
 import re
 import subprocess
@@ -17,7 +16,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks.bench_nielsen import ETA, SEED, SIZES, load_batches, reference, start
-from benchmarks.common import ROOT, chain, pin_blas_threads
+from benchmarks.common import ROOT, chain
 
 OLD_NAME = "autograd_lite_ab"
 
@@ -36,13 +35,10 @@ def extract(rev: str, into: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ab", description=__doc__)
-    parser.add_argument("rev", help="the commit to compare with (anything git understands)")
-    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds (default 21)")
-    parser.add_argument("--steps", type=int, default=200, help="network steps per round")
-    args = parser.parse_args(argv)
-    pin_blas_threads()
+    options = {"rev": {"help": "the commit to compare with (anything git understands)"},
+               "--dtype": {"choices": ["float64", "float32"], "default": "float64"},
+               "--steps": {"type": int, "default": 200, "help": "steps per round"}}  # fmt: skip
+    args = common.setup(__doc__, argv, options, reps=(5, 21), optional=())
     dtype = np.dtype(args.dtype).type
     with tempfile.TemporaryDirectory() as tmp:
         extract(args.rev, Path(tmp))
@@ -59,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             chains = lambda x=x: [chain(x, 200).backward() for _ in range(5)]  # noqa: E731
             rounds[f"Network {label}"] = common.over(update, batches)
             rounds[f"chain node {label}"] = common.block(chains, 5 * 200)
-        stats = common.compare(rounds, args.rounds, 1e6, warmup=0)
+        stats = common.compare(rounds, args.reps, 1e6, warmup=0)
         base = lambda name: None if "chain" in name else "numpy reference"  # noqa: E731
-        common.ratio_table(f"{args.dtype}, median of {args.rounds} interleaved rounds", stats, base)
+        common.ratio_table(f"{args.dtype}, median of {args.reps} interleaved rounds", stats, base)
         old, new = ([*n.biases, *n.weights] for n in nets.values())
         same = all(np.array_equal(a, b) for a, b in zip(old, new, strict=True))
         print(

@@ -58,14 +58,17 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
         return {"total": total}
 
     def torch_round() -> dict:
-        torch.set_num_threads(1)
         x0 = torch.ones(shape, dtype=torch.float64, requires_grad=True)
         seed = None if not shape else torch.ones(shape, dtype=torch.float64)
         return timed(x0, lambda x: x.backward(seed), lambda: x0.grad.numpy())
 
     def numpy() -> dict:  # the hand-written backward: g = g * 1.0001 per node
+        def backward(g: np.ndarray) -> None:
+            for _ in range(n):
+                g = g * MUL
+
         g0 = np.ones(shape)
-        return timed(np.ones(shape), lambda _: _scale(g0, n))
+        return timed(np.ones(shape), lambda _: backward(g0))
 
     out = {"autograd_lite": eager,
            "autograd_lite, cyclic GC off (diagnostic)": common.gc_off(eager),
@@ -73,11 +76,6 @@ def rounds(torch: Any, shape: tuple[int, ...], n: int) -> dict[str, Callable]:
            "autograd_lite, replay=True (recorded once)": replayed,
            "numpy (no graph)": numpy}  # fmt: skip
     return out | ({TORCH: torch_round} if torch is not None else {})
-
-
-def _scale(g: np.ndarray, n: int) -> None:
-    for _ in range(n):
-        g = g * MUL
 
 
 def dispatch(reps: int, number: int) -> dict[str, Any]:
@@ -97,25 +95,18 @@ def dispatch(reps: int, number: int) -> dict[str, Any]:
     return common.contest(title, rounds, reps, base)[0]
 
 
-def measure(n: int, reps: int, torch: Any) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
-        samples, results[label] = common.interleaved(rounds(torch, shape, n), reps), {}
-        for name, values in samples.items():
-            results[label][name] = {
-                p: common.summarize([v[p] for v in values], 1e6) for p in values[0]
-            }
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
     options = {"--nodes": {"type": int, "help": "nodes per chain (default 2000)"},
                "--profile": "also cProfile a chain"}  # fmt: skip
     args = common.setup(__doc__, argv, options)
     n = args.nodes or (1000 if args.quick else 2000)
     print("bench_overhead: chains of tiny ops, forward and backward per node")
-    results = measure(n, args.reps, args.torch)
-    for label, entries in results.items():
+    results: dict[str, Any] = {}
+    goals = []
+    for label, shape in (("scalar", ()), (f"vector({VECTOR})", (VECTOR,))):
+        results[label] = entries = {}
+        for name, values in common.interleaved(rounds(args.torch, shape, n), args.reps).items():
+            entries[name] = {p: common.summarize([v[p] for v in values], 1e6) for p in values[0]}
         medians = {name: {k: s["median"] for k, s in e.items()} for name, e in entries.items()}
         torch = medians.get(TORCH, {}).get("total")
         rows = [(name, m.get("fwd"), m.get("bwd"), m.get("total"),
@@ -125,18 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         common.show(f"{label} chain of {n:,} nodes (x = x*{MUL} + {ADD}: 2 ops per node), µs per "
                     f"node, median of {args.reps} interleaved rounds", ["contender", "fwd µs",
                     "bwd µs", "fwd+bwd µs", "cpu fwd+bwd", "vs torch"], rows)  # fmt: skip
-    calls = 200 if args.quick else 2000
-    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results,
-                               "dispatch": dispatch(args.reps, calls)}  # fmt: skip
+        total, text = entries["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
+        goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
+    payload: dict[str, Any] = {"nodes": n, "rounds": args.reps, "results": results}
+    payload["dispatch"] = dispatch(args.reps, 200 if args.quick else 2000)
     if args.profile:
         nodes = 2_000 if args.quick else 10_000
         run = lambda: chain(al.Tensor(1.0, requires_grad=True), nodes).backward()  # noqa: E731
         title = "cProfile of a scalar chain, fwd + bwd, per node"
         payload["profile"] = common.profile(title, run, nodes)
-    goals = []
-    for label, r in results.items():
-        total, text = r["autograd_lite"]["total"], f"≤ 3 µs per chain node fwd+bwd ({label})"
-        goals.append(common.goal(text, total["median"], 3.0, total["cpu"]["median"], unit="µs"))
     return common.footer("bench_overhead", payload, args.notes, goals)
 
 

@@ -34,6 +34,9 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 #: The environment variables a run's footer shows when they are set.
 ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                "XLA_FLAGS", "AL_BENCH_BLAS_THREADS")  # fmt: skip
+#: The switches of every benchmark and of ``python -m benchmarks``.
+SWITCHES: dict[str, Any] = {"--quick": "smaller sizes, fewer repetitions",
+                            "--no-torch": "skip PyTorch", "--no-jax": "skip JAX"}  # fmt: skip
 #: A goal comparing two contenders: ``(text, contender, baseline, limit)``.
 Versus = tuple[str, str, str | None, float]
 
@@ -226,16 +229,12 @@ def goal(text: str, measured: Any, limit: float | None = None, cpu: float | None
             "unit": unit, "met": bool(met)}  # fmt: skip
 
 
-def vs(text: str, a: Mapping[str, Any], b: Mapping[str, Any], limit: float) -> dict[str, Any]:
-    """The `goal` ``a``'s median within ``limit`` times ``b``'s, wall and CPU time."""
-    wall, cpu = ratio(a, b)
-    return goal(text, wall, limit, cpu)
-
-
 def goals_of(stats: Mapping[str, Mapping[str, Any]], specs: Iterable[Versus]) -> list[dict]:
-    """The `vs` goals ``(text, contender, baseline, limit)`` whose two contenders both ran."""
-    ran = [(text, stats.get(a), stats.get(b or ""), limit) for text, a, b, limit in specs]
-    return [vs(text, a, b, limit) for text, a, b, limit in ran if a and b]
+    """The `goal`s ``(text, contender, baseline, limit)`` whose two contenders both ran: the
+    contender's median within ``limit`` times the baseline's, wall and CPU time."""
+    ran = [(text, ratio(stats[a], stats[b]), limit) for text, a, b, limit in specs
+           if b is not None and a in stats and b in stats]  # fmt: skip
+    return [goal(text, wall, limit, cpu) for text, (wall, cpu), limit in ran]
 
 
 def contest(title: str, rounds: Mapping[str, Callable[[], Any]], reps: int,
@@ -259,22 +258,26 @@ def goal_table(goals: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _git(*args: str) -> str | None:
-    try:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return None
 
 
-def environment() -> dict[str, Any]:
-    """The machine and software the numbers were measured on."""
+def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
+           goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
+    """Every benchmark's ending: its notes, the machine and software the numbers were measured on
+    (read now: the optional frameworks are imported), its goals, and
+    ``benchmarks/results/NAME.json``; 0, the exit status."""
+    for note in notes:
+        print("note:", note)
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
         cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     psutil, blas = importlib.import_module("psutil"), pin_blas_threads()  # as every bench pins it
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     changed = _git("status", "--porcelain", "--", "autograd_lite")
-    return {
+    env = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu, "cores_usable": len(usable) if usable else psutil.cpu_count(),
         "load_average": psutil.getloadavg(), "python": sys.version.split()[0],
@@ -288,15 +291,6 @@ def environment() -> dict[str, Any]:
                 "package_changes_uncommitted":
                     None if changed is None else len(changed.splitlines())},
     }  # fmt: skip
-
-
-def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
-           goals: Sequence[Mapping[str, Any]] = ()) -> int:  # fmt: skip
-    """Every benchmark's ending: its notes, the machine (read now: the optional frameworks are
-    imported), its goals, and ``benchmarks/results/NAME.json``; 0, the exit status."""
-    for note in notes:
-        print("note:", note)
-    env = environment()
     blas, git, load = env["blas"], env["git"], "/".join(f"{x:.2f}" for x in env["load_average"])
     dirty = git["package_changes_uncommitted"]
     lines = [f"date {env['date']}; {env['cpu']}, {env['cores_usable']} usable core(s), load {load}",
@@ -318,50 +312,32 @@ def footer(name: str, payload: Mapping[str, Any], notes: Sequence[str] = (),
 
 
 def setup(doc: str, argv: Sequence[str] | None, options: Mapping[str, Any] | None = None,
-          reps: tuple[int, int] = (9, 21), optional: Sequence[str] = ("torch",)
+          reps: tuple[int, int] | Callable[[argparse.Namespace], tuple[int, int]] = (9, 21),
+          optional: Sequence[str] | Callable[[argparse.Namespace], Sequence[str]] = ("torch",),
           ) -> argparse.Namespace:  # fmt: skip
     """Every benchmark's start: the shared options and ``options`` (flag -> add_argument's keywords,
     or a switch's help), BLAS pinned, ``args.reps`` from ``reps`` (quick, full), ``args.notes``,
-    ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note)."""
+    ``args.torch``/``args.jax``: the ``optional`` contenders imported, or None (with a note).
+    ``reps`` and ``optional`` may be functions of the options parsed (a benchmark's modes)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    shared = {"--quick": "smaller sizes, fewer repetitions", "--no-torch": "skip PyTorch",
-              "--no-jax": "skip JAX", "--reps": {"type": int, "help": "rounds per contender"},
-              }  # fmt: skip
+    shared = SWITCHES | {"--reps": {"type": int, "help": "rounds per contender"}}
     for flag, kw in (shared | dict(options or {})).items():
         switch = {"action": "store_true", "help": kw}
         parser.add_argument(flag, **(switch if isinstance(kw, str) else kw))
     args = parser.parse_args(argv)
     pin_blas_threads()
-    args.reps, args.notes = args.reps or reps[0 if args.quick else 1], []
+    quick_full, wanted = (f(args) if callable(f) else f for f in (reps, optional))
+    args.reps, args.notes = args.reps or quick_full[0 if args.quick else 1], []
     for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
         setattr(args, name, None)
-        if name not in optional or vars(args).get("child"):  # (bench_deep's children: none)
-            continue
-        if vars(args)[f"no_{name}"]:
+        if name in wanted and vars(args)[f"no_{name}"]:
             args.notes.append(f"{label} skipped (--no-{name})")
-            continue
-        try:
-            setattr(args, name, importlib.import_module(name))
-        except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
-            args.notes.append(f"{label} skipped: {name} not importable ({type(e).__name__}: {e})")
+        elif name in wanted:
+            try:
+                setattr(args, name, importlib.import_module(name))
+            except Exception as e:  # noqa: BLE001 - any failure means "skip, with a note"
+                why = f"{name} not importable ({type(e).__name__}: {e})"
+                args.notes.append(f"{label} skipped: {why}")
+    if args.torch is not None:
+        args.torch.set_num_threads(1)  # PyTorch's contenders run on one thread unless they say
     return args
-
-
-def python_m(module: str, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
-    """``python -m module *args`` in a fresh process, from the root, this package importable."""
-    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    cmd = [sys.executable, "-m", module, *args]
-    return subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, **kwargs)
-
-
-def run_child(module: str, args: Sequence[str], timeout: float | None = None) -> dict[str, Any]:
-    """`python_m`, and the JSON of the last line of its output (else ``{"error": ...}``)."""
-    proc = python_m(module, args, capture_output=True, text=True, timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
-    try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return {"error": "no JSON from child: " + lines[-1][:200]}
