@@ -10,8 +10,7 @@ A vjp written only with operators (``+ - * / @``) and methods that ndarrays and 
 (``sum``, ``reshape``, ``T``, indexing) works on both: on ndarrays for a plain backward, on
 Tensors under ``create_graph=True``, where the backward is itself recorded. Such a primitive is
 *differentiable* (every built-in op is). A vjp written with NumPy functions is computed on
-arrays, and asking for its derivative raises `HigherOrderError`
-instead of silently returning zero.
+arrays, and asking for its derivative raises `HigherOrderError` instead of silently returning zero.
 """
 
 from __future__ import annotations
@@ -128,6 +127,8 @@ class Primitive:
                     record = True
             elif arg.__class__ is float or arg.__class__ is int:
                 arrays.append(arg)  # a Python number: NumPy keeps the other operand's dtype
+            elif isinstance(arg, int) and arg.__class__ is not bool:  # (x.size: an int subclass)
+                arrays.append(int(arg))
             elif arg.__class__ is np.ndarray and arg.dtype.kind == "f":
                 arrays.append(arg)  # a constant array, used as it is
             else:
@@ -140,9 +141,8 @@ class Primitive:
             raise
         except Exception as error:
             raise self._forward_error(error, arrays, params) from None
-        if out.__class__ is not np.ndarray:  # (as_output, inlined: 0-d results are NumPy scalars)
-            out = np.asarray(out)
-            out = out if out.dtype.kind == "f" else out.astype(np.float64)
+        if out.__class__ is not np.ndarray:  # (0-d results are NumPy scalars)
+            out = as_output(out)
         modes = CURRENT.get(DEFAULT)  # this thread's (see autograd_lite.modes)
         if modes.anomaly:
             check_finite(out, f"{self.name} (forward)", arrays)

@@ -646,6 +646,17 @@ def test_split_with_sizes_and_its_errors() -> None:
 
 
 # -- the same behaviours stated without PyTorch (CI has no torch) -------------------------------
+@given(hnp.arrays(np.float32, hnp.array_shapes(max_dims=3, max_side=4)))
+def test_size_in_arithmetic_is_a_python_number(data: np.ndarray) -> None:
+    # (x.size is an int subclass: NumPy would read it as an int64 array and promote float32)
+    x = al.Tensor(data, requires_grad=True)
+    mean = x.sum() / x.size
+    mean.backward()
+    assert mean.dtype == x.grad.dtype == np.float32
+    assert (x * x.size).dtype == (x.size - x).dtype == np.float32
+    np.testing.assert_array_equal(x.grad, np.full(data.shape, 1 / data.size, np.float32))
+
+
 def test_pytorch_surface_without_pytorch() -> None:
     x = al.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert x.size() == (2, 3) and x.size(-1) == 3 and x.size == 6
