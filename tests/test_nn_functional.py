@@ -40,13 +40,41 @@ def test_the_functions_are_the_layers_and_ops() -> None:
     z = al.Tensor(np.linspace(-2.0, 2.0, 12).reshape(3, 4))
     for function, layer in ((F.relu, nn.ReLU()), (F.sigmoid, nn.Sigmoid()), (F.tanh, nn.Tanh()),
                             (lambda t: F.softmax(t, dim=0), nn.Softmax(dim=0)),
-                            (lambda t: F.log_softmax(t, dim=1), nn.LogSoftmax(dim=1))):  # fmt: skip
+                            (lambda t: F.log_softmax(t, dim=1), nn.LogSoftmax(dim=1)),
+                            (lambda t: F.leaky_relu(t, 0.2), nn.LeakyReLU(0.2)),
+                            (F.silu, nn.SiLU()), (F.softplus, nn.Softplus()),
+                            (lambda t: F.softplus(t, 2, 1.5), nn.Softplus(2, 1.5))):  # fmt: skip
         np.testing.assert_array_equal(function(z).data, layer(z).data)
     labels = np.array([0, 3, 1])
     np.testing.assert_array_equal(
         F.cross_entropy(z, labels).data, nn.CrossEntropyLoss()(z, labels).data
     )
     np.testing.assert_array_equal(F.mse_loss(z, z * 2).data, nn.MSELoss()(z, z * 2).data)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.ReLU(inplace=True),
+        lambda: nn.LeakyReLU(0.1, True),
+        lambda: nn.SiLU(True),
+        lambda: nn.Dropout(0.5, True),
+        lambda: F.relu(al.zeros(2), inplace=True),
+    ],  # fmt: skip
+)
+def test_pytorchs_inplace_true_is_refused_by_name(make) -> None:
+    with pytest.raises(errors.InvalidArgumentError, match=r"(ReLU|relu|SiLU|Dropout).*inplace"):
+        make()
+    # (inplace=False, PyTorch's default, spelled out, is accepted)
+    assert nn.ReLU(inplace=False)(al.Tensor([-1.0, 2.0])).data.tolist() == [0.0, 2.0]
+    assert nn.Dropout(0.5, False).p == 0.5
+
+
+def test_activation_layers_refuse_a_slope_or_beta_that_is_not_a_number() -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="LeakyReLU: negative_slope"):
+        nn.LeakyReLU("0.1")  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidArgumentError, match="Softplus: beta"):
+        nn.Softplus(beta=None)  # type: ignore[arg-type]
 
 
 def test_dropout_draws_from_its_generator_and_is_the_identity_when_not_training() -> None:

@@ -33,7 +33,16 @@ Examples
 """
 
 from autograd_lite.nn import functional
-from autograd_lite.nn.activations import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from autograd_lite.nn.activations import (
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from autograd_lite.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from autograd_lite.nn.init import init_weights
 from autograd_lite.nn.layers import Dropout, Embedding, Flatten, Identity, Linear
@@ -43,6 +52,7 @@ from autograd_lite.nn.losses import (
     CrossEntropyLoss,
     MSELoss,
     NLLLoss,
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     mse_loss,
@@ -81,6 +91,9 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "ReLU",
+    "LeakyReLU",
+    "SiLU",
+    "Softplus",
     "Softmax",
     "LogSoftmax",
     "MSELoss",
@@ -91,6 +104,7 @@ __all__ = [
     "mse_loss",
     "cross_entropy",
     "nll_loss",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "Conv2d",
     "MaxPool2d",

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from autograd_lite import ops
-from autograd_lite.errors import InvalidArgumentError, InvalidInputError, TensorIndexError
+from autograd_lite.errors import InvalidInputError, TensorIndexError
 from autograd_lite.nn import layers
 from autograd_lite.nn.layers import linear
 from autograd_lite.nn.losses import (
@@ -35,7 +35,7 @@ from autograd_lite.nn.losses import (
     mse_loss,
     nll_loss,
 )
-from autograd_lite.nn.module import as_tensor
+from autograd_lite.nn.module import as_tensor, not_in_place
 from autograd_lite.tensor import Tensor, raw
 
 __all__ = [
@@ -48,17 +48,9 @@ __all__ = [
 sigmoid, tanh = (ops.REGISTRY[name].public for name in ("sigmoid", "tanh"))
 
 
-def _not_in_place(name: str, inplace: bool) -> None:
-    if inplace:
-        raise InvalidArgumentError(
-            f"{name}: inplace=True is not supported: autograd_lite never modifies a Tensor in "
-            f"place (the graph keeps the values it saw); write x = F.{name}(x)"
-        )
-
-
 def relu(input: Any, inplace: bool = False) -> Tensor:  # noqa: A002
     """$\\max(x, 0)$ elementwise (`autograd_lite.ops.relu`); gradient 0 at 0, as PyTorch's."""
-    _not_in_place("relu", inplace)
+    not_in_place("relu", inplace)
     return ops.relu(input)
 
 
@@ -69,14 +61,14 @@ def leaky_relu(
 ) -> Tensor:
     r"""$x$ for $x > 0$, ``negative_slope`` $\cdot x$ otherwise, computed as
     $a x + (1 - a)\,\mathrm{relu}(x)$: its gradient at 0 is $a$, as PyTorch's."""
-    _not_in_place("leaky_relu", inplace)
+    not_in_place("leaky_relu", inplace)
     x = as_tensor(input)
     return ops.add(ops.mul(x, negative_slope), ops.mul(ops.relu(x), 1.0 - negative_slope))
 
 
 def silu(input: Any, inplace: bool = False) -> Tensor:  # noqa: A002
     r"""$x\,\sigma(x)$ (PyTorch's ``silu``, the swish)."""
-    _not_in_place("silu", inplace)
+    not_in_place("silu", inplace)
     x = as_tensor(input)
     return ops.mul(x, ops.sigmoid(x))
 
@@ -107,7 +99,7 @@ def dropout(
 ) -> Any:
     """PyTorch's ``F.dropout`` (see [`autograd_lite.nn.layers.dropout`][]: ``seed=`` or
     ``rng=`` draw the mask)."""
-    _not_in_place("dropout", inplace)
+    not_in_place("dropout", inplace)
     return layers.dropout(input, p, training, **generator)
 
 

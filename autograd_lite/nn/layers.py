@@ -17,6 +17,7 @@ from autograd_lite.nn.module import (
     ModuleArgumentError,
     Parameter,
     as_tensor,
+    not_in_place,
     number_in,
     positive_int,
 )
@@ -214,11 +215,13 @@ class Dropout(Module):
     def __init__(
         self,
         p: float = 0.5,
+        inplace: bool = False,
         *,
         seed: int | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
+        not_in_place("nn.Dropout", inplace, "nn.Dropout(p) and use its output")
         self.p = number_in("Dropout", "p", p, 0.0, 1.0)
         self.rng = make_rng(seed, rng)
 

@@ -72,6 +72,15 @@ def number_in(owner: str, label: str, x: Any, low: float, high: float = math.inf
     return float(x)
 
 
+def not_in_place(name: str, inplace: bool, instead: str = "") -> None:
+    """Refuse PyTorch's ``inplace=True`` (of ``F.relu``, ``nn.ReLU`` ...) with a typed error."""
+    if inplace:
+        raise ModuleArgumentError(
+            f"{name}: inplace=True is not supported: autograd_lite never modifies a Tensor in "
+            f"place (the graph keeps the values it saw); write {instead or f'x = F.{name}(x)'}"
+        )
+
+
 class StateDictError(CheckpointError):
     """A state (a mapping of names to arrays, or a file) that does not fit the module."""
 
