@@ -451,6 +451,12 @@ class Tensor:
                 )
             return NotImplemented  # (Python then computes t = t - x: a recorded op)
         _check_not_recorded(self, f"'{symbol}'")
+        if self._op is not None and self._arrays is not None and self.requires_grad:
+            raise RequiresGradError(  # (PyTorch's version counter raises at the backward)
+                f"'{symbol}' on a Tensor of shape {self.shape} computed by '{self._op.name}' in a "
+                f"graph not yet backpropagated: its backward may read this value, so changing "
+                f"it would make the gradients wrong; write t = t {symbol[0]} x (a new Tensor)"
+            )
         try:
             value = compute(self.data, raw(other))
         except (TypeError, ValueError) as error:  # (not numbers; shapes that do not broadcast)

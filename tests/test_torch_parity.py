@@ -571,6 +571,21 @@ def test_in_place_updates_keep_the_arrays_graphs_saved() -> None:
     np.testing.assert_array_equal(w.data, [0.0, 1.0])
 
 
+@pytest.mark.parametrize("symbol", ["+=", "-=", "*=", "/="])
+def test_in_place_under_no_grad_on_a_node_of_a_graph_is_refused(symbol: str) -> None:
+    # (the sigmoid's backward reads its output: changing it would be a silently wrong gradient)
+    x = al.Tensor([0.0, 1.0], requires_grad=True)
+    y = x.sigmoid()
+    with al.no_grad(), pytest.raises(errors.RequiresGradError, match="sigmoid"):
+        exec(f"y {symbol} 2.0", {}, {"y": y})
+    y.sum().backward()
+    s = 1 / (1 + np.exp(-np.array([0.0, 1.0])))
+    np.testing.assert_allclose(x.grad, s * (1 - s), rtol=1e-15)
+    with al.no_grad():  # after the backward released the graph, the value is the user's
+        y += 1.0
+    np.testing.assert_allclose(y.data, s + 1.0, rtol=1e-15)
+
+
 def test_in_place_on_a_leaf_that_requires_grad_is_refused_as_in_pytorch(torch: Any) -> None:
     with pytest.raises(RuntimeError):
         w = torch.ones(2, requires_grad=True)
