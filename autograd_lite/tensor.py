@@ -435,7 +435,34 @@ class Tensor:
     def __itruediv__(self, other: Operand) -> Tensor:
         return self._in_place(other, np.divide, "/=")
 
-    def _in_place(self, other: Any, compute: np.ufunc, symbol: str) -> Any:
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``t[index] = value``, by the rules of ``t += x``: on a constant, or under ``no_grad``
+        (not on a node whose graph awaits its backward), ``t`` gets a new array with the values
+        assigned. Where it would have to be recorded it raises: write ``al.where(mask, value, t)``
+        or build the result with ``al.stack`` / ``al.concatenate``."""
+        if STATE.grad_enabled and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            raise RequiresGradError(
+                f"t[...] = value on a Tensor of shape {self.shape} with gradients enabled: the "
+                f"assignment cannot be recorded; write al.where(mask, value, t), or assign "
+                f"under al.no_grad() to a Tensor that no graph needs"
+            )
+
+        def assign(data: np.ndarray, other: Any) -> np.ndarray:
+            out = data.copy()
+            try:
+                out[index] = other
+            except IndexError as error:
+                raise TensorIndexError(
+                    f"t[{index!r}] = value on a Tensor of shape {self.shape}: {error}"
+                ) from None
+            return out
+
+        if self._in_place(value, assign, "[...] =") is NotImplemented:  # (a node being recorded)
+            raise RequiresGradError(f"t[...] = value on a Tensor of shape {self.shape} in a graph")
+
+    def _in_place(self, other: Any, compute: Callable[..., Any], symbol: str) -> Any:
         """``t -= x`` and the like. Where the result would be recorded (gradients enabled and
         ``t`` or ``x`` in a graph), it is the new Tensor ``t - x`` (a leaf that requires grad
         refuses, as in PyTorch); otherwise (under ``no_grad``, or on constants) ``t`` itself,
@@ -455,10 +482,12 @@ class Tensor:
             raise RequiresGradError(  # (PyTorch's version counter raises at the backward)
                 f"'{symbol}' on a Tensor of shape {self.shape} computed by '{self._op.name}' in a "
                 f"graph not yet backpropagated: its backward may read this value, so changing "
-                f"it would make the gradients wrong; write t = t {symbol[0]} x (a new Tensor)"
+                f"it would make the gradients wrong; compute a new Tensor instead"
             )
         try:
             value = compute(self.data, raw(other))
+        except TensorIndexError:
+            raise
         except (TypeError, ValueError) as error:  # (not numbers; shapes that do not broadcast)
             kind = ShapeError if isinstance(error, ValueError) else InvalidInputError
             raise kind(

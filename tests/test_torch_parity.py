@@ -586,6 +586,32 @@ def test_in_place_under_no_grad_on_a_node_of_a_graph_is_refused(symbol: str) -> 
     np.testing.assert_allclose(y.data, s + 1.0, rtol=1e-15)
 
 
+@given(
+    data=hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-5, 5)),
+    index=st.integers(-6, 5),
+    value=st.floats(-5, 5),
+)
+def test_item_assignment_follows_numpy_and_the_rules_of_in_place(
+    data: np.ndarray, index: int, value: float
+) -> None:
+    t, expected = al.Tensor(data.copy()), data.copy()
+    saved = (t * 2.0).data  # (a constant: no graph)
+    if -data.size <= index < data.size:
+        t[index] = value
+        expected[index] = value
+        np.testing.assert_array_equal(t.data, expected)
+        np.testing.assert_array_equal(saved, data * 2.0)
+    else:
+        with pytest.raises(errors.TensorIndexError):
+            t[index] = value
+    w = al.Tensor(data.copy(), requires_grad=True)
+    with pytest.raises(errors.RequiresGradError, match="where"):
+        w[0] = value
+    with al.no_grad():  # PyTorch's manual update of a leaf
+        w[0] = value
+    assert w.requires_grad and w.data[0] == value
+
+
 def test_in_place_on_a_leaf_that_requires_grad_is_refused_as_in_pytorch(torch: Any) -> None:
     with pytest.raises(RuntimeError):
         w = torch.ones(2, requires_grad=True)
