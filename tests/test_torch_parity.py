@@ -490,6 +490,9 @@ def test_clamp_with_tensor_bounds_is_pytorchs_even_at_ties(
 ) -> None:
     # (one corner differs, documented: where min == max, PyTorch gives g to min (x < min) or
     # to x (x == min == max); ours shares the tie, as minimum(maximum(x, min), max) does)
+    version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+    if version < (2, 14):
+        pytest.skip("PyTorch before 2.14 passed g at clamp's bounds (docs/composition.md)")
     high = np.where(low == high, high + 0.5, high)
     run_both(torch, lambda a, lo, hi: a.clamp(lo, hi), lambda a, lo, hi: a.clamp(lo, hi),
              x, low, high)  # fmt: skip
