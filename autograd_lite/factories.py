@@ -65,7 +65,7 @@ def _dims_or_size(name: str, dims: tuple[Any, ...], size: Any) -> tuple[Any, ...
         return dims
     if dims:
         raise InvalidArgumentError(f"{name}: give the sizes by position or as size=, not both")
-    return (size,) if isinstance(size, (tuple, list)) else (size,)
+    return (size,)
 
 
 def tensor(

@@ -127,10 +127,10 @@ class Primitive:
                     record = True
             elif arg.__class__ is float or arg.__class__ is int:
                 arrays.append(arg)  # a Python number: NumPy keeps the other operand's dtype
-            elif isinstance(arg, int) and arg.__class__ is not bool:  # (x.size: an int subclass)
-                arrays.append(int(arg))
             elif arg.__class__ is np.ndarray and arg.dtype.kind == "f":
                 arrays.append(arg)  # a constant array, used as it is
+            elif isinstance(arg, int) and arg.__class__ is not bool:  # (x.size: an int subclass)
+                arrays.append(int(arg))
             else:
                 arrays.append(as_array(arg, what=self.name))
                 converted = True

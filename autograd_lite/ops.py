@@ -309,6 +309,11 @@ def _dim_keywords(name: str, params: dict[str, Any]) -> dict[str, Any]:
 _REDUCTIONS = frozenset(("sum", "mean", "max", "min", "logsumexp", "var", "std"))
 
 
+def _shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a Tensor or an array-like (read without its values)."""
+    return x.shape if isinstance(x, Tensor) else np.shape(x)
+
+
 def _checked_axis(name: str, x: Any, args: tuple, params: dict[str, Any]) -> tuple:
     """``args`` with an axis list made a tuple (``x.sum([0, 2])``, as PyTorch takes it), after
     checking the axis (``args[0]`` or ``params["axis"]``) against ``x``: out of range raises
@@ -321,7 +326,7 @@ def _checked_axis(name: str, x: Any, args: tuple, params: dict[str, Any]) -> tup
         return args
     if isinstance(axis, list):
         axis = tuple(axis)
-    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    shape = _shape_of(x)
     ndim = len(shape)
     _dims_in(name, axis, ndim, shape)
     if ndim == 0:
@@ -528,12 +533,9 @@ def _pow_vjp_exponent(g: Any, out: Any, a: Any, b: Any) -> Any:
     # Where a = 0 and b >= 0, PyTorch's rule: 0 (out · ln a would be 0·(-inf) = NaN, or -inf
     # at b = 0), the limit from a > 0 of a^b ln a for b > 0.
     zero_base = (raw(a) == 0) & (raw(b) >= 0)
-    if isinstance(g, Tensor) or isinstance(out, Tensor):
+    with np.errstate(invalid="ignore"):  # (arrays; on Tensors, the ops record as usual)
         grad = g * out * log_any(a)
-        return _where_any(~zero_base, grad) if np.any(zero_base) else grad
-    with np.errstate(invalid="ignore"):
-        grad = g * out * log_any(a)
-    return np.where(zero_base, 0.0, grad) if np.any(zero_base) else grad
+    return _where_any(~zero_base, grad) if np.any(zero_base) else grad
 
 
 pow = defop(  # noqa: A001
@@ -1711,7 +1713,7 @@ transpose = defop(
         ("permute", _permute_method),
         ("T", property(_t)),
         ("t", _t_method),
-        ("movedim", lambda self, source, destination: _movedim(self, source, destination)),
+        ("movedim", _movedim),
         ("mT", property(_matrix_transpose)),
     ),
     numpy=(np.transpose,),
@@ -1882,11 +1884,6 @@ _scatter = defop(
     draw=Draw("scatter_add"),
     public=None,
 )
-
-
-def _shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of a Tensor or an array-like (read without its values)."""
-    return x.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def concatenate(tensors: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:

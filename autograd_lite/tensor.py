@@ -441,7 +441,9 @@ class Tensor:
         assigned. Where it would have to be recorded it raises: write ``al.where(mask, value, t)``
         or build the result with ``al.stack`` / ``al.concatenate``."""
         if STATE.grad_enabled and (
-            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+            self.requires_grad
+            or self._op is not None
+            or (isinstance(value, Tensor) and value.requires_grad)
         ):
             raise RequiresGradError(
                 f"t[...] = value on a Tensor of shape {self.shape} with gradients enabled: the "
@@ -451,16 +453,10 @@ class Tensor:
 
         def assign(data: np.ndarray, other: Any) -> np.ndarray:
             out = data.copy()
-            try:
-                out[index] = other
-            except IndexError as error:
-                raise TensorIndexError(
-                    f"t[{index!r}] = value on a Tensor of shape {self.shape}: {error}"
-                ) from None
+            out[index] = other
             return out
 
-        if self._in_place(value, assign, "[...] =") is NotImplemented:  # (a node being recorded)
-            raise RequiresGradError(f"t[...] = value on a Tensor of shape {self.shape} in a graph")
+        self._in_place(value, assign, "[...] =")
 
     def _in_place(self, other: Any, compute: Callable[..., Any], symbol: str) -> Any:
         """``t -= x`` and the like. Where the result would be recorded (gradients enabled and
@@ -486,10 +482,12 @@ class Tensor:
             )
         try:
             value = compute(self.data, raw(other))
-        except TensorIndexError:
-            raise
-        except (TypeError, ValueError) as error:  # (not numbers; shapes that do not broadcast)
-            kind = ShapeError if isinstance(error, ValueError) else InvalidInputError
+        except (TypeError, ValueError, IndexError) as error:
+            # (not numbers; shapes that do not broadcast; t[index] = v with the index out of range)
+            kind = (
+                TensorIndexError if isinstance(error, IndexError)
+                else ShapeError if isinstance(error, ValueError) else InvalidInputError
+            )  # fmt: skip
             raise kind(
                 f"'{symbol}' on a Tensor of shape {self.shape} with {type(other).__name__} "
                 f"of shape {np.shape(raw(other))}: {error}"
